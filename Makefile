@@ -1,0 +1,79 @@
+# Borne — one Makefile for developers, CI and technicians.
+#   make run          start the kiosk shell with the sample configuration
+#   make test         everything CI checks: lint, types, architecture, all test suites
+#   make bench        performance figures as JSON (ratios against same-run baselines)
+#   make screenshots  PNGs of every resident screen in screenshots/
+#   make deps         install Debian packages (as root or with sudo), the venv and the project
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.borne-installed
+APT_STAMP := $(VENV)/.borne-apt
+
+# Debian packages the project needs at run and test time.
+APT_PACKAGES := \
+  xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+  libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxkbcommon0 libpulse0 libnss3 libegl1 libgl1 \
+  libopengl0 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 \
+  libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
+
+.PHONY: deps apt venv run test lint typecheck architecture pytest bench screenshots screenshot-live clean
+
+deps: apt venv
+
+apt: $(APT_STAMP)
+$(APT_STAMP): Makefile
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ] && [ -z "$(SUDO)" ]; then \
+	    echo "Missing Debian packages:$$missing"; echo "Run 'make deps' as root or install sudo."; exit 1; fi; \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+run: deps
+	@bash tools/run.sh
+
+screenshot-live:
+	@kill -USR1 "$$(cat .run/shell.pid)" && sleep 1 && echo "Saved .run/screen.png"
+
+lint: deps
+	$(VENV)/bin/ruff check kiosk sync tests bench tools
+	$(VENV)/bin/ruff format --check kiosk sync tests bench tools
+
+typecheck: deps
+	$(VENV)/bin/mypy
+
+architecture: deps
+	$(VENV)/bin/lint-imports
+
+pytest: deps
+	$(VENV)/bin/pytest
+
+test: deps
+	$(VENV)/bin/ruff check kiosk sync tests bench tools
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest
+
+bench: deps
+	@$(PY) -m bench
+
+screenshots: deps
+	$(PY) tools/screenshots.py screenshots
+
+clean:
+	rm -rf .run screenshots .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""`make bench`: performance figures as JSON, each a ratio against a same-run baseline."""

@@ -1,0 +1,514 @@
+"""Configuration: pydantic models of kiosk.toml and tiles.toml, checks, last-good copy.
+
+Every problem is reported at once, each with its file, line, key and the fix, so a
+technician mends a file in one pass. An invalid new configuration never replaces the
+last good one: the shell starts on the last good copy and says why in its log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kiosk.core.policy import NavigationPolicy, OriginRule, Verdict
+
+
+class Category(StrEnum):
+    """Démarche categories of the national digital-mediation activity report."""
+
+    PAPIERS = "papiers"
+    FAMILLE = "famille"
+    SOCIAL_SANTE = "social_sante"
+    TRAVAIL = "travail"
+    LOGEMENT = "logement"
+    TRANSPORTS = "transports"
+    ARGENT = "argent"
+    JUSTICE = "justice"
+    ETRANGERS = "etrangers"
+    LOISIRS = "loisirs"
+    ASSOCIATIONS = "associations"
+    AUTRE = "autre"
+
+    @property
+    def label(self) -> str:
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    Category.PAPIERS: "Papiers – Élections – Citoyenneté",
+    Category.FAMILLE: "Famille – Scolarité",
+    Category.SOCIAL_SANTE: "Social – Santé",
+    Category.TRAVAIL: "Travail – Formation",
+    Category.LOGEMENT: "Logement",
+    Category.TRANSPORTS: "Transports – Mobilité",
+    Category.ARGENT: "Argent – Impôts",
+    Category.JUSTICE: "Justice",
+    Category.ETRANGERS: "Étrangers – Europe",
+    Category.LOISIRS: "Loisirs",
+    Category.ASSOCIATIONS: "Associations",
+    Category.AUTRE: "Autre",
+}
+
+
+class Permission(StrEnum):
+    CAMERA = "camera"
+    MICROPHONE = "microphone"
+    GEOLOCATION = "geolocation"
+    NOTIFICATIONS = "notifications"
+    CLIPBOARD_READ = "clipboard_read"
+    SCREEN_CAPTURE = "screen_capture"
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_origin(origin: str) -> str:
+    OriginRule.parse(origin)  # raises ValueError with the reason
+    return origin
+
+
+class Tile(_Strict):
+    id: str
+    label: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=140)
+    icon: str
+    category: Category
+    url: str
+    origins: tuple[str, ...] = ()
+    origin_groups: tuple[str, ...] = ()
+    permissions: frozenset[Permission] = frozenset()
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError("use lower-case letters, digits and dashes only (e.g. 'caf' or 'france-travail')")
+        return value
+
+    @field_validator("icon")
+    @classmethod
+    def _icon_name(cls, value: str) -> str:
+        if "/" in value or "\\" in value or not value.endswith(".svg"):
+            raise ValueError("give the file name of an SVG in the icons/ directory, e.g. 'impots.svg'")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("the start URL must begin with https://")
+        return value
+
+    @field_validator("origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            _check_origin(origin)
+        return value
+
+
+class TilesConfig(_Strict):
+    origin_groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    tiles: tuple[Tile, ...] = Field(min_length=1)
+
+    @field_validator("origin_groups")
+    @classmethod
+    def _groups(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for origins in value.values():
+            for origin in origins:
+                _check_origin(origin)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TilesConfig:
+        seen: set[str] = set()
+        for tile in self.tiles:
+            if tile.id in seen:
+                raise ValueError(f"two tiles have the id {tile.id!r}; ids must be unique")
+            seen.add(tile.id)
+        return self
+
+    def tile(self, tile_id: str) -> Tile:
+        for tile in self.tiles:
+            if tile.id == tile_id:
+                return tile
+        raise KeyError(tile_id)
+
+    def origins_for(self, tile: Tile) -> tuple[str, ...]:
+        expanded = list(tile.origins)
+        for group in tile.origin_groups:
+            expanded.extend(self.origin_groups.get(group, ()))
+        return tuple(dict.fromkeys(expanded))
+
+    def policy_for(self, tile: Tile) -> NavigationPolicy:
+        return NavigationPolicy.from_strings(self.origins_for(tile))
+
+    def by_category(self) -> list[tuple[Category, list[Tile]]]:
+        groups: list[tuple[Category, list[Tile]]] = []
+        for category in Category:
+            members = [t for t in self.tiles if t.category is category]
+            if members:
+                groups.append((category, members))
+        return groups
+
+
+class CentreSettings(_Strict):
+    name: str = "Espace France Services"
+    commune: str = ""
+    timezone: str = "Europe/Paris"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name like 'Europe/Paris' or 'America/Cayenne'"
+            ) from None
+        return value
+
+
+class SessionSettings(_Strict):
+    idle_timeout_s: int = Field(default=120, ge=15, le=3600)
+    warning_s: int = Field(default=30, ge=5, le=300)
+    goodbye_s: int = Field(default=6, ge=1, le=60)
+
+
+class ShellSettings(_Strict):
+    zoom_levels: tuple[float, float, float] = (1.0, 1.25, 1.5)
+    fullscreen: bool = True
+    renderer_memory_cap_mb: int = Field(default=700, ge=100)
+    hang_timeout_s: float = Field(default=5.0, ge=1, le=60)
+    language: str = "fr"
+
+    @field_validator("zoom_levels")
+    @classmethod
+    def _zooms(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not all(0.5 <= z <= 3 for z in value) or not value[0] < value[1] < value[2]:
+            raise ValueError("give three increasing zoom factors between 0.5 and 3, e.g. [1.0, 1.25, 1.5]")
+        return value
+
+
+class PathsSettings(_Strict):
+    data_dir: Path = Path("/var/lib/kiosk")
+    session_root: Path = Path("/run/kiosk/sessions")
+    last_good_dir: Path = Path("/var/lib/kiosk/last-good-config")
+
+
+class KioskSettings(_Strict):
+    centre: CentreSettings = Field(default_factory=CentreSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
+    shell: ShellSettings = Field(default_factory=ShellSettings)
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk: KioskSettings
+    tiles: TilesConfig
+    kiosk_path: Path
+    tiles_path: Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    key: str
+    message: str
+    fix: str
+    line: int | None = None
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__(f"{len(problems)} configuration problem(s)")
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    config: Config
+    problems: list[Problem]
+    from_last_good: bool
+
+
+# -- reading and checking ------------------------------------------------------------------
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [
+            Problem(path, "(file)", "the file does not exist", f"create {path.name} (copy the sample from config/)")
+        ]
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [
+            Problem(path, "(file)", f"cannot read the file: {error}", "check its permissions and that it is UTF-8 text")
+        ]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as error:
+        line = _toml_error_line(str(error))
+        return None, [
+            Problem(
+                path,
+                "(syntax)",
+                f"TOML syntax error: {error}",
+                "fix the syntax at that line (quotes, brackets, '=')",
+                line,
+            )
+        ]
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _key_path(loc: Sequence[int | str], data: dict[str, Any]) -> str:
+    """pydantic's location as a readable key: tiles[id="caf"].url, session.idle_timeout_s."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int):
+            label = str(item)
+            if isinstance(node, list) and 0 <= item < len(node) and isinstance(node[item], dict) and "id" in node[item]:
+                label = f'id="{node[item]["id"]}"'
+            parts[-1:] = [f"{parts[-1]}[{label}]"] if parts else [f"[{label}]"]
+            node = node[item] if isinstance(node, list) and 0 <= item < len(node) else None
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def _find_line(path: Path, loc: Sequence[int | str]) -> int | None:
+    """Best effort: the line of the last named key of ``loc`` (within the n-th table if indexed)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    start = 0
+    names = [x for x in loc if isinstance(x, str)]
+    indices = [x for x in loc if isinstance(x, int)]
+    if names and indices:
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(names[0])}\s*\]\]")
+        count = -1
+        for number, text in enumerate(lines):
+            if header.match(text):
+                count += 1
+                if count == indices[0]:
+                    start = number
+                    break
+    key = names[-1] if names else None
+    if key is None:
+        return start + 1 if start else None
+    pattern = re.compile(rf"^\s*(\[\s*)?{re.escape(key)}\s*(=|\])")
+    for number in range(start, len(lines)):
+        if pattern.match(lines[number]):
+            return number + 1
+    return start + 1 if start else None
+
+
+_FIXES = {
+    "extra_forbidden": "remove this key or correct its spelling (see the sample in config/)",
+    "missing": "add this key",
+    "int_parsing": "give a whole number",
+    "int_type": "give a whole number",
+    "float_parsing": "give a number",
+    "bool_parsing": "write true or false",
+    "bool_type": "write true or false",
+    "enum": "use one of the allowed values listed in the message",
+    "greater_than_equal": "give a larger value",
+    "less_than_equal": "give a smaller value",
+    "string_too_short": "give a non-empty text",
+    "string_too_long": "shorten the text",
+    "too_short": "add at least one entry",
+}
+
+
+def _validation_problems(path: Path, data: dict[str, Any], error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = item["loc"]
+        message = item["msg"].removeprefix("Value error, ")
+        fix = _FIXES.get(item["type"], "")
+        if item["type"] == "value_error":
+            fix = message if "use " in message or "give " in message else "correct the value"
+        problems.append(Problem(path, _key_path(loc, data), message, fix or "correct the value", _find_line(path, loc)))
+    return problems
+
+
+def _cross_checks(tiles: TilesConfig, tiles_path: Path, data: dict[str, Any]) -> list[Problem]:
+    problems = []
+    icons = icons_dir(tiles_path)
+    for index, tile in enumerate(tiles.tiles):
+        key = f'tiles[id="{tile.id}"]'
+        if not (icons / tile.icon).is_file():
+            problems.append(
+                Problem(
+                    tiles_path,
+                    f"{key}.icon",
+                    f"icon {tile.icon!r} not found in {icons}",
+                    "add the SVG file to the icons directory or fix the name",
+                    _find_line(tiles_path, ["tiles", index, "icon"]),
+                )
+            )
+        for group in tile.origin_groups:
+            if group not in tiles.origin_groups:
+                problems.append(
+                    Problem(
+                        tiles_path,
+                        f"{key}.origin_groups",
+                        f"unknown origin group {group!r}",
+                        f"define [origin_groups] {group} = [...] or remove it",
+                        _find_line(tiles_path, ["tiles", index, "origin_groups"]),
+                    )
+                )
+        if not tile.origins and not tile.origin_groups:
+            problems.append(
+                Problem(
+                    tiles_path,
+                    f"{key}.origins",
+                    "the tile allows no origin at all",
+                    'list the hosts the démarche needs, e.g. origins = ["*.caf.fr"]',
+                    _find_line(tiles_path, ["tiles", index, "url"]),
+                )
+            )
+            continue
+        try:
+            verdict = tiles.policy_for(tile).decide(tile.url).verdict
+        except ValueError:
+            continue
+        if verdict is not Verdict.ALLOW:
+            problems.append(
+                Problem(
+                    tiles_path,
+                    f"{key}.url",
+                    "the start URL is not allowed by the tile's own origins",
+                    "add the start URL's host to origins (or fix the URL)",
+                    _find_line(tiles_path, ["tiles", index, "url"]),
+                )
+            )
+    return problems
+
+
+def _load(kiosk_path: Path, tiles_path: Path) -> tuple[Config | None, list[Problem]]:
+    problems: list[Problem] = []
+    kiosk_data, found = _read_toml(kiosk_path)
+    problems += found
+    tiles_data, found = _read_toml(tiles_path)
+    problems += found
+    kiosk: KioskSettings | None = None
+    tiles: TilesConfig | None = None
+    if kiosk_data is not None:
+        try:
+            kiosk = KioskSettings.model_validate(kiosk_data)
+        except ValidationError as error:
+            problems += _validation_problems(kiosk_path, kiosk_data, error)
+    if tiles_data is not None:
+        try:
+            tiles = TilesConfig.model_validate(tiles_data)
+        except ValidationError as error:
+            problems += _validation_problems(tiles_path, tiles_data, error)
+        else:
+            problems += _cross_checks(tiles, tiles_path, tiles_data)
+    if problems or kiosk is None or tiles is None:
+        return None, problems
+    return Config(kiosk, tiles, kiosk_path, tiles_path), []
+
+
+def check_config(kiosk_path: Path, tiles_path: Path) -> list[Problem]:
+    return _load(kiosk_path, tiles_path)[1]
+
+
+def load_config(kiosk_path: Path, tiles_path: Path) -> Config:
+    config, problems = _load(kiosk_path, tiles_path)
+    if config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def load_with_last_good(kiosk_path: Path, tiles_path: Path, last_good_dir: Path) -> LoadResult:
+    config, problems = _load(kiosk_path, tiles_path)
+    if config is not None:
+        _save_last_good(kiosk_path, tiles_path, last_good_dir)
+        return LoadResult(config, [], False)
+    good_kiosk, good_tiles = last_good_dir / "kiosk.toml", last_good_dir / "tiles.toml"
+    if good_kiosk.is_file() and good_tiles.is_file():
+        saved, _ = _load(good_kiosk, good_tiles)
+        if saved is not None:
+            return LoadResult(saved, problems, True)
+    raise ConfigError(problems)
+
+
+def _save_last_good(kiosk_path: Path, tiles_path: Path, last_good_dir: Path) -> None:
+    try:
+        last_good_dir.mkdir(parents=True, exist_ok=True)
+        icons_target = last_good_dir / "icons"
+        for source in (kiosk_path, tiles_path):
+            fd, tmp = tempfile.mkstemp(dir=last_good_dir, prefix=".tmp-")
+            os.close(fd)
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, last_good_dir / source.name)
+        source_icons = icons_dir(tiles_path)
+        if source_icons.is_dir() and source_icons.resolve() != icons_target.resolve():
+            shutil.copytree(source_icons, icons_target, dirs_exist_ok=True)
+    except OSError:
+        # Not being able to save a copy must not stop the kiosk; the next start tries again.
+        pass
+
+
+def format_problems(problems: Sequence[Problem]) -> str:
+    lines = []
+    for problem in problems:
+        where = f"{problem.file}:{problem.line}" if problem.line else f"{problem.file}"
+        lines.append(f"{where}: {problem.key}: {problem.message}\n    fix: {problem.fix}")
+    lines.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
+    return "\n".join(lines)
+
+
+def default_config_dir() -> Path:
+    env = os.environ.get("KIOSK_CONFIG_DIR")
+    if env:
+        return Path(env)
+    etc = Path("/etc/kiosk")
+    if (etc / "kiosk.toml").is_file():
+        return etc
+    return Path(__file__).resolve().parents[2] / "config"
+
+
+def icons_dir(tiles_path: Path) -> Path:
+    return tiles_path.parent / "icons"
+
+
+def with_env_overrides(settings: KioskSettings) -> KioskSettings:
+    """Apply KIOSK_DATA_DIR, KIOSK_SESSION_ROOT, KIOSK_LAST_GOOD_DIR when set."""
+    updates: dict[str, Path] = {}
+    for env, key in (
+        ("KIOSK_DATA_DIR", "data_dir"),
+        ("KIOSK_SESSION_ROOT", "session_root"),
+        ("KIOSK_LAST_GOOD_DIR", "last_good_dir"),
+    ):
+        if os.environ.get(env):
+            updates[key] = Path(os.environ[env])
+    if not updates:
+        return settings
+    return settings.model_copy(update={"paths": settings.paths.model_copy(update=updates)})

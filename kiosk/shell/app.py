@@ -1,0 +1,111 @@
+"""Entry point of the shell: environment, QApplication, configuration, window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.core.config import (
+    ConfigError,
+    format_problems,
+    load_with_last_good,
+    with_env_overrides,
+)
+from kiosk.shell.environment import prepare_environment
+
+log = logging.getLogger(__name__)
+
+STYLE_PATH = Path(__file__).with_name("style.qss")
+
+
+@dataclass
+class ShellOptions:
+    config_dir: Path
+    windowed: bool = False
+    size: tuple[int, int] | None = None
+    chromium_flags: list[str] = field(default_factory=list)
+    screenshot_path: Path | None = None  # where SIGUSR1 saves a picture of the screen
+
+
+def create_application(argv: list[str] | None = None, chromium_flags: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """The QApplication, with the environment and the kiosk: scheme in place first."""
+    prepare_environment(extra_chromium_flags=chromium_flags or [])
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.shell.web.scheme import register_kiosk_scheme
+
+    register_kiosk_scheme()
+    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app.setApplicationName("borne")
+    app.setApplicationDisplayName("Borne")
+    app.setQuitOnLastWindowClosed(False)
+    app.setStyleSheet(STYLE_PATH.read_text(encoding="utf-8"))
+    return app
+
+
+def build_window(config, session_root: Path, printer=None, clock=None):  # type: ignore[no-untyped-def]
+    from kiosk.devices.fakes import FakePrinter
+    from kiosk.shell.window import KioskWindow
+
+    printer = printer or FakePrinter(outbox=config.kiosk.paths.data_dir / "fake-printer")
+    return KioskWindow(config, printer, clock=clock, session_root=session_root)
+
+
+def run_shell(options: ShellOptions) -> int:
+    kiosk_path = options.config_dir / "kiosk.toml"
+    tiles_path = options.config_dir / "tiles.toml"
+    # Where to keep the last good configuration comes from the (possibly broken) new one
+    # only if it can be read; otherwise the built-in default applies.
+    from kiosk.core.config import KioskSettings
+
+    default_paths = with_env_overrides(KioskSettings()).paths
+    try:
+        result = load_with_last_good(kiosk_path, tiles_path, default_paths.last_good_dir)
+    except ConfigError as error:
+        log.critical("config.invalid_no_last_good", extra={"problems": format_problems(error.problems)})
+        print(format_problems(error.problems), file=sys.stderr)
+        return 2
+    if result.from_last_good:
+        log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
+    config = result.config
+    settings = with_env_overrides(config.kiosk)
+    config = type(config)(
+        kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path
+    )
+
+    app = create_application(chromium_flags=options.chromium_flags)
+    from PySide6.QtCore import QTimer
+
+    window = build_window(config, settings.paths.session_root)
+    if options.size:
+        window.resize(*options.size)
+    if options.windowed or not settings.shell.fullscreen:
+        window.show()
+    else:
+        window.showFullScreen()
+
+    def quit_cleanly(*_args: object) -> None:
+        log.info("shell.stopping")
+        window.end_session()
+        window.allow_close()
+        QTimer.singleShot(200, app.quit)
+
+    def screenshot(*_args: object) -> None:
+        target = options.screenshot_path or Path(os.environ.get("KIOSK_SCREENSHOT", "/tmp/borne-screen.png"))
+        window.grab().save(str(target))
+        log.info("shell.screenshot_saved", extra={"path": str(target)})
+
+    signal.signal(signal.SIGTERM, quit_cleanly)
+    signal.signal(signal.SIGINT, quit_cleanly)
+    signal.signal(signal.SIGUSR1, screenshot)
+    # Let Python run its signal handlers while Qt's loop spins.
+    wake = QTimer()
+    wake.start(200)
+    wake.timeout.connect(lambda: None)
+    log.info("shell.started", extra={"tiles": len(config.tiles.tiles), "centre": settings.centre.name})
+    code = app.exec()
+    return int(code)

@@ -1,0 +1,175 @@
+"""In-window overlays: a site's messages, questions and the document chooser.
+
+They are child widgets of the kiosk window — never separate or system windows — drawn
+over the web content with a dimmed backdrop. Questions that a page needs answered
+synchronously (``confirm()``, the file chooser) run a local event loop that the end of
+the session always breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class Overlay(QWidget):
+    """A dimmed full-size layer over its parent with a centred card."""
+
+    finished = Signal(object)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("overlay")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.card = QFrame(self)
+        self.card.setObjectName("overlayCard")
+        self.card.setMaximumWidth(900)
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.card, 4)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(1)
+        self.body = QVBoxLayout(self.card)
+        self.body.setContentsMargins(40, 32, 40, 32)
+        self.body.setSpacing(20)
+        self._loop: QEventLoop | None = None
+        self._result: object = None
+        self.hide()
+
+    def _button(self, text: str, primary: bool = False) -> QPushButton:
+        button = QPushButton(text, self.card)
+        button.setObjectName("primaryButton" if primary else "secondaryButton")
+        button.setMinimumHeight(80)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return button
+
+    def _title(self, text: str) -> QLabel:
+        label = QLabel(text, self.card)
+        label.setObjectName("overlayTitle")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.PlainText)  # site text is never rendered as rich text
+        return label
+
+    def present(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
+        self.show()
+        self.raise_()
+
+    def done(self, result: object) -> None:
+        self._result = result
+        self.hide()
+        self.finished.emit(result)
+        if self._loop is not None:
+            self._loop.quit()
+
+    def wait(self) -> object:
+        """Show and block (running the event loop) until answered or dismissed."""
+        self.present()
+        self._loop = QEventLoop()
+        self._loop.exec()
+        self._loop = None
+        return self._result
+
+    def dismiss(self) -> None:
+        """Close without an answer (the session ended, the page changed)."""
+        if self.isVisible() or self._loop is not None:
+            self.done(None)
+
+
+class NoticeOverlay(Overlay):
+    """A message from the site (``alert()``), with one "J'ai compris" button."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.heading = self._title("Message du site")
+        self.heading.setObjectName("overlayHeading")
+        self.message = self._title("")
+        self.ok = self._button("J'ai compris", primary=True)
+        self.ok.clicked.connect(lambda: self.done(True))
+        self.body.addWidget(self.heading)
+        self.body.addWidget(self.message)
+        self.body.addWidget(self.ok)
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.present()
+
+
+class ConfirmOverlay(Overlay):
+    """A question from the site (``confirm()``): Oui / Non."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.heading = self._title("Le site vous pose une question")
+        self.heading.setObjectName("overlayHeading")
+        self.message = self._title("")
+        self.yes = self._button("Oui", primary=True)
+        self.no = self._button("Non")
+        self.yes.clicked.connect(lambda: self.done(True))
+        self.no.clicked.connect(lambda: self.done(False))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.no)
+        buttons.addWidget(self.yes)
+        self.body.addWidget(self.heading)
+        self.body.addWidget(self.message)
+        self.body.addLayout(buttons)
+
+    def ask(self, text: str) -> bool:
+        self.message.setText(text)
+        return self.wait() is True
+
+
+class DocumentChooser(Overlay):
+    """Lets the resident pick one of this session's documents — and nothing else."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.heading = self._title("")
+        self.heading.setObjectName("overlayHeading")
+        self.hint = self._title("")
+        self.list_box = QVBoxLayout()
+        self.cancel = self._button("Annuler")
+        self.cancel.clicked.connect(lambda: self.done([]))
+        self.body.addWidget(self.heading)
+        self.body.addWidget(self.hint)
+        self.body.addLayout(self.list_box)
+        self.body.addWidget(self.cancel)
+        self._choices: list[QPushButton] = []
+
+    def choose(self, documents: Sequence[Path]) -> list[str]:
+        for button in self._choices:
+            button.deleteLater()
+        self._choices = []
+        if not documents:
+            self.heading.setText("Vous n'avez pas encore de document sur la borne.")
+            self.hint.setText(
+                "Ce site vous demande un fichier. Les documents que vous ouvrez pendant votre "
+                "session apparaîtront ici. Un membre de l'accueil peut vous aider à scanner vos papiers."
+            )
+            self.cancel.setText("J'ai compris")
+        else:
+            self.heading.setText("Quel document voulez-vous envoyer ?")
+            self.hint.setText("Touchez le document à envoyer au site.")
+            self.cancel.setText("Annuler")
+            for path in documents:
+                button = self._button(path.name)
+                button.clicked.connect(lambda _c=False, p=path: self.done([str(p)]))
+                self.list_box.addWidget(button)
+                self._choices.append(button)
+        result = self.wait()
+        return list(result) if isinstance(result, list) else []

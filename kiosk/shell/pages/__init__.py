@@ -1,0 +1,110 @@
+"""Resident-facing internal pages (``kiosk:`` scheme), rendered with Jinja2.
+
+No Qt here: the shell serves these pages through its scheme handler, and the agent can
+render the same templates for a website.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+PAGES: frozenset[str] = frozenset(
+    {
+        "attract",
+        "home",
+        "blocked",
+        "warning",
+        "goodbye",
+        "crashed",
+        "help",
+        "mediator",
+        "unreachable",
+    }
+)
+
+BLOCK_REASONS: dict[str, str] = {
+    "not_allowed": "Ce site n'est pas disponible depuis cette démarche.",
+    "forbidden_scheme": "Cette page ne peut pas s'ouvrir sur la borne.",
+    "external_protocol": "Ce lien veut ouvrir une autre application (courriel, téléphone…). La borne ne le fait pas.",
+    "insecure": "Cette page n'est pas sécurisée. Par prudence, la borne ne l'ouvre pas.",
+    "credentials": "Ce lien cache une autre adresse. Par prudence, la borne ne l'ouvre pas.",
+    "ip_literal": "Ce lien ne mène pas à un site connu. Par prudence, la borne ne l'ouvre pas.",
+    "bad_port": "Ce lien mène à une partie du site que la borne n'ouvre pas.",
+    "malformed": "Ce lien est mal écrit. La borne ne peut pas l'ouvrir.",
+    "certificate": "La connexion à ce site n'est pas sûre. Par prudence, la borne ne l'ouvre pas.",
+}
+
+_CONTENT_TYPES = {
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+    ".webm": "video/webm",
+    ".vtt": "text/vtt",
+}
+
+
+class PageNotFound(Exception):
+    """No such page or static file (or a path that tries to leave the static folder)."""
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    body: bytes
+    content_type: str
+
+
+def _safe_relative(path: str) -> PurePosixPath:
+    if not path or "\x00" in path or "\\" in path or "%" in path or path.startswith("/"):
+        raise PageNotFound(path)
+    relative = PurePosixPath(path)
+    if any(part in ("..", ".", "") for part in relative.parts):
+        raise PageNotFound(path)
+    return relative
+
+
+class PageRenderer:
+    def __init__(self, *, icons_dir: Path, centre_name: str, language: str = "fr") -> None:
+        self._icons = icons_dir
+        self._globals = {"centre_name": centre_name, "lang": language, "block_reasons": BLOCK_REASONS}
+        self._env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, page: str, **context: object) -> RenderedPage:
+        if page not in PAGES:
+            raise PageNotFound(page)
+        template = self._env.get_template(f"{page}.html")
+        html = template.render(**self._globals, page=page, **context)
+        return RenderedPage(html.encode("utf-8"), "text/html; charset=utf-8")
+
+    def static(self, path: str) -> RenderedPage:
+        relative = _safe_relative(path)
+        if relative.parts[0] == "icons" and len(relative.parts) == 2:
+            base, name = self._icons, relative.parts[1]
+            target = base / name
+        else:
+            base, target = STATIC, STATIC.joinpath(*relative.parts)
+        try:
+            resolved = target.resolve(strict=True)
+        except OSError:
+            raise PageNotFound(path) from None
+        if not resolved.is_relative_to(base.resolve()) or not resolved.is_file():
+            raise PageNotFound(path)
+        content_type = _CONTENT_TYPES.get(resolved.suffix) or mimetypes.guess_type(resolved.name)[0]
+        if content_type is None:
+            raise PageNotFound(path)
+        return RenderedPage(resolved.read_bytes(), content_type)

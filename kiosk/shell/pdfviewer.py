@@ -1,0 +1,117 @@
+"""In-app PDF viewer: the only way a downloaded or printed-to-PDF document is shown.
+
+No "save as", no link that leaves the kiosk: the resident can read, zoom, print (through
+the ``Printer`` port) and close.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from kiosk.core.ports import Printer, PrinterError
+
+log = logging.getLogger(__name__)
+
+
+class PdfViewer(QWidget):
+    """Shows one PDF with big "Imprimer" and "Fermer" buttons."""
+
+    closed = Signal()
+    printed = Signal(str)  # job id
+
+    def __init__(self, printer: Printer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("pdfViewer")
+        self._printer = printer
+        self._path: Path | None = None
+        self._document = QPdfDocument(self)
+        self.view = QPdfView(self)
+        self.view.setDocument(self._document)
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+
+        self.title = QLabel("Votre document", self)
+        self.title.setObjectName("pdfTitle")
+        self.status = QLabel("", self)
+        self.status.setObjectName("pdfStatus")
+        self.status.setWordWrap(True)
+        self.print_button = QPushButton("Imprimer", self)
+        self.print_button.setObjectName("primaryButton")
+        self.zoom_button = QPushButton("Agrandir", self)
+        self.close_button = QPushButton("Fermer le document", self)
+        for button in (self.print_button, self.zoom_button, self.close_button):
+            button.setMinimumHeight(72)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.print_button.clicked.connect(self.print_document)
+        self.zoom_button.clicked.connect(self._toggle_zoom)
+        self.close_button.clicked.connect(self.close_document)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.title, 1)
+        bar.addWidget(self.zoom_button)
+        bar.addWidget(self.print_button)
+        bar.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.view, 1)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def open_document(self, path: Path, title: str = "Votre document") -> bool:
+        self._document.close()
+        error = self._document.load(str(path))
+        if error != QPdfDocument.Error.None_:
+            log.warning("pdf.open_failed", extra={"error": error.name})
+            self._path = None
+            self.status.setText("Ce document ne peut pas être affiché. Un membre de l'accueil peut vous aider.")
+            return False
+        self._path = path
+        self.title.setText(title)
+        pages = self._document.pageCount()
+        self.status.setText(f"{pages} page{'s' if pages > 1 else ''}. Vous pouvez l'imprimer ou le fermer.")
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self.view.pageNavigator().jump(0, QPointF(), 0)
+        return True
+
+    def page_count(self) -> int:
+        return self._document.pageCount()
+
+    def print_document(self) -> None:
+        if self._path is None:
+            return
+        pages = self._document.pageCount()
+        try:
+            job = self._printer.print_pdf(self._path, self.title.text())
+        except PrinterError as error:
+            log.warning("pdf.print_failed", extra={"error": str(error)})
+            self.status.setText(
+                "L'impression n'a pas pu partir. L'imprimante est peut-être éteinte. "
+                "Un membre de l'accueil peut vous aider."
+            )
+            return
+        self.status.setText(f"C'est parti : {pages} page{'s' if pages > 1 else ''} à l'impression.")
+        self.printed.emit(job)
+
+    def close_document(self) -> None:
+        self._document.close()
+        self._path = None
+        self.closed.emit()
+
+    def _toggle_zoom(self) -> None:
+        if self.view.zoomMode() == QPdfView.ZoomMode.FitToWidth:
+            self.view.setZoomMode(QPdfView.ZoomMode.Custom)
+            self.view.setZoomFactor(2.0)
+            self.zoom_button.setText("Réduire")
+        else:
+            self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+            self.zoom_button.setText("Agrandir")

@@ -1,0 +1,1 @@
+"""Everything QtWebEngine: the per-session profile, the page policy, the kiosk: scheme."""

@@ -1,0 +1,248 @@
+"""The resident's web page: every decision a page could use to escape goes through here.
+
+``KioskPage`` overrides the QWebEnginePage hooks that Chromium consults before doing
+anything a kiosk must control — navigating, opening windows, picking files, showing
+dialogs, going full screen, asking for the camera — and answers them from the core's
+policy or from the shell (through the ``PageHost`` protocol) instead of Qt's defaults,
+which would open system dialogs or new windows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+from urllib.parse import parse_qsl
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtWebEngineCore import (
+    QWebEngineCertificateError,
+    QWebEngineDesktopMediaRequest,
+    QWebEngineFileSystemAccessRequest,
+    QWebEngineFullScreenRequest,
+    QWebEngineNewWindowRequest,
+    QWebEnginePage,
+    QWebEnginePermission,
+    QWebEngineProfile,
+)
+
+from kiosk.core.config import Permission
+from kiosk.core.policy import (
+    KIOSK_SCHEME,
+    BlockReason,
+    Decision,
+    NavigationPolicy,
+    Verdict,
+    host_for_log,
+)
+
+log = logging.getLogger(__name__)
+
+# Chromium asks "leave this page?" through javaScriptConfirm with this text (Qt's own
+# translation source). A kiosk never lets a page keep the resident from leaving.
+_BEFOREUNLOAD_TEXT = "Are you sure you want to leave this page?"
+
+_PERMISSIONS: dict[QWebEnginePermission.PermissionType, Permission] = {
+    QWebEnginePermission.PermissionType.MediaVideoCapture: Permission.CAMERA,
+    QWebEnginePermission.PermissionType.MediaAudioCapture: Permission.MICROPHONE,
+    QWebEnginePermission.PermissionType.Geolocation: Permission.GEOLOCATION,
+    QWebEnginePermission.PermissionType.Notifications: Permission.NOTIFICATIONS,
+    QWebEnginePermission.PermissionType.ClipboardReadWrite: Permission.CLIPBOARD_READ,
+    QWebEnginePermission.PermissionType.DesktopVideoCapture: Permission.SCREEN_CAPTURE,
+    QWebEnginePermission.PermissionType.DesktopAudioVideoCapture: Permission.SCREEN_CAPTURE,
+}
+
+_SUBFRAME_SCHEMES = frozenset({"http", "https", "data", "blob", "about", "javascript"})
+
+ACTIONS = frozenset({"start", "open", "back", "home", "stay", "end", "attract", "close"})
+
+
+class PageHost(Protocol):
+    """What a page needs from the shell for the questions it must answer synchronously."""
+
+    def current_policy(self) -> NavigationPolicy: ...
+
+    def granted_permissions(self) -> frozenset[Permission]: ...
+
+    def choose_documents(self, multiple: bool, accepted_mime_types: Sequence[str]) -> list[str]: ...
+
+    def show_notice(self, text: str) -> None: ...
+
+    def ask_confirmation(self, text: str) -> bool: ...
+
+
+class DialogThrottle:
+    """Lets a page show a few dialogs, then silences it: an alert loop must not trap anyone."""
+
+    def __init__(self, limit: int = 3, window_s: float = 10.0) -> None:
+        self._limit = limit
+        self._window = window_s
+        self._times: list[float] = []
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._times = [t for t in self._times if now - t < self._window]
+        if len(self._times) >= self._limit:
+            return False
+        self._times.append(now)
+        return True
+
+
+class KioskPage(QWebEnginePage):
+    """A page that cannot take the resident outside the allowed origins."""
+
+    navigationBlocked = Signal(object, str)  # Decision, URL (for suggestions only; never logged)
+    actionRequested = Signal(str, dict)  # kiosk://action/<name>?params
+    closeRequested = Signal()
+    certificateRejected = Signal(str)  # host
+
+    def __init__(self, profile: QWebEngineProfile, host: PageHost, parent: object = None) -> None:
+        super().__init__(profile, parent)  # type: ignore[arg-type]
+        self._host = host
+        self._dialogs = DialogThrottle()
+        self.newWindowRequested.connect(self._on_new_window)
+        self.windowCloseRequested.connect(self.closeRequested.emit)
+        self.fullScreenRequested.connect(self._on_full_screen)
+        self.permissionRequested.connect(self._on_permission)
+        self.certificateError.connect(self._on_certificate_error)
+        self.fileSystemAccessRequested.connect(self._on_file_system_access)
+        self.desktopMediaRequested.connect(self._on_desktop_media)
+        self.authenticationRequired.connect(self._on_authentication)
+        self.proxyAuthenticationRequired.connect(self._on_proxy_authentication)
+        self.selectClientCertificate.connect(self._on_client_certificate)
+
+    # -- navigation -------------------------------------------------------------------
+    def acceptNavigationRequest(
+        self,
+        url: QUrl | str,
+        nav_type: QWebEnginePage.NavigationType,
+        isMainFrame: bool,
+    ) -> bool:
+        qurl = QUrl(url)
+        text = qurl.toString(QUrl.ComponentFormattingOption.FullyEncoded)
+        on_kiosk_page = self.url().scheme() == KIOSK_SCHEME
+        if qurl.scheme() == KIOSK_SCHEME:
+            return self._accept_internal(qurl, isMainFrame, on_kiosk_page, nav_type)
+        if not isMainFrame:
+            # Sub-frames cannot move the resident: only keep them off local, browser-internal
+            # and external-protocol schemes.
+            if qurl.scheme().lower() not in _SUBFRAME_SCHEMES:
+                log.info("navigation.subframe_blocked", extra={"scheme": qurl.scheme()})
+                return False
+            return True
+        decision = self._host.current_policy().decide(text)
+        if decision.verdict is Verdict.BLOCK:
+            log.info(
+                "navigation.blocked",
+                extra={"host": decision.host or host_for_log(text), "reason": str(decision.reason)},
+            )
+            self.navigationBlocked.emit(decision, text)
+            return False
+        return True
+
+    def _accept_internal(
+        self, url: QUrl, main_frame: bool, on_kiosk_page: bool, nav_type: QWebEnginePage.NavigationType
+    ) -> bool:
+        # Our own loads (setUrl from the shell) are "typed"; anything else must come from a kiosk page.
+        from_shell = nav_type == QWebEnginePage.NavigationType.NavigationTypeTyped
+        if not main_frame or not (on_kiosk_page or from_shell or self.url().isEmpty()):
+            log.warning("navigation.kiosk_scheme_refused", extra={"from_host": self.url().host()})
+            if main_frame:
+                self.navigationBlocked.emit(Decision(Verdict.BLOCK, BlockReason.FORBIDDEN_SCHEME), "")
+            return False
+        if url.host() == "action":
+            name = url.path().strip("/")
+            if name in ACTIONS:
+                params = dict(parse_qsl(url.query()))
+                self.actionRequested.emit(name, params)
+            return False
+        return True
+
+    def _on_new_window(self, request: QWebEngineNewWindowRequest) -> None:
+        # Popups and target=_blank open in this same view, through the same policy.
+        url = request.requestedUrl()
+        log.info("popup.redirected_to_same_view", extra={"host": url.host()})
+        if url.isValid() and not url.isEmpty() and url.toString() != "about:blank":
+            self.setUrl(url)
+
+    # -- JavaScript dialogs: shown inside the window, never as system dialogs -------------
+    def javaScriptAlert(self, securityOrigin: QUrl | str, msg: str) -> None:
+        if self._dialogs.allow():
+            self._host.show_notice(msg[:500])
+
+    def javaScriptConfirm(self, securityOrigin: QUrl | str, msg: str) -> bool:
+        if msg.startswith(_BEFOREUNLOAD_TEXT):
+            return True
+        if not self._dialogs.allow():
+            return False
+        return self._host.ask_confirmation(msg[:500])
+
+    def javaScriptPrompt(
+        self,
+        securityOrigin: QUrl | str,
+        msg: str,
+        defaultValue: str,
+    ) -> tuple[bool, str]:
+        # Free-text prompts are not supported: a site that needs one works without it.
+        return False, ""
+
+    def javaScriptConsoleMessage(
+        self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str, lineNumber: int, sourceID: str
+    ) -> None:
+        pass  # page consoles may hold residents' data: never logged
+
+    # -- files ------------------------------------------------------------------------------
+    def chooseFiles(
+        self,
+        mode: QWebEnginePage.FileSelectionMode,
+        oldFiles: Sequence[str],
+        acceptedMimeTypes: Sequence[str],
+    ) -> list[str]:
+        if mode not in (
+            QWebEnginePage.FileSelectionMode.FileSelectOpen,
+            QWebEnginePage.FileSelectionMode.FileSelectOpenMultiple,
+        ):
+            log.info("file_chooser.refused", extra={"mode": mode.name})
+            return []
+        multiple = mode == QWebEnginePage.FileSelectionMode.FileSelectOpenMultiple
+        return self._host.choose_documents(multiple, list(acceptedMimeTypes))
+
+    def _on_file_system_access(self, request: QWebEngineFileSystemAccessRequest) -> None:
+        request.reject()
+
+    # -- everything a kiosk refuses or decides itself --------------------------------------
+    def _on_full_screen(self, request: QWebEngineFullScreenRequest) -> None:
+        request.reject()
+
+    def _on_permission(self, permission: QWebEnginePermission) -> None:
+        wanted = _PERMISSIONS.get(permission.permissionType())
+        if wanted is not None and wanted in self._host.granted_permissions():
+            permission.grant()
+            log.info("permission.granted", extra={"permission": str(wanted)})
+        else:
+            permission.deny()
+            log.info("permission.denied", extra={"permission": permission.permissionType().name})
+
+    def _on_certificate_error(self, error: QWebEngineCertificateError) -> None:
+        # Never a "proceed anyway": the resident sees why and a way back.
+        error.rejectCertificate()
+        host = error.url().host()
+        log.warning("certificate.rejected", extra={"host": host, "type": error.type().name})
+        if error.isMainFrame():
+            self.certificateRejected.emit(host)
+
+    def _on_desktop_media(self, request: QWebEngineDesktopMediaRequest) -> None:
+        request.cancel()
+
+    def _on_authentication(self, url: QUrl, authenticator: object) -> None:
+        # Leaving the authenticator untouched cancels the request: no login dialog appears.
+        log.info("http_auth.refused", extra={"host": QUrl(url).host()})
+
+    def _on_proxy_authentication(self, url: QUrl, authenticator: object, proxy_host: str) -> None:
+        log.warning("proxy_auth.refused")
+
+    def _on_client_certificate(self, selection: object) -> None:
+        select_none = getattr(selection, "selectNone", None)
+        if callable(select_none):
+            select_none()

@@ -1,0 +1,159 @@
+"""Fixtures that run the real kiosk shell offscreen against the loopback web.
+
+One QApplication per test run (QtWebEngine can start only once per process), created
+with Chromium routed through ``LoopbackWeb``; a fresh ``KioskWindow`` per test, closed
+and its sessions wiped at the end even when the test fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.webserver import LoopbackWeb
+
+REPO = Path(__file__).resolve().parents[1]
+
+TEST_TILES = """
+[origin_groups]
+login = ["http://login.test"]
+
+[[tiles]]
+id = "allowed"
+label = "Le site autorisé"
+description = "Un site de test autorisé."
+icon = "{icon}"
+category = "autre"
+url = "http://www.allowed.test/"
+origins = ["http://*.allowed.test"]
+origin_groups = ["login"]
+
+[[tiles]]
+id = "other"
+label = "Un autre site"
+description = "Un second site de test."
+icon = "{icon}"
+category = "social_sante"
+url = "http://other.test/"
+origins = ["http://other.test"]
+
+[[tiles]]
+id = "camera"
+label = "Site avec caméra"
+description = "Un site qui a le droit d'utiliser la caméra."
+icon = "{icon}"
+category = "papiers"
+url = "http://cam.test/"
+origins = ["http://cam.test"]
+permissions = ["camera"]
+"""
+
+TEST_KIOSK = """
+[centre]
+name = "Centre de test"
+commune = "Testville"
+
+[session]
+idle_timeout_s = 60
+warning_s = 10
+goodbye_s = 2
+
+[shell]
+fullscreen = false
+hang_timeout_s = 2
+"""
+
+
+def write_test_config(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    icons = directory / "icons"
+    shutil.copytree(REPO / "config" / "icons", icons, dirs_exist_ok=True)
+    icon = sorted(p.name for p in icons.glob("*.svg"))[0]
+    (directory / "tiles.toml").write_text(textwrap.dedent(TEST_TILES).format(icon=icon), encoding="utf-8")
+    (directory / "kiosk.toml").write_text(textwrap.dedent(TEST_KIOSK), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def loopback_web() -> Iterator[LoopbackWeb]:
+    web = LoopbackWeb().start()
+    try:
+        yield web
+    finally:
+        web.stop()
+
+
+@pytest.fixture(scope="session")
+def kiosk_app(loopback_web: LoopbackWeb, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    home = tmp_path_factory.mktemp("home")
+    import os
+
+    os.environ["HOME"] = str(home)  # anything Chromium writes outside a session shows up here
+    os.environ["XDG_CONFIG_HOME"] = str(home / ".config")
+    os.environ["XDG_DATA_HOME"] = str(home / ".local" / "share")
+    os.environ["XDG_CACHE_HOME"] = str(home / ".cache")
+    from kiosk.shell.app import create_application
+
+    app = create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{loopback_web.port}"])
+    yield app
+
+
+@pytest.fixture
+def qapp(kiosk_app):  # type: ignore[no-untyped-def]
+    """pytest-qt's qapp is our kiosk application."""
+    return kiosk_app
+
+
+@pytest.fixture
+def kiosk_config(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from kiosk.core.config import load_config
+
+    directory = write_test_config(tmp_path / "config")
+    return load_config(directory / "kiosk.toml", directory / "tiles.toml")
+
+
+@pytest.fixture
+def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[no-untyped-def]
+    """Build a KioskWindow (ManualClock, fake printer); every window is torn down after the test."""
+    from kiosk.core.ports import ManualClock
+    from kiosk.devices.fakes import FakePrinter
+    from kiosk.shell.window import KioskWindow
+
+    made: list[KioskWindow] = []
+
+    def build(config=None, size: tuple[int, int] = (1280, 800)) -> KioskWindow:  # type: ignore[no-untyped-def]
+        window = KioskWindow(
+            config or kiosk_config,
+            FakePrinter(outbox=tmp_path / "printed"),
+            clock=ManualClock(),
+            session_root=tmp_path / "sessions",
+        )
+        window.resize(*size)
+        window.show()
+        made.append(window)
+        qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "attract", timeout=10_000)
+        return window
+
+    yield build
+    for window in made:
+        if window.browser is not None:
+            window.end_session()
+            qtbot.waitUntil(lambda w=window: w.browser is None, timeout=10_000)
+        window.allow_close()
+        window.close()
+        window.deleteLater()
+    qtbot.wait(50)
+
+
+@pytest.fixture
+def window(make_window):  # type: ignore[no-untyped-def]
+    return make_window()
+
+
+def wait_url(qtbot, window, predicate: Callable[[str], bool], timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: predicate(window.current_url().toString()), timeout=timeout)
+    return str(window.current_url().toString())

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make run`: the kiosk shell on the sample configuration, with a display or under Xvfb.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .run
+export KIOSK_CONFIG_DIR="${KIOSK_CONFIG_DIR:-$PWD/config}"
+export KIOSK_DATA_DIR="${KIOSK_DATA_DIR:-$PWD/.run/data}"
+export KIOSK_LAST_GOOD_DIR="${KIOSK_LAST_GOOD_DIR:-$PWD/.run/last-good-config}"
+# Session directories belong in RAM.
+export KIOSK_SESSION_ROOT="${KIOSK_SESSION_ROOT:-/dev/shm/borne-$(id -u)/sessions}"
+LOG="$PWD/.run/kiosk-shell.log"
+SHOT="$PWD/.run/screen.png"
+XVFB_PID=""
+cleanup() { [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true; rm -f .run/shell.pid; }
+trap cleanup EXIT
+
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  DISPLAY_NUM=99
+  while [ -e "/tmp/.X11-unix/X$DISPLAY_NUM" ] || [ -e "/tmp/.X$DISPLAY_NUM-lock" ]; do DISPLAY_NUM=$((DISPLAY_NUM + 1)); done
+  Xvfb ":$DISPLAY_NUM" -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 &
+  XVFB_PID=$!
+  export DISPLAY=":$DISPLAY_NUM"
+  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$DISPLAY_NUM" ] && break; sleep 0.1; done
+  echo "No display found: the kiosk runs on a virtual screen (Xvfb $DISPLAY)."
+  echo "  To see it:   make screenshot-live   (writes $SHOT), then open the PNG."
+fi
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}"
+echo "Logs (JSON lines): $LOG   — follow them with: tail -f $LOG"
+echo "Stop with Ctrl+C."
+.venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee "$LOG") 2>&1 &
+SHELL_PID=$!
+echo "$SHELL_PID" > .run/shell.pid
+wait "$SHELL_PID"

@@ -1,0 +1,110 @@
+"""`make screenshots`: a PNG of every resident screen, at two terminal sizes.
+
+Runs the real shell offscreen against a loopback web server (routed as Chromium's proxy)
+so the démarche, blocked and form screens show real pages without any network.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.shellkit import write_test_config  # noqa: E402
+from tests.webserver import LoopbackWeb  # noqa: E402
+
+FORM = """<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Formulaire</title>
+<style>body{font-family:'Noto Sans',sans-serif;font-size:22px;margin:2rem 3rem;color:#222}
+label{display:block;margin-top:1rem;font-weight:600} input{font-size:24px;padding:.5rem;width:28rem}
+header{background:#2a5c8a;color:#fff;padding:1rem 1.5rem;margin:-2rem -3rem 2rem}</style></head>
+<body><header><strong>Site de démonstration</strong> — Connexion à votre espace</header>
+<h1>Connectez-vous</h1><label for=id>Identifiant</label><input id=id autocomplete=off>
+<label for=pw>Mot de passe</label><input id=pw type=password>
+<p>Exemple de page d'un site de démarche.</p></body></html>"""
+
+
+def main(out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    web = LoopbackWeb().start()
+    try:
+        web.page("www.allowed.test", "/", FORM)
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        from kiosk.core.config import load_config
+        from kiosk.core.ports import ManualClock
+        from kiosk.devices.fakes import FakePrinter
+        from kiosk.shell.app import create_application
+        from kiosk.shell.window import KioskWindow
+
+        create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web.port}"])
+
+        def settle(ms: int = 700) -> None:
+            loop = QEventLoop()
+            QTimer.singleShot(ms, loop.quit)
+            loop.exec()
+
+        def wait_for(predicate, timeout_ms: int = 10_000) -> None:  # type: ignore[no-untyped-def]
+            waited = 0
+            while not predicate() and waited < timeout_ms:
+                settle(50)
+                waited += 50
+
+        with tempfile.TemporaryDirectory() as tmp:
+            sample = load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.toml")
+            test_dir = write_test_config(Path(tmp) / "cfg")
+            test_config = load_config(test_dir / "kiosk.toml", test_dir / "tiles.toml")
+            # The sample catalogue, plus the test tile that opens the loopback form.
+            tiles = sample.tiles.model_copy(update={"tiles": (*sample.tiles.tiles, test_config.tiles.tile("allowed"))})
+            config = type(sample)(
+                kiosk=sample.kiosk, tiles=tiles, kiosk_path=sample.kiosk_path, tiles_path=sample.tiles_path
+            )
+            for width, height in ((1920, 1080), (1280, 800)):
+                clock = ManualClock()
+                window = KioskWindow(config, FakePrinter(), clock=clock, session_root=Path(tmp) / f"s{width}")
+                window.resize(width, height)
+                window.show()
+
+                def shot(name: str, w: KioskWindow = window, size: int = width) -> None:
+                    settle()
+                    path = out / f"{name}-{size}.png"
+                    w.grab().save(str(path))
+                    print(path)
+
+                wait_for(lambda w=window: w.lobby_view.page().url().host() == "attract")
+                shot("attract")
+                window.start_session()
+                wait_for(lambda w=window: w.current_url().host() == "home")
+                shot("home")
+                window.cycle_zoom()
+                window.cycle_zoom()
+                shot("home-zoom-max")
+                window.cycle_zoom()
+                window.open_tile("allowed")
+                wait_for(lambda w=window: w.current_url().host() == "www.allowed.test")
+                window.session_page().runJavaScript("document.getElementById('id').focus()")
+                wait_for(lambda w=window: w.keyboard.shown, 5000)
+                shot("form-keyboard")
+                window.session_page().runJavaScript("location.href='http://evil.test/phishing'")
+                wait_for(lambda w=window: w.current_url().host() == "blocked")
+                shot("blocked")
+                clock.advance(config.kiosk.session.idle_timeout_s + 1)
+                window.session.tick()
+                settle(1200)
+                shot("idle-warning")
+                window.end_session()
+                wait_for(lambda w=window: w.lobby_view.page().url().host() == "goodbye")
+                shot("goodbye")
+                window.allow_close()
+                window.close()
+    finally:
+        web.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")))
