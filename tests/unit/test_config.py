@@ -1,0 +1,147 @@
+"""Configuration: the shipped files, every kind of problem in one run, last-good fallback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main as kiosk_main
+from kiosk.core.config import (
+    Category,
+    ConfigError,
+    KioskSettings,
+    check_config,
+    format_problems,
+    load_config,
+    load_with_last_good,
+    with_env_overrides,
+)
+from kiosk.core.policy import Verdict
+
+pytestmark = pytest.mark.unit
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "config"
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    target = tmp_path / "cfg"
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+def test_shipped_config_is_valid_and_complete() -> None:
+    config = load_config(SAMPLE / "kiosk.toml", SAMPLE / "tiles.toml")
+    ids = {t.id for t in config.tiles.tiles}
+    for required in (
+        "impots",
+        "caf",
+        "ameli",
+        "ants",
+        "france-travail",
+        "info-retraite",
+        "assurance-retraite",
+        "service-public",
+        "msa",
+        "titre-sejour",
+        "ville",
+        "cv",
+    ):
+        assert required in ids
+    for tile in config.tiles.tiles:
+        assert config.tiles.policy_for(tile).decide(tile.url).verdict is Verdict.ALLOW, tile.id
+        assert (SAMPLE / "icons" / tile.icon).is_file()
+    caf = config.tiles.tile("caf")
+    assert config.tiles.policy_for(caf).decide("https://app.franceconnect.gouv.fr/api/v2/authorize").allowed
+    assert not config.tiles.policy_for(caf).decide("https://www.google.com/").allowed
+    assert [c for c, _ in config.tiles.by_category()] == [
+        c for c in Category if any(t.category is c for t in config.tiles.tiles)
+    ]
+
+
+def test_every_problem_in_one_run(cfg: Path) -> None:
+    (cfg / "kiosk.toml").write_text(
+        '[centre]\nname = "X"\ntimezone = "Mars/Olympus"\n\n[session]\nidle_timeout_s = 5\nwarning_s = "thirty"\n'
+        "typo_key = 1\n\n[shell]\nzoom_levels = [1.5, 1.0, 2.0]\n",
+        encoding="utf-8",
+    )
+    tiles = (cfg / "tiles.toml").read_text(encoding="utf-8")
+    tiles = tiles.replace('url = "https://www.caf.fr/"', 'url = "https://www.cnaf.example/"')
+    tiles = tiles.replace('icon = "cv.svg"', 'icon = "missing.svg"')
+    tiles = tiles.replace('origins = ["*.msa.fr"]', 'origins = ["*.fr"]')
+    tiles = tiles.replace(
+        'origin_groups = ["franceconnect"]\n\n[[tiles]]\nid = "ameli"',
+        'origin_groups = ["nope"]\n\n[[tiles]]\nid = "ameli"',
+    )
+    (cfg / "tiles.toml").write_text(tiles, encoding="utf-8")
+    problems = check_config(cfg / "kiosk.toml", cfg / "tiles.toml")
+    keys = {(p.file.name, p.key) for p in problems}
+    assert ("kiosk.toml", "centre.timezone") in keys
+    assert ("kiosk.toml", "session.idle_timeout_s") in keys
+    assert ("kiosk.toml", "session.warning_s") in keys
+    assert ("kiosk.toml", "session.typo_key") in keys
+    assert ("kiosk.toml", "shell.zoom_levels") in keys
+    assert any(k == ("tiles.toml", 'tiles[id="msa"].origins') for k in keys)
+    # A tile that fails validation hides the cross-checks of the whole file; fix it and look again.
+    assert all(p.fix and p.message for p in problems)
+    assert all(p.line for p in problems if p.file.name == "kiosk.toml")
+    text = format_problems(problems)
+    assert "fix:" in text and text.endswith(f"{len(problems)} problems found.")
+    (cfg / "tiles.toml").write_text(tiles.replace('origins = ["*.fr"]', 'origins = ["*.msa.fr"]'), encoding="utf-8")
+    problems = check_config(cfg / "kiosk.toml", cfg / "tiles.toml")
+    keys = {(p.file.name, p.key) for p in problems}
+    assert ("tiles.toml", 'tiles[id="caf"].url') in keys
+    assert ("tiles.toml", 'tiles[id="cv"].icon') in keys
+    assert ("tiles.toml", 'tiles[id="caf"].origin_groups') in keys
+
+
+def test_toml_syntax_error_has_a_line(cfg: Path) -> None:
+    (cfg / "kiosk.toml").write_text('[centre]\nname = "unterminated\n', encoding="utf-8")
+    problems = check_config(cfg / "kiosk.toml", cfg / "tiles.toml")
+    assert len(problems) == 1 and problems[0].line == 2 and problems[0].key == "(syntax)"
+
+
+def test_missing_file(cfg: Path) -> None:
+    (cfg / "tiles.toml").unlink()
+    problems = check_config(cfg / "kiosk.toml", cfg / "tiles.toml")
+    assert problems[0].file.name == "tiles.toml" and "does not exist" in problems[0].message
+
+
+def test_duplicate_ids(cfg: Path) -> None:
+    text = (cfg / "tiles.toml").read_text(encoding="utf-8").replace('id = "ameli"', 'id = "caf"')
+    (cfg / "tiles.toml").write_text(text, encoding="utf-8")
+    assert any("unique" in p.message for p in check_config(cfg / "kiosk.toml", cfg / "tiles.toml"))
+
+
+def test_last_good_fallback(cfg: Path, tmp_path: Path) -> None:
+    last_good = tmp_path / "last-good"
+    result = load_with_last_good(cfg / "kiosk.toml", cfg / "tiles.toml", last_good)
+    assert not result.from_last_good and (last_good / "tiles.toml").is_file()
+    (cfg / "tiles.toml").write_text("this is [not toml", encoding="utf-8")
+    result = load_with_last_good(cfg / "kiosk.toml", cfg / "tiles.toml", last_good)
+    assert result.from_last_good and result.problems
+    assert result.config.tiles.tile("caf").label == "La CAF"
+
+
+def test_no_last_good_refuses(cfg: Path, tmp_path: Path) -> None:
+    (cfg / "tiles.toml").write_text("tiles = 3", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_with_last_good(cfg / "kiosk.toml", cfg / "tiles.toml", tmp_path / "none")
+    assert error.value.problems
+
+
+def test_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KIOSK_SESSION_ROOT", str(tmp_path / "s"))
+    settings = with_env_overrides(KioskSettings())
+    assert settings.paths.session_root == tmp_path / "s"
+    assert settings.paths.data_dir == Path("/var/lib/kiosk")
+
+
+def test_cli_config_check(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert kiosk_main(["config", "check", str(cfg)]) == 0
+    (cfg / "kiosk.toml").write_text("[session]\nidle_timeout_s = 1\n", encoding="utf-8")
+    assert kiosk_main(["config", "check", str(cfg / "kiosk.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "session.idle_timeout_s" in out and "fix:" in out

@@ -1,0 +1,90 @@
+"""kiosk: pages render, escape what they show, and serve static files safely."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.shell.pages import PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
+
+pytestmark = pytest.mark.unit
+ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"
+ACTIONS = {"start", "open", "back", "home", "stay", "end", "attract", "close"}
+
+SAMPLE = {
+    "home": {
+        "groups": [
+            ("Argent – Impôts", [{"id": "impots", "label": "Vos impôts", "description": "D", "icon": "euro.svg"}])
+        ]
+    },
+    "blocked": {
+        "site": "evil.example",
+        "reason": "not_allowed",
+        "back_url": "kiosk://action/back",
+        "suggest": {"id": "caf", "label": "La CAF"},
+    },
+    "warning": {"seconds": 30},
+    "unreachable": {"site": "www.caf.fr"},
+}
+
+
+@pytest.fixture
+def renderer() -> PageRenderer:
+    return PageRenderer(icons_dir=ICONS, centre_name="Centre <b>test</b>")
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_every_page_renders_in_french_with_only_known_actions(renderer: PageRenderer, page: str) -> None:
+    rendered = renderer.render(page, **SAMPLE.get(page, {}))
+    html = rendered.body.decode()
+    assert rendered.content_type.startswith("text/html")
+    assert '<html lang="fr"' in html
+    for action in re.findall(r"kiosk://action/([a-z]+)", html):
+        assert action in ACTIONS
+    assert "Centre <b>test</b>" not in html  # escaped
+
+
+def test_hostile_values_are_escaped(renderer: PageRenderer) -> None:
+    html = renderer.render(
+        "blocked", site="<script>alert(1)</script>", reason="x", back_url=None, suggest=None
+    ).body.decode()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+
+
+def test_unknown_page(renderer: PageRenderer) -> None:
+    with pytest.raises(PageNotFound):
+        renderer.render("base")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../__init__.py",
+        "%2e%2e/x",
+        "/etc/passwd",
+        "actions\\..\\x",
+        "kiosk.css\x00",
+        "icons/../../__init__.py",
+        "",
+        "templates/base.html",
+        "icons/nope.svg",
+    ],
+)
+def test_static_refuses_traversal(renderer: PageRenderer, path: str) -> None:
+    with pytest.raises(PageNotFound):
+        renderer.static(path)
+
+
+def test_static_types(renderer: PageRenderer) -> None:
+    assert renderer.static("kiosk.css").content_type == "text/css"
+    assert renderer.static("icons/euro.svg").content_type == "image/svg+xml"
+    assert renderer.static("actions/home.svg").body.startswith(b"<svg")
+
+
+def test_no_external_resources() -> None:
+    for path in [*TEMPLATES.glob("*.html"), *STATIC.rglob("*.css")]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(src|href)=[\"']https?://", text), path
+        assert "url(http" not in text, path
