@@ -157,3 +157,28 @@ def window(make_window):  # type: ignore[no-untyped-def]
 def wait_url(qtbot, window, predicate: Callable[[str], bool], timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: predicate(window.current_url().toString()), timeout=timeout)
     return str(window.current_url().toString())
+
+
+def run_js(qtbot, page, script: str, timeout: int = 5_000):  # type: ignore[no-untyped-def]
+    """Evaluate ``script`` in the page's main world and return its value."""
+    result: list[object] = []
+    page.runJavaScript(script, 0, result.append)
+    qtbot.waitUntil(lambda: bool(result), timeout=timeout)
+    return result[0]
+
+
+def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
+    """Wait until the current page's URL starts with ``prefix`` and its document is complete."""
+
+    def ready() -> bool:
+        if not window.current_url().toString().startswith(prefix):
+            return False
+        page = window.session_page() if window.browser is not None else window.lobby_view.page()
+        # page.url() is the requested URL from the start of a navigation; the document may
+        # still be the previous one (or the initial about:blank), so ask the document itself.
+        state = run_js(qtbot, page, "[location.href, document.readyState].join(' ')")
+        href, _, ready = str(state).rpartition(" ")
+        return href.startswith(prefix) and ready == "complete"
+
+    qtbot.waitUntil(ready, timeout=timeout)
+    return str(window.current_url().toString())

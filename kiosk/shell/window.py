@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
-from PySide6.QtWebEngineCore import QWebEnginePage
+from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 CRASH_APOLOGY_MS = 1500  # apology on screen, then home: under the 2 s the resident may wait
 HANG_CHECK_MS = 1000
+_ERR_ABORTED = -3  # Chromium net error codes
+_ERR_BLOCKED_BY_CLIENT = -20
 
 
 class KioskWindow(QWidget):
@@ -243,7 +245,7 @@ class KioskWindow(QWidget):
         page.closeRequested.connect(self.go_home, Qt.ConnectionType.QueuedConnection)
         page.certificateRejected.connect(self._on_certificate_rejected, Qt.ConnectionType.QueuedConnection)
         page.renderProcessTerminated.connect(self._on_renderer_gone, Qt.ConnectionType.QueuedConnection)
-        page.loadFinished.connect(self._on_load_finished)
+        page.loadingChanged.connect(self._on_loading_changed)
         self.browser.pdfReady.connect(self._open_pdf)
         self.browser.downloadRefused.connect(
             lambda: self.show_notice(
@@ -402,14 +404,22 @@ class KioskWindow(QWidget):
     def _on_certificate_rejected(self, host: str) -> None:
         self._load_internal("blocked", reason="certificate", site=host)
 
-    def _on_load_finished(self, ok: bool) -> None:
-        if ok or self.browser is None:
+    def _on_loading_changed(self, info: QWebEngineLoadingInfo) -> None:
+        if self.browser is None or info.status() != QWebEngineLoadingInfo.LoadStatus.LoadFailedStatus:
             return
-        url = self.browser.page.url()
-        if url.scheme() in ("http", "https") and not self.browser.page.isLoading():
-            # Chromium's own error pages are off: say it in French, with a way back.
-            log.info("page.load_failed", extra={"host": url.host()})
-            self._load_internal("unreachable", site=url.host())
+        url = info.url()
+        if info.isDownload() or url.scheme() not in ("http", "https"):
+            return
+        code = info.errorCode()
+        if code == _ERR_ABORTED:
+            return  # a navigation replaced by another, or a download: nothing went wrong
+        if code == _ERR_BLOCKED_BY_CLIENT:
+            decision = self.current_policy().decide(url.toString(QUrl.ComponentFormattingOption.FullyEncoded))
+            self._on_blocked(decision, "")
+            return
+        # Chromium's own error pages are off: say it in French, with a way back.
+        log.info("page.load_failed", extra={"host": url.host(), "code": code, "domain": info.errorDomain().name})
+        self._load_internal("unreachable", site=url.host())
 
     # ------------------------------------------------------------------ resilience
     def _on_renderer_gone(self, status: QWebEnginePage.RenderProcessTerminationStatus, code: int) -> None:

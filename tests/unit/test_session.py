@@ -227,7 +227,7 @@ def test_invalid_timings() -> None:
 
 
 def test_ids_are_unique() -> None:
-    sm, clock, _ = machine()
+    sm, _clock, _ = machine()
     ids = set()
     for _ in range(200):
         sm.activity()

@@ -144,8 +144,14 @@ class KioskPage(QWebEnginePage):
     def _accept_internal(
         self, url: QUrl, main_frame: bool, on_kiosk_page: bool, nav_type: QWebEnginePage.NavigationType
     ) -> bool:
-        # Our own loads (setUrl from the shell) are "typed"; anything else must come from a kiosk page.
-        from_shell = nav_type == QWebEnginePage.NavigationType.NavigationTypeTyped
+        # Our own loads (setUrl from the shell) are "typed"; going back/forward or reloading
+        # reaches only history entries the shell itself created (web content can never
+        # navigate to kiosk:, see below). Anything else must come from a kiosk page.
+        from_shell = nav_type in (
+            QWebEnginePage.NavigationType.NavigationTypeTyped,
+            QWebEnginePage.NavigationType.NavigationTypeBackForward,
+            QWebEnginePage.NavigationType.NavigationTypeReload,
+        )
         if not main_frame or not (on_kiosk_page or from_shell or self.url().isEmpty()):
             log.warning("navigation.kiosk_scheme_refused", extra={"from_host": self.url().host()})
             if main_frame:
