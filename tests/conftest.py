@@ -10,3 +10,23 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # tests run as root i
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 pytest_plugins = ["tests.shellkit"]
+
+
+_exit_status = 0
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+def pytest_unconfigure(config):  # type: ignore[no-untyped-def]
+    # PySide6 + QtWebEngine can crash in the garbage collector while the interpreter shuts
+    # down ("bool_dealloc"), after every result has been reported. Leave without that phase
+    # so the exit code is pytest's own.
+    import sys
+
+    if "PySide6.QtWebEngineCore" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)

@@ -98,7 +98,14 @@ def kiosk_app(loopback_web: LoopbackWeb, tmp_path_factory: pytest.TempPathFactor
     os.environ["XDG_CACHE_HOME"] = str(home / ".cache")
     from kiosk.shell.app import create_application
 
-    app = create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{loopback_web.port}"])
+    app = create_application(
+        chromium_flags=[
+            f"--proxy-server=http://127.0.0.1:{loopback_web.port}",
+            # Test sites are plain http: let Chromium offer them the secure-context APIs
+            # (camera, clipboard, file pickers) that the shell must refuse.
+            "--unsafely-treat-insecure-origin-as-secure=http://www.allowed.test,http://cam.test",
+        ]
+    )
     yield app
 
 

@@ -85,6 +85,11 @@ class Overlay(QWidget):
         self._loop = None
         return self._result
 
+    @property
+    def waiting(self) -> bool:
+        """True while a page is blocked in ``wait()`` for this overlay's answer."""
+        return self._loop is not None
+
     def dismiss(self) -> None:
         """Close without an answer (the session ended, the page changed)."""
         if self.isVisible() or self._loop is not None:

@@ -254,14 +254,31 @@ class KioskWindow(QWidget):
             )
         )
         self.session_layout.addWidget(self.browser.view)
+        self._guard_view(self.browser.view)
+        # The view's input widget is (re)created with the renderer: guard each new one.
+        page.loadStarted.connect(lambda v=self.browser.view: self._guard_view(v))
         self.top_bar.set_in_session(True)
         self._apply_zoom()
         log.info("session.started")
         self.go_home()
 
+    def _guard_view(self, view: QWebEngineView) -> None:
+        """Also filter keys at the web view's input widget: the last stop before Chromium."""
+        view.show()
+        proxy = view.focusProxy()
+        for target in (view, proxy):
+            if target is not None:
+                target.installEventFilter(self.guard)
+
     def _wipe_session(self) -> None:
+        waiting = any(o.waiting for o in (self.confirm, self.chooser))
         for overlay in (self.notice, self.confirm, self.chooser):
             overlay.dismiss()
+        if waiting:
+            # A page is still inside confirm() or a file chooser on the stack below us: let
+            # that call return before its page is destroyed.
+            QTimer.singleShot(0, self._wipe_session)
+            return
         self._hide_layer()
         self.keyboard.hide_panel()
         self.pdf_viewer.close_document()

@@ -39,6 +39,8 @@ from kiosk.core.policy import (
 
 log = logging.getLogger(__name__)
 
+CLOSE_MARKER = "about:blank#kiosk-close"  # see profile._close_script
+
 # Chromium asks "leave this page?" through javaScriptConfirm with this text (Qt's own
 # translation source). A kiosk never lets a page keep the resident from leaving.
 _BEFOREUNLOAD_TEXT = "Are you sure you want to leave this page?"
@@ -103,6 +105,8 @@ class KioskPage(QWebEnginePage):
         self._dialogs = DialogThrottle()
         self.newWindowRequested.connect(self._on_new_window)
         self.windowCloseRequested.connect(self.closeRequested.emit)
+        # about:blank navigations may stay in the renderer: watch the URL as well.
+        self.urlChanged.connect(self._on_url_changed)
         self.fullScreenRequested.connect(self._on_full_screen)
         self.permissionRequested.connect(self._on_permission)
         self.certificateError.connect(self._on_certificate_error)
@@ -131,6 +135,9 @@ class KioskPage(QWebEnginePage):
                 log.info("navigation.subframe_blocked", extra={"scheme": qurl.scheme()})
                 return False
             return True
+        if text == CLOSE_MARKER:
+            self.closeRequested.emit()
+            return False
         decision = self._host.current_policy().decide(text)
         if decision.verdict is Verdict.BLOCK:
             log.info(
@@ -164,6 +171,10 @@ class KioskPage(QWebEnginePage):
                 self.actionRequested.emit(name, params)
             return False
         return True
+
+    def _on_url_changed(self, url: QUrl) -> None:
+        if url.toString() == CLOSE_MARKER:
+            self.closeRequested.emit()
 
     def _on_new_window(self, request: QWebEngineNewWindowRequest) -> None:
         # Popups and target=_blank open in this same view, through the same policy.

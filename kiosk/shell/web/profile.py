@@ -14,10 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
-from PySide6.QtWebEngineCore import QWebEngineProfile, QWebEngineSettings, QWebEngineUrlSchemeHandler
+from PySide6.QtWebEngineCore import (
+    QWebEngineProfile,
+    QWebEngineScript,
+    QWebEngineSettings,
+    QWebEngineUrlSchemeHandler,
+)
 
 from kiosk.core.policy import KIOSK_SCHEME, NavigationPolicy
 from kiosk.shell.web.interceptor import SessionRequestInterceptor
+from kiosk.shell.web.page import CLOSE_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +88,24 @@ def build_profile(
     interceptor = SessionRequestInterceptor(policy, parent=profile)
     profile.setUrlRequestInterceptor(interceptor)
     apply_kiosk_settings(profile.settings())
+    profile.scripts().insert(_close_script())
     return profile
+
+
+def _close_script() -> QWebEngineScript:
+    """``window.close()`` in a kiosk means "I am done here": send the resident home.
+
+    Chromium ignores ``close()`` on windows a script did not open, and our popups are not
+    windows, so the top frame's ``close`` asks the shell through a marker navigation that
+    ``KioskPage`` recognises.
+    """
+    script = QWebEngineScript()
+    script.setName("kiosk-window-close")
+    script.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+    script.setWorldId(QWebEngineScript.ScriptWorldId.MainWorld)
+    script.setRunsOnSubFrames(False)
+    script.setSourceCode("window.close = function () { location.href = '" + CLOSE_MARKER + "'; };")
+    return script
 
 
 def destroy_profile(profile: QWebEngineProfile, pages: list[QObject], session_dir: Path | None) -> None:
