@@ -72,7 +72,8 @@ class LoopbackWeb:
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(payload)))
-                self.send_header("Cache-Control", "no-store")
+                if "Cache-Control" not in response.headers:
+                    self.send_header("Cache-Control", "no-store")
                 for key, value in response.headers.items():
                     self.send_header(key, value)
                 self.end_headers()

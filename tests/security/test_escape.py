@@ -259,7 +259,8 @@ VECTORS = [
     Vector(
         "geolocation_denied",
         "<p>x</p>",
-        "navigator.geolocation.getCurrentPosition(function(){window.answer='granted'}, function(e){window.answer=e.code})",
+        "navigator.geolocation.getCurrentPosition("
+        "function(){window.answer='granted'}, function(e){window.answer=e.code})",
         check=js_result("answer", 1),
     ),
     Vector(

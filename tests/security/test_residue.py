@@ -1,0 +1,194 @@
+"""Nothing of one resident reaches the next: session 1 leaves a marker, session 2 finds none."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QGuiApplication
+
+from kiosk.core.session import State
+from tests.shellkit import run_js, wait_ready
+from tests.webserver import Response
+
+pytestmark = pytest.mark.residue
+
+PAGE = "<!doctype html><meta charset=utf-8><body><input id=f name=f autocomplete=on><a href='/two'>two</a></body>"
+
+
+def new_session(qtbot, window, path: str = "/") -> None:  # type: ignore[no-untyped-def]
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    window.open_tile("allowed")
+    wait_ready(qtbot, window, "http://www.allowed.test/")
+    if path != "/":
+        window.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
+        wait_ready(qtbot, window, f"http://www.allowed.test{path}")
+
+
+def end_session(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    window.end_session()
+    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    window.session.activity()  # goodbye → attract
+    assert window.state is State.ATTRACT
+
+
+@pytest.fixture
+def site(loopback_web):  # type: ignore[no-untyped-def]
+    loopback_web.clear()
+    loopback_web.page("www.allowed.test", "/", PAGE)
+    loopback_web.page("www.allowed.test", "/two", PAGE)
+    loopback_web.add(
+        "www.allowed.test",
+        "/sw.js",
+        Response("self.addEventListener('fetch', function(){});", content_type="text/javascript"),
+    )
+    return loopback_web
+
+
+def js(qtbot, window, script: str):  # type: ignore[no-untyped-def]
+    return run_js(qtbot, window.session_page(), script)
+
+
+def js_async(qtbot, window, script: str, timeout: int = 8000):  # type: ignore[no-untyped-def]
+    """Run a promise-returning expression; wait for its value in window.__r."""
+    js(
+        qtbot,
+        window,
+        f"window.__r = undefined; Promise.resolve().then(function(){{ return {script}; }})"
+        ".then(function(v){ window.__r = String(v); }, function(e){ window.__r = 'error:' + e; }); 1",
+    )
+    qtbot.waitUntil(lambda: js(qtbot, window, "String(window.__r)") != "undefined", timeout=timeout)
+    return js(qtbot, window, "window.__r")
+
+
+KINDS = {
+    "cookie": ("document.cookie = 'marker=1; max-age=86400; path=/'; document.cookie", "document.cookie"),
+    "local_storage": (
+        "localStorage.setItem('marker', '1'); localStorage.getItem('marker')",
+        "String(localStorage.getItem('marker'))",
+    ),
+    "session_storage": (
+        "sessionStorage.setItem('marker', '1'); sessionStorage.getItem('marker')",
+        "String(sessionStorage.getItem('marker'))",
+    ),
+    "window_name": ("window.name = 'marker'; window.name", "window.name"),
+}
+EMPTY = {"cookie": "", "local_storage": "null", "session_storage": "null", "window_name": ""}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_synchronous_storage(qtbot, window, site, kind: str) -> None:  # type: ignore[no-untyped-def]
+    write, read = KINDS[kind]
+    new_session(qtbot, window)
+    assert js(qtbot, window, write) not in ("", "null", None)
+    assert js(qtbot, window, read) != EMPTY[kind]
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    assert js(qtbot, window, read) == EMPTY[kind]
+
+
+def test_indexeddb(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    open_db = (
+        "new Promise(function(ok, ko){ var r = indexedDB.open('marker', 1);"
+        " r.onupgradeneeded = function(){ r.result.createObjectStore('s'); };"
+        " r.onsuccess = function(){ ok(r.result); }; r.onerror = ko; })"
+    )
+    new_session(qtbot, window)
+    put = (
+        f"{open_db}.then(function(db){{ return new Promise(function(ok){{ var t = db.transaction('s', 'readwrite');"
+        " t.objectStore('s').put('1', 'k'); t.oncomplete = function(){ ok('stored'); }; }); })"
+    )
+    assert js_async(qtbot, window, put) == "stored"
+    assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "0"
+
+
+def test_http_cache(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    site.add(
+        "www.allowed.test",
+        "/cached.js",
+        Response(
+            "window.cached = 1;", content_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+        ),
+    )
+    load = "fetch('/cached.js').then(function(r){ return r.text(); })"
+    new_session(qtbot, window)
+    js_async(qtbot, window, load)
+    js_async(qtbot, window, load)
+    hits_first_session = len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"])
+    assert hits_first_session == 1  # the second fetch came from the HTTP cache: the marker exists
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    js_async(qtbot, window, load)
+    assert len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"]) == 2
+
+
+def test_history(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, window, "/two")
+    assert window.session_page().history().count() >= 2
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    urls = [item.url().toString() for item in window.session_page().history().items()]
+    assert not any(u.endswith("/two") for u in urls)
+
+
+def test_downloads_and_session_directory(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    pdf = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    site.add("www.allowed.test", "/doc.pdf", Response(pdf, content_type="application/pdf"))
+    new_session(qtbot, window)
+    first_dir = window.browser.dir
+    js(qtbot, window, "location.href = '/doc.pdf'; 1")
+    qtbot.waitUntil(lambda: window.browser is not None and len(window.browser.documents()) == 1, timeout=8000)
+    end_session(qtbot, window)
+    assert not first_dir.exists()
+    assert list(window.session_root.iterdir()) == []
+    new_session(qtbot, window)
+    assert window.browser.documents() == []
+    assert window.browser.dir != first_dir
+
+
+def test_permission_grants(qtbot, window, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    loopback_web.clear()
+    loopback_web.page("cam.test", "/", PAGE)
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    window.open_tile("camera")
+    wait_ready(qtbot, window, "http://cam.test/")
+    assert window.granted_permissions()
+    end_session(qtbot, window)
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    assert window.granted_permissions() == frozenset()
+    assert window.browser.profile.listAllPermissions() == []
+
+
+def test_zoom(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, window)
+    window.cycle_zoom()
+    window.cycle_zoom()
+    assert window.session_view().zoomFactor() == pytest.approx(1.5)
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    assert window.session_view().zoomFactor() == pytest.approx(1.0)
+    assert window.lobby_view.zoomFactor() == pytest.approx(1.0)
+
+
+def test_form_text(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, window)
+    js(qtbot, window, "document.getElementById('f').value = 'Jeanne Dupont'; document.forms.length; 1")
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    assert js(qtbot, window, "document.getElementById('f').value") == ""
+
+
+def test_clipboard(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, window)
+    QGuiApplication.clipboard().setText("mot de passe secret")
+    end_session(qtbot, window)
+    new_session(qtbot, window)
+    assert QGuiApplication.clipboard().text() == ""
