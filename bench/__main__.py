@@ -1,0 +1,86 @@
+"""`make bench`: the shell's figures, each against a baseline measured in the same run.
+
+Prints one JSON object on stdout. Each Qt measurement runs in its own process
+(QtWebEngine starts once per process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+SOAK_SESSIONS = int(os.environ.get("BENCH_SOAK_SESSIONS", "200"))
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def time_to_ready(mode: str) -> float:
+    """Seconds from spawning ``bench.probes MODE`` to its READY line."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.probes", mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("READY"):
+            elapsed = time.perf_counter() - start
+            proc.terminate()
+            proc.wait(timeout=30)
+            return elapsed
+    proc.wait()
+    raise RuntimeError(f"probe {mode} ended without READY")
+
+
+def probe_json(mode: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.probes", mode],
+        capture_output=True,
+        env=_env(),
+        text=True,
+        timeout=1800,
+        check=True,
+    ).stdout
+    line = [x for x in out.splitlines() if x.startswith("RESULT ")][-1]
+    return dict(json.loads(line[len("RESULT ") :]))
+
+
+def main() -> int:
+    baseline = [time_to_ready("bare") for _ in range(RUNS)]
+    kiosk = [time_to_ready("kiosk") for _ in range(RUNS)]
+    reset = probe_json("reset")
+    soak = probe_json("soak")
+    figures = {
+        "startup_baseline_s": round(statistics.median(baseline), 3),
+        "startup_kiosk_s": round(statistics.median(kiosk), 3),
+        "startup_ratio": round(statistics.median(kiosk) / statistics.median(baseline), 2),
+        "session_reset_ms": round(reset["reset_ms"], 1),
+        "session_reset_baseline_ms": round(reset["baseline_ms"], 1),
+        "session_reset_ratio": round(reset["reset_ms"] / reset["baseline_ms"], 2),
+        "soak_sessions": int(soak["sessions"]),
+        "soak_rss_start_mib": round(soak["rss_start_mib"], 1),
+        "soak_rss_end_mib": round(soak["rss_end_mib"], 1),
+        "soak_rss_growth_pct": round(soak["growth_pct"], 1),
+        "runs": RUNS,
+    }
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
