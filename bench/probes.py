@@ -114,16 +114,18 @@ def reset() -> None:
         _wait(lambda: window.session_page() is not None and not window.session_page().isLoading())
         _loop(100)
         session_dir = window.browser.dir
-        loaded: list[bool] = []
-        window.lobby_view.page().loadFinished.connect(loaded.append)
+        lobby = window.lobby_view.page()
         start = time.perf_counter()
         window.end_session()
         _wait(lambda: window.state is State.WIPED)
         clock.advance(window.config.kiosk.session.goodbye_s)
         window.session.tick()
-        _wait(lambda: window.state is State.ATTRACT and len(loaded) >= 2 and not session_dir.exists())
+        _wait(
+            lambda d=session_dir, p=lobby: (
+                window.state is State.ATTRACT and p.url().host() == "attract" and not p.isLoading() and not d.exists()
+            )
+        )
         resets.append((time.perf_counter() - start) * 1000)
-        window.lobby_view.page().loadFinished.disconnect(loaded.append)
         # Baseline: a fresh off-the-record profile with a page loading a local page, then destroyed.
         start = time.perf_counter()
         profile = QWebEngineProfile()
@@ -135,7 +137,7 @@ def reset() -> None:
         done: list[bool] = []
         page.loadFinished.connect(done.append)
         page.setHtml(LOCAL_PAGE)
-        _wait(lambda: bool(done))
+        _wait(lambda d=done: bool(d))
         destroy_profile(profile, [view, page], None)
         baselines.append((time.perf_counter() - start) * 1000)
     print(

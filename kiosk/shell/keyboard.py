@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QWidget
@@ -33,20 +33,29 @@ class OnScreenKeyboard(QQuickWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing must not steal the field's focus
         self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
         self.setClearColor(Qt.GlobalColor.transparent)
-        self.setSource(QUrl.fromLocalFile(str(QML_PATH)))
         self._shown = False
-        self._root: QObject | None = self.rootObject()
+        self._locale = locale
+        self._root: QObject | None = None
+        self.setFixedHeight(0)
+        # Loading the keyboard's QML takes a while: do it once the first screen is up.
+        QTimer.singleShot(0, self.load)
+
+    def load(self) -> None:
+        if self._root is not None or not self.source().isEmpty():
+            return
+        self.setSource(QUrl.fromLocalFile(str(QML_PATH)))
+        self._root = self.rootObject()
         if self._root is None:
             for error in self.errors():
                 log.error("keyboard.unavailable", extra={"error": error.toString()})
-        else:
-            self._root.setProperty("locale", locale)
-            self._root.activeChanged.connect(self._sync)  # type: ignore[attr-defined]
-            self._root.panelHeightChanged.connect(self._sync)  # type: ignore[attr-defined]
-        self.setFixedHeight(0)
+            return
+        self._root.setProperty("locale", self._locale)
+        self._root.activeChanged.connect(self._sync)  # type: ignore[attr-defined]
+        self._root.panelHeightChanged.connect(self._sync)  # type: ignore[attr-defined]
 
     @property
     def available(self) -> bool:
+        self.load()
         return self._root is not None
 
     @property
@@ -54,6 +63,7 @@ class OnScreenKeyboard(QQuickWidget):
         return self._shown
 
     def set_locale(self, locale: str) -> None:
+        self._locale = locale
         if self._root is not None:
             self._root.setProperty("locale", locale)
 

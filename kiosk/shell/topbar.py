@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QFontMetrics, QIcon, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 ICONS_DIR = Path(__file__).parent / "pages" / "static" / "actions"
@@ -35,10 +35,13 @@ class TopBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 8)
         layout.setSpacing(8)
+        self._centre_name = centre_name
         self.centre = QLabel(centre_name, self)
         self.centre.setObjectName("centreName")
-        self.centre.setWordWrap(True)
-        self.centre.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.centre.setToolTip(centre_name)
+        # Never wrap onto four lines on a narrow screen: shorten with "…" instead.
+        self.centre.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.centre.setMinimumWidth(0)
         self.buttons: dict[str, QToolButton] = {}
         for name, label, icon in BUTTONS:
             button = QToolButton(self)
@@ -60,6 +63,13 @@ class TopBar(QWidget):
         for name in ("zoom", "end", "mediator"):
             layout.addWidget(self.buttons[name])
         self.buttons["mediator"].setMinimumWidth(200)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        metrics = QFontMetrics(self.centre.font())
+        self.centre.setText(
+            metrics.elidedText(self._centre_name, Qt.TextElideMode.ElideRight, max(self.centre.width() - 24, 0))
+        )
 
     def set_zoom_level(self, level: int) -> None:
         self.buttons["zoom"].setText(ZOOM_LABELS[min(level, len(ZOOM_LABELS) - 1)])
