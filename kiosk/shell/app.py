@@ -86,6 +86,9 @@ def run_shell(options: ShellOptions) -> int:
     if options.windowed or not settings.shell.fullscreen:
         window.show()
     else:
+        # Without a window manager (Xvfb, some compositors) "full screen" is only a hint:
+        # cover the whole screen ourselves too.
+        window.setGeometry(app.primaryScreen().geometry())
         window.showFullScreen()
 
     def quit_cleanly(*_args: object) -> None:
