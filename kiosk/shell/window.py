@@ -234,6 +234,7 @@ class KioskWindow(QWidget):
         elif t.new is State.WIPED:
             self._show_lobby("goodbye")
         elif t.new is State.ATTRACT:
+            self._restart_bloated_renderers()
             self._show_lobby("attract")
 
     def _begin_session(self) -> None:
@@ -261,6 +262,25 @@ class KioskWindow(QWidget):
         self._apply_zoom()
         log.info("session.started")
         self.go_home()
+
+    def _restart_bloated_renderers(self) -> None:
+        """Between sessions, give the lobby views a fresh renderer if theirs grew past the cap.
+
+        (Each resident's browser gets a new profile, hence new renderers, anyway.)
+        """
+        cap = self.config.kiosk.shell.renderer_memory_cap_mb
+        for view in (self.lobby_view, self.layer_view):
+            old = view.page()
+            rss = process_rss_mib(old.renderProcessPid())
+            if rss <= cap:
+                continue
+            log.warning("renderer.memory_cap_restart", extra={"rss_mib": round(rss), "cap_mib": cap})
+            page = KioskPage(self.lobby_profile, self, view)
+            page.actionRequested.connect(self._on_action, Qt.ConnectionType.QueuedConnection)
+            if view is self.layer_view:
+                page.setBackgroundColor(Qt.GlobalColor.transparent)
+            view.setPage(page)
+            old.deleteLater()
 
     def _guard_view(self, view: QWebEngineView) -> None:
         """Also filter keys at the web view's input widget: the last stop before Chromium."""
@@ -531,6 +551,20 @@ class KioskWindow(QWidget):
             event.accept()
         else:
             event.ignore()  # Alt+F4, a window manager's close: the kiosk stays
+
+
+def process_rss_mib(pid: int) -> float:
+    """Resident memory of a process in MiB (0 if unknown)."""
+    if pid <= 0:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def wipe_leftover_sessions(session_root: Path) -> None:

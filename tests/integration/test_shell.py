@@ -184,3 +184,25 @@ def test_responsive_page_is_left_alone(qtbot, window, loopback_web) -> None:  # 
         qtbot.waitUntil(lambda: window._pending_js_ping is None, timeout=2000)
         window._clock.advance(window.config.kiosk.shell.hang_timeout_s + 0.5)
     assert window.current_url().host() == "www.allowed.test"
+
+
+def test_lobby_renderer_over_the_memory_cap_is_restarted_between_sessions(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import kiosk.shell.window as window_module
+
+    before = window.lobby_view.page()
+    assert window_module.process_rss_mib(before.renderProcessPid()) > 0  # real measurement works
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    window.end_session()
+    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    monkeypatch.setattr(window_module, "process_rss_mib", lambda pid: 10_000.0)
+    window.session.activity()  # goodbye → attract: between sessions
+    assert window.lobby_view.page() is not before
+    qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "attract", timeout=10_000)
+    monkeypatch.setattr(window_module, "process_rss_mib", lambda pid: 1.0)
+    current = window.lobby_view.page()
+    window.start_session()
+    window.end_session()
+    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    window.session.activity()
+    assert window.lobby_view.page() is current
