@@ -31,7 +31,9 @@ class SystemClock:
         return datetime.now(UTC)
 
     def monotonic(self) -> float:
-        return time.monotonic()
+        # CLOCK_BOOTTIME keeps counting while the machine is suspended: a terminal that sleeps
+        # with a session open must find it expired on waking, not resume the last resident's pages.
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
 class ManualClock:
