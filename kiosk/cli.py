@@ -35,7 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="report every problem of kiosk.toml and tiles.toml")
     check.add_argument("path", nargs="?", type=Path, default=None, help="a config directory, kiosk.toml or tiles.toml")
 
-    sub.add_parser("agent", help="run the staff agent (scheduled jobs, staff console)")
+    agent = sub.add_parser("agent", help="run the agent: statistics jobs on a schedule")
+    agent.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
+    agent.add_argument("--once", action="store_true", help="run every job once now and exit")
+
+    stats = sub.add_parser("stats", help="usage statistics of this terminal")
+    stats_sub = stats.add_subparsers(dest="stats_command", required=True)
+    report = stats_sub.add_parser("report", help="figures over a period, with small cells hidden")
+    report.add_argument("--from", dest="first", default=None, help="first day, YYYY-MM-DD (default: 30 days ago)")
+    report.add_argument("--to", dest="last", default=None, help="last day, YYYY-MM-DD (default: today)")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
     return parser
 
 
@@ -60,10 +70,54 @@ def cmd_config_check(path: Path | None) -> int:
     return 0
 
 
+def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | None, fmt: str) -> int:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from kiosk.core.config import ConfigError, format_problems, load_for_process
+    from kiosk.core.stats.report import build_report, parse_day, render
+    from kiosk.core.store import DB_NAME, Role, StoreError, open_store
+
+    try:
+        settings = load_for_process(config_dir).config.kiosk
+    except ConfigError as error:
+        print(format_problems(error.problems), file=sys.stderr)
+        return 2
+    today = datetime.now(ZoneInfo(settings.centre.timezone)).date()
+    try:
+        last = parse_day(last_text) if last_text else today
+        first = parse_day(first_text) if first_text else last - timedelta(days=29)
+        if last < first:
+            raise ValueError(f"--to ({last}) is before --from ({first})")
+    except ValueError as error:
+        print(f"kiosk stats report: {error}", file=sys.stderr)
+        return 2
+    db_path = settings.paths.data_dir / DB_NAME
+    if not db_path.is_file():
+        print(
+            f"No statistics yet: {db_path} does not exist (the shell creates it with its first session).",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        store = open_store(db_path, Role.AGENT)
+    except StoreError as error:
+        print(f"kiosk stats report: {error}", file=sys.stderr)
+        return 1
+    try:
+        figures = build_report(store, settings, first, last, today=today)
+    finally:
+        store.close()
+    sys.stdout.write(render(figures, fmt))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "config":
         return cmd_config_check(args.path)
+    if args.command == "stats":
+        return cmd_stats_report(_config_dir(args.config_dir), args.first, args.last, args.format)
     configure_logging(args.log_level)
     if args.command == "shell":
         from kiosk.shell.app import ShellOptions, run_shell
@@ -79,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agent":
         from kiosk.agent.main import run_agent
 
-        return run_agent()
+        return run_agent(_config_dir(args.config_dir), once=args.once)
     return 2
 
 

@@ -65,6 +65,9 @@ goodbye_s = 2
 [shell]
 fullscreen = false
 hang_timeout_s = 2
+
+[stats]
+questions = false   # the questions' own tests turn them on
 """
 
 
@@ -132,12 +135,17 @@ def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore
 
     made: list[KioskWindow] = []
 
-    def build(config=None, size: tuple[int, int] = (1280, 800)) -> KioskWindow:  # type: ignore[no-untyped-def]
+    def build(config=None, size: tuple[int, int] = (1280, 800), store=None, clock=None) -> KioskWindow:  # type: ignore[no-untyped-def]
+        from kiosk.core.stats.recorder import StatsRecorder
+
+        clock = clock or ManualClock()
         window = KioskWindow(
             config or kiosk_config,
             FakePrinter(outbox=tmp_path / "printed"),
-            clock=ManualClock(),
+            clock=clock,
             session_root=tmp_path / "sessions",
+            recorder=StatsRecorder(store, clock, boot="test-boot"),
+            store=store,
         )
         window.resize(*size)
         window.show()

@@ -100,6 +100,17 @@ def main(out: Path) -> int:
                 settle(1200)
                 shot("idle-warning")
                 window.end_session()
+                wait_for(lambda w=window: w.lobby_view.page().url().host() == "questions")
+                shot("questions-age")
+                lobby = window.lobby_view.page()
+                for value in ("40_59", "oui"):
+                    lobby.runJavaScript(
+                        "var b=[...document.querySelectorAll('.question:not([hidden]) .choice')]"
+                        f".find(x=>x.dataset.value=='{value}'); b && b.click();"
+                    )
+                    settle(500)
+                shot("questions-satisfaction")
+                lobby.runJavaScript("document.getElementById('skip').click()")
                 wait_for(lambda w=window: w.lobby_view.page().url().host() == "goodbye")
                 shot("goodbye")
                 window.allow_close()

@@ -1,18 +1,74 @@
-"""The staff agent (staff console, scheduled statistics and sync jobs).
+"""``kiosk agent``: the terminal's background process.
 
-Its jobs arrive with the statistics and sync work; until then the command says so
-plainly rather than pretending to run.
+In this release it runs the statistics jobs on a schedule (APScheduler): seal closed days
+every 15 minutes, purge once a night, checkpoint the database every hour. The staff console
+and the sync upload come with their own issues and will be added to this same process.
 """
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from kiosk.agent.jobs import StatsJobs
+from kiosk.core.config import ConfigError, format_problems, load_for_process
+from kiosk.core.ports import SystemClock
+from kiosk.core.store import DB_NAME, Role, StoreError, open_store
+
+log = logging.getLogger(__name__)
+
+AGGREGATE_EVERY_MIN = 15
+CHECKPOINT_EVERY_MIN = 60
 
 
-def run_agent() -> int:
-    print(
-        "kiosk agent: the staff agent (statistics aggregation, sync to the federation, staff console) "
-        "is not part of this release yet. The kiosk shell runs on its own.",
-        file=sys.stderr,
+def run_agent(config_dir: Path, once: bool = False) -> int:
+    try:
+        result = load_for_process(config_dir)
+    except ConfigError as error:
+        print(format_problems(error.problems), file=sys.stderr)
+        log.critical("config.invalid_no_last_good")
+        return 2
+    if result.from_last_good:
+        log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
+    settings = result.config.kiosk
+    db_path = settings.paths.data_dir / DB_NAME
+    try:
+        store = open_store(db_path, Role.AGENT, settings.stats.durability)
+    except StoreError as error:
+        print(f"kiosk agent: {error}", file=sys.stderr)
+        log.critical("agent.store_unusable", extra={"error": str(error)})
+        return 1
+    jobs = StatsJobs(store, settings, SystemClock())
+    if once:
+        sealed = jobs.aggregate()
+        purged = jobs.purge()
+        jobs.checkpoint()
+        print(f"kiosk agent: {sealed} day(s) sealed, {purged} old row(s) deleted ({db_path}).")
+        return 0
+
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=settings.centre.timezone)
+    now = datetime.now(scheduler.timezone)
+    common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+    scheduler.add_job(
+        jobs.aggregate, "interval", minutes=AGGREGATE_EVERY_MIN, jitter=60, next_run_time=now, id="aggregate", **common
     )
-    return 2
+    scheduler.add_job(jobs.purge, "cron", hour=3, minute=30, jitter=600, id="purge", **common)
+    scheduler.add_job(jobs.purge, "date", run_date=now, id="purge-at-start", **common)
+    scheduler.add_job(jobs.checkpoint, "interval", minutes=CHECKPOINT_EVERY_MIN, id="checkpoint", **common)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("agent.stopping", extra={"signal": signum})
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("agent.started", extra={"database": str(db_path), "timezone": settings.centre.timezone})
+    scheduler.start()
+    store.close()
+    return 0

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.core.policy import NavigationPolicy, OriginRule, Verdict
+from kiosk.core.store import Durability
 
 
 class Category(StrEnum):
@@ -205,6 +206,15 @@ class ShellSettings(_Strict):
         return value
 
 
+class StatsSettings(_Strict):
+    questions: bool = True  # the optional end-of-session questions (skippable with one tap)
+    questions_timeout_s: int = Field(default=45, ge=10, le=300)  # unanswered: goodbye screen
+    suppression_k: int = Field(default=5, ge=3, le=100)  # answers cells below this are hidden
+    keep_event_days: int = Field(default=35, ge=1, le=400)  # raw events, once counted
+    keep_aggregate_months: int = Field(default=25, ge=1, le=120)
+    durability: Durability = Durability.NORMAL  # "full": also survive a power cut, slower
+
+
 class PathsSettings(_Strict):
     data_dir: Path = Path("/var/lib/kiosk")
     session_root: Path = Path("/run/kiosk/sessions")
@@ -215,6 +225,7 @@ class KioskSettings(_Strict):
     centre: CentreSettings = Field(default_factory=CentreSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
     shell: ShellSettings = Field(default_factory=ShellSettings)
+    stats: StatsSettings = Field(default_factory=StatsSettings)
     paths: PathsSettings = Field(default_factory=PathsSettings)
 
 
@@ -512,3 +523,18 @@ def with_env_overrides(settings: KioskSettings) -> KioskSettings:
     if not updates:
         return settings
     return settings.model_copy(update={"paths": settings.paths.model_copy(update=updates)})
+
+
+def load_for_process(config_dir: Path) -> LoadResult:
+    """What the shell, the agent and the report load: the config in ``config_dir`` (or the last
+    good copy if it is invalid) with the environment's path overrides applied.
+
+    Raises :class:`ConfigError` when the config is invalid and no good copy exists.
+    """
+    # Where the last good copy lives cannot come from a config that may be broken.
+    last_good_dir = with_env_overrides(KioskSettings()).paths.last_good_dir
+    result = load_with_last_good(config_dir / "kiosk.toml", config_dir / "tiles.toml", last_good_dir)
+    config = result.config
+    settings = with_env_overrides(config.kiosk)
+    fixed = Config(kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path)
+    return LoadResult(fixed, result.problems, result.from_last_good)

@@ -49,6 +49,10 @@ class ManualClock:
     def monotonic(self) -> float:
         return self._mono
 
+    def set_wall(self, when: datetime) -> None:
+        """Set the wall clock alone (an NTP step, a dead RTC): monotonic time does not move."""
+        self._now = when
+
     def advance(self, seconds: float) -> None:
         from datetime import timedelta
 
@@ -57,7 +61,14 @@ class ManualClock:
 
 
 class PrinterError(Exception):
-    """The printer could not take the job; the message is for staff logs."""
+    """The printer could not take the job; the message is for staff logs.
+
+    ``code`` is a short identifier for statistics ("offline", "paper_out", "jam", "failed").
+    """
+
+    def __init__(self, message: str, code: str = "failed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Printer(Protocol):

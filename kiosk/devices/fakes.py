@@ -36,9 +36,9 @@ class FakePrinter:
 
     def print_pdf(self, path: Path, title: str, copies: int = 1) -> str:
         if not self.online:
-            raise PrinterError("fake printer is offline")
+            raise PrinterError("fake printer is offline", code="offline")
         if not path.is_file():
-            raise PrinterError(f"no such document: {path.name}")
+            raise PrinterError(f"no such document: {path.name}", code="no_document")
         job_id = f"fake-{next(self._ids)}"
         stored: Path | None = None
         if self.outbox is not None:

@@ -9,12 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.core.config import (
-    ConfigError,
-    format_problems,
-    load_with_last_good,
-    with_env_overrides,
-)
+from kiosk.core.config import ConfigError, format_problems, load_for_process
 from kiosk.shell.environment import prepare_environment
 
 log = logging.getLogger(__name__)
@@ -48,23 +43,27 @@ def create_application(argv: list[str] | None = None, chromium_flags: list[str] 
 
 
 def build_window(config, session_root: Path, printer=None, clock=None):  # type: ignore[no-untyped-def]
+    from kiosk.core.ports import SystemClock
+    from kiosk.core.stats.recorder import StatsRecorder
+    from kiosk.core.store import DB_NAME, Role, StoreError, open_store
     from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.window import KioskWindow
 
     printer = printer or FakePrinter(outbox=config.kiosk.paths.data_dir / "fake-printer")
-    return KioskWindow(config, printer, clock=clock, session_root=session_root)
+    clock = clock or SystemClock()
+    store = None
+    try:
+        store = open_store(config.kiosk.paths.data_dir / DB_NAME, Role.SHELL, config.kiosk.stats.durability)
+    except StoreError as error:
+        # Residents come first: the kiosk runs, statistics wait in memory (and the loss is counted).
+        log.error("stats.store_unavailable", extra={"error": str(error)})
+    recorder = StatsRecorder(store, clock)
+    return KioskWindow(config, printer, clock=clock, session_root=session_root, recorder=recorder, store=store)
 
 
 def run_shell(options: ShellOptions) -> int:
-    kiosk_path = options.config_dir / "kiosk.toml"
-    tiles_path = options.config_dir / "tiles.toml"
-    # Where to keep the last good configuration comes from the (possibly broken) new one
-    # only if it can be read; otherwise the built-in default applies.
-    from kiosk.core.config import KioskSettings
-
-    default_paths = with_env_overrides(KioskSettings()).paths
     try:
-        result = load_with_last_good(kiosk_path, tiles_path, default_paths.last_good_dir)
+        result = load_for_process(options.config_dir)
     except ConfigError as error:
         log.critical("config.invalid_no_last_good", extra={"problems": format_problems(error.problems)})
         print(format_problems(error.problems), file=sys.stderr)
@@ -72,10 +71,7 @@ def run_shell(options: ShellOptions) -> int:
     if result.from_last_good:
         log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
     config = result.config
-    settings = with_env_overrides(config.kiosk)
-    config = type(config)(
-        kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path
-    )
+    settings = config.kiosk
 
     app = create_application(chromium_flags=options.chromium_flags)
     from PySide6.QtCore import QTimer

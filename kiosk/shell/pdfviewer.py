@@ -23,7 +23,8 @@ class PdfViewer(QWidget):
     """Shows one PDF with big "Imprimer" and "Fermer" buttons."""
 
     closed = Signal()
-    printed = Signal(str)  # job id
+    printed = Signal(str, int)  # job id, pages
+    printFailed = Signal(str)  # PrinterError.code
 
     def __init__(self, printer: Printer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,13 +95,14 @@ class PdfViewer(QWidget):
             job = self._printer.print_pdf(self._path, self.title.text())
         except PrinterError as error:
             log.warning("pdf.print_failed", extra={"error": str(error)})
+            self.printFailed.emit(error.code)
             self.status.setText(
                 "L'impression n'a pas pu partir. L'imprimante est peut-être éteinte. "
                 "Un membre de l'accueil peut vous aider."
             )
             return
         self.status.setText(f"C'est parti : {pages} page{'s' if pages > 1 else ''} à l'impression.")
-        self.printed.emit(job)
+        self.printed.emit(job, pages)
 
     def close_document(self) -> None:
         self._document.close()

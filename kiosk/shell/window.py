@@ -23,6 +23,20 @@ from kiosk.core.config import Config, Permission, Tile
 from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
+from kiosk.core.stats.events import (
+    AgeBracket,
+    DeviceError,
+    Event,
+    NavigationBlocked,
+    Outcome,
+    PrintJob,
+    Satisfaction,
+    SessionEnded,
+    SessionStarted,
+    TileOpened,
+)
+from kiosk.core.stats.recorder import StatsRecorder
+from kiosk.core.store import Store
 from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
@@ -52,6 +66,8 @@ class KioskWindow(QWidget):
         *,
         clock: Clock | None = None,
         session_root: Path,
+        recorder: StatsRecorder | None = None,
+        store: Store | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -63,6 +79,13 @@ class KioskWindow(QWidget):
         session_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         wipe_leftover_sessions(session_root)
         self._clock = clock or SystemClock()
+        # Usage statistics: without a database (tests, a broken disk) events wait in memory.
+        self.store = store
+        self.stats = recorder or StatsRecorder(store, self._clock)
+        self._questions_timer = QTimer(self)
+        self._questions_timer.setSingleShot(True)
+        self._questions_timer.timeout.connect(lambda: self._finish_session({}))
+        self._asking = False
         self._zoom_level = 0
         self._allow_close = False
         self._guard_installed = False
@@ -96,6 +119,10 @@ class KioskWindow(QWidget):
         self.stack.addWidget(self.session_holder)
         self.pdf_viewer = PdfViewer(printer, self.stack)
         self.pdf_viewer.closed.connect(self._close_pdf)
+        self.pdf_viewer.printed.connect(
+            lambda _job, pages: self._record(PrintJob, pages=max(1, pages), status="printed")
+        )
+        self.pdf_viewer.printFailed.connect(lambda code: self._record(DeviceError, device="printer", error=code))
         self.stack.addWidget(self.pdf_viewer)
 
         # Layer over the page: idle warning, crash apology (kiosk: pages, transparent).
@@ -166,6 +193,7 @@ class KioskWindow(QWidget):
             return
         self.browser.set_tile(tile, self.config.tiles.policy_for(tile))
         log.info("tile.opened", extra={"tile": tile.id, "category": str(tile.category)})
+        self._record(TileOpened, tile=tile.id, category=tile.category)
         self._show_session()
         self.browser.page.setUrl(QUrl(tile.url))
 
@@ -234,6 +262,10 @@ class KioskWindow(QWidget):
         elif t.new is State.WIPED:
             self._show_lobby("goodbye")
         elif t.new is State.ATTRACT:
+            # Between residents: write what waits and fold the WAL, while nobody is waiting.
+            self.stats.flush()
+            if self.store is not None:
+                self.store.checkpoint()
             self._restart_bloated_renderers()
             self._show_lobby("attract")
 
@@ -261,6 +293,7 @@ class KioskWindow(QWidget):
         self.top_bar.set_in_session(True)
         self._apply_zoom()
         log.info("session.started")
+        self._record(SessionStarted)
         self.go_home()
 
     def _restart_bloated_renderers(self) -> None:
@@ -311,7 +344,44 @@ class KioskWindow(QWidget):
         self._apply_zoom()
         self.top_bar.set_in_session(False)
         log.info("session.wiped", extra={"duration_s": round(self.session.session_duration(), 1)})
+        if self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions:
+            self._ask_questions()
+        else:
+            self._finish_session({})
+
+    # ------------------------------------------------------------------ end-of-session questions
+    def _ask_questions(self) -> None:
+        """The optional questions, asked after everything is wiped (nothing of the session is
+        left on screen); one tap skips them, and they go away on their own."""
+        self._asking = True
+        self._show_lobby("questions")
+        self._questions_timer.start(self.config.kiosk.stats.questions_timeout_s * 1000)
+
+    def _finish_session(self, answers: dict[str, str]) -> None:
+        """Record the end (with any answers) and move on to the goodbye screen."""
+        if self.session.state is not State.ENDING:
+            return
+        self._questions_timer.stop()
+        self._asking = False
+        reason = self.session.end_reason or EndReason.BUTTON
+        fields: dict[str, object] = {"duration_s": self.session.session_duration(), "reason": reason.value}
+        fields.update(parse_answers(answers))
+        self._record(SessionEnded, **fields)
         self.session.wiped()
+
+    @property
+    def asking_questions(self) -> bool:
+        return self._asking
+
+    # ------------------------------------------------------------------ statistics
+    def _record(self, event_type: type[Event], **fields: object) -> None:
+        """One usage event; a bad field is a bug to log, never a reason to disturb the screen."""
+        try:
+            event = event_type(**fields)
+        except ValueError:
+            log.exception("stats.invalid_event", extra={"kind": event_type.kind})
+            return
+        self.stats.record(event, self.session.session_id)
 
     # ------------------------------------------------------------------ screens
     def _lobby_view(self, name: str, parent: QWidget) -> QWebEngineView:
@@ -384,6 +454,9 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ events from pages and bar
     def _on_top_bar(self, name: str) -> None:
+        if self._asking and name != "zoom":
+            self._finish_session({})  # any other button of the bar skips the questions
+            return
         self.session.activity()
         handlers = {
             "home": self.go_home,
@@ -420,10 +493,16 @@ class KioskWindow(QWidget):
             self.session.activity()
         elif name == "close":
             self._hide_layer()
+        elif name == "answers":
+            self._finish_session(params)
+        elif name == "question":
+            self._questions_timer.start()  # a tap on an answer: give time for the next one
 
     def _on_blocked(self, decision: Decision, url: str) -> None:
         if self.browser is None:
             return
+        tile = self.browser.tile
+        self._record(NavigationBlocked, tile=tile.id if tile else None, domain=decision.site)
         query = {"reason": str(decision.reason or BlockReason.NOT_ALLOWED)}
         if decision.site:
             query["site"] = decision.site
@@ -527,6 +606,8 @@ class KioskWindow(QWidget):
             return {"site": params.get("site") or None}
         if page == "warning":
             return {"seconds": int(params.get("seconds", self.config.kiosk.session.warning_s))}
+        if page == "questions":
+            return {"questions": QUESTIONS_PAGE}
         return {}
 
     # ------------------------------------------------------------------ Qt overrides
@@ -551,6 +632,61 @@ class KioskWindow(QWidget):
             event.accept()
         else:
             event.ignore()  # Alt+F4, a window manager's close: the kiosk stays
+
+
+QUESTIONS_PAGE = (
+    {
+        "key": "age",
+        "title": "Quel âge avez-vous ?",
+        "options": [{"value": a.value, "label": a.label} for a in AgeBracket],
+    },
+    {
+        "key": "outcome",
+        "title": "Avez-vous pu faire votre démarche ?",
+        "options": [
+            {"value": Outcome.YES.value, "label": "Oui"},
+            {"value": Outcome.PARTLY.value, "label": "En partie"},
+            {"value": Outcome.NO.value, "label": "Non"},
+        ],
+    },
+    {
+        "key": "satisfaction",
+        "title": "Êtes-vous content de la borne ?",
+        "options": [
+            {"value": Satisfaction.HAPPY.value, "label": "Content", "face": "happy"},
+            {"value": Satisfaction.NEUTRAL.value, "label": "Moyen", "face": "neutral"},
+            {"value": Satisfaction.UNHAPPY.value, "label": "Pas content", "face": "unhappy"},
+        ],
+    },
+    {
+        "key": "first_visit",
+        "title": "Est-ce votre première visite ici ?",
+        "options": [
+            {"value": "oui", "label": "Oui, c'est la première fois"},
+            {"value": "non", "label": "Non, je suis déjà venu"},
+        ],
+    },
+)
+"""The end-of-session questions as the page shows them (values are the stats vocabulary)."""
+
+_ANSWER_TYPES: dict[str, type[AgeBracket] | type[Outcome] | type[Satisfaction]] = {
+    "age": AgeBracket,
+    "outcome": Outcome,
+    "satisfaction": Satisfaction,
+}
+
+
+def parse_answers(params: dict[str, str]) -> dict[str, object]:
+    """The questions page's answers, keeping only known values (a page cannot inject anything)."""
+    answers: dict[str, object] = {}
+    for key, enum in _ANSWER_TYPES.items():
+        value = params.get(key, "")
+        if value in {member.value for member in enum}:
+            answers[key] = enum(value)
+    first = params.get("first_visit")
+    if first in ("oui", "non"):
+        answers["first_visit"] = first == "oui"
+    return answers
 
 
 def process_rss_mib(pid: int) -> float:

@@ -23,6 +23,7 @@ PAGES: frozenset[str] = frozenset(
         "blocked",
         "warning",
         "goodbye",
+        "questions",
         "crashed",
         "help",
         "mediator",

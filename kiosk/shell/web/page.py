@@ -57,7 +57,7 @@ _PERMISSIONS: dict[QWebEnginePermission.PermissionType, Permission] = {
 
 _SUBFRAME_SCHEMES = frozenset({"http", "https", "data", "blob", "about", "javascript"})
 
-ACTIONS = frozenset({"start", "open", "back", "home", "stay", "end", "attract", "close"})
+ACTIONS = frozenset({"start", "open", "back", "home", "stay", "end", "attract", "close", "answers", "question"})
 
 
 class PageHost(Protocol):
