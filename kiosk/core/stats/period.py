@@ -78,8 +78,9 @@ def combine(
     days: Iterable[DayAggregate],
     k: int = DEFAULT_K,
     provisional: Iterable[date] = (),
+    salt: bytes = b"",
 ) -> PeriodFigures:
-    """Sum ``days`` into published figures for the period."""
+    """Sum ``days`` into published figures for the period (``salt``: the terminal's secret)."""
     figures = PeriodFigures(first=first, last=last, k=k, provisional_days=sorted(provisional))
     tables: dict[str, Counter[str]] = {
         name: Counter()
@@ -137,7 +138,7 @@ def combine(
         question: {option: answers[question].get(option, 0) for option in (*QUESTIONS[question], "sans_reponse")}
         for question in QUESTIONS
     }
-    figures.answers = suppress_answers(full, k)
+    figures.answers = suppress_answers(full, k, salt + f"{first}..{last}".encode())
     return figures
 
 

@@ -17,6 +17,7 @@ from kiosk.core.config import Category, KioskSettings
 from kiosk.core.stats.aggregate import load_aggregates, provisional_day
 from kiosk.core.stats.events import AgeBracket
 from kiosk.core.stats.period import PeriodFigures, combine
+from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
 
 FORMATS = ("table", "csv", "json")
@@ -81,7 +82,9 @@ def build_report(
             provisional.append(day)
         day = date.fromordinal(day.toordinal() + 1)
     stored.sort(key=lambda a: a.day)
-    return combine(first, last, stored, k=settings.stats.suppression_k, provisional=provisional)
+    return combine(
+        first, last, stored, k=settings.stats.suppression_k, provisional=provisional, salt=terminal_secret(store)
+    )
 
 
 # -- rows shared by the three formats ----------------------------------------------------------

@@ -3,10 +3,16 @@
 Each answer table (age, outcome, satisfaction, first visit) sums to a published total: the
 sessions that were asked. A cell below ``k`` could point at one person ("the only resident
 aged 12–17 today was unhappy"), so it is hidden (primary suppression). Hiding one cell of a
-table is not enough: it could be recomputed as total minus the others. So more cells are hidden
-(secondary suppression), smallest first, until the hidden cells are at least two and together
-hold at least ``k`` — then neither subtraction nor the bounds 0 ≤ cell ≤ hidden sum pin any of
-them, even for someone who knows this algorithm (the property tests attack it that way).
+table is not enough: it would be the total minus the others. So when the small cells are fewer
+than two or hold fewer than ``k`` answers together, one more cell is hidden (secondary
+suppression).
+
+Which cell is the secondary one must not be guessable from the figures: choosing the smallest
+would tell whoever knows this algorithm that every visible cell is at least as big as the hidden
+ones, and a fixed choice would tell which hidden cell is the big one — both pin values down
+(the property tests found exactly these attacks). So the secondary cell is drawn by a keyed hash
+of the cell's name, with a secret that never leaves the terminal: the same day always gives the
+same batch, and an attacker must consider every possible draw.
 
 No cross-tabulation of answers is ever published, so tables of the same day share only their
 total and cannot be played against each other.
@@ -14,27 +20,52 @@ total and cannot be played against each other.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Mapping
+
+from kiosk.core.store import Store
 
 DEFAULT_K = 5
 MIN_K = 3
 
 
-def suppress_table(cells: Mapping[str, int], k: int = DEFAULT_K) -> dict[str, int | None]:
-    """The table as it may be published: hidden cells are ``None``. Keeps the cells' order."""
+def suppress_table(cells: Mapping[str, int], k: int = DEFAULT_K, salt: bytes = b"") -> dict[str, int | None]:
+    """The table as it may be published: hidden cells are ``None``. Keeps the cells' order.
+
+    ``salt`` keys the draw of the secondary cell: the terminal's secret plus what the table is
+    (day, question), so that every table draws independently and reproducibly.
+    """
     if k < MIN_K:
         raise ValueError(f"the suppression threshold k must be at least {MIN_K}, got {k}")
     if any(v < 0 for v in cells.values()):
         raise ValueError("a count cannot be negative")
     hidden = {key for key, value in cells.items() if value < k}
-    if hidden:
-        order = list(cells)
-        while len(hidden) < len(cells) and (len(hidden) < 2 or sum(cells[key] for key in hidden) < k):
-            visible = [key for key in order if key not in hidden]
-            hidden.add(min(visible, key=lambda key: (cells[key], order.index(key))))
+    if hidden and (len(hidden) < 2 or sum(cells[key] for key in hidden) < k):
+        visible = [key for key in cells if key not in hidden]
+        if visible:
+            # Any visible cell holds at least k: one is enough for two cells and k answers.
+            hidden.add(min(visible, key=lambda key: hashlib.sha256(salt + b"\x00" + key.encode()).digest()))
     return {key: (None if key in hidden else value) for key, value in cells.items()}
 
 
-def suppress_answers(answers: Mapping[str, Mapping[str, int]], k: int = DEFAULT_K) -> dict[str, dict[str, int | None]]:
-    """Every answer table of a day or a period, suppressed."""
-    return {question: suppress_table(table, k) for question, table in answers.items()}
+def suppress_answers(
+    answers: Mapping[str, Mapping[str, int]], k: int = DEFAULT_K, salt: bytes = b""
+) -> dict[str, dict[str, int | None]]:
+    """Every answer table of a day or a period, suppressed (each with its own draw)."""
+    return {
+        question: suppress_table(table, k, salt + b"\x00" + question.encode()) for question, table in answers.items()
+    }
+
+
+SECRET_KEY = "suppression_secret"
+
+
+def terminal_secret(store: Store) -> bytes:
+    """The terminal's own secret for the draws (created on first use; never leaves the terminal)."""
+    existing = store.meta(SECRET_KEY)
+    if existing is None:
+        with store.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (SECRET_KEY, secrets.token_hex(32)))
+        existing = store.meta(SECRET_KEY)
+    return bytes.fromhex(existing or "")
