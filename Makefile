@@ -1,5 +1,6 @@
 # Borne — one Makefile for developers, CI and technicians.
-#   make run          start the kiosk shell with the sample configuration
+#   make run          start the kiosk shell and its agent with the sample configuration
+#   make stats        usage report of the `make run` terminal (ARGS="--from 2026-11-01 --format csv")
 #   make test         everything CI checks: lint, types, architecture, all test suites
 #   make bench        performance figures as JSON (ratios against same-run baselines)
 #   make screenshots  PNGs of every resident screen in screenshots/
@@ -21,7 +22,7 @@ APT_PACKAGES := \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: deps apt venv run test lint typecheck architecture pytest bench screenshots screenshot-live clean
+.PHONY: deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean
 
 deps: apt venv
 
@@ -46,6 +47,10 @@ $(STAMP): pyproject.toml
 
 run: deps
 	@bash tools/run.sh
+
+stats: deps
+	@KIOSK_DATA_DIR="$${KIOSK_DATA_DIR:-$$PWD/.run/data}" KIOSK_LAST_GOOD_DIR="$${KIOSK_LAST_GOOD_DIR:-$$PWD/.run/last-good-config}" \
+	  $(VENV)/bin/kiosk stats report --config-dir config $(ARGS)
 
 screenshot-live:
 	@kill -USR1 "$$(cat .run/shell.pid)" && sleep 1 && echo "Saved .run/screen.png"

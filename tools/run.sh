@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the kiosk shell on the sample configuration, with a display or under Xvfb.
+# `make run`: the kiosk shell and its agent on the sample configuration, with a display or under Xvfb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .run
@@ -11,7 +11,12 @@ export KIOSK_SESSION_ROOT="${KIOSK_SESSION_ROOT:-/dev/shm/borne-$(id -u)/session
 LOG="$PWD/.run/kiosk-shell.log"
 SHOT="$PWD/.run/screen.png"
 XVFB_PID=""
-cleanup() { [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true; rm -f .run/shell.pid; }
+AGENT_PID=""
+cleanup() {
+  [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null || true
+  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
+  rm -f .run/shell.pid
+}
 trap cleanup EXIT
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
@@ -25,7 +30,11 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "  To see it:   make screenshot-live   (writes $SHOT), then open the PNG."
 fi
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}"
+# The agent: seals closed days into statistics, purges old data (see `kiosk stats report`).
+.venv/bin/kiosk agent --config-dir "$KIOSK_CONFIG_DIR" > "$PWD/.run/kiosk-agent.log" 2>&1 &
+AGENT_PID=$!
 echo "Logs (JSON lines): $LOG   — follow them with: tail -f $LOG"
+echo "Agent log: $PWD/.run/kiosk-agent.log   — usage figures: make stats"
 echo "Stop with Ctrl+C."
 .venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee "$LOG") 2>&1 &
 SHELL_PID=$!

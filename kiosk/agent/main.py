@@ -64,7 +64,8 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("agent.stopping", extra={"signal": signum})
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second signal while stopping is harmless
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

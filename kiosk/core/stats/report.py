@@ -14,7 +14,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from kiosk.core.config import Category, KioskSettings
-from kiosk.core.stats.aggregate import load_aggregates, provisional_day
+from kiosk.core.stats.aggregate import compute_day, load_aggregates, provisional_day
 from kiosk.core.stats.events import AgeBracket
 from kiosk.core.stats.period import PeriodFigures, combine
 from kiosk.core.stats.suppression import terminal_secret
@@ -78,8 +78,10 @@ def build_report(
     day = first
     while day <= min(last, today):
         if day not in sealed and (open_from is None or day > open_from):
-            stored.append(provisional_day(store, day, zone))
-            provisional.append(day)
+            aggregate = provisional_day(store, day, zone)
+            if day == today or aggregate != compute_day(day, zone, ()):
+                stored.append(aggregate)
+                provisional.append(day)
         day = date.fromordinal(day.toordinal() + 1)
     stored.sort(key=lambda a: a.day)
     return combine(
@@ -163,9 +165,10 @@ def render(figures: PeriodFigures, fmt: str) -> str:
 
 def _table(figures: PeriodFigures) -> str:
     lines = [f"Statistiques d'utilisation de la borne du {_fr(figures.first)} au {_fr(figures.last)}"]
-    if figures.provisional_days:
-        days = ", ".join(_fr(d) for d in figures.provisional_days)
-        lines.append(f"(provisoire pour : {days} — journée pas encore close)")
+    open_days = figures.provisional_days
+    if open_days:
+        days = ", ".join(_fr(d) for d in open_days) if len(open_days) <= 3 else f"{len(open_days)} jours"
+        lines.append(f"(chiffres provisoires pour les journées pas encore closes : {days})")
     lines.append("")
     section = None
     width = max((len(item) for _, item, _ in rows(figures)), default=20) + 2
