@@ -27,6 +27,7 @@ from kiosk.core.stats.events import (
     AgeBracket,
     DeviceError,
     Event,
+    MediatorCall,
     NavigationBlocked,
     Outcome,
     PrintJob,
@@ -462,11 +463,16 @@ class KioskWindow(QWidget):
             "home": self.go_home,
             "back": self.go_back,
             "help": lambda: self._open_internal("help"),
-            "mediator": lambda: self._open_internal("mediator"),
+            "mediator": self._call_mediator,
             "zoom": self.cycle_zoom,
             "end": lambda: self.end_session(EndReason.BUTTON),
         }
         handlers[name]()
+
+    def _call_mediator(self) -> None:
+        self._open_internal("mediator")
+        # A resident asking for a person is what the centre most needs to count.
+        self._record(MediatorCall, stage="opened")
 
     def _open_internal(self, page: str) -> None:
         self.session.start()

@@ -72,6 +72,16 @@ def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_win
     assert ended["age"] is None and ended["satisfaction"] is None  # questions are off in this config
 
 
+def test_asking_for_a_person_is_counted(qtbot, make_window, store) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(store=store)
+    window.top_bar.triggered.emit("mediator")
+    qtbot.waitUntil(lambda: window.current_url().host() == "mediator", timeout=10_000)
+    assert [(kind, data) for kind, data, _ in rows(store)][-1] == (
+        "mediator_call",
+        {"stage": "opened", "wait_s": None},
+    )
+
+
 def test_a_blocked_navigation_keeps_the_domain_and_nothing_of_the_url(qtbot, make_window, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
     window = make_window(store=store)
     loopback_web.page("www.elsewhere.test", "/dossier/dupont-jean", "<p>ailleurs</p>")

@@ -145,3 +145,14 @@ def test_cli_config_check(cfg: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert kiosk_main(["config", "check", str(cfg / "kiosk.toml")]) == 1
     out = capsys.readouterr().out
     assert "session.idle_timeout_s" in out and "fix:" in out
+
+
+def test_stats_settings_are_checked(cfg: Path) -> None:
+    text = (cfg / "kiosk.toml").read_text(encoding="utf-8")
+    text = text.replace("suppression_k = 5 ", "suppression_k = 2 ")
+    text = text.replace('durability = "normal"', 'durability = "max"')
+    (cfg / "kiosk.toml").write_text(text, encoding="utf-8")
+    problems = {p.key: p for p in check_config(cfg / "kiosk.toml", cfg / "tiles.toml")}
+    assert set(problems) == {"stats.suppression_k", "stats.durability"}
+    assert "3" in problems["stats.suppression_k"].message
+    assert problems["stats.durability"].line is not None
