@@ -75,7 +75,7 @@ test: deps
 	$(VENV)/bin/pytest
 
 bench: deps
-	@$(PY) -m bench
+	@$(PY) -m bench $(if $(ONLY),--only $(ONLY))
 
 screenshots: deps
 	$(PY) tools/screenshots.py screenshots

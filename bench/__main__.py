@@ -1,4 +1,4 @@
-"""`make bench`: the shell's figures, each against a baseline measured in the same run.
+"""`make bench`: the shell's and the statistics' figures, each against a same-run baseline.
 
 Prints one JSON object on stdout. Each Qt measurement runs in its own process
 (QtWebEngine starts once per process).
@@ -60,7 +60,7 @@ def probe_json(mode: str) -> dict[str, float]:
     return dict(json.loads(line[len("RESULT ") :]))
 
 
-def main() -> int:
+def shell_figures() -> dict[str, object]:
     baseline = [time_to_ready("bare") for _ in range(RUNS)]
     kiosk = [time_to_ready("kiosk") for _ in range(RUNS)]
     reset = probe_json("reset")
@@ -78,6 +78,27 @@ def main() -> int:
         "soak_rss_growth_pct": round(soak["growth_pct"], 1),
         "runs": RUNS,
     }
+    return dict(figures)
+
+
+GROUPS = {"shell", "stats"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(sorted(GROUPS)), help="comma-separated: shell, stats")
+    only = set(parser.parse_args(argv).only.split(","))
+    if not only <= GROUPS:
+        parser.error(f"unknown group(s): {', '.join(sorted(only - GROUPS))}")
+    figures: dict[str, object] = {}
+    if "shell" in only:
+        figures.update(shell_figures())
+    if "stats" in only:
+        from bench.stats_probes import measure
+
+        figures.update(measure())
     print(json.dumps(figures, indent=2))
     return 0
 
