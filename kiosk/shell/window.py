@@ -24,14 +24,11 @@ from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
 from kiosk.core.stats.events import (
-    AgeBracket,
     DeviceError,
     Event,
     MediatorCall,
     NavigationBlocked,
-    Outcome,
     PrintJob,
-    Satisfaction,
     SessionEnded,
     SessionStarted,
     TileOpened,
@@ -42,6 +39,7 @@ from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
 from kiosk.shell.pages import PageRenderer
+from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
 from kiosk.shell.pdfviewer import PdfViewer
 from kiosk.shell.topbar import TopBar
 from kiosk.shell.web.browser import SessionBrowser
@@ -638,61 +636,6 @@ class KioskWindow(QWidget):
             event.accept()
         else:
             event.ignore()  # Alt+F4, a window manager's close: the kiosk stays
-
-
-QUESTIONS_PAGE = (
-    {
-        "key": "age",
-        "title": "Quel âge avez-vous ?",
-        "options": [{"value": a.value, "label": a.label} for a in AgeBracket],
-    },
-    {
-        "key": "outcome",
-        "title": "Avez-vous pu faire votre démarche ?",
-        "options": [
-            {"value": Outcome.YES.value, "label": "Oui"},
-            {"value": Outcome.PARTLY.value, "label": "En partie"},
-            {"value": Outcome.NO.value, "label": "Non"},
-        ],
-    },
-    {
-        "key": "satisfaction",
-        "title": "Êtes-vous content de la borne ?",
-        "options": [
-            {"value": Satisfaction.HAPPY.value, "label": "Content", "face": "happy"},
-            {"value": Satisfaction.NEUTRAL.value, "label": "Moyen", "face": "neutral"},
-            {"value": Satisfaction.UNHAPPY.value, "label": "Pas content", "face": "unhappy"},
-        ],
-    },
-    {
-        "key": "first_visit",
-        "title": "Est-ce votre première visite ici ?",
-        "options": [
-            {"value": "oui", "label": "Oui, c'est la première fois"},
-            {"value": "non", "label": "Non, je suis déjà venu"},
-        ],
-    },
-)
-"""The end-of-session questions as the page shows them (values are the stats vocabulary)."""
-
-_ANSWER_TYPES: dict[str, type[AgeBracket] | type[Outcome] | type[Satisfaction]] = {
-    "age": AgeBracket,
-    "outcome": Outcome,
-    "satisfaction": Satisfaction,
-}
-
-
-def parse_answers(params: dict[str, str]) -> dict[str, object]:
-    """The questions page's answers, keeping only known values (a page cannot inject anything)."""
-    answers: dict[str, object] = {}
-    for key, enum in _ANSWER_TYPES.items():
-        value = params.get(key, "")
-        if value in {member.value for member in enum}:
-            answers[key] = enum(value)
-    first = params.get("first_visit")
-    if first in ("oui", "non"):
-        answers["first_visit"] = first == "oui"
-    return answers
 
 
 def process_rss_mib(pid: int) -> float:

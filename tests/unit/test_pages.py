@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.shell.pages import PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
+from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
+from kiosk.shell.pages import ACTIONS, PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
+from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
 
 pytestmark = pytest.mark.unit
 ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"
-ACTIONS = {"start", "open", "back", "home", "stay", "end", "attract", "close"}
 
 SAMPLE = {
     "home": {
@@ -27,6 +28,7 @@ SAMPLE = {
     },
     "warning": {"seconds": 30},
     "unreachable": {"site": "www.caf.fr"},
+    "questions": {"questions": QUESTIONS_PAGE},
 }
 
 
@@ -88,3 +90,18 @@ def test_no_external_resources() -> None:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=[\"']https?://", text), path
         assert "url(http" not in text, path
+
+
+def test_the_questions_page_offers_every_answer_and_reads_back_only_known_ones(renderer: PageRenderer) -> None:
+    html = renderer.render("questions", questions=QUESTIONS_PAGE).body.decode()
+    for question in QUESTIONS_PAGE:
+        for option in question["options"]:
+            assert f'data-value="{option["value"]}"' in html
+    assert "Passer les questions" in html and "C'est anonyme" in html
+    assert parse_answers({"age": "70_plus", "outcome": "non", "satisfaction": "moyen", "first_visit": "non"}) == {
+        "age": AgeBracket.FROM_70,
+        "outcome": Outcome.NO,
+        "satisfaction": Satisfaction.NEUTRAL,
+        "first_visit": False,
+    }
+    assert parse_answers({"age": "43", "outcome": "<b>", "satisfaction": "", "first_visit": "true"}) == {}

@@ -16,6 +16,11 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
+ACTIONS: frozenset[str] = frozenset(
+    {"start", "open", "back", "home", "stay", "end", "attract", "close", "answers", "question"}
+)
+"""Verbs a kiosk: page may ask of the shell with a ``kiosk://action/<verb>`` navigation."""
+
 PAGES: frozenset[str] = frozenset(
     {
         "attract",

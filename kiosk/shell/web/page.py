@@ -36,6 +36,7 @@ from kiosk.core.policy import (
     Verdict,
     host_for_log,
 )
+from kiosk.shell.pages import ACTIONS
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ _PERMISSIONS: dict[QWebEnginePermission.PermissionType, Permission] = {
 }
 
 _SUBFRAME_SCHEMES = frozenset({"http", "https", "data", "blob", "about", "javascript"})
-
-ACTIONS = frozenset({"start", "open", "back", "home", "stay", "end", "attract", "close", "answers", "question"})
 
 
 class PageHost(Protocol):
