@@ -153,6 +153,25 @@ def day_bounds_ms(day: date, zone: ZoneInfo) -> tuple[int, int]:
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
+TABLES = (
+    "end_reasons",
+    "durations",
+    "tiles",
+    "categories",
+    "blocked",
+    "help_views",
+    "appointments_booked",
+    "appointments_cancelled",
+    "device_errors",
+)
+"""The ``key → count`` fields of an aggregate (plus the mediator's ``waits``)."""
+
+
+def new_tables() -> dict[str, Counter[str]]:
+    """Empty counters for every table of :data:`TABLES` and for the mediator's waits."""
+    return {name: Counter() for name in (*TABLES, "waits")}
+
+
 def local_day(ts_ms: int, zone: ZoneInfo) -> date:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).astimezone(zone).date()
 
@@ -161,21 +180,7 @@ def compute_day(day: date, zone: ZoneInfo, events: Iterable[StoredEvent]) -> Day
     """The aggregate of ``day`` from its events (and late or undated ones counted with it)."""
     start_ms, end_ms = day_bounds_ms(day, zone)
     agg = DayAggregate(day=day, weekday=day.weekday())
-    counters: dict[str, Counter[str]] = {
-        name: Counter()
-        for name in (
-            "end_reasons",
-            "durations",
-            "tiles",
-            "categories",
-            "blocked",
-            "help_views",
-            "appointments_booked",
-            "appointments_cancelled",
-            "device_errors",
-            "waits",
-        )
-    }
+    counters = new_tables()
     answers: dict[str, Counter[str]] = {question: Counter() for question in QUESTIONS}
     waits: list[float] = []
     duration_total = 0.0

@@ -13,7 +13,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kiosk.core.stats.aggregate import QUESTIONS, WAIT_BUCKETS, DayAggregate, MediatorFigures, PrintFigures
+from kiosk.core.stats.aggregate import QUESTIONS, WAIT_BUCKETS, DayAggregate, MediatorFigures, PrintFigures, new_tables
 from kiosk.core.stats.suppression import DEFAULT_K, suppress_answers
 
 
@@ -82,21 +82,7 @@ def combine(
 ) -> PeriodFigures:
     """Sum ``days`` into published figures for the period (``salt``: the terminal's secret)."""
     figures = PeriodFigures(first=first, last=last, k=k, provisional_days=sorted(provisional))
-    tables: dict[str, Counter[str]] = {
-        name: Counter()
-        for name in (
-            "end_reasons",
-            "durations",
-            "tiles",
-            "categories",
-            "blocked",
-            "help_views",
-            "appointments_booked",
-            "appointments_cancelled",
-            "device_errors",
-            "waits",
-        )
-    }
+    tables = new_tables()
     answers: dict[str, Counter[str]] = {question: Counter() for question in QUESTIONS}
     mediator = figures.mediator
     printing = figures.printing
