@@ -18,7 +18,8 @@ APT_PACKAGES := \
   xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
   libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxkbcommon0 libpulse0 libnss3 libegl1 libgl1 \
   libopengl0 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 \
-  libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core
+  libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core \
+  postgresql chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 

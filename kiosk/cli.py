@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
     agent.add_argument("--once", action="store_true", help="run every job once now and exit")
 
+    enroll = sub.add_parser("enroll", help="join the federation server with a one-time enrolment code")
+    enroll.add_argument("--server", required=True, help="e.g. https://stats.federation.example")
+    enroll.add_argument("--code", required=True, help="the code given by the federation (XXXX-XXXX-XXXX-XXXX)")
+    enroll.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
+
     stats = sub.add_parser("stats", help="usage statistics of this terminal")
     stats_sub = stats.add_subparsers(dest="stats_command", required=True)
     report = stats_sub.add_parser("report", help="figures over a period, with small cells hidden")
@@ -112,8 +117,37 @@ def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | 
     return 0
 
 
+def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
+    from kiosk.agent.main import software_version
+    from kiosk.agent.sync_jobs import Enrolled, save_enrolment
+    from kiosk.core.config import ConfigError, format_problems, load_for_process
+    from sync.client import SyncClient, SyncError
+
+    try:
+        settings = load_for_process(config_dir).config.kiosk
+    except ConfigError as error:
+        print(format_problems(error.problems), file=sys.stderr)
+        return 2
+    if not server.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        print("kiosk enroll: the server address must start with https://", file=sys.stderr)
+        return 2
+    try:
+        answer = SyncClient(server, None).enrol(code, software_version())
+    except SyncError as error:
+        print(f"kiosk enroll: {error}", file=sys.stderr)
+        return 1
+    save_enrolment(
+        settings.paths.data_dir, Enrolled(server.rstrip("/"), answer.device_id, answer.token, answer.centre_name)
+    )
+    print(f"Enrolled as {answer.device_id} for {answer.centre_name}. The agent sends statistics from now on.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "enroll":
+        configure_logging(args.log_level)
+        return cmd_enroll(_config_dir(args.config_dir), args.server, args.code)
     if args.command == "config":
         return cmd_config_check(args.path)
     if args.command == "stats":

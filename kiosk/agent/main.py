@@ -1,8 +1,8 @@
 """``kiosk agent``: the terminal's background process.
 
-In this release it runs the statistics jobs on a schedule (APScheduler): seal closed days
-every 15 minutes, purge once a night, checkpoint the database every hour. The staff console
-and the sync upload come with their own issues and will be added to this same process.
+It runs on a schedule (APScheduler): seal closed days every 15 minutes, purge once a night,
+checkpoint the database every hour, and — once the terminal is enrolled — send the outbox to
+the federation server and a heartbeat every 5 minutes. The staff console will join this process.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 
 from kiosk.agent.jobs import StatsJobs
+from kiosk.agent.sync_jobs import SyncJobs
 from kiosk.core.config import ConfigError, format_problems, load_for_process
 from kiosk.core.ports import SystemClock
 from kiosk.core.store import DB_NAME, Role, StoreError, open_store
@@ -23,6 +24,17 @@ log = logging.getLogger(__name__)
 
 AGGREGATE_EVERY_MIN = 15
 CHECKPOINT_EVERY_MIN = 60
+SYNC_EVERY_MIN = 5
+HEARTBEAT_EVERY_MIN = 5
+
+
+def software_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("borne")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def run_agent(config_dir: Path, once: bool = False) -> int:
@@ -43,11 +55,22 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
         log.critical("agent.store_unusable", extra={"error": str(error)})
         return 1
     jobs = StatsJobs(store, settings, SystemClock())
+    sync = SyncJobs(store, settings.paths.data_dir, settings.stats.suppression_k)
+    version = software_version()
     if once:
         sealed = jobs.aggregate()
         purged = jobs.purge()
         jobs.checkpoint()
         print(f"kiosk agent: {sealed} day(s) sealed, {purged} old row(s) deleted ({db_path}).")
+        result = sync.sync()
+        if result is None:
+            print("kiosk agent: not enrolled with a federation server (kiosk enroll), nothing sent.")
+        else:
+            print(
+                f"kiosk agent: {result.sent} batch(es) sent, {result.already} already there, "
+                f"{len(result.quarantined)} quarantined{', stopped: ' + result.stopped if result.stopped else ''}."
+            )
+            sync.heartbeat(version)
         return 0
 
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -61,6 +84,17 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
     scheduler.add_job(jobs.purge, "cron", hour=3, minute=30, jitter=600, id="purge", **common)
     scheduler.add_job(jobs.purge, "date", run_date=now, id="purge-at-start", **common)
     scheduler.add_job(jobs.checkpoint, "interval", minutes=CHECKPOINT_EVERY_MIN, id="checkpoint", **common)
+    scheduler.add_job(sync.sync, "interval", minutes=SYNC_EVERY_MIN, jitter=90, next_run_time=now, id="sync", **common)
+    scheduler.add_job(
+        sync.heartbeat,
+        "interval",
+        args=[version],
+        minutes=HEARTBEAT_EVERY_MIN,
+        jitter=30,
+        next_run_time=now,
+        id="heartbeat",
+        **common,
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("agent.stopping", extra={"signal": signum})

@@ -65,6 +65,22 @@ MIGRATIONS: tuple[str, ...] = (
         value  TEXT NOT NULL
     );
     """,
+    # 2: the outbox of daily batches waiting to reach the federation server
+    """
+    CREATE TABLE outbox (
+        batch_id        TEXT PRIMARY KEY,   -- <device>:<day>:v<version>, deterministic
+        day             TEXT NOT NULL,
+        payload         TEXT NOT NULL,      -- JSON of sync.protocol.DailyBatch (small cells hidden)
+        payload_hash    TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | quarantined
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        sent_at         TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (state, day);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

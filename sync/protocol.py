@@ -1,0 +1,200 @@
+"""The wire format between terminals and the federation server.
+
+Versioned pydantic models, shared by the client (``kiosk agent``) and the server. The server
+accepts every version listed in :data:`SUPPORTED_BATCH_VERSIONS`, so terminals in the field keep
+syncing while the fleet is updated. ``python -m sync.protocol DIR`` writes the JSON Schemas.
+
+Nothing in a batch identifies a resident: the figures are counts for one terminal and one day,
+with the residents' answers already suppressed below the terminal's threshold (``None`` cells).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+BATCH_VERSION = 1
+SUPPORTED_BATCH_VERSIONS = (1,)
+HEARTBEAT_VERSION = 1
+MAX_BATCH_BYTES = 256 * 1024
+
+_KEY = re.compile(r"[a-z0-9][a-z0-9_./-]{0,127}")
+_DEVICE = re.compile(r"[A-Za-z0-9_-]{4,64}")
+
+
+def _key(value: str) -> str:
+    if not _KEY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a table key (a-z, 0-9, _ . / -, at most 128)")
+    return value
+
+
+def _device(value: str) -> str:
+    if not _DEVICE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a device id")
+    return value
+
+
+Key = Annotated[str, AfterValidator(_key)]
+DeviceId = Annotated[str, AfterValidator(_device)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+Table = dict[Key, Count]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Mediator(_Wire):
+    opened: Count = 0
+    taken: Count = 0
+    done: Count = 0
+    missed: Count = 0
+    waits: Table = Field(default_factory=dict)
+    median_wait_s: float | None = Field(default=None, ge=0, le=86_400)
+
+
+class Printing(_Wire):
+    jobs: Count = 0
+    pages_printed: Count = 0
+    pages_held: Count = 0
+    pages_released: Count = 0
+    pages_cancelled: Count = 0
+
+
+class DayFigures(_Wire):
+    """One terminal's published figures for one day (version 1)."""
+
+    sessions: Count = 0
+    sessions_ended: Count = 0
+    total_duration_s: Count = 0
+    end_reasons: Table = Field(default_factory=dict)
+    durations: Table = Field(default_factory=dict)
+    hours: list[Count] = Field(default_factory=lambda: [0] * 24, min_length=24, max_length=24)
+    tiles: Table = Field(default_factory=dict)
+    categories: Table = Field(default_factory=dict)
+    blocked: Table = Field(default_factory=dict)
+    help_views: Table = Field(default_factory=dict)
+    help_searches: Count = 0
+    help_searches_empty: Count = 0
+    mediator: Mediator = Field(default_factory=Mediator)
+    appointments_booked: Table = Field(default_factory=dict)
+    appointments_cancelled: Table = Field(default_factory=dict)
+    printing: Printing = Field(default_factory=Printing)
+    scan_pages: Count = 0
+    tickets: Count = 0
+    device_errors: Table = Field(default_factory=dict)
+    answers_asked: Count = 0
+    answers: dict[Key, dict[Key, Count | None]] = Field(default_factory=dict)  # None: hidden cell
+    suppression_k: int = Field(default=5, ge=3, le=100)
+    events_lost: Count = 0
+    late_events: Count = 0
+    undated_events: Count = 0
+
+
+class DailyBatch(_Wire):
+    """What a terminal uploads for one closed day. Its id is deterministic: a retry is the same batch."""
+
+    version: Literal[1] = 1
+    kind: Literal["daily_usage"] = "daily_usage"
+    batch_id: str = Field(pattern=r"^[A-Za-z0-9_-]{4,64}:\d{4}-\d{2}-\d{2}:v\d+$", max_length=100)
+    device_id: DeviceId
+    day: date
+    figures: DayFigures
+
+    @staticmethod
+    def make_id(device_id: str, day: date, version: int = BATCH_VERSION) -> str:
+        return f"{device_id}:{day.isoformat()}:v{version}"
+
+    def payload_hash(self) -> str:
+        return payload_hash(self.model_dump(mode="json"))
+
+
+class DeviceStatus(_Wire):
+    state: Literal["ok", "warning", "error", "absent"] = "absent"
+    code: Key | None = None  # e.g. "paper_out", "offline"
+
+
+class Heartbeat(_Wire):
+    version: Literal[1] = 1
+    device_id: DeviceId
+    software_version: str = Field(max_length=40, pattern=r"^[0-9A-Za-z.+_-]+$")
+    uptime_s: int = Field(ge=0)
+    last_sync_at: datetime | None = None
+    printer: DeviceStatus = Field(default_factory=DeviceStatus)
+    scanner: DeviceStatus = Field(default_factory=DeviceStatus)
+    ticket_printer: DeviceStatus = Field(default_factory=DeviceStatus)
+    disk_free_mb: int = Field(ge=0)
+    device_clock: datetime
+    outbox_waiting: Count = 0
+
+
+class CatalogueTile(_Wire):
+    id: Key
+    label: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=200)
+    icon: Key
+    category: Key
+    url: str = Field(max_length=500, pattern=r"^https://")
+    origins: list[str] = Field(min_length=1, max_length=50)
+    origin_groups: list[Key] = Field(default_factory=list)
+
+
+class Catalogue(_Wire):
+    """The national tiles, pulled by terminals (the centre's own tiles stay local)."""
+
+    version: int = Field(ge=1)
+    origin_groups: dict[Key, list[str]] = Field(default_factory=dict)
+    tiles: list[CatalogueTile] = Field(default_factory=list, max_length=200)
+
+
+class Enrolment(_Wire):
+    code: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    software_version: str = Field(max_length=40, pattern=r"^[0-9A-Za-z.+_-]+$")
+
+
+class EnrolmentAnswer(_Wire):
+    device_id: DeviceId
+    token: str
+    centre_name: str
+
+
+class IngestAnswer(_Wire):
+    status: Literal["stored", "already_stored"]
+    batch_id: str
+    clock_skew_flagged: bool = False
+
+
+def payload_hash(data: Any) -> str:
+    """SHA-256 of the canonical JSON of ``data`` (sorted keys, no spaces): same figures, same hash."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "daily-batch.v1": DailyBatch,
+    "heartbeat.v1": Heartbeat,
+    "catalogue.v1": Catalogue,
+    "enrolment.v1": Enrolment,
+}
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in SCHEMAS.items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/protocol")):
+        print(written_path)

@@ -1,0 +1,137 @@
+"""The federation server's tables (SQLAlchemy 2). Alembic migrations in ``migrations/`` create them.
+
+Terminal-level figures live in ``batches.payload`` (one row per terminal and day). Dashboards read
+``usage_cells``: the same figures summed per centre, per département and nationally, kept up to
+date in the transaction that stores each batch, so a page reads a few hundred rows, not years of
+batches.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STRUCTURE_TYPES = (
+    "france_services",
+    "centre_social",
+    "ccas",
+    "mairie",
+    "mediatheque",
+    "association",
+    "autre",
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Centre(Base):
+    __tablename__ = "centres"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    commune: Mapped[str] = mapped_column(String(200))
+    departement: Mapped[str] = mapped_column(String(3), index=True)
+    structure_type: Mapped[str] = mapped_column(String(40))
+    siret: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    terminals: Mapped[list[Terminal]] = relationship(back_populates="centre")
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), unique=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    software_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_batch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_heartbeat: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of the last Heartbeat
+    clock_skew_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_tokens: Mapped[float] = mapped_column(Float, default=0.0)
+    rate_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    centre: Mapped[Centre] = relationship(back_populates="terminals")
+
+
+class EnrolmentCode(Base):
+    __tablename__ = "enrolment_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ReadToken(Base):
+    __tablename__ = "read_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("terminal_id", "batch_id", name="uq_batches_terminal_batch"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    batch_id: Mapped[str] = mapped_column(String(100))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    clock_skew_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class UsageCell(Base):
+    """A figure summed over a scope and a day: ``level`` centre / departement / national."""
+
+    __tablename__ = "usage_cells"
+    level: Mapped[str] = mapped_column(String(12), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)  # centre id, département code, ""
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[int] = mapped_column(Integer, default=0)  # answer cells hidden by a terminal: a lower bound
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
