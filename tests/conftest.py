@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # tests run as root in CI
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
-pytest_plugins = ["tests.shellkit"]
+pytest_plugins = ["tests.shellkit", "tests.fedkit"]
 
 
 _exit_status = 0

@@ -1,0 +1,200 @@
+"""Fixtures for the federation server: a real uvicorn server on loopback, SQLite or a throwaway
+PostgreSQL cluster (initdb + pg_ctl on a free port), stopped at the end even when a test fails."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+
+from sync.protocol import DailyBatch, DayFigures
+from sync.server import admin
+from sync.server.app import create_app
+from sync.server.db import Database, migrate
+
+PASSWORD = "un mot de passe assez long"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerThread:
+    """uvicorn serving the app in a thread of this process; ``stop()`` waits for it to end."""
+
+    def __init__(self, db: Database, port: int | None = None) -> None:
+        import uvicorn
+
+        self.port = port or free_port()
+        app = create_app(db)
+        app.state.insecure_cookies = True
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the federation server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@dataclass
+class Federation:
+    db: Database
+    server: ServerThread
+    enrolled: dict[str, str] = field(default_factory=dict)  # device id → token
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def restart(self) -> None:
+        """Stop the server and start a new one on the same port (a deploy, a crash)."""
+        port = self.server.port
+        self.server.stop()
+        self.server = ServerThread(self.db, port).start()
+
+    def centre(self, departement: str = "69", name: str = "France Services de Test") -> int:
+        return admin.create_centre(self.db, name, "Testville", departement, "france_services")
+
+    def terminal(self, centre_id: int | None = None) -> tuple[str, str]:
+        """An enrolled terminal: ``(device_id, token)``."""
+        made = admin.create_terminal(self.db, centre_id or self.centre(), "Borne de test")
+        answer = requests.post(
+            f"{self.url}/api/v1/enrol", json={"code": made.code, "software_version": "1.0"}, timeout=10
+        )
+        answer.raise_for_status()
+        data = answer.json()
+        self.enrolled[data["device_id"]] = data["token"]
+        return data["device_id"], data["token"]
+
+    def read_token(self, name: str = "federation") -> str:
+        return admin.create_read_token(self.db, name)
+
+    def user(self, username: str = "admin") -> tuple[str, str]:
+        admin.create_user(self.db, username, PASSWORD)
+        return username, PASSWORD
+
+
+def batch(device_id: str, day: date, sessions: int = 3, **figures: object) -> DailyBatch:
+    return DailyBatch(
+        batch_id=DailyBatch.make_id(device_id, day),
+        device_id=device_id,
+        day=day,
+        figures=DayFigures(sessions=sessions, sessions_ended=sessions, **figures),  # type: ignore[arg-type]
+    )
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed: run `make deps` (Debian package postgresql)")
+    return found[-1]
+
+
+class PostgresCluster:
+    """A throwaway cluster: initdb in a temporary directory, pg_ctl on a free loopback port."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="borne-pg-"))
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+    def _run(self, *args: str) -> None:
+        command = list(args)
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> PostgresCluster:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+        data = self.dir / "data"
+        self._run(_pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(_pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "start")
+        return self
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        try:
+            self._run(_pg_bin("pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+_databases = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def federation_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The federation's database: SQLite in a temporary file, or a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database(f"borne_{next(_databases)}")
+    else:
+        url = f"sqlite:///{tmp_path / 'federation.db'}"
+    db = Database(url)
+    migrate(db.engine)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def federation(federation_db: Database) -> Iterator[Federation]:
+    server = ServerThread(federation_db).start()
+    fed = Federation(federation_db, server)
+    try:
+        yield fed
+    finally:
+        fed.server.stop()
