@@ -36,7 +36,17 @@ def suppress_table(cells: Mapping[str, int], k: int, salt: bytes) -> dict[str, i
     return {key: (None if key in hidden else value) for key, value in cells.items()}
 
 
-def export_rows(db: Database, level: str, first: date, last: date, by_day: bool = False) -> list[dict[str, Any]]:
+def export_rows(
+    db: Database,
+    level: str,
+    first: date,
+    last: date,
+    by_day: bool = False,
+    scope: str | None = None,
+    departement: str | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of ``level`` over the period; ``scope`` keeps one centre or département, ``departement``
+    keeps the centres of one département."""
     secret = admin.server_secret(db)
     columns: list[Any] = [UsageCell.scope, UsageCell.metric, UsageCell.key]
     if by_day:
@@ -47,7 +57,13 @@ def export_rows(db: Database, level: str, first: date, last: date, by_day: bool 
         .group_by(*columns)
         .order_by(*columns)
     )
+    if scope is not None:
+        query = query.where(UsageCell.scope == scope)
     with db.session() as session:
+        if departement is not None and level == "centre":
+            found = session.execute(select(Centre.id).where(Centre.departement == departement)).scalars()
+            ids = [str(i) for i in found]
+            query = query.where(UsageCell.scope.in_(ids))
         result = session.execute(query).all()
         names = {str(c.id): f"{c.name} ({c.commune})" for c in session.execute(select(Centre)).scalars()}
     grouped: dict[tuple[str, str], list[tuple[str, str, int, int]]] = defaultdict(list)
