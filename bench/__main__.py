@@ -81,14 +81,14 @@ def shell_figures() -> dict[str, object]:
     return dict(figures)
 
 
-GROUPS = {"shell", "stats"}
+GROUPS = {"shell", "stats", "sync"}
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default=",".join(sorted(GROUPS)), help="comma-separated: shell, stats")
+    parser.add_argument("--only", default=",".join(sorted(GROUPS)), help="comma-separated: shell, stats, sync")
     only = set(parser.parse_args(argv).only.split(","))
     if not only <= GROUPS:
         parser.error(f"unknown group(s): {', '.join(sorted(only - GROUPS))}")
@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.stats_probes import measure
 
         figures.update(measure())
+    if "sync" in only:
+        from bench.sync_probes import measure as measure_sync
+
+        figures.update(measure_sync())
     print(json.dumps(figures, indent=2))
     return 0
 
