@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the kiosk shell and its agent on the sample configuration, with a display or under Xvfb.
+# `make run`: the whole stack on embedded defaults — the kiosk shell and its agent on the sample
+# configuration (with a display or under Xvfb), and a local federation server on SQLite to which
+# this terminal is enrolled, with its dashboard.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .run
@@ -12,8 +14,12 @@ LOG="$PWD/.run/kiosk-shell.log"
 SHOT="$PWD/.run/screen.png"
 XVFB_PID=""
 AGENT_PID=""
+FED_PID=""
+export BORNE_FEDERATION_DB="${BORNE_FEDERATION_DB:-sqlite:///$PWD/.run/federation.db}"
+FED_PORT="${FED_PORT:-8800}"
 cleanup() {
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null || true
+  [ -n "$FED_PID" ] && kill "$FED_PID" 2>/dev/null || true
   [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
   rm -f .run/shell.pid
 }
@@ -30,6 +36,13 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "  To see it:   make screenshot-live   (writes $SHOT), then open the PNG."
 fi
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}"
+# The federation server (plain http on loopback: --insecure-cookies), and this terminal enrolled to it.
+.venv/bin/kiosk-federation serve --port "$FED_PORT" --insecure-cookies > "$PWD/.run/federation.log" 2>&1 &
+FED_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$FED_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+.venv/bin/python tools/demo_federation.py "http://127.0.0.1:$FED_PORT" "$KIOSK_DATA_DIR" "$PWD/.run/federation-admin.txt" \
+  >> "$PWD/.run/federation.log" 2>&1 || echo "Could not enrol with the local federation server: see .run/federation.log"
+echo "Federation dashboard: http://127.0.0.1:$FED_PORT/  (user and password in .run/federation-admin.txt)"
 # The agent: seals closed days into statistics, purges old data (see `kiosk stats report`).
 .venv/bin/kiosk agent --config-dir "$KIOSK_CONFIG_DIR" > "$PWD/.run/kiosk-agent.log" 2>&1 &
 AGENT_PID=$!
