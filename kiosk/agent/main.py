@@ -71,6 +71,8 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
                 f"{len(result.quarantined)} quarantined{', stopped: ' + result.stopped if result.stopped else ''}."
             )
             sync.heartbeat(version)
+            if sync.catalogue():
+                print("kiosk agent: a new national tile catalogue was saved; the shell uses it from its next start.")
         return 0
 
     from apscheduler.schedulers.blocking import BlockingScheduler

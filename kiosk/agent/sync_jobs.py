@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from kiosk.core.catalogue import save_catalogue, saved_etag
 from kiosk.core.stats.aggregate import DayAggregate
 from kiosk.core.stats.suppression import suppress_answers, terminal_secret
 from kiosk.core.store import Store
-from sync.client import DrainResult, OutboxItem, SyncClient
+from sync.client import DrainResult, OutboxItem, SyncClient, SyncError
 from sync.protocol import DailyBatch, DayFigures, DeviceStatus, Heartbeat, Mediator, Printing
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,25 @@ class SyncJobs:
         if result.stopped is None:
             self.last_sync = datetime.now(UTC)
         return result
+
+    def catalogue(self) -> bool:
+        """Pull the national catalogue if it changed; ``True`` if a new one was saved.
+
+        The shell merges it at its next start (see kiosk.core.catalogue)."""
+        found = self._enrolled()
+        if found is None:
+            return False
+        _, client = found
+        try:
+            catalogue, etag = client.catalogue(saved_etag(self.data_dir))
+        except SyncError as error:
+            log.warning("agent.catalogue_not_pulled", extra={"error": str(error)})
+            return False
+        if catalogue is None:
+            return False
+        save_catalogue(self.data_dir, catalogue.model_dump(mode="json"), etag)
+        log.info("agent.catalogue_saved", extra={"version": catalogue.version, "tiles": len(catalogue.tiles)})
+        return True
 
     def heartbeat(self, software_version: str) -> bool:
         found = self._enrolled()

@@ -537,4 +537,6 @@ def load_for_process(config_dir: Path) -> LoadResult:
     config = result.config
     settings = with_env_overrides(config.kiosk)
     fixed = Config(kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path)
-    return LoadResult(fixed, result.problems, result.from_last_good)
+    from kiosk.core.catalogue import with_national_catalogue
+
+    return LoadResult(with_national_catalogue(fixed, settings.paths.data_dir), result.problems, result.from_last_good)
