@@ -73,8 +73,14 @@ def bare_insert_us(directory: Path, durability: Durability, calls: int) -> float
         " session TEXT, kind TEXT NOT NULL, data TEXT NOT NULL, agg_day TEXT)"
     )
     conn.execute("CREATE INDEX events_pending ON events (agg_day, ts_ms)")
-    row = (1795510800000, "bench", 1000.0, "0123456789abcdef0123456789abcdef", "tile_opened",
-           '{"tile":"impots","category":"argent"}')  # fmt: skip
+    row = (
+        1795510800000,
+        "bench",
+        1000.0,
+        "0123456789abcdef0123456789abcdef",
+        "tile_opened",
+        '{"tile":"impots","category":"argent"}',
+    )
     sql = "INSERT INTO events (ts_ms, boot, mono, session, kind, data) VALUES (?, ?, ?, ?, ?, ?)"
     for _ in range(200):
         conn.execute(sql, row)
@@ -94,8 +100,13 @@ def busy_day(path: Path, events: int = 5000) -> int:
     store = open_store(path, Role.SHELL)
     clock = ManualClock(datetime(2026, 11, 24, 7, 30, tzinfo=UTC))  # 08:30 in Paris
     recorder = StatsRecorder(store, clock, boot="bench")
-    tiles = [("impots", Category.ARGENT), ("caf", Category.FAMILLE), ("ameli", Category.SOCIAL_SANTE),
-             ("ants", Category.PAPIERS), ("france-travail", Category.TRAVAIL)]  # fmt: skip
+    tiles = [
+        ("impots", Category.ARGENT),
+        ("caf", Category.FAMILLE),
+        ("ameli", Category.SOCIAL_SANTE),
+        ("ants", Category.PAPIERS),
+        ("france-travail", Category.TRAVAIL),
+    ]
     written = 0
     n = 0
     while written < events:
