@@ -19,7 +19,9 @@ def main(server: str, data_dir: Path, credentials: Path) -> int:
         return 0
     db = Database(os.environ["BORNE_FEDERATION_DB"])
     migrate(db.engine)
-    centre = admin.create_centre(db, "Espace France Services de Saint-Exemple", "Saint-Exemple", "69", "france_services")
+    centre = admin.create_centre(
+        db, "Espace France Services de Saint-Exemple", "Saint-Exemple", "69", "france_services"
+    )
     made = admin.create_terminal(db, centre, "Borne de démonstration")
     if not credentials.exists():
         password = secrets.token_urlsafe(12)
