@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -172,12 +173,29 @@ def _is_damage(error: sqlite3.Error) -> bool:
     return any(word in text for word in ("malformed", "not a database", "corrupt", "disk image"))
 
 
+OPEN_WAIT_S = 15.0
+"""How long opening may wait for the other process (creating, migrating, checkpointing)."""
+
+
 def _open(path: Path | None, role: Role, durability: Durability) -> Store:
+    """Open with waits allowed (nobody is waiting at start-up), retrying while another process
+    holds the file; then the shell's connection stops waiting for locks at all."""
+    deadline = time.monotonic() + OPEN_WAIT_S
+    while True:
+        try:
+            return _open_once(path, role, durability)
+        except sqlite3.OperationalError as error:
+            if ("locked" not in str(error) and "busy" not in str(error)) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _open_once(path: Path | None, role: Role, durability: Durability) -> Store:
     conn = sqlite3.connect(
         ":memory:" if path is None else str(path),
         isolation_level=None,  # autocommit; explicit BEGIN IMMEDIATE where several statements go together
         check_same_thread=False,  # the agent's scheduler runs jobs on worker threads, one at a time
-        timeout=0 if role is Role.SHELL else 5.0,
+        timeout=OPEN_WAIT_S,
     )
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -191,6 +209,10 @@ def _open(path: Path | None, role: Role, durability: Durability) -> Store:
         if quick is None or quick[0] != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed ({quick[0] if quick else 'no answer'})")
         _migrate(conn, path)
+        if role is Role.SHELL:
+            conn.execute("PRAGMA busy_timeout = 0")  # from now on a locked database never freezes the screen
+        else:
+            conn.execute("PRAGMA busy_timeout = 5000")
     except BaseException:
         conn.close()
         raise

@@ -428,6 +428,25 @@ def test_newer_schema_is_refused_clearly(tmp_path: Path, role: Role) -> None:
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'events'").fetchall() == []
 
 
+def test_shell_opens_a_database_to_migrate_while_the_agent_writes(tmp_path: Path) -> None:
+    db = tmp_path / "kiosk.db"
+    open_store(db).close()
+    with closing(sqlite3.connect(db, isolation_level=None, check_same_thread=False)) as agent:
+        agent.execute("DROP TABLE outbox")  # as the database was before the update that added the outbox
+        agent.execute("PRAGMA user_version = 1")
+        agent.execute("BEGIN IMMEDIATE")  # the agent is aggregating, for a moment
+        release = threading.Timer(0.3, agent.execute, ("ROLLBACK",))
+        release.start()
+        try:
+            store = open_store(db, Role.SHELL)  # starting up: a short wait harms no resident
+        finally:
+            release.join()
+    try:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    finally:
+        store.close()
+
+
 # -- the shell starts again ------------------------------------------------------------------
 
 

@@ -190,6 +190,7 @@ def test_lobby_renderer_over_the_memory_cap_is_restarted_between_sessions(qtbot,
     import kiosk.shell.window as window_module
 
     before = window.lobby_view.page()
+    qtbot.waitUntil(lambda: before.renderProcessPid() > 0, timeout=10_000)  # slow to start on a busy machine
     assert window_module.process_rss_mib(before.renderProcessPid()) > 0  # real measurement works
     window.start_session()
     wait_ready(qtbot, window, "kiosk://home")

@@ -115,6 +115,7 @@ class StatsRecorder:
         self.lost_total = 0
         self.written = 0
         self._needs_dating = False
+        self._failures = 0  # consecutive write failures, for quiet logging
         boot = boot or read_boot_id()
         last = self._last_stamp() if store is not None else None
         self.clock = EventClock(clock, boot, last)
@@ -143,7 +144,7 @@ class StatsRecorder:
             return True
         except sqlite3.Error as error:
             self._keep(row)
-            log.warning("stats.write_deferred", extra={"error": str(error), "waiting": len(self._buffer)})
+            self._warn("stats.write_deferred", error)
             return False
         except Exception:  # never let statistics break the resident's screen
             log.exception("stats.record_failed", extra={"kind": getattr(event, "kind", "?")})
@@ -162,12 +163,15 @@ class StatsRecorder:
             with self._store.transaction() as conn:
                 conn.executemany(_INSERT, rows)
         except sqlite3.Error as error:
-            log.warning("stats.flush_failed", extra={"error": str(error), "waiting": len(self._buffer)})
+            self._warn("stats.flush_failed", error)
             return False
         except Exception:
             log.exception("stats.flush_failed")
             return False
         self.written += len(self._buffer)
+        if self._failures:
+            log.info("stats.writing_again", extra={"written": len(self._buffer), "failures": self._failures})
+            self._failures = 0
         self._buffer.clear()
         if self._lost:
             log.error("stats.events_lost_recorded", extra={"count": self._lost})
@@ -179,6 +183,13 @@ class StatsRecorder:
         return len(self._buffer)
 
     # -- internals ----------------------------------------------------------------------------
+    def _warn(self, event: str, error: sqlite3.Error) -> None:
+        """Log the first failure of a run of them, then one in a thousand: a locked database
+        must not flood the journal with a line per event."""
+        if self._failures % 1000 == 0:
+            log.warning(event, extra={"error": str(error), "waiting": len(self._buffer), "failures": self._failures})
+        self._failures += 1
+
     def _keep(self, row: Row) -> None:
         self._buffer.append(row)
         self._trim()
