@@ -178,13 +178,16 @@ def create_app(db: Database) -> FastAPI:
         by: Literal["period", "day"] = "period",
         scope: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z]*$")] = None,
         departement: Annotated[str | None, Query(max_length=3, pattern=r"^[0-9AB]{2,3}$")] = None,
+        metric: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_.]+$")] = None,
     ) -> Response:
         """Figures of the period per centre, département or the whole network, small cells hidden."""
         if last < first:
             raise HTTPException(422, "'to' is before 'from'")
         if (last - first).days > 3 * 366:
             raise HTTPException(422, "ask for at most three years at once")
-        rows = export_rows(db, level, first, last, by_day=by == "day", scope=scope, departement=departement)
+        rows = export_rows(
+            db, level, first, last, by_day=by == "day", scope=scope, departement=departement, metric=metric
+        )
         log.info("export", extra={"who": who, "level": level, "rows": len(rows)})
         if format == "csv":
             filename = f"borne-{level}-{first}-{last}.csv"

@@ -9,7 +9,9 @@ login form, a token bound to a pre-login cookie).
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -399,9 +401,7 @@ def _terminal_row(terminal: Terminal) -> dict[str, Any]:
     }
 
 
-@router.get("/parc", response_class=HTMLResponse)
-def fleet(request: Request) -> Response:
-    user = _require_user(request)
+def _fleet_rows(request: Request) -> list[dict[str, Any]]:
     with _db(request).session() as session:
         rows = []
         for terminal in session.execute(
@@ -412,6 +412,41 @@ def fleet(request: Request) -> Response:
             row["centre_id"] = terminal.centre_id
             rows.append(row)
     rows.sort(key=lambda r: (not r["stale"], r["centre"]))
+    return rows
+
+
+@router.get("/parc.csv")
+def fleet_csv(request: Request) -> Response:
+    _require_user(request)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["centre", "borne", "device_id", "version", "dernier_signal", "derniere_synchro", "silencieuse", "problemes"]
+    )
+    for r in _fleet_rows(request):
+        writer.writerow(
+            [
+                r["centre"],
+                r["name"],
+                r["device_id"],
+                r["version"],
+                r["last_heartbeat"].isoformat() if r["last_heartbeat"] else "",
+                r["last_batch"].isoformat() if r["last_batch"] else "",
+                "oui" if r["stale"] else "non",
+                "; ".join(r["problems"]),
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="parc-de-bornes.csv"'},
+    )
+
+
+@router.get("/parc", response_class=HTMLResponse)
+def fleet(request: Request) -> Response:
+    user = _require_user(request)
+    rows = _fleet_rows(request)
     return templates.TemplateResponse(
         request,
         "fleet.html",

@@ -44,9 +44,10 @@ def export_rows(
     by_day: bool = False,
     scope: str | None = None,
     departement: str | None = None,
+    metric: str | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``level`` over the period; ``scope`` keeps one centre or département, ``departement``
-    keeps the centres of one département."""
+    keeps the centres of one département, ``metric`` one figure."""
     secret = admin.server_secret(db)
     columns: list[Any] = [UsageCell.scope, UsageCell.metric, UsageCell.key]
     if by_day:
@@ -59,6 +60,8 @@ def export_rows(
     )
     if scope is not None:
         query = query.where(UsageCell.scope == scope)
+    if metric is not None:
+        query = query.where(UsageCell.metric == metric)
     with db.session() as session:
         if departement is not None and level == "centre":
             found = session.execute(select(Centre.id).where(Centre.departement == departement)).scalars()

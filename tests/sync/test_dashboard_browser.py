@@ -128,6 +128,12 @@ def test_log_in_drill_down_and_download(federation: Federation, browser, tmp_pat
         assert page.locator("tr.stale").count() >= 1  # the silent terminal comes first, highlighted
         assert "jamais" in page.locator("tr.stale").first.inner_text()
         page.screenshot(path=str(SHOTS / f"fleet-{name}.png"), full_page=True)
+        with page.expect_download() as fleet_download:
+            page.click("a.csv")
+        fleet_csv = tmp_path / "parc.csv"
+        fleet_download.value.save_as(fleet_csv)
+        fleet_rows = list(csv.DictReader(io.StringIO(fleet_csv.read_text(encoding="utf-8"))))
+        assert len(fleet_rows) == 4 and fleet_rows[0]["silencieuse"] == "oui"
         assert errors == []
     finally:
         context.close()

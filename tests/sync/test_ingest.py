@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 from sync.protocol import MAX_BATCH_BYTES, DailyBatch, DayFigures, Heartbeat
 from sync.server.ingest import RATE_BURST
 from sync.server.models import Batch, UsageCell
-from tests.fedkit import Federation, ServerThread, batch, free_port
+from tests.fedkit import Federation, batch, free_port
 
 pytestmark = pytest.mark.sync
 DAY = date(2026, 11, 2)
@@ -179,9 +180,25 @@ def test_a_heartbeat_updates_the_fleet(federation: Federation) -> None:
 
 
 def test_two_server_processes_ingesting_the_same_batches_store_each_once(federation: Federation) -> None:
-    """Two uvicorn servers on one database; every batch is sent to both at once, twice."""
-    second = ServerThread(federation.db, free_port()).start()
+    """A second server, a separate `kiosk-federation serve` process on the same database; every
+    batch is sent to both servers at once, twice."""
+    port = free_port()
+    second = subprocess.Popen(
+        [sys.executable, "-m", "sync.cli", "--database", federation.db.url, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    second_url = f"http://127.0.0.1:{port}"
     try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{second_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and second.poll() is None, "second server did not start"
+            time.sleep(0.1)
         devices = [federation.terminal() for _ in range(3)]
         bodies = [
             (token, batch(device, DAY + timedelta(days=n), sessions=n + 1).model_dump_json())
@@ -201,13 +218,18 @@ def test_two_server_processes_ingesting_the_same_batches_store_each_once(federat
                     ).status_code
                 )
 
-        threads = [threading.Thread(target=hammer, args=(url,)) for url in (federation.url, second.url)]
+        threads = [threading.Thread(target=hammer, args=(url,)) for url in (federation.url, second_url)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     finally:
-        second.stop()
+        second.terminate()
+        try:
+            second.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            second.wait()
     assert set(statuses) <= {200, 201} and statuses.count(201) == len(bodies)
     with federation.db.session() as session:
         assert session.execute(select(func.count()).select_from(Batch)).scalar() == len(bodies)
