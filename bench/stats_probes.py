@@ -16,8 +16,10 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from kiosk.core.config import Category
@@ -25,6 +27,7 @@ from kiosk.core.ports import ManualClock
 from kiosk.core.stats.aggregate import seal_day
 from kiosk.core.stats.events import (
     AgeBracket,
+    Event,
     MediatorCall,
     NavigationBlocked,
     Outcome,
@@ -37,6 +40,7 @@ from kiosk.core.stats.events import (
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, open_store
 
+T = TypeVar("T")
 RECORD_TARGET_US = 50.0
 AGGREGATE_TARGET_MS = 200.0
 PARIS = ZoneInfo("Europe/Paris")
@@ -94,87 +98,137 @@ def bare_insert_us(directory: Path, durability: Durability, calls: int) -> float
     return _median_us(samples)
 
 
-def busy_day(path: Path, events: int = 5000) -> int:
-    """A realistic busy day: sessions of a few tiles, refusals, prints, calls, answers."""
+OPENING = datetime(2026, 11, 24, 7, 30, tzinfo=UTC)  # 08:30 in Paris
+OPEN_S = 10 * 3600  # until 18:30
+TILES = (
+    ("impots", Category.ARGENT),
+    ("caf", Category.FAMILLE),
+    ("ameli", Category.SOCIAL_SANTE),
+    ("ants", Category.PAPIERS),
+    ("france-travail", Category.TRAVAIL),
+    ("logement-social", Category.LOGEMENT),
+    ("sncf", Category.TRANSPORTS),
+)
+BLOCKED = ("example.com", "facebook.com", "youtube.com", "leboncoin.fr")
+
+
+def _session(rng: random.Random) -> list[Event]:
+    """One resident's session: about 13 events (start and end included) on average."""
+    batch: list[Event] = [SessionStarted()]
+    for _ in range(rng.randint(4, 11)):  # démarches opened, often the same one again
+        tile, category = rng.choice(TILES)
+        batch.append(TileOpened(tile=tile, category=category))
+        if rng.random() < 0.2:
+            batch.append(NavigationBlocked(tile=tile, domain=rng.choice(BLOCKED)))
+    if rng.random() < 0.5:
+        for _ in range(rng.randint(1, 3)):
+            batch.append(PrintJob(pages=rng.randint(1, 6), status=rng.choice(["printed", "printed", "held"])))
+    if rng.random() < 0.25:
+        wait = rng.uniform(10, 900)
+        batch += [MediatorCall(stage="opened"), MediatorCall(stage="taken", wait_s=wait), MediatorCall(stage="done")]
+    return batch
+
+
+def _maybe(rng: random.Random, options: Sequence[T]) -> T | None:
+    """An answer, or none (about one resident in seven skips a question)."""
+    return None if rng.random() < 0.15 else rng.choice(options)
+
+
+def _ended(rng: random.Random, duration_s: float) -> SessionEnded:
+    if rng.random() < 0.25:  # only the sessions ended with the button are asked the questions
+        return SessionEnded(duration_s=duration_s, reason="idle")
+    return SessionEnded(
+        duration_s=duration_s,
+        reason="button",
+        age=_maybe(rng, list(AgeBracket)),
+        outcome=_maybe(rng, list(Outcome)),
+        satisfaction=_maybe(rng, list(Satisfaction)),
+        first_visit=_maybe(rng, [True, False]),
+    )
+
+
+def busy_day(path: Path, events: int = 5000, sessions: int = 400) -> int:
+    """A busy day at one terminal: ``sessions`` sessions spread over the opening hours, each a few
+    démarches, some refusals, prints and mediator calls, ended with the answers; the last session
+    is cut short if needed so that exactly ``events`` events are written."""
     rng = random.Random(2026)
     store = open_store(path, Role.SHELL)
-    clock = ManualClock(datetime(2026, 11, 24, 7, 30, tzinfo=UTC))  # 08:30 in Paris
+    clock = ManualClock(OPENING)
     recorder = StatsRecorder(store, clock, boot="bench")
-    tiles = [
-        ("impots", Category.ARGENT),
-        ("caf", Category.FAMILLE),
-        ("ameli", Category.SOCIAL_SANTE),
-        ("ants", Category.PAPIERS),
-        ("france-travail", Category.TRAVAIL),
-    ]
     written = 0
     n = 0
     while written < events:
+        # Sessions start every OPEN_S / sessions seconds or so, one after another.
+        due = OPENING + timedelta(seconds=min(n, sessions - 1) * OPEN_S / sessions)
+        if clock.now() < due:
+            clock.advance((due - clock.now()).total_seconds())
+        began = clock.monotonic()
         session = f"{n:032x}"
-        batch = [SessionStarted()]
-        for tile, category in rng.sample(tiles, rng.randint(1, 4)):
-            batch.append(TileOpened(tile=tile, category=category))
-        if rng.random() < 0.3:
-            batch.append(NavigationBlocked(tile="caf", domain="example.com"))
-        if rng.random() < 0.4:
-            batch.append(PrintJob(pages=rng.randint(1, 6), status="printed"))
-        if rng.random() < 0.2:
-            batch += [MediatorCall(stage="opened"), MediatorCall(stage="taken", wait_s=rng.uniform(10, 900))]
-        batch.append(
-            SessionEnded(
-                duration_s=rng.uniform(60, 3600),
-                reason=rng.choice(["button", "button", "idle"]),
-                age=rng.choice(list(AgeBracket)),
-                outcome=rng.choice(list(Outcome)),
-                satisfaction=rng.choice(list(Satisfaction)),
-                first_visit=rng.random() < 0.3,
-            )
-        )
-        for event in batch[: events - written]:
+        for event in _session(rng):
+            if written == events - 1:
+                break
             recorder.record(event, session)
-            clock.advance(rng.uniform(1, 8))
             written += 1
+            clock.advance(rng.uniform(2, 8))
+        recorder.record(_ended(rng, clock.monotonic() - began), session)
+        written += 1
         n += 1
+    assert recorder.written == written and recorder.waiting == 0
     store.checkpoint()
     store.close()
     return written
 
 
 def aggregate_ms(directory: Path, runs: int) -> tuple[float, float, int]:
+    """(median ms of ``seal_day``, median ms of the baseline read, events in the day)."""
     source = directory / "busy.db"
     count = busy_day(source)
     seal, read = [], []
     for run in range(runs):
         copy = directory / f"busy-{run}.db"
         shutil.copyfile(source, copy)
+        # Baseline and measure each on their own connection, opened the same way (so neither
+        # starts with a page cache warmed by the other).
         store = open_store(copy, Role.AGENT)
         start = time.perf_counter()
-        rows = store.conn.execute("SELECT ts_ms, kind, data FROM events WHERE agg_day IS NULL").fetchall()
+        rows = store.conn.execute("SELECT ts_ms, kind, data FROM events").fetchall()
         decoded = [json.loads(data) for _, _, data in rows]
         read.append(time.perf_counter() - start)
+        store.close()
         assert len(decoded) == count
+        store = open_store(copy, Role.AGENT)
         start = time.perf_counter()
         aggregate = seal_day(store, BUSY_DAY, PARIS, "bench")
         seal.append(time.perf_counter() - start)
-        assert aggregate is not None and aggregate.sessions > 0
         store.close()
+        # The whole day was counted: every session started and ended in it, nothing late.
+        assert aggregate is not None and aggregate.sessions == aggregate.sessions_ended > 0
+        assert aggregate.late_events == 0 and aggregate.undated_events == 0
     return statistics.median(seal) * 1000, statistics.median(read) * 1000, count
+
+
+def paired_us(directory: Path, durability: Durability, calls: int, rounds: int = 3) -> tuple[float, float]:
+    """(median µs of ``record``, median µs of the bare INSERT) over ``rounds`` rounds on fresh files,
+    the two taking turns at going first so that neither gains from the other's warm-up."""
+    records, bares = [], []
+    for round_ in range(rounds):
+        sub = directory / f"{durability.value}-{round_}"
+        sub.mkdir()
+        if round_ % 2:
+            records.append(record_us(sub, durability, calls))
+            bares.append(bare_insert_us(sub, durability, calls))
+        else:
+            bares.append(bare_insert_us(sub, durability, calls))
+            records.append(record_us(sub, durability, calls))
+    return statistics.median(records), statistics.median(bares)
 
 
 def measure(calls: int = 5000, runs: int = 5) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="borne-bench-") as tmp:
         directory = Path(tmp)
-        # Alternate the measure and its baseline (fresh files each time) so neither gains from
-        # going second; medians of three rounds.
-        pairs = []
-        for round_ in range(3):
-            sub = directory / f"round{round_}"
-            sub.mkdir()
-            pairs.append((bare_insert_us(sub, Durability.NORMAL, calls), record_us(sub, Durability.NORMAL, calls)))
-        bare = statistics.median(b for b, _ in pairs)
-        record = statistics.median(r for _, r in pairs)
-        bare_full = bare_insert_us(directory, Durability.FULL, max(200, calls // 10))
-        record_full = record_us(directory, Durability.FULL, max(200, calls // 10))
+        record, bare = paired_us(directory, Durability.NORMAL, calls)
+        # Each FULL commit waits for the disk: fewer calls, same number of rounds.
+        record_full, bare_full = paired_us(directory, Durability.FULL, max(200, calls // 10))
         seal_ms, read_ms, events = aggregate_ms(directory, runs)
     return {
         "event_record_us": round(record, 1),
