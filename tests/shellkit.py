@@ -71,10 +71,25 @@ questions = false   # the questions' own tests turn them on
 """
 
 
+class FakeSpeech:
+    """A speech engine that records what it was asked to say (QTextToSpeech's say/stop)."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+        self.stops = 0
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+    def stop(self, *_args: object) -> None:
+        self.stops += 1
+
+
 def write_test_config(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     icons = directory / "icons"
     shutil.copytree(REPO / "config" / "icons", icons, dirs_exist_ok=True)
+    shutil.copytree(REPO / "config" / "help", directory / "help", dirs_exist_ok=True)
     icon = sorted(p.name for p in icons.glob("*.svg"))[0]
     (directory / "tiles.toml").write_text(textwrap.dedent(TEST_TILES).format(icon=icon), encoding="utf-8")
     (directory / "kiosk.toml").write_text(textwrap.dedent(TEST_KIOSK), encoding="utf-8")
@@ -146,6 +161,7 @@ def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore
             session_root=tmp_path / "sessions",
             recorder=StatsRecorder(store, clock, boot="test-boot"),
             store=store,
+            speech=FakeSpeech(),
         )
         window.resize(*size)
         window.show()

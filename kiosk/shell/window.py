@@ -20,6 +20,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.core.config import Config, Permission, Tile
+from kiosk.core.helpcentre import HelpCentre, HelpError
 from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
@@ -39,8 +40,10 @@ from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
 from kiosk.shell.pages import PageRenderer
+from kiosk.shell.pages.help import HELP_PAGES, help_context
 from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
 from kiosk.shell.pdfviewer import PdfViewer
+from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.topbar import TopBar
 from kiosk.shell.web.browser import SessionBrowser
 from kiosk.shell.web.page import KioskPage
@@ -49,6 +52,7 @@ from kiosk.shell.web.scheme import KioskSchemeHandler, kiosk_url
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SPEECH = object()  # KioskWindow(speech=...) not given: the machine's French voice, if any
 CRASH_APOLOGY_MS = 1500  # apology on screen, then home: under the 2 s the resident may wait
 HANG_CHECK_MS = 1000
 _ERR_ABORTED = -3  # Chromium net error codes
@@ -67,6 +71,7 @@ class KioskWindow(QWidget):
         session_root: Path,
         recorder: StatsRecorder | None = None,
         store: Store | None = None,
+        speech: SpeechEngine | object | None = DEFAULT_SPEECH,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -91,10 +96,14 @@ class KioskWindow(QWidget):
         self.browser: SessionBrowser | None = None
         self._pending_js_ping: float | None = None
 
+        self.help_centre = load_help_centre(config.kiosk_path.parent / "help")
+        engine = default_engine(self) if speech is DEFAULT_SPEECH else speech
+        self.read_aloud = ReadAloud(engine if engine is not DEFAULT_SPEECH else None, self)  # type: ignore[arg-type]
         self.renderer = PageRenderer(
             icons_dir=config.tiles_path.parent / "icons",
             centre_name=settings.centre.name,
             language=settings.shell.language,
+            read_aloud=self.read_aloud.available,
         )
         self.scheme_handler = KioskSchemeHandler(self.renderer, self._page_context, parent=self)
 
@@ -278,6 +287,7 @@ class KioskWindow(QWidget):
         page.certificateRejected.connect(self._on_certificate_rejected, Qt.ConnectionType.QueuedConnection)
         page.renderProcessTerminated.connect(self._on_renderer_gone, Qt.ConnectionType.QueuedConnection)
         page.loadingChanged.connect(self._on_loading_changed)
+        page.urlChanged.connect(self._stop_reading)
         self.browser.pdfReady.connect(self._open_pdf)
         self.browser.downloadRefused.connect(
             lambda: self.show_notice(
@@ -309,6 +319,7 @@ class KioskWindow(QWidget):
             log.warning("renderer.memory_cap_restart", extra={"rss_mib": round(rss), "cap_mib": cap})
             page = KioskPage(self.lobby_profile, self, view)
             page.actionRequested.connect(self._on_action, Qt.ConnectionType.QueuedConnection)
+            page.urlChanged.connect(self._stop_reading)
             if view is self.layer_view:
                 page.setBackgroundColor(Qt.GlobalColor.transparent)
             view.setPage(page)
@@ -322,6 +333,9 @@ class KioskWindow(QWidget):
             if target is not None:
                 target.installEventFilter(self.guard)
 
+    def _stop_reading(self, *_args: object) -> None:
+        self.read_aloud.stop()
+
     def _wipe_session(self) -> None:
         waiting = any(o.waiting for o in (self.confirm, self.chooser))
         for overlay in (self.notice, self.confirm, self.chooser):
@@ -332,6 +346,7 @@ class KioskWindow(QWidget):
             QTimer.singleShot(0, self._wipe_session)
             return
         self._hide_layer()
+        self.read_aloud.stop()
         self.keyboard.hide_panel()
         self.pdf_viewer.close_document()
         browser, self.browser = self.browser, None
@@ -389,6 +404,7 @@ class KioskWindow(QWidget):
         page = KioskPage(self.lobby_profile, self, view)
         page.actionRequested.connect(self._on_action, Qt.ConnectionType.QueuedConnection)
         view.setPage(page)
+        page.urlChanged.connect(self._stop_reading)
         view.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         view.setAcceptDrops(False)
         return view
@@ -499,8 +515,25 @@ class KioskWindow(QWidget):
             self._hide_layer()
         elif name == "answers":
             self._finish_session(params)
+        elif name == "read":
+            self._read_page_aloud()
+        elif name == "stop_reading":
+            self.read_aloud.stop()
         elif name == "question":
             self._questions_timer.start()  # a tap on an answer: give time for the next one
+
+    def _read_page_aloud(self) -> None:
+        """Speak the visible kiosk page (never a third-party site: the button is on our pages only)."""
+        self.session.activity()
+        view = self.lobby_view if self.stack.currentWidget() is self.lobby_view else self.session_view()
+        if view is None or view.page().url().scheme() != "kiosk":
+            return
+        script = (
+            "(function(){var m=document.querySelector('main')||document.body;var c=m.cloneNode(true);"
+            "c.querySelectorAll('.read-aloud,script,[hidden],.term-def').forEach(function(e){e.remove();});"
+            "return c.innerText;})()"
+        )
+        view.page().runJavaScript(script, 0, lambda text: self.read_aloud.read(str(text or "")))
 
     def _on_blocked(self, decision: Decision, url: str) -> None:
         if self.browser is None:
@@ -612,6 +645,11 @@ class KioskWindow(QWidget):
             return {"seconds": int(params.get("seconds", self.config.kiosk.session.warning_s))}
         if page == "questions":
             return {"questions": QUESTIONS_PAGE}
+        if page in HELP_PAGES:
+            context, event = help_context(self.help_centre, page, params)
+            if event is not None:
+                self.stats.record(event, self.session.session_id)
+            return context
         return {}
 
     # ------------------------------------------------------------------ Qt overrides
@@ -636,6 +674,19 @@ class KioskWindow(QWidget):
             event.accept()
         else:
             event.ignore()  # Alt+F4, a window manager's close: the kiosk stays
+
+
+def load_help_centre(directory: Path) -> HelpCentre | None:
+    """The help content next to the configuration; without it the help page says so plainly."""
+    try:
+        centre = HelpCentre.load(directory)
+    except (OSError, HelpError) as error:
+        log.error("help.unavailable", extra={"error": str(error)[:300]})
+        return None
+    problems = centre.problems()
+    if problems:
+        log.warning("help.content_problems", extra={"problems": problems[:10]})
+    return centre
 
 
 def process_rss_mib(pid: int) -> float:

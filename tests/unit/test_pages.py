@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from kiosk.core.config import Category
+from kiosk.core.helpcentre import Article, GlossaryTerm, HelpCentre
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
 from kiosk.shell.pages import ACTIONS, PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
+from kiosk.shell.pages.help import help_context
 from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
 
 pytestmark = pytest.mark.unit
@@ -30,6 +34,21 @@ SAMPLE = {
     "unreachable": {"site": "www.caf.fr"},
     "questions": {"questions": QUESTIONS_PAGE},
 }
+
+_GUIDE = Article(
+    "guide",
+    "Un guide",
+    Category.AUTRE,
+    ("mot",),
+    date(2026, 11, 25),
+    ("Votre téléphone",),
+    "Intro.\n\n## Étapes\n\n1. Touchez **OK** et votre [[mot de passe]].\n",
+    tile="caf",
+)
+_HELP = HelpCentre({"guide": _GUIDE}, {"mot-de-passe": GlossaryTerm("mot-de-passe", "mot de passe", "Un code secret.")})
+SAMPLE["help"] = help_context(_HELP, "help", {"q": "guide"})[0]
+SAMPLE["article"] = help_context(_HELP, "article", {"slug": "guide"})[0]
+SAMPLE["glossary"] = help_context(_HELP, "glossary", {})[0]
 
 
 @pytest.fixture
@@ -105,3 +124,20 @@ def test_the_questions_page_offers_every_answer_and_reads_back_only_known_ones(r
         "first_visit": False,
     }
     assert parse_answers({"age": "43", "outcome": "<b>", "satisfaction": "", "first_visit": "true"}) == {}
+
+
+def test_help_pages_say_which_usage_event_the_visit_is() -> None:
+    from kiosk.core.stats.events import HelpArticleViewed, HelpSearched
+
+    assert help_context(_HELP, "article", {"slug": "guide"})[1] == HelpArticleViewed(article="guide")
+    context, event = help_context(_HELP, "help", {"q": "Jean Dupont cherche un guide"})
+    assert event == HelpSearched(results=len(context["results"]))  # the count only, never the words
+    assert help_context(_HELP, "help", {})[1] is None
+    assert help_context(_HELP, "article", {"slug": "nope"}) == ({"missing": True, "article": None}, None)
+    assert help_context(None, "help", {"q": "x"})[0]["unavailable"] is True
+
+
+def test_article_page_links_its_tile_and_lists_what_to_prepare(renderer: PageRenderer) -> None:
+    html = renderer.render("article", **SAMPLE["article"]).body.decode()
+    assert "kiosk://action/open?tile=caf" in html and "Votre téléphone" in html
+    assert 'class="term-word"' in html

@@ -17,7 +17,7 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 ACTIONS: frozenset[str] = frozenset(
-    {"start", "open", "back", "home", "stay", "end", "attract", "close", "answers", "question"}
+    {"start", "open", "back", "home", "stay", "end", "attract", "close", "answers", "question", "read", "stop_reading"}
 )
 """Verbs a kiosk: page may ask of the shell with a ``kiosk://action/<verb>`` navigation."""
 
@@ -31,6 +31,8 @@ PAGES: frozenset[str] = frozenset(
         "questions",
         "crashed",
         "help",
+        "article",
+        "glossary",
         "mediator",
         "unreachable",
     }
@@ -79,9 +81,14 @@ def _safe_relative(path: str) -> PurePosixPath:
 
 
 class PageRenderer:
-    def __init__(self, *, icons_dir: Path, centre_name: str, language: str = "fr") -> None:
+    def __init__(self, *, icons_dir: Path, centre_name: str, language: str = "fr", read_aloud: bool = False) -> None:
         self._icons = icons_dir
-        self._globals = {"centre_name": centre_name, "lang": language, "block_reasons": BLOCK_REASONS}
+        self._globals = {
+            "centre_name": centre_name,
+            "lang": language,
+            "block_reasons": BLOCK_REASONS,
+            "read_aloud": read_aloud,
+        }
         self._env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(default=True, default_for_string=True),

@@ -1,0 +1,65 @@
+"""Read-aloud: the text of a kiosk page spoken in French (QtTextToSpeech, speech-dispatcher with
+espeak-ng on the appliance). It stops when the page or the session changes.
+
+The engine is anything with ``say(text)``, ``stop()`` and ``setLocale(locale)``: a real
+``QTextToSpeech``, or in tests a fake that records what it was asked to say.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from PySide6.QtCore import QLocale, QObject
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 6000  # a long article is read in full; a runaway page is not
+
+
+class SpeechEngine(Protocol):
+    def say(self, text: str) -> None: ...
+
+    def stop(self, boundary: object = ...) -> None: ...
+
+
+def default_engine(parent: QObject) -> SpeechEngine | None:
+    """A French voice through speech-dispatcher if the machine has one, else None (no button)."""
+    try:
+        from PySide6.QtTextToSpeech import QTextToSpeech
+    except ImportError:
+        return None
+    engines = QTextToSpeech.availableEngines()
+    if "speechd" not in engines:
+        log.warning("read_aloud.no_engine", extra={"engines": engines})
+        return None
+    speech = QTextToSpeech("speechd", parent)
+    speech.setLocale(QLocale(QLocale.Language.French, QLocale.Country.France))
+    return speech
+
+
+class ReadAloud(QObject):
+    def __init__(self, engine: SpeechEngine | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.speaking = False
+
+    @property
+    def available(self) -> bool:
+        return self.engine is not None
+
+    def read(self, text: str) -> None:
+        if self.engine is None:
+            return
+        text = " ".join(text.split())[:MAX_CHARS]
+        if not text:
+            return
+        self.stop()
+        self.engine.say(text)
+        self.speaking = True
+        log.info("read_aloud.started", extra={"chars": len(text)})
+
+    def stop(self) -> None:
+        if self.engine is not None and self.speaking:
+            self.engine.stop()
+        self.speaking = False
