@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="run the agent: statistics jobs on a schedule")
     agent.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
     agent.add_argument("--once", action="store_true", help="run every job once now and exit")
+    agent.add_argument(
+        "--port", type=int, default=None, help="port of the help website (default: [agent] in kiosk.toml)"
+    )
 
     enroll = sub.add_parser("enroll", help="join the federation server with a one-time enrolment code")
     enroll.add_argument("--server", required=True, help="e.g. https://stats.federation.example")
@@ -167,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agent":
         from kiosk.agent.main import run_agent
 
-        return run_agent(_config_dir(args.config_dir), once=args.once)
+        return run_agent(_config_dir(args.config_dir), once=args.once, port_override=args.port)
     return 2
 
 

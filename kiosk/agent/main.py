@@ -12,7 +12,6 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 
 from kiosk.agent.jobs import StatsJobs
 from kiosk.agent.sync_jobs import SyncJobs
@@ -37,7 +36,7 @@ def software_version() -> str:
         return "0+unknown"
 
 
-def run_agent(config_dir: Path, once: bool = False) -> int:
+def run_agent(config_dir: Path, once: bool = False, port_override: int | None = None) -> int:
     try:
         result = load_for_process(config_dir)
     except ConfigError as error:
@@ -75,9 +74,12 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
                 print("kiosk agent: a new national tile catalogue was saved; the shell uses it from its next start.")
         return 0
 
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    import uvicorn
+    from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BlockingScheduler(timezone=settings.centre.timezone)
+    from kiosk.agent.web import create_help_site
+
+    scheduler = BackgroundScheduler(timezone=settings.centre.timezone)
     now = datetime.now(scheduler.timezone)
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
     scheduler.add_job(
@@ -87,6 +89,7 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
     scheduler.add_job(jobs.purge, "date", run_date=now, id="purge-at-start", **common)
     scheduler.add_job(jobs.checkpoint, "interval", minutes=CHECKPOINT_EVERY_MIN, id="checkpoint", **common)
     scheduler.add_job(sync.sync, "interval", minutes=SYNC_EVERY_MIN, jitter=90, next_run_time=now, id="sync", **common)
+    scheduler.add_job(sync.catalogue, "interval", hours=1, jitter=300, next_run_time=now, id="catalogue", **common)
     scheduler.add_job(
         sync.heartbeat,
         "interval",
@@ -97,15 +100,28 @@ def run_agent(config_dir: Path, once: bool = False) -> int:
         id="heartbeat",
         **common,
     )
+    server = uvicorn.Server(
+        uvicorn.Config(create_help_site(result.config), host="127.0.0.1", port=0, log_level="warning")
+    )
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("agent.stopping", extra={"signal": signum})
-        if scheduler.running:  # a second signal while stopping is harmless
-            scheduler.shutdown(wait=False)
+    def stop(signum: int, _frame: object) -> None:
+        # Until uvicorn takes the signals over, a SIGTERM must still stop the agent cleanly.
+        server.should_exit = True
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("agent.started", extra={"database": str(db_path), "timezone": settings.centre.timezone})
     scheduler.start()
+    host, port = settings.agent.listen_host, port_override if port_override is not None else settings.agent.listen_port
+    log.info(
+        "agent.started",
+        extra={"database": str(db_path), "timezone": settings.centre.timezone, "website": f"http://{host}:{port}/aide"},
+    )
+    try:
+        # The help website in the foreground; uvicorn stops on SIGTERM/SIGINT.
+        server.config.host, server.config.port = host, port
+        server.run()
+    finally:
+        log.info("agent.stopping")
+        scheduler.shutdown(wait=True)
     store.close()
     return 0

@@ -215,6 +215,11 @@ class StatsSettings(_Strict):
     durability: Durability = Durability.NORMAL  # "full": also survive a power cut, slower
 
 
+class AgentSettings(_Strict):
+    listen_host: str = "127.0.0.1"  # "0.0.0.0" to publish the help website (/aide) on the network
+    listen_port: int = Field(default=8700, ge=0, le=65535)
+
+
 class PathsSettings(_Strict):
     data_dir: Path = Path("/var/lib/kiosk")
     session_root: Path = Path("/run/kiosk/sessions")
@@ -226,6 +231,7 @@ class KioskSettings(_Strict):
     session: SessionSettings = Field(default_factory=SessionSettings)
     shell: ShellSettings = Field(default_factory=ShellSettings)
     stats: StatsSettings = Field(default_factory=StatsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     paths: PathsSettings = Field(default_factory=PathsSettings)
 
 

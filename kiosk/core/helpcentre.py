@@ -169,6 +169,25 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+def syllables(word: str) -> int:
+    """French syllables, roughly: groups of vowels, a final mute 'e' not counted."""
+    w = fold(word)
+    w = re.sub(r"(?<=[^aeiouy])es?$", "", w) if len(w) > 3 else w
+    return max(1, len(re.findall(r"[aeiouy]+", w)))
+
+
+def readability(text: str) -> float:
+    """Kandel & Moles' adaptation of Flesch's reading ease to French (higher is easier; 60–70 is
+    plain language, above 70 easy): 207 − 1.015 × words per sentence − 73.6 × syllables per word."""
+    sentences = [s for s in re.split(r"[.!?:;]+|\n", text) if re.search(r"\w", s)]
+    words = _WORD.findall(text)
+    if not sentences or not words:
+        return 0.0
+    per_sentence = len(words) / len(sentences)
+    per_word = sum(syllables(w) for w in words) / len(words)
+    return 207 - 1.015 * per_sentence - 73.6 * per_word
+
+
 # -- loading ---------------------------------------------------------------------------------
 
 

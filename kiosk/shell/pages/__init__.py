@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -81,13 +82,27 @@ def _safe_relative(path: str) -> PurePosixPath:
 
 
 class PageRenderer:
-    def __init__(self, *, icons_dir: Path, centre_name: str, language: str = "fr", read_aloud: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        icons_dir: Path,
+        centre_name: str,
+        language: str = "fr",
+        read_aloud: bool = False,
+        website: str | None = None,
+    ) -> None:
+        """``website``: the URL prefix (e.g. ``/aide``) when rendering the help pages as a public
+        website rather than as the kiosk's ``kiosk:`` pages."""
         self._icons = icons_dir
+        self.website = website
         self._globals = {
             "centre_name": centre_name,
             "lang": language,
             "block_reasons": BLOCK_REASONS,
-            "read_aloud": read_aloud,
+            "read_aloud": read_aloud and website is None,
+            "website": website is not None,
+            "href": self.href,
+            "static_url": self.static_url,
         }
         self._env = Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -96,6 +111,20 @@ class PageRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+
+    def href(self, page: str, **query: str) -> str:
+        """A link to one of our pages: ``kiosk://article?slug=x``, or ``/aide/guides/x`` on the website."""
+        if self.website is None:
+            return f"kiosk://{page}" + (f"?{urlencode(query)}" if query else "")
+        prefix = self.website.rstrip("/")
+        if page == "article":
+            return f"{prefix}/guides/{quote(query.get('slug', ''))}"
+        if page == "glossary":
+            return f"{prefix}/glossaire"
+        return prefix + (f"?{urlencode(query)}" if query else "")
+
+    def static_url(self, path: str) -> str:
+        return f"kiosk://static/{path}" if self.website is None else f"{self.website.rstrip('/')}/static/{path}"
 
     def render(self, page: str, **context: object) -> RenderedPage:
         if page not in PAGES:

@@ -1,0 +1,80 @@
+"""The agent's website: the help centre for residents at home, at ``/aide``.
+
+The same articles, glossary and search as on the terminal, rendered from the same templates
+(multichannel: what a resident read at the borne can be found again at home). Only reads files;
+records nothing about visitors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kiosk.core.config import Config
+from kiosk.core.helpcentre import HelpCentre, HelpError
+from kiosk.shell.pages import PageNotFound, PageRenderer
+from kiosk.shell.pages.help import help_context
+
+PREFIX = "/aide"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
+    help_dir = help_dir or config.kiosk_path.parent / "help"
+    try:
+        centre: HelpCentre | None = HelpCentre.load(help_dir)
+    except (OSError, HelpError):
+        centre = None
+    renderer = PageRenderer(
+        icons_dir=config.tiles_path.parent / "icons", centre_name=config.kiosk.centre.name, website=PREFIX
+    )
+    tile_urls = {tile.id: tile.url for tile in config.tiles.tiles}
+    app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def page(name: str, params: dict[str, str], status: int = 200, **extra: object) -> HTMLResponse:
+        context, _event = help_context(centre, name, params)
+        rendered = renderer.render(name, **context, **extra)
+        if context.get("missing"):
+            status = 404
+        return HTMLResponse(rendered.body, status_code=status, headers=SECURITY_HEADERS)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(PREFIX, status_code=307)
+
+    @app.get(PREFIX)
+    def home(q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+        return page("help", {"q": q} if q else {})
+
+    @app.get(PREFIX + "/guides/{slug}")
+    def article(slug: str) -> HTMLResponse:
+        tile = centre.articles[slug].tile if centre and slug in centre.articles else None
+        return page("article", {"slug": slug}, tile_url=tile_urls.get(tile or "", ""))
+
+    @app.get(PREFIX + "/glossaire")
+    def glossary() -> HTMLResponse:
+        return page("glossary", {})
+
+    @app.get(PREFIX + "/static/{path:path}")
+    def static(path: str) -> Response:
+        if path.startswith("help-videos/") and "/" not in path[12:] and not path.startswith("help-videos/."):
+            video = (help_dir / "videos" / path[12:]).resolve()
+            if video.parent == (help_dir / "videos").resolve() and video.is_file():
+                kind = "video/webm" if video.suffix == ".webm" else "text/vtt"
+                return Response(video.read_bytes(), media_type=kind, headers=SECURITY_HEADERS)
+            return Response(status_code=404)
+        try:
+            rendered = renderer.static(path)
+        except PageNotFound:
+            return Response(status_code=404)
+        return Response(rendered.body, media_type=rendered.content_type, headers=SECURITY_HEADERS)
+
+    return app
