@@ -1,5 +1,6 @@
 # Borne — one Makefile for developers, CI and technicians.
 #   make run          start the kiosk shell and its agent with the sample configuration
+#   make tutorial     rebuild the help centre's tutorial video from the kiosk's own screens
 #   make stats        usage report of the `make run` terminal (ARGS="--from 2026-11-01 --format csv")
 #   make test         everything CI checks: lint, types, architecture, all test suites
 #   make bench        performance figures as JSON (ratios against same-run baselines)
@@ -19,13 +20,13 @@ APT_PACKAGES := \
   libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxkbcommon0 libpulse0 libnss3 libegl1 libgl1 \
   libopengl0 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 \
   libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core \
-  postgresql chromium curl
+  postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean
+.PHONY: tutorial deps apt venv node run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean
 
-deps: apt venv
+deps: apt venv node
 
 apt: $(APT_STAMP)
 $(APT_STAMP): Makefile
@@ -38,6 +39,14 @@ $(APT_STAMP): Makefile
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@mkdir -p $(VENV) && touch $@
+
+# axe-core for the accessibility tests, from the npm registry (Node.js and npm come with the machine).
+NODE_STAMP := $(VENV)/.borne-node
+node: $(NODE_STAMP)
+$(NODE_STAMP): Makefile
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility tests (axe-core)"; exit 1; }
+	@mkdir -p $(VENV)/node && npm install --silent --no-audit --no-fund --prefix $(VENV)/node axe-core@4.14.1
+	@touch $@
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -52,6 +61,9 @@ run: deps
 stats: deps
 	@KIOSK_DATA_DIR="$${KIOSK_DATA_DIR:-$$PWD/.run/data}" KIOSK_LAST_GOOD_DIR="$${KIOSK_LAST_GOOD_DIR:-$$PWD/.run/last-good-config}" \
 	  $(VENV)/bin/kiosk stats report --config-dir config $(ARGS)
+
+tutorial: deps
+	$(PY) tools/make_tutorial.py
 
 screenshot-live:
 	@kill -USR1 "$$(cat .run/shell.pid)" && sleep 1 && echo "Saved .run/screen.png"

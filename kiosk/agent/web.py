@@ -34,7 +34,10 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
     except (OSError, HelpError):
         centre = None
     renderer = PageRenderer(
-        icons_dir=config.tiles_path.parent / "icons", centre_name=config.kiosk.centre.name, website=PREFIX
+        icons_dir=config.tiles_path.parent / "icons",
+        centre_name=config.kiosk.centre.name,
+        website=PREFIX,
+        help_videos=help_dir / "videos",
     )
     tile_urls = {tile.id: tile.url for tile in config.tiles.tiles}
     app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
@@ -65,12 +68,6 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
 
     @app.get(PREFIX + "/static/{path:path}")
     def static(path: str) -> Response:
-        if path.startswith("help-videos/") and "/" not in path[12:] and not path.startswith("help-videos/."):
-            video = (help_dir / "videos" / path[12:]).resolve()
-            if video.parent == (help_dir / "videos").resolve() and video.is_file():
-                kind = "video/webm" if video.suffix == ".webm" else "text/vtt"
-                return Response(video.read_bytes(), media_type=kind, headers=SECURITY_HEADERS)
-            return Response(status_code=404)
         try:
             rendered = renderer.static(path)
         except PageNotFound:

@@ -104,6 +104,7 @@ class KioskWindow(QWidget):
             centre_name=settings.centre.name,
             language=settings.shell.language,
             read_aloud=self.read_aloud.available,
+            help_videos=config.kiosk_path.parent / "help" / "videos",
         )
         self.scheme_handler = KioskSchemeHandler(self.renderer, self._page_context, parent=self)
 

@@ -90,10 +90,12 @@ class PageRenderer:
         language: str = "fr",
         read_aloud: bool = False,
         website: str | None = None,
+        help_videos: Path | None = None,
     ) -> None:
         """``website``: the URL prefix (e.g. ``/aide``) when rendering the help pages as a public
         website rather than as the kiosk's ``kiosk:`` pages."""
         self._icons = icons_dir
+        self._videos = help_videos
         self.website = website
         self._globals = {
             "centre_name": centre_name,
@@ -138,6 +140,8 @@ class PageRenderer:
         if relative.parts[0] == "icons" and len(relative.parts) == 2:
             base, name = self._icons, relative.parts[1]
             target = base / name
+        elif relative.parts[0] == "help-videos" and len(relative.parts) == 2 and self._videos is not None:
+            base, target = self._videos, self._videos / relative.parts[1]
         else:
             base, target = STATIC, STATIC.joinpath(*relative.parts)
         try:
