@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # tests run as root in CI
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
+os.environ["KIOSK_SPEECH"] = "off"  # no speech-dispatcher spawned by tests; read-aloud tests use a fake engine
 
 pytest_plugins = ["tests.shellkit", "tests.fedkit"]
 

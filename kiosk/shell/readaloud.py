@@ -8,6 +8,7 @@ The engine is anything with ``say(text)``, ``stop()`` and ``setLocale(locale)``:
 from __future__ import annotations
 
 import logging
+import os
 from typing import Protocol
 
 from PySide6.QtCore import QLocale, QObject
@@ -24,7 +25,12 @@ class SpeechEngine(Protocol):
 
 
 def default_engine(parent: QObject) -> SpeechEngine | None:
-    """A French voice through speech-dispatcher if the machine has one, else None (no button)."""
+    """A French voice through speech-dispatcher if the machine has one, else None (no button).
+
+    ``KIOSK_SPEECH=off`` in the environment turns read-aloud off (tests, a terminal without speakers).
+    """
+    if os.environ.get("KIOSK_SPEECH", "").lower() == "off":
+        return None
     try:
         from PySide6.QtTextToSpeech import QTextToSpeech
     except ImportError:
