@@ -23,6 +23,7 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["PYTHONPATH"] = str(REPO)
+    env.setdefault("KIOSK_SPEECH", "off")  # no speech-dispatcher left behind by the probes
     return env
 
 
