@@ -91,6 +91,7 @@ class KioskWindow(QWidget):
         self._questions_timer.timeout.connect(lambda: self._finish_session({}))
         self._asking = False
         self._zoom_level = 0
+        self._high_contrast = False
         self._allow_close = False
         self._guard_installed = False
         self.browser: SessionBrowser | None = None
@@ -357,6 +358,9 @@ class KioskWindow(QWidget):
         QGuiApplication.clipboard().clear()
         self._zoom_level = 0
         self._apply_zoom()
+        if self._high_contrast:
+            self._high_contrast = False
+            self.renderer.set_high_contrast(False)
         self.top_bar.set_in_session(False)
         log.info("session.wiped", extra={"duration_s": round(self.session.session_duration(), 1)})
         if self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions:
@@ -520,8 +524,23 @@ class KioskWindow(QWidget):
             self._read_page_aloud()
         elif name == "stop_reading":
             self.read_aloud.stop()
+        elif name == "contrast":
+            self.set_high_contrast(not self.high_contrast)
         elif name == "question":
             self._questions_timer.start()  # a tap on an answer: give time for the next one
+
+    @property
+    def high_contrast(self) -> bool:
+        return self._high_contrast
+
+    def set_high_contrast(self, on: bool) -> None:
+        """High-contrast kiosk pages for this resident (back to normal at the next session)."""
+        self._high_contrast = on
+        self.renderer.set_high_contrast(on)
+        self.session.activity()
+        for view in (self.lobby_view, self.session_view()):
+            if view is not None and view.page().url().scheme() == "kiosk":
+                view.page().triggerAction(QWebEnginePage.WebAction.Reload)
 
     def _read_page_aloud(self) -> None:
         """Speak the visible kiosk page (never a third-party site: the button is on our pages only)."""

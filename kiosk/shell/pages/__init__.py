@@ -18,7 +18,21 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 ACTIONS: frozenset[str] = frozenset(
-    {"start", "open", "back", "home", "stay", "end", "attract", "close", "answers", "question", "read", "stop_reading"}
+    {
+        "start",
+        "open",
+        "back",
+        "home",
+        "stay",
+        "end",
+        "attract",
+        "close",
+        "answers",
+        "question",
+        "read",
+        "stop_reading",
+        "contrast",
+    }
 )
 """Verbs a kiosk: page may ask of the shell with a ``kiosk://action/<verb>`` navigation."""
 
@@ -103,6 +117,7 @@ class PageRenderer:
             "block_reasons": BLOCK_REASONS,
             "read_aloud": read_aloud and website is None,
             "website": website is not None,
+            "high_contrast": False,
             "href": self.href,
             "static_url": self.static_url,
         }
@@ -113,6 +128,10 @@ class PageRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+
+    def set_high_contrast(self, on: bool) -> None:
+        """Black on white, thick borders: for the pages rendered from now on."""
+        self._globals["high_contrast"] = on
 
     def href(self, page: str, **query: str) -> str:
         """A link to one of our pages: ``kiosk://article?slug=x``, or ``/aide/guides/x`` on the website."""

@@ -1,0 +1,53 @@
+"""Read-aloud and high contrast on the kiosk's own pages, in the real shell."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.shellkit import run_js, wait_ready
+
+pytestmark = pytest.mark.shell
+
+
+def test_read_aloud_stops_at_the_end_of_the_session(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.core.session import State
+
+    window = make_window()
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    run_js(qtbot, window.session_page(), "document.querySelector('a.read-aloud').click()")
+    qtbot.waitUntil(lambda: len(window.read_aloud.engine.said) == 1, timeout=5_000)
+    assert window.read_aloud.speaking
+    window.end_session()
+    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    assert not window.read_aloud.speaking and window.read_aloud.engine.stops >= 1
+
+
+def test_third_party_pages_get_no_read_aloud_button(qtbot, make_window, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_shell import start_in_tile
+
+    window = make_window()
+    start_in_tile(qtbot, window, loopback_web, "<main><h1>Site</h1></main>")
+    assert run_js(qtbot, window.session_page(), "document.querySelectorAll('.read-aloud').length") == 0
+    window._read_page_aloud()  # even if asked, a third-party site is not read by the shell
+    qtbot.wait(300)
+    assert window.read_aloud.engine.said == []
+
+
+def test_high_contrast_for_this_resident_only(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.core.session import State
+
+    window = make_window()
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    page = window.session_page()
+    assert run_js(qtbot, page, "document.body.classList.contains('theme-contrast')") is False
+    run_js(qtbot, page, "document.querySelector('a.contrast').click()")
+    qtbot.waitUntil(
+        lambda: run_js(qtbot, window.session_page(), "document.body.classList.contains('theme-contrast')") is True,
+        timeout=10_000,
+    )
+    assert window.high_contrast
+    window.end_session()
+    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    assert not window.high_contrast  # the next resident starts with the usual colours
