@@ -1,0 +1,119 @@
+"""axe-core (from the npm registry) in headless Chromium on the help pages and the kiosk's own
+pages: no serious or critical violation."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kiosk.agent.web import create_help_site
+from kiosk.core.config import load_config
+from kiosk.core.helpcentre import HelpCentre
+from kiosk.shell.pages import PageRenderer
+from kiosk.shell.pages.questions import QUESTIONS_PAGE
+from tests.fedkit import free_port
+
+pytestmark = [pytest.mark.help, pytest.mark.a11y]
+REPO = Path(__file__).resolve().parents[2]
+AXE = REPO / ".venv" / "node" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CONFIG = load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.toml")
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[str]:
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_help_site(CONFIG), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "help site did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert AXE.is_file(), "axe-core is missing: run `make deps` (npm install axe-core)"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def help_paths() -> list[str]:
+    centre = HelpCentre.load(REPO / "config" / "help")
+    return ["/aide", "/aide?q=carte+vitale", "/aide?q=zzqxw", "/aide/glossaire"] + [
+        f"/aide/guides/{slug}" for slug in sorted(centre.articles)
+    ]
+
+
+def test_help_pages_have_no_serious_accessibility_violation(site: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    found = {}
+    for path in help_paths():
+        page.goto(site + path)
+        problems = serious_violations(page)
+        if problems:
+            found[path] = problems
+    page.close()
+    assert not found, found
+
+
+KIOSK_PAGES = {
+    "attract": {},
+    "goodbye": {},
+    "questions": {"questions": QUESTIONS_PAGE},
+    "mediator": {},
+    "unreachable": {"site": "www.caf.fr"},
+    "blocked": {"site": "evil.example", "reason": "not_allowed", "back_url": "kiosk://action/back", "suggest": None},
+    "home": {
+        "groups": [
+            (
+                category.label,
+                [{"id": t.id, "label": t.label, "description": t.description, "icon": t.icon} for t in tiles],
+            )
+            for category, tiles in CONFIG.tiles.by_category()
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(KIOSK_PAGES))
+def test_kiosk_pages_have_no_serious_accessibility_violation(site: str, browser, name: str) -> None:  # type: ignore[no-untyped-def]
+    renderer = PageRenderer(icons_dir=REPO / "config" / "icons", centre_name=CONFIG.kiosk.centre.name, website="/aide")
+    html = renderer.render(name, **KIOSK_PAGES[name]).body.decode()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(site + "/aide")  # the page's origin, so that its style sheet loads
+    page.set_content(html, wait_until="load")
+    problems = serious_violations(page)
+    page.close()
+    assert not problems, problems
