@@ -174,3 +174,13 @@ def test_readability_tells_plain_from_administrative_french() -> None:
     )
     assert readability(plain) > 60 > 0 > readability(heavy)
     assert (syllables("administration"), syllables("touchez"), syllables("votre")) == (5, 2, 1)
+
+
+def test_the_tutorial_video_and_its_subtitles_ship(centre: HelpCentre) -> None:
+    with_video = [a for a in centre.articles.values() if a.video]
+    assert with_video, "at least one guide has a tutorial video"
+    for article in with_video:
+        video = HELP / "videos" / str(article.video)
+        assert video.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM file
+        cues = video.with_suffix(".vtt").read_text(encoding="utf-8")
+        assert cues.startswith("WEBVTT") and cues.count(" --> ") >= 3

@@ -80,3 +80,15 @@ def test_read_aloud_speaks_the_page_and_stops_when_it_changes(qtbot, make_window
     window.session_page().runJavaScript("location.href = 'kiosk://help'")
     wait_ready(qtbot, window, "kiosk://help")
     assert speech.stops > stops and not window.read_aloud.speaking  # another page: silence
+
+
+def test_the_tutorial_video_plays_in_the_kiosk(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    window.top_bar.triggered.emit("help")
+    wait_ready(qtbot, window, "kiosk://help")
+    window.session_page().runJavaScript("location.href = 'kiosk://article?slug=utiliser-la-borne'")
+    wait_article(qtbot, window, "utiliser-la-borne")
+    page = window.session_page()
+    qtbot.waitUntil(lambda: run_js(qtbot, page, "document.querySelector('video').readyState") >= 1, timeout=10_000)
+    assert run_js(qtbot, page, "document.querySelector('video').duration") > 20
+    assert run_js(qtbot, page, "document.querySelector('video').textTracks.length") == 1

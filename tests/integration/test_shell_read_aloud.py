@@ -15,7 +15,7 @@ def test_read_aloud_stops_at_the_end_of_the_session(qtbot, make_window) -> None:
     window = make_window()
     window.start_session()
     wait_ready(qtbot, window, "kiosk://home")
-    run_js(qtbot, window.session_page(), "document.querySelector('a.read-aloud').click()")
+    run_js(qtbot, window.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
     qtbot.waitUntil(lambda: len(window.read_aloud.engine.said) == 1, timeout=5_000)
     assert window.read_aloud.speaking
     window.end_session()
