@@ -127,6 +127,7 @@ def phonetic(word: str) -> str:
     """A rough French phonetic key: words that sound alike get the same key."""
     w = fold(word)
     for pattern, repl in (
+        (r"tion", "sion"),
         (r"ph", "f"),
         (r"qu", "k"),
         (r"c(?=[eiy])", "s"),
