@@ -92,3 +92,16 @@ def test_the_tutorial_video_plays_in_the_kiosk(qtbot, make_window) -> None:  # t
     qtbot.waitUntil(lambda: run_js(qtbot, page, "document.querySelector('video').readyState") >= 1, timeout=10_000)
     assert run_js(qtbot, page, "document.querySelector('video').duration") > 20
     assert run_js(qtbot, page, "document.querySelector('video').textTracks.length") == 1
+
+
+def test_a_definition_closes_when_the_resident_taps_elsewhere(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    window.top_bar.triggered.emit("help")
+    wait_ready(qtbot, window, "kiosk://help")
+    window.session_page().runJavaScript("location.href = 'kiosk://article?slug=declarer-ses-revenus'")
+    wait_article(qtbot, window, "declarer-ses-revenus")
+    page = window.session_page()
+    run_js(qtbot, page, "document.querySelector('.term-word').click()")
+    assert run_js(qtbot, page, "document.querySelector('.term-def').hidden") is False
+    run_js(qtbot, page, "document.querySelector('h1').click()")
+    assert run_js(qtbot, page, "document.querySelector('.term-def').hidden") is True
