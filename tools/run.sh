@@ -48,6 +48,7 @@ echo "Federation dashboard: http://127.0.0.1:$FED_PORT/  (user and password in .
 AGENT_PID=$!
 echo "Logs (JSON lines): $LOG   — follow them with: tail -f $LOG"
 echo "Agent log: $PWD/.run/kiosk-agent.log   — usage figures: make stats"
+echo "Help website (the guides, for residents at home): http://127.0.0.1:8700/aide"
 echo "Stop with Ctrl+C."
 .venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee "$LOG") 2>&1 &
 SHELL_PID=$!
