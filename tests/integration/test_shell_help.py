@@ -17,6 +17,14 @@ def wait_article(qtbot, window, slug: str) -> None:  # type: ignore[no-untyped-d
     wait_ready(qtbot, window, "kiosk://article")
 
 
+def open_article(qtbot, window, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Aide in the top bar, then the guide (as a tap on its link would)."""
+    window.top_bar.triggered.emit("help")
+    wait_ready(qtbot, window, "kiosk://help")
+    window.session_page().runJavaScript(f"location.href = 'kiosk://article?slug={slug}'")
+    wait_article(qtbot, window, slug)
+
+
 @pytest.fixture
 def store(tmp_path):  # type: ignore[no-untyped-def]
     store = open_store(tmp_path / "data" / "kiosk.db", Role.SHELL)
@@ -65,10 +73,7 @@ def test_the_glossary_page_lists_every_term(qtbot, make_window) -> None:  # type
 def test_read_aloud_speaks_the_page_and_stops_when_it_changes(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     speech = window.read_aloud.engine
-    window.top_bar.triggered.emit("help")
-    wait_ready(qtbot, window, "kiosk://help")
-    window.session_page().runJavaScript("location.href = 'kiosk://article?slug=carte-vitale'")
-    wait_article(qtbot, window, "carte-vitale")
+    open_article(qtbot, window, "carte-vitale")
     read_links = "document.querySelectorAll('a[href=\"kiosk://action/read\"]').length"
     assert run_js(qtbot, window.session_page(), read_links) == 1
     run_js(qtbot, window.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
@@ -84,10 +89,7 @@ def test_read_aloud_speaks_the_page_and_stops_when_it_changes(qtbot, make_window
 
 def test_the_tutorial_video_plays_in_the_kiosk(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
-    window.top_bar.triggered.emit("help")
-    wait_ready(qtbot, window, "kiosk://help")
-    window.session_page().runJavaScript("location.href = 'kiosk://article?slug=utiliser-la-borne'")
-    wait_article(qtbot, window, "utiliser-la-borne")
+    open_article(qtbot, window, "utiliser-la-borne")
     page = window.session_page()
     qtbot.waitUntil(lambda: run_js(qtbot, page, "document.querySelector('video').readyState") >= 1, timeout=10_000)
     assert run_js(qtbot, page, "document.querySelector('video').duration") > 20
@@ -96,10 +98,7 @@ def test_the_tutorial_video_plays_in_the_kiosk(qtbot, make_window) -> None:  # t
 
 def test_a_definition_closes_when_the_resident_taps_elsewhere(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
-    window.top_bar.triggered.emit("help")
-    wait_ready(qtbot, window, "kiosk://help")
-    window.session_page().runJavaScript("location.href = 'kiosk://article?slug=declarer-ses-revenus'")
-    wait_article(qtbot, window, "declarer-ses-revenus")
+    open_article(qtbot, window, "declarer-ses-revenus")
     page = window.session_page()
     run_js(qtbot, page, "document.querySelector('.term-word').click()")
     assert run_js(qtbot, page, "document.querySelector('.term-def').hidden") is False
