@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from kiosk.core.config import KioskSettings
 from kiosk.core.ports import Clock
 from kiosk.core.stats.aggregate import seal_closed_days
-from kiosk.core.stats.recorder import EventClock, date_undated, read_boot_id
+from kiosk.core.stats.recorder import EventClock, date_undated, last_stamp, read_boot_id
 from kiosk.core.stats.retention import purge
 from kiosk.core.store import Store
 
@@ -32,11 +32,7 @@ class StatsJobs:
         return ZoneInfo(self.settings.centre.timezone)
 
     def _trusted_now(self) -> tuple[int, float] | None:
-        row = self.store.conn.execute(
-            "SELECT ts_ms, boot, mono FROM events WHERE ts_ms IS NOT NULL ORDER BY ts_ms DESC, id DESC LIMIT 1"
-        ).fetchone()
-        last = (int(row[0]), str(row[1]), float(row[2])) if row else None
-        trusted = EventClock(self.clock, self.boot, last).trusted_now()
+        trusted = EventClock(self.clock, self.boot, last_stamp(self.store)).trusted_now()
         if trusted is None:
             log.warning("agent.clock_untrusted", extra={"now": self.clock.now().isoformat()})
         return trusted

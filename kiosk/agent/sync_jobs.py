@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.core.catalogue import save_catalogue, saved_etag
@@ -215,7 +215,3 @@ class SyncJobs:
         except Exception:
             log.exception("agent.heartbeat_failed")
             return False
-
-
-def outbox_days(store: Store) -> list[date]:
-    return [date.fromisoformat(row[0]) for row in store.conn.execute("SELECT day FROM outbox ORDER BY day")]

@@ -118,9 +118,6 @@ class Store:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.table("meta").upsert({"key": key, "value": value}, pk="key")
-
     def checkpoint(self) -> None:
         """Fold the WAL back into the database file (cheap when there is little to fold)."""
         try:

@@ -99,7 +99,7 @@ class KioskWindow(QWidget):
 
         self.help_centre = load_help_centre(config.kiosk_path.parent / "help")
         engine = default_engine(self) if speech is DEFAULT_SPEECH else speech
-        self.read_aloud = ReadAloud(engine if engine is not DEFAULT_SPEECH else None, self)  # type: ignore[arg-type]
+        self.read_aloud = ReadAloud(engine, self)  # type: ignore[arg-type]
         self.renderer = PageRenderer(
             icons_dir=config.tiles_path.parent / "icons",
             centre_name=settings.centre.name,

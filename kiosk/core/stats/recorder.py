@@ -117,7 +117,7 @@ class StatsRecorder:
         self._needs_dating = False
         self._failures = 0  # consecutive write failures, for quiet logging
         boot = boot or read_boot_id()
-        last = self._last_stamp() if store is not None else None
+        last = last_stamp(store) if store is not None else None
         self.clock = EventClock(clock, boot, last)
         if store is not None:
             self._needs_dating = self._count_undated() > 0
@@ -200,19 +200,6 @@ class StatsRecorder:
             self._lost += 1
             self.lost_total += 1
 
-    def _last_stamp(self) -> tuple[int, str, float] | None:
-        assert self._store is not None
-        try:
-            row = self._store.conn.execute(
-                "SELECT ts_ms, boot, mono FROM events WHERE ts_ms IS NOT NULL ORDER BY ts_ms DESC, id DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            return int(row[0]), str(row[1]), float(row[2])
-        except sqlite3.Error as error:
-            log.warning("stats.last_stamp_unknown", extra={"error": str(error)})
-            return None
-
     def _count_undated(self) -> int:
         assert self._store is not None
         try:
@@ -231,6 +218,18 @@ class StatsRecorder:
             return
         date_undated(self._store, self.clock.boot, *trusted)
         self._needs_dating = False
+
+
+def last_stamp(store: Store) -> tuple[int, str, float] | None:
+    """``(ts_ms, boot, mono)`` of the newest dated event, or ``None`` (none yet, or unreadable)."""
+    try:
+        row = store.conn.execute(
+            "SELECT ts_ms, boot, mono FROM events WHERE ts_ms IS NOT NULL ORDER BY ts_ms DESC, id DESC LIMIT 1"
+        ).fetchone()
+    except sqlite3.Error as error:
+        log.warning("stats.last_stamp_unknown", extra={"error": str(error)})
+        return None
+    return None if row is None else (int(row[0]), str(row[1]), float(row[2]))
 
 
 def date_undated(store: Store, boot: str, now_ms: int, now_mono: float) -> int:
