@@ -4,7 +4,8 @@
 #   make stats        usage report of the `make run` terminal (ARGS="--from 2026-11-01 --format csv")
 #   make test         everything CI checks: lint, types, architecture, all test suites
 #   make bench        performance figures as JSON (ratios against same-run baselines)
-#   make screenshots  PNGs of every resident screen in screenshots/
+#   make screenshots  PNGs of every resident screen in screenshots/ (French and Arabic)
+#   make i18n         collect the interface's strings into kiosk.pot and merge them into each language
 #   make deps         install Debian packages (as root or with sudo), the venv and the project
 
 SHELL := /bin/bash
@@ -24,7 +25,7 @@ APT_PACKAGES := \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: tutorial deps apt venv node run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean
+.PHONY: i18n tutorial deps apt venv node run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean
 
 deps: apt venv node
 
@@ -92,6 +93,13 @@ bench: deps
 
 screenshots: deps
 	$(PY) tools/screenshots.py screenshots
+
+# After changing a resident-facing string: new strings appear empty (or "fuzzy" when close to an
+# old one) in each kiosk/i18n/<lang>/LC_MESSAGES/kiosk.po; translate them, and `make test` agrees.
+i18n: deps
+	$(VENV)/bin/pybabel extract -F kiosk/i18n/babel.cfg -k N_ --no-location --add-comments=Translators: \
+	  --project=Borne --copyright-holder="Borne contributors" -o kiosk/i18n/kiosk.pot .
+	$(VENV)/bin/pybabel update -i kiosk/i18n/kiosk.pot -d kiosk/i18n -D kiosk --width 100 --ignore-obsolete --previous
 
 clean:
 	rm -rf .run screenshots .pytest_cache .mypy_cache .ruff_cache

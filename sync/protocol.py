@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 BATCH_VERSION = 1
 SUPPORTED_BATCH_VERSIONS = (1,)
@@ -135,6 +135,11 @@ class Heartbeat(_Wire):
     outbox_waiting: Count = 0
 
 
+class CatalogueTileText(_Wire):
+    label: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=200)
+
+
 class CatalogueTile(_Wire):
     id: Key
     label: str = Field(min_length=1, max_length=80)
@@ -144,6 +149,10 @@ class CatalogueTile(_Wire):
     url: str = Field(max_length=500, pattern=r"^https://")
     origins: list[str] = Field(min_length=1, max_length=50)
     origin_groups: list[Key] = Field(default_factory=list)
+    # The tile's words in other languages than French, by ISO 639-1 code ("en", "ar", …).
+    translations: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")], CatalogueTileText] = Field(
+        default_factory=dict, max_length=20
+    )
 
 
 class Catalogue(_Wire):

@@ -77,6 +77,10 @@ class FakeSpeech:
     def __init__(self) -> None:
         self.said: list[str] = []
         self.stops = 0
+        self.voices: list[str] = []  # the language of the voice each text was said with
+
+    def setLocale(self, locale) -> None:  # type: ignore[no-untyped-def]
+        self.voices.append(locale.name()[:2])
 
     def say(self, text: str) -> None:
         self.said.append(text)

@@ -28,6 +28,37 @@ header{background:#2a5c8a;color:#fff;padding:1rem 1.5rem;margin:-2rem -3rem 2rem
 <p>Exemple de page d'un site de démarche.</p></body></html>"""
 
 
+def arabic_tour(window, shot, wait_for, settle) -> None:  # type: ignore[no-untyped-def]
+    """The same screens in Arabic (right to left), reached the way a resident does: the picker."""
+    window.session.activity()  # the goodbye screen: a touch brings the welcome screen
+    wait_for(lambda: window.lobby_view.page().url().host() == "attract")
+    settle()
+    window.lobby_view.page().runJavaScript("document.querySelector('.language[lang=ar]').click()")
+    wait_for(lambda: window.current_url().host() == "home" and window.language == "ar")
+    shot("ar-home")
+    window._open_internal("help")
+    wait_for(lambda: window.current_url().host() == "help")
+    shot("ar-help")
+    window.session_page().runJavaScript("location.href='kiosk://help?q=carte+vitale'")
+    wait_for(lambda: "q=" in window.current_url().query())
+    shot("ar-help-search")
+    window.session_page().runJavaScript("location.href='kiosk://article?slug=declarer-ses-revenus'")
+    wait_for(lambda: window.current_url().host() == "article")
+    shot("ar-help-article")
+    window.session_page().runJavaScript("location.href='http://evil.test/phishing'")
+    wait_for(lambda: window.current_url().host() == "blocked")
+    shot("ar-blocked")
+    window.end_session()
+    wait_for(lambda: window.lobby_view.page().url().host() == "questions")
+    shot("ar-questions")
+    window.lobby_view.page().runJavaScript("document.getElementById('skip').click()")
+    wait_for(lambda: window.lobby_view.page().url().host() == "goodbye")
+    shot("ar-goodbye")
+    window.session.activity()
+    wait_for(lambda: window.lobby_view.page().url().host() == "attract")
+    shot("attract-after-ar")
+
+
 def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     web = LoopbackWeb().start()
@@ -124,6 +155,7 @@ def main(out: Path) -> int:
                 lobby.runJavaScript("document.getElementById('skip').click()")
                 wait_for(lambda w=window: w.lobby_view.page().url().host() == "goodbye")
                 shot("goodbye")
+                arabic_tour(window, shot, wait_for, settle)
                 window.allow_close()
                 window.close()
     finally:

@@ -1,7 +1,8 @@
 """The agent's website: the help centre for residents at home, at ``/aide``.
 
 The same articles, glossary and search as on the terminal, rendered from the same templates
-(multichannel: what a resident read at the borne can be found again at home). Only reads files;
+(multichannel: what a resident read at the borne can be found again at home), in the languages
+the terminal offers (``?lang=ar``; the guides themselves are in French). Only reads files;
 records nothing about visitors.
 """
 
@@ -19,6 +20,7 @@ from kiosk.shell.pages import PageNotFound, PageRenderer
 from kiosk.shell.pages.help import help_context
 
 PREFIX = "/aide"
+Lang = Annotated[str, Query(max_length=5, pattern=r"^[a-z]{2}$")]  # a language the site does not offer: the default
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'; "
     "img-src 'self' data:; media-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -38,13 +40,15 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
         centre_name=config.kiosk.centre.name,
         website=PREFIX,
         help_videos=help_dir / "videos",
+        language=config.kiosk.shell.language,
+        languages=config.kiosk.shell.languages,
     )
     tile_urls = {tile.id: tile.url for tile in config.tiles.tiles}
     app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def page(name: str, params: dict[str, str], status: int = 200, **extra: object) -> HTMLResponse:
+    def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: object) -> HTMLResponse:
         context, _event = help_context(centre, name, params)
-        rendered = renderer.render(name, **context, **extra)
+        rendered = renderer.render(name, language=lang or None, **context, **extra)
         if context.get("missing"):
             status = 404
         return HTMLResponse(rendered.body, status_code=status, headers=SECURITY_HEADERS)
@@ -54,17 +58,17 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
         return RedirectResponse(PREFIX, status_code=307)
 
     @app.get(PREFIX)
-    def home(q: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-        return page("help", {"q": q} if q else {})
+    def home(q: Annotated[str, Query(max_length=200)] = "", lang: Lang = "") -> HTMLResponse:
+        return page("help", {"q": q} if q else {}, lang)
 
     @app.get(PREFIX + "/guides/{slug}")
-    def article(slug: str) -> HTMLResponse:
+    def article(slug: str, lang: Lang = "") -> HTMLResponse:
         tile = centre.articles[slug].tile if centre and slug in centre.articles else None
-        return page("article", {"slug": slug}, tile_url=tile_urls.get(tile or "", ""))
+        return page("article", {"slug": slug}, lang, tile_url=tile_urls.get(tile or "", ""))
 
     @app.get(PREFIX + "/glossaire")
-    def glossary() -> HTMLResponse:
-        return page("glossary", {})
+    def glossary(lang: Lang = "") -> HTMLResponse:
+        return page("glossary", {}, lang)
 
     @app.get(PREFIX + "/static/{path:path}")
     def static(path: str) -> Response:

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kiosk.core.config import Config, TilesConfig, icons_dir
+from kiosk.i18n import SUPPORTED
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ def merge(local: TilesConfig, catalogue: dict[str, Any], icons: Path) -> TilesCo
         tile = {key: entry[key] for key in ("id", "label", "description", "icon", "category", "url") if key in entry}
         tile["origins"] = entry.get("origins", [])
         tile["origin_groups"] = entry.get("origin_groups", [])
+        translations = entry.get("translations", {})
+        if isinstance(translations, dict):  # languages this kiosk does not speak are left out
+            tile["translations"] = {
+                code: text for code, text in translations.items() if code in SUPPORTED and code != "fr"
+            }
         if not (icons / str(tile.get("icon", ""))).is_file():
             tile["icon"] = FALLBACK_ICON
         added.append(tile)

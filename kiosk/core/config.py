@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kiosk.core.policy import NavigationPolicy, OriginRule, Verdict
 from kiosk.core.store import Durability
+from kiosk.i18n import N_, SUPPORTED
 
 
 class Category(StrEnum):
@@ -47,18 +48,18 @@ class Category(StrEnum):
 
 
 _CATEGORY_LABELS = {
-    Category.PAPIERS: "Papiers – Élections – Citoyenneté",
-    Category.FAMILLE: "Famille – Scolarité",
-    Category.SOCIAL_SANTE: "Social – Santé",
-    Category.TRAVAIL: "Travail – Formation",
-    Category.LOGEMENT: "Logement",
-    Category.TRANSPORTS: "Transports – Mobilité",
-    Category.ARGENT: "Argent – Impôts",
-    Category.JUSTICE: "Justice",
-    Category.ETRANGERS: "Étrangers – Europe",
-    Category.LOISIRS: "Loisirs",
-    Category.ASSOCIATIONS: "Associations",
-    Category.AUTRE: "Autre",
+    Category.PAPIERS: N_("Papiers – Élections – Citoyenneté"),
+    Category.FAMILLE: N_("Famille – Scolarité"),
+    Category.SOCIAL_SANTE: N_("Social – Santé"),
+    Category.TRAVAIL: N_("Travail – Formation"),
+    Category.LOGEMENT: N_("Logement"),
+    Category.TRANSPORTS: N_("Transports – Mobilité"),
+    Category.ARGENT: N_("Argent – Impôts"),
+    Category.JUSTICE: N_("Justice"),
+    Category.ETRANGERS: N_("Étrangers – Europe"),
+    Category.LOISIRS: N_("Loisirs"),
+    Category.ASSOCIATIONS: N_("Associations"),
+    Category.AUTRE: N_("Autre"),
 }
 
 
@@ -83,6 +84,13 @@ def _check_origin(origin: str) -> str:
     return origin
 
 
+class TileText(_Strict):
+    """A tile's words in another language than French."""
+
+    label: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=140)
+
+
 class Tile(_Strict):
     id: str
     label: str = Field(min_length=1, max_length=40)
@@ -93,6 +101,23 @@ class Tile(_Strict):
     origins: tuple[str, ...] = ()
     origin_groups: tuple[str, ...] = ()
     permissions: frozenset[Permission] = frozenset()
+    translations: dict[str, TileText] = Field(default_factory=dict)
+
+    @field_validator("translations")
+    @classmethod
+    def _translation_languages(cls, value: dict[str, TileText]) -> dict[str, TileText]:
+        unknown = sorted(code for code in value if code not in SUPPORTED or code == "fr")
+        if unknown:
+            others = ", ".join(code for code in SUPPORTED if code != "fr")
+            raise ValueError(f"no such language {', '.join(unknown)}: translate into {others} (French is label)")
+        return value
+
+    def text(self, language: str) -> tuple[str, str, str]:
+        """(label, description, language of those words): the translation, else the French."""
+        translated = self.translations.get(language)
+        if translated is None:
+            return self.label, self.description, "fr"
+        return translated.label, translated.description, language
 
     @field_validator("id")
     @classmethod
@@ -196,7 +221,35 @@ class ShellSettings(_Strict):
     fullscreen: bool = True
     renderer_memory_cap_mb: int = Field(default=700, ge=100)
     hang_timeout_s: float = Field(default=5.0, ge=1, le=60)
-    language: str = "fr"
+    language: str = "fr"  # the terminal's language at the start of every session
+    languages: tuple[str, ...] = SUPPORTED  # offered by the language picker, in this order
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in SUPPORTED:
+            raise ValueError(f"the kiosk speaks {', '.join(SUPPORTED)}; choose one of them")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [code for code in value if code not in SUPPORTED]
+        if unknown:
+            raise ValueError(f"no translation for {', '.join(unknown)}; the kiosk speaks {', '.join(SUPPORTED)}")
+        if len(set(value)) != len(value):
+            raise ValueError("give each language once")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_offered(cls, data: Any) -> Any:
+        """The default language is always in the picker (first if the list forgot it)."""
+        if isinstance(data, dict) and "languages" in data:
+            language, offered = data.get("language", "fr"), list(data["languages"] or ())
+            if language not in offered:
+                data = {**data, "languages": [language, *offered]}
+        return data
 
     @field_validator("zoom_levels")
     @classmethod

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.i18n import N_, Translator, translator
+
 
 class Overlay(QWidget):
     """A dimmed full-size layer over its parent with a centred card."""
@@ -47,7 +49,12 @@ class Overlay(QWidget):
         self.body.setSpacing(20)
         self._loop: QEventLoop | None = None
         self._result: object = None
+        self._t: Translator = translator("fr")
         self.hide()
+
+    def set_translator(self, t: Translator) -> None:
+        """The resident's language for the overlay's own words (set each time it is shown)."""
+        self._t = t
 
     def _button(self, text: str, primary: bool = False) -> QPushButton:
         button = QPushButton(text, self.card)
@@ -101,16 +108,18 @@ class NoticeOverlay(Overlay):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
-        self.heading = self._title("Message du site")
+        self.heading = self._title("")
         self.heading.setObjectName("overlayHeading")
         self.message = self._title("")
-        self.ok = self._button("J'ai compris", primary=True)
+        self.ok = self._button("", primary=True)
         self.ok.clicked.connect(lambda: self.done(True))
         self.body.addWidget(self.heading)
         self.body.addWidget(self.message)
         self.body.addWidget(self.ok)
 
     def show_message(self, text: str) -> None:
+        self.heading.setText(self._t(N_("Message du site")))
+        self.ok.setText(self._t(N_("J'ai compris")))
         self.message.setText(text)
         self.present()
 
@@ -120,11 +129,11 @@ class ConfirmOverlay(Overlay):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
-        self.heading = self._title("Le site vous pose une question")
+        self.heading = self._title("")
         self.heading.setObjectName("overlayHeading")
         self.message = self._title("")
-        self.yes = self._button("Oui", primary=True)
-        self.no = self._button("Non")
+        self.yes = self._button("", primary=True)
+        self.no = self._button("")
         self.yes.clicked.connect(lambda: self.done(True))
         self.no.clicked.connect(lambda: self.done(False))
         buttons = QHBoxLayout()
@@ -135,6 +144,9 @@ class ConfirmOverlay(Overlay):
         self.body.addLayout(buttons)
 
     def ask(self, text: str) -> bool:
+        self.heading.setText(self._t(N_("Le site vous pose une question")))
+        self.yes.setText(self._t(N_("Oui")))
+        self.no.setText(self._t(N_("Non")))
         self.message.setText(text)
         return self.wait() is True
 
@@ -148,7 +160,7 @@ class DocumentChooser(Overlay):
         self.heading.setObjectName("overlayHeading")
         self.hint = self._title("")
         self.list_box = QVBoxLayout()
-        self.cancel = self._button("Annuler")
+        self.cancel = self._button("")
         self.cancel.clicked.connect(lambda: self.done([]))
         self.body.addWidget(self.heading)
         self.body.addWidget(self.hint)
@@ -161,16 +173,20 @@ class DocumentChooser(Overlay):
             button.deleteLater()
         self._choices = []
         if not documents:
-            self.heading.setText("Vous n'avez pas encore de document sur la borne.")
+            self.heading.setText(self._t(N_("Vous n'avez pas encore de document sur la borne.")))
             self.hint.setText(
-                "Ce site vous demande un fichier. Les documents que vous ouvrez pendant votre "
-                "session apparaîtront ici. Un membre de l'accueil peut vous aider à scanner vos papiers."
+                self._t(
+                    N_(
+                        "Ce site vous demande un fichier. Les documents que vous ouvrez pendant votre "
+                        "session apparaîtront ici. Un membre de l'accueil peut vous aider à scanner vos papiers."
+                    )
+                )
             )
-            self.cancel.setText("J'ai compris")
+            self.cancel.setText(self._t(N_("J'ai compris")))
         else:
-            self.heading.setText("Quel document voulez-vous envoyer ?")
-            self.hint.setText("Touchez le document à envoyer au site.")
-            self.cancel.setText("Annuler")
+            self.heading.setText(self._t(N_("Quel document voulez-vous envoyer ?")))
+            self.hint.setText(self._t(N_("Touchez le document à envoyer au site.")))
+            self.cancel.setText(self._t(N_("Annuler")))
             for path in documents:
                 button = self._button(path.name)
                 button.clicked.connect(lambda _c=False, p=path: self.done([str(p)]))

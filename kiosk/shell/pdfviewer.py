@@ -15,6 +15,7 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.core.ports import Printer, PrinterError
+from kiosk.i18n import N_, Translator, translator
 
 log = logging.getLogger(__name__)
 
@@ -31,21 +32,22 @@ class PdfViewer(QWidget):
         self.setObjectName("pdfViewer")
         self._printer = printer
         self._path: Path | None = None
+        self._t: Translator = translator("fr")
         self._document = QPdfDocument(self)
         self.view = QPdfView(self)
         self.view.setDocument(self._document)
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
 
-        self.title = QLabel("Votre document", self)
+        self.title = QLabel(N_("Votre document"), self)
         self.title.setObjectName("pdfTitle")
         self.status = QLabel("", self)
         self.status.setObjectName("pdfStatus")
         self.status.setWordWrap(True)
-        self.print_button = QPushButton("Imprimer", self)
+        self.print_button = QPushButton(N_("Imprimer"), self)
         self.print_button.setObjectName("primaryButton")
-        self.zoom_button = QPushButton("Agrandir", self)
-        self.close_button = QPushButton("Fermer le document", self)
+        self.zoom_button = QPushButton(N_("Agrandir"), self)
+        self.close_button = QPushButton(N_("Fermer le document"), self)
         for button in (self.print_button, self.zoom_button, self.close_button):
             button.setMinimumHeight(72)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -64,22 +66,38 @@ class PdfViewer(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.view, 1)
 
+    def set_translator(self, t: Translator) -> None:
+        """The resident's language for the viewer's buttons and messages."""
+        self._t = t
+        self.print_button.setText(t(N_("Imprimer")))
+        self.close_button.setText(t(N_("Fermer le document")))
+        self._label_zoom()
+
     @property
     def path(self) -> Path | None:
         return self._path
 
-    def open_document(self, path: Path, title: str = "Votre document") -> bool:
+    def open_document(self, path: Path, title: str | None = None) -> bool:
         self._document.close()
         error = self._document.load(str(path))
         if error != QPdfDocument.Error.None_:
             log.warning("pdf.open_failed", extra={"error": error.name})
             self._path = None
-            self.status.setText("Ce document ne peut pas être affiché. Un membre de l'accueil peut vous aider.")
+            self.status.setText(
+                self._t(N_("Ce document ne peut pas être affiché. Un membre de l'accueil peut vous aider."))
+            )
             return False
         self._path = path
-        self.title.setText(title)
+        self.title.setText(title or self._t(N_("Votre document")))
         pages = self._document.pageCount()
-        self.status.setText(f"{pages} page{'s' if pages > 1 else ''}. Vous pouvez l'imprimer ou le fermer.")
+        self.status.setText(
+            self._t.ngettext(
+                "%(pages)d page. Vous pouvez l'imprimer ou le fermer.",
+                "%(pages)d pages. Vous pouvez l'imprimer ou le fermer.",
+                pages,
+            )
+            % {"pages": pages}
+        )
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
         self.view.pageNavigator().jump(0, QPointF(), 0)
         return True
@@ -97,11 +115,20 @@ class PdfViewer(QWidget):
             log.warning("pdf.print_failed", extra={"error": str(error)})
             self.printFailed.emit(error.code)
             self.status.setText(
-                "L'impression n'a pas pu partir. L'imprimante est peut-être éteinte. "
-                "Un membre de l'accueil peut vous aider."
+                self._t(
+                    N_(
+                        "L'impression n'a pas pu partir. L'imprimante est peut-être éteinte. "
+                        "Un membre de l'accueil peut vous aider."
+                    )
+                )
             )
             return
-        self.status.setText(f"C'est parti : {pages} page{'s' if pages > 1 else ''} à l'impression.")
+        self.status.setText(
+            self._t.ngettext(
+                "C'est parti : %(pages)d page à l'impression.", "C'est parti : %(pages)d pages à l'impression.", pages
+            )
+            % {"pages": pages}
+        )
         self.printed.emit(job, pages)
 
     def close_document(self) -> None:
@@ -113,7 +140,10 @@ class PdfViewer(QWidget):
         if self.view.zoomMode() == QPdfView.ZoomMode.FitToWidth:
             self.view.setZoomMode(QPdfView.ZoomMode.Custom)
             self.view.setZoomFactor(2.0)
-            self.zoom_button.setText("Réduire")
         else:
             self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
-            self.zoom_button.setText("Agrandir")
+        self._label_zoom()
+
+    def _label_zoom(self) -> None:
+        zoomed = self.view.zoomMode() != QPdfView.ZoomMode.FitToWidth
+        self.zoom_button.setText(self._t(N_("Réduire") if zoomed else N_("Agrandir")))

@@ -1,8 +1,9 @@
-"""Read-aloud: the text of a kiosk page spoken in French (QtTextToSpeech, speech-dispatcher with
-espeak-ng on the appliance). It stops when the page or the session changes.
+"""Read-aloud: the text of a kiosk page spoken in its language (QtTextToSpeech, speech-dispatcher
+with espeak-ng on the appliance: French, English, Arabic, Portuguese voices). It stops when the
+page or the session changes.
 
-The engine is anything with ``say(text)``, ``stop()`` and ``setLocale(locale)``: a real
-``QTextToSpeech``, or in tests a fake that records what it was asked to say.
+The engine is anything with ``say(text)``, ``stop()`` and optionally ``setLocale(locale)``: a
+real ``QTextToSpeech``, or in tests a fake that records what it was asked to say.
 """
 
 from __future__ import annotations
@@ -54,16 +55,20 @@ class ReadAloud(QObject):
     def available(self) -> bool:
         return self.engine is not None
 
-    def read(self, text: str) -> None:
+    def read(self, text: str, language: str = "fr") -> None:
+        """Say ``text`` with the voice of ``language`` (an ISO code such as "fr" or "ar")."""
         if self.engine is None:
             return
         text = " ".join(text.split())[:MAX_CHARS]
         if not text:
             return
         self.stop()
+        set_locale = getattr(self.engine, "setLocale", None)
+        if set_locale is not None:
+            set_locale(QLocale(language or "fr"))
         self.engine.say(text)
         self.speaking = True
-        log.info("read_aloud.started", extra={"chars": len(text)})
+        log.info("read_aloud.started", extra={"chars": len(text), "language": language})
 
     def stop(self) -> None:
         if self.engine is not None and self.speaking:

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QIcon, QResizeEvent
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QIcon, QPixmap, QResizeEvent, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+
+from kiosk.i18n import N_, Translator, translator
 
 ICONS_DIR = Path(__file__).parent / "pages" / "static" / "actions"
 
-# (object name, label, icon file) in the order residents read them.
+# (object name, label, icon file) in the order residents read them (mirrored in Arabic).
 BUTTONS: tuple[tuple[str, str, str], ...] = (
-    ("home", "Accueil", "home.svg"),
-    ("back", "Retour", "back.svg"),
-    ("help", "Aide", "help.svg"),
-    ("zoom", "Agrandir le texte", "zoom.svg"),
-    ("end", "Terminer ma session", "end.svg"),
-    ("mediator", "Contacter le médiateur", "mediator.svg"),
+    ("home", N_("Accueil"), "home.svg"),
+    ("back", N_("Retour"), "back.svg"),
+    ("help", N_("Aide"), "help.svg"),
+    ("zoom", N_("Agrandir le texte"), "zoom.svg"),
+    ("end", N_("Terminer ma session"), "end.svg"),
+    ("mediator", N_("Contacter le médiateur"), "mediator.svg"),
 )
 
-ZOOM_LABELS = ("Agrandir le texte", "Agrandir encore", "Taille normale")
+ZOOM_LABELS = (N_("Agrandir le texte"), N_("Agrandir encore"), N_("Taille normale"))
 
 
 class TopBar(QWidget):
@@ -36,6 +38,8 @@ class TopBar(QWidget):
         layout.setContentsMargins(12, 8, 12, 8)
         layout.setSpacing(8)
         self._centre_name = centre_name
+        self._t: Translator = translator("fr")
+        self._zoom_level = 0
         self.centre = QLabel(centre_name, self)
         self.centre.setObjectName("centreName")
         self.centre.setToolTip(centre_name)
@@ -64,6 +68,17 @@ class TopBar(QWidget):
             layout.addWidget(self.buttons[name])
         self.buttons["mediator"].setMinimumWidth(200)
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.LayoutDirectionChange:
+            # "Retour" points the way the resident reads: to the right in Arabic.
+            icon_path = ICONS_DIR / "back.svg"
+            if icon_path.exists():
+                pixmap = QPixmap(str(icon_path)).scaled(72, 72)
+                if self.layoutDirection() == Qt.LayoutDirection.RightToLeft:
+                    pixmap = pixmap.transformed(QTransform().scale(-1, 1))
+                self.buttons["back"].setIcon(QIcon(pixmap))
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         metrics = QFontMetrics(self.centre.font())
@@ -72,7 +87,16 @@ class TopBar(QWidget):
         )
 
     def set_zoom_level(self, level: int) -> None:
-        self.buttons["zoom"].setText(ZOOM_LABELS[min(level, len(ZOOM_LABELS) - 1)])
+        self._zoom_level = level
+        self.buttons["zoom"].setText(self._t(ZOOM_LABELS[min(level, len(ZOOM_LABELS) - 1)]))
+
+    def set_translator(self, t: Translator) -> None:
+        """Relabel the buttons in the resident's language (the layout direction comes from the window)."""
+        self._t = t
+        for name, label, _icon in BUTTONS:
+            self.buttons[name].setText(t(label))
+            self.buttons[name].setAccessibleName(t(label))
+        self.set_zoom_level(self._zoom_level)
 
     def set_in_session(self, in_session: bool) -> None:
         """Outside a session only "Aide", "Accueil" and the mediator make sense."""

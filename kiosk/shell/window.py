@@ -7,6 +7,7 @@ screen, a fresh browser for each resident, the idle warning, the wipe and the go
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -36,11 +37,13 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Store
+from kiosk.i18n import N_, Translator, translator
 from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
 from kiosk.shell.pages import PageRenderer
 from kiosk.shell.pages.help import HELP_PAGES, help_context
+from kiosk.shell.pages.home import home_groups
 from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
 from kiosk.shell.pdfviewer import PdfViewer
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
@@ -104,6 +107,7 @@ class KioskWindow(QWidget):
             icons_dir=config.tiles_path.parent / "icons",
             centre_name=settings.centre.name,
             language=settings.shell.language,
+            languages=settings.shell.languages,
             read_aloud=self.read_aloud.available,
             help_videos=config.kiosk_path.parent / "help" / "videos",
         )
@@ -168,6 +172,8 @@ class KioskWindow(QWidget):
         self._hang_timer.start()
 
         self.top_bar.set_in_session(False)
+        self._translator: Translator = translator(self.renderer.default_language)
+        self._apply_language()
         self._show_lobby("attract")
 
     # ------------------------------------------------------------------ public, for tests/bench
@@ -238,6 +244,26 @@ class KioskWindow(QWidget):
     def allow_close(self) -> None:
         self._allow_close = True
 
+    @property
+    def language(self) -> str:
+        return self._translator.code
+
+    def translate(self, message: str) -> str:
+        """A message id in the resident's language (for the few words Qt shows itself)."""
+        return self._translator(message)
+
+    def set_language(self, code: str) -> None:
+        """This resident's language (one the centre offers; anything else is the default) for the
+        top bar, the kiosk's pages and dialogs. Back to the default when the next resident comes."""
+        lang = self.renderer.set_language(code)
+        if lang.code == self._translator.code:
+            return
+        self._translator = translator(lang.code)
+        log.info("language.changed", extra={"language": lang.code})
+        self._apply_language()
+        self.read_aloud.stop()
+        self._reload_kiosk_pages()
+
     # ------------------------------------------------------------------ PageHost protocol
     def current_policy(self) -> NavigationPolicy:
         return self.browser.policy if self.browser else NavigationPolicy.internal_only()
@@ -277,11 +303,14 @@ class KioskWindow(QWidget):
             if self.store is not None:
                 self.store.checkpoint()
             self._restart_bloated_renderers()
+            self.set_language(self.renderer.default_language)
             self._show_lobby("attract")
 
     def _begin_session(self) -> None:
         session_id = self.session.session_id or "session"
-        self.browser = SessionBrowser(self.session_root / session_id, self.scheme_handler, self, self.session_holder)
+        self.browser = SessionBrowser(
+            self.session_root / session_id, self.scheme_handler, self, self.session_holder, translate=self.translate
+        )
         page = self.browser.page
         page.navigationBlocked.connect(self._on_blocked, Qt.ConnectionType.QueuedConnection)
         page.actionRequested.connect(self._on_action, Qt.ConnectionType.QueuedConnection)
@@ -293,8 +322,12 @@ class KioskWindow(QWidget):
         self.browser.pdfReady.connect(self._open_pdf)
         self.browser.downloadRefused.connect(
             lambda: self.show_notice(
-                "Ce fichier ne peut pas être ouvert sur la borne. "
-                "Seuls les documents PDF peuvent être ouverts et imprimés."
+                self.translate(
+                    N_(
+                        "Ce fichier ne peut pas être ouvert sur la borne. "
+                        "Seuls les documents PDF peuvent être ouverts et imprimés."
+                    )
+                )
             )
         )
         self.session_layout.addWidget(self.browser.view)
@@ -362,6 +395,7 @@ class KioskWindow(QWidget):
             self._high_contrast = False
             self.renderer.set_high_contrast(False)
         self.top_bar.set_in_session(False)
+        # The language stays until the goodbye: the questions are asked in the resident's language.
         log.info("session.wiped", extra={"duration_s": round(self.session.session_duration(), 1)})
         if self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions:
             self._ask_questions()
@@ -526,6 +560,8 @@ class KioskWindow(QWidget):
             self.read_aloud.stop()
         elif name == "contrast":
             self.set_high_contrast(not self.high_contrast)
+        elif name == "language":
+            self._choose_language(params.get("code", ""))
         elif name == "question":
             self._questions_timer.start()  # a tap on an answer: give time for the next one
 
@@ -538,9 +574,26 @@ class KioskWindow(QWidget):
         self._high_contrast = on
         self.renderer.set_high_contrast(on)
         self.session.activity()
+        self._reload_kiosk_pages()
+
+    def _reload_kiosk_pages(self) -> None:
         for view in (self.lobby_view, self.session_view()):
             if view is not None and view.page().url().scheme() == "kiosk":
                 view.page().triggerAction(QWebEnginePage.WebAction.Reload)
+
+    def _choose_language(self, code: str) -> None:
+        """The language picker; on the attract screen the tap also starts the session (at home)."""
+        self.set_language(code)
+        self.session.activity()
+
+    def _apply_language(self) -> None:
+        t = self._translator
+        direction = Qt.LayoutDirection.RightToLeft if t.language.rtl else Qt.LayoutDirection.LeftToRight
+        self.setLayoutDirection(direction)
+        self.top_bar.set_translator(t)
+        self.pdf_viewer.set_translator(t)
+        for overlay in (self.notice, self.confirm, self.chooser):
+            overlay.set_translator(t)
 
     def _read_page_aloud(self) -> None:
         """Speak the visible kiosk page (never a third-party site: the button is on our pages only)."""
@@ -548,12 +601,23 @@ class KioskWindow(QWidget):
         view = self.lobby_view if self.stack.currentWidget() is self.lobby_view else self.session_view()
         if view is None or view.page().url().scheme() != "kiosk":
             return
+        # A guide shown in French inside a page in another language is read with the French voice.
         script = (
-            "(function(){var m=document.querySelector('main')||document.body;var c=m.cloneNode(true);"
-            "c.querySelectorAll('.read-aloud,script,[hidden],.term-def').forEach(function(e){e.remove();});"
-            "return c.innerText;})()"
+            "(function(){var m=document.querySelector('main')||document.body;"
+            "var a=m.querySelector('article[lang]');var c=(a||m).cloneNode(true);"
+            "c.querySelectorAll('.read-aloud,script,[hidden],.term-def,.languages').forEach(function(e){e.remove();});"
+            "return JSON.stringify([c.innerText,(a||document.documentElement).lang]);})()"
         )
-        view.page().runJavaScript(script, 0, lambda text: self.read_aloud.read(str(text or "")))
+
+        def speak(result: object) -> None:
+            # (PySide returns a JS array as ""; a JSON string comes through whole.)
+            try:
+                text, lang = json.loads(str(result))
+            except (ValueError, TypeError):
+                return
+            self.read_aloud.read(str(text or ""), language=str(lang or self.language))
+
+        view.page().runJavaScript(script, 0, speak)
 
     def _on_blocked(self, decision: Decision, url: str) -> None:
         if self.browser is None:
@@ -636,21 +700,13 @@ class KioskWindow(QWidget):
     def _page_context(self, page: str, params: dict[str, str]) -> dict[str, object]:
         tiles = self.config.tiles
         if page == "home":
-            return {
-                "groups": [
-                    (
-                        category.label,
-                        [{"id": t.id, "label": t.label, "description": t.description, "icon": t.icon} for t in group],
-                    )
-                    for category, group in tiles.by_category()
-                ]
-            }
+            return {"groups": home_groups(tiles, self.language)}
         if page == "blocked":
             suggest = None
             if params.get("suggest"):
                 try:
                     tile = tiles.tile(params["suggest"])
-                    suggest = {"id": tile.id, "label": tile.label}
+                    suggest = {"id": tile.id, "label": tile.text(self.language)[0]}
                 except KeyError:
                     pass
             return {

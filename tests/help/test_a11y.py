@@ -15,6 +15,7 @@ from kiosk.agent.web import create_help_site
 from kiosk.core.config import load_config
 from kiosk.core.helpcentre import HelpCentre
 from kiosk.shell.pages import PageRenderer
+from kiosk.shell.pages.home import home_groups
 from kiosk.shell.pages.questions import QUESTIONS_PAGE
 from tests.fedkit import free_port
 
@@ -71,9 +72,19 @@ def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 def help_paths() -> list[str]:
     centre = HelpCentre.load(REPO / "config" / "help")
-    return ["/aide", "/aide?q=carte+vitale", "/aide?q=zzqxw", "/aide/glossaire"] + [
-        f"/aide/guides/{slug}" for slug in sorted(centre.articles)
-    ]
+    first = sorted(centre.articles)[0]
+    return [
+        "/aide",
+        "/aide?q=carte+vitale",
+        "/aide?q=zzqxw",
+        "/aide/glossaire",
+        # Right to left, and a guide shown in French inside an Arabic page.
+        "/aide?lang=ar",
+        "/aide?lang=ar&q=impots",
+        f"/aide/guides/{first}?lang=ar",
+        "/aide/glossaire?lang=ar",
+        "/aide?lang=pt",
+    ] + [f"/aide/guides/{slug}" for slug in sorted(centre.articles)]
 
 
 def test_help_pages_have_no_serious_accessibility_violation(site: str, browser) -> None:  # type: ignore[no-untyped-def]
@@ -95,22 +106,17 @@ KIOSK_PAGES = {
     "mediator": {},
     "unreachable": {"site": "www.caf.fr"},
     "blocked": {"site": "evil.example", "reason": "not_allowed", "back_url": "kiosk://action/back", "suggest": None},
-    "home": {
-        "groups": [
-            (
-                category.label,
-                [{"id": t.id, "label": t.label, "description": t.description, "icon": t.icon} for t in tiles],
-            )
-            for category, tiles in CONFIG.tiles.by_category()
-        ]
-    },
+    "home": {},
 }
 
 
+@pytest.mark.parametrize("lang", ["fr", "ar"])
 @pytest.mark.parametrize("name", sorted(KIOSK_PAGES))
-def test_kiosk_pages_have_no_serious_accessibility_violation(site: str, browser, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_kiosk_pages_have_no_serious_accessibility_violation(site: str, browser, name: str, lang: str) -> None:  # type: ignore[no-untyped-def]
     renderer = PageRenderer(icons_dir=REPO / "config" / "icons", centre_name=CONFIG.kiosk.centre.name, website="/aide")
-    html = renderer.render(name, **KIOSK_PAGES[name]).body.decode()
+    context = {"groups": home_groups(CONFIG.tiles, lang)} if name == "home" else KIOSK_PAGES[name]
+    html = renderer.render(name, language=lang, **context).body.decode()
+    assert f'lang="{lang}"' in html
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(site + "/aide")  # the page's origin, so that its style sheet loads
     page.set_content(html, wait_until="load")

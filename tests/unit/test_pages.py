@@ -21,7 +21,10 @@ ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"
 SAMPLE = {
     "home": {
         "groups": [
-            ("Argent – Impôts", [{"id": "impots", "label": "Vos impôts", "description": "D", "icon": "euro.svg"}])
+            (
+                "Argent – Impôts",
+                [{"id": "impots", "label": "Vos impôts", "description": "D", "icon": "euro.svg", "lang": "fr"}],
+            )
         ]
     },
     "blocked": {

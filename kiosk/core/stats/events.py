@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kiosk.core.config import Category
+from kiosk.i18n import N_
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 # A registrable domain as the policy reports it: lower-case ASCII (punycode) labels, or an IP.
@@ -55,14 +56,14 @@ class AgeBracket(StrEnum):
 
 
 _AGE_LABELS = {
-    AgeBracket.UNDER_12: "Moins de 12 ans",
-    AgeBracket.FROM_12_TO_17: "12 – 17 ans",
-    AgeBracket.FROM_18_TO_24: "18 – 24 ans",
-    AgeBracket.FROM_25_TO_39: "25 – 39 ans",
-    AgeBracket.FROM_40_TO_59: "40 – 59 ans",
-    AgeBracket.FROM_60_TO_69: "60 – 69 ans",
-    AgeBracket.FROM_70: "70 ans et plus",
-    AgeBracket.UNDISCLOSED: "Non communiqué",
+    AgeBracket.UNDER_12: N_("Moins de 12 ans"),
+    AgeBracket.FROM_12_TO_17: N_("12 – 17 ans"),
+    AgeBracket.FROM_18_TO_24: N_("18 – 24 ans"),
+    AgeBracket.FROM_25_TO_39: N_("25 – 39 ans"),
+    AgeBracket.FROM_40_TO_59: N_("40 – 59 ans"),
+    AgeBracket.FROM_60_TO_69: N_("60 – 69 ans"),
+    AgeBracket.FROM_70: N_("70 ans et plus"),
+    AgeBracket.UNDISCLOSED: N_("Non communiqué"),
 }
 
 

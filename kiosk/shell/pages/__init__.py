@@ -11,7 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+
+from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, Language, translator
+from kiosk.i18n import language as language_of
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -32,6 +36,7 @@ ACTIONS: frozenset[str] = frozenset(
         "read",
         "stop_reading",
         "contrast",
+        "language",
     }
 )
 """Verbs a kiosk: page may ask of the shell with a ``kiosk://action/<verb>`` navigation."""
@@ -54,16 +59,19 @@ PAGES: frozenset[str] = frozenset(
 )
 
 BLOCK_REASONS: dict[str, str] = {
-    "not_allowed": "Ce site n'est pas disponible depuis cette démarche.",
-    "forbidden_scheme": "Cette page ne peut pas s'ouvrir sur la borne.",
-    "external_protocol": "Ce lien veut ouvrir une autre application (courriel, téléphone…). La borne ne le fait pas.",
-    "insecure": "Cette page n'est pas sécurisée. Par prudence, la borne ne l'ouvre pas.",
-    "credentials": "Ce lien cache une autre adresse. Par prudence, la borne ne l'ouvre pas.",
-    "ip_literal": "Ce lien ne mène pas à un site connu. Par prudence, la borne ne l'ouvre pas.",
-    "bad_port": "Ce lien mène à une partie du site que la borne n'ouvre pas.",
-    "malformed": "Ce lien est mal écrit. La borne ne peut pas l'ouvrir.",
-    "certificate": "La connexion à ce site n'est pas sûre. Par prudence, la borne ne l'ouvre pas.",
+    "not_allowed": N_("Ce site n'est pas disponible depuis cette démarche."),
+    "forbidden_scheme": N_("Cette page ne peut pas s'ouvrir sur la borne."),
+    "external_protocol": N_(
+        "Ce lien veut ouvrir une autre application (courriel, téléphone…). La borne ne le fait pas."
+    ),
+    "insecure": N_("Cette page n'est pas sécurisée. Par prudence, la borne ne l'ouvre pas."),
+    "credentials": N_("Ce lien cache une autre adresse. Par prudence, la borne ne l'ouvre pas."),
+    "ip_literal": N_("Ce lien ne mène pas à un site connu. Par prudence, la borne ne l'ouvre pas."),
+    "bad_port": N_("Ce lien mène à une partie du site que la borne n'ouvre pas."),
+    "malformed": N_("Ce lien est mal écrit. La borne ne peut pas l'ouvrir."),
+    "certificate": N_("La connexion à ce site n'est pas sûre. Par prudence, la borne ne l'ouvre pas."),
 }
+"""Why a page was refused, in the resident's words (msgids: translated on the page)."""
 
 _CONTENT_TYPES = {
     ".css": "text/css",
@@ -86,6 +94,10 @@ class RenderedPage:
     content_type: str
 
 
+def _known(code: str) -> str:
+    return code if code in SUPPORTED else DEFAULT_LANGUAGE
+
+
 def _safe_relative(path: str) -> PurePosixPath:
     if not path or "\x00" in path or "\\" in path or "%" in path or path.startswith("/"):
         raise PageNotFound(path)
@@ -101,58 +113,106 @@ class PageRenderer:
         *,
         icons_dir: Path,
         centre_name: str,
-        language: str = "fr",
+        language: str = DEFAULT_LANGUAGE,
+        languages: tuple[str, ...] = SUPPORTED,
         read_aloud: bool = False,
         website: str | None = None,
         help_videos: Path | None = None,
     ) -> None:
         """``website``: the URL prefix (e.g. ``/aide``) when rendering the help pages as a public
-        website rather than as the kiosk's ``kiosk:`` pages."""
+        website rather than as the kiosk's ``kiosk:`` pages. ``language`` is the terminal's
+        default; ``languages`` the ones its picker offers."""
         self._icons = icons_dir
         self._videos = help_videos
         self.website = website
+        self.default_language = _known(language)
+        self.offered = tuple(code for code in languages if code in SUPPORTED) or (self.default_language,)
+        self._language = self.default_language
         self._globals = {
             "centre_name": centre_name,
-            "lang": language,
             "block_reasons": BLOCK_REASONS,
             "read_aloud": read_aloud and website is None,
             "website": website is not None,
             "high_contrast": False,
-            "href": self.href,
+            "href": self._href,
             "static_url": self.static_url,
+            "language_url": self._language_url,
         }
-        self._env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self._environments: dict[str, Environment] = {}
+
+    @property
+    def language(self) -> Language:
+        return language_of(self._language)
+
+    def set_language(self, code: str) -> Language:
+        """The language of the pages rendered from now on (the shell: this resident's choice)."""
+        self._language = code if code in self.offered else self.default_language
+        return self.language
 
     def set_high_contrast(self, on: bool) -> None:
         """Black on white, thick borders: for the pages rendered from now on."""
         self._globals["high_contrast"] = on
 
-    def href(self, page: str, **query: str) -> str:
-        """A link to one of our pages: ``kiosk://article?slug=x``, or ``/aide/guides/x`` on the website."""
+    def href(self, page: str, *, lang: str | None = None, **query: str) -> str:
+        """A link to one of our pages: ``kiosk://article?slug=x``, or ``/aide/guides/x`` on the website
+        (with ``?lang=`` when the visitor reads another language than the default)."""
         if self.website is None:
             return f"kiosk://{page}" + (f"?{urlencode(query)}" if query else "")
+        if lang and lang != self.default_language:
+            query = {**query, "lang": lang}
         prefix = self.website.rstrip("/")
         if page == "article":
-            return f"{prefix}/guides/{quote(query.get('slug', ''))}"
+            slug = query.pop("slug", "")
+            return f"{prefix}/guides/{quote(slug)}" + (f"?{urlencode(query)}" if query else "")
         if page == "glossary":
-            return f"{prefix}/glossaire"
+            return f"{prefix}/glossaire" + (f"?{urlencode(query)}" if query else "")
         return prefix + (f"?{urlencode(query)}" if query else "")
+
+    @pass_context
+    def _href(self, context: Context, page: str, **query: str) -> str:
+        return self.href(page, lang=context.get("lang"), **query)
+
+    def _language_url(self, code: str) -> str:
+        if self.website is None:
+            return f"kiosk://action/language?{urlencode({'code': code})}"
+        return self.href("help", lang=code) if code != self.default_language else self.website
 
     def static_url(self, path: str) -> str:
         return f"kiosk://static/{path}" if self.website is None else f"{self.website.rstrip('/')}/static/{path}"
 
-    def render(self, page: str, **context: object) -> RenderedPage:
+    def render(self, page: str, *, language: str | None = None, **context: object) -> RenderedPage:
+        """Render ``page`` in ``language`` (default: the current one; an unoffered code is the default)."""
         if page not in PAGES:
             raise PageNotFound(page)
-        template = self._env.get_template(f"{page}.html")
-        html = template.render(**self._globals, page=page, **context)
+        code = self._language if language is None else (language if language in self.offered else self.default_language)
+        lang = language_of(code)
+        template = self._environment(code).get_template(f"{page}.html")
+        html = template.render(
+            **self._globals,
+            lang=lang.code,
+            dir=lang.direction,
+            languages=[language_of(c) for c in self.offered],
+            page=page,
+            **context,
+        )
         return RenderedPage(html.encode("utf-8"), "text/html; charset=utf-8")
+
+    def _environment(self, code: str) -> Environment:
+        """One Jinja environment per language, its gettext installed (templates compiled once each)."""
+        env = self._environments.get(code)
+        if env is None:
+            env = Environment(
+                loader=FileSystemLoader(TEMPLATES),
+                autoescape=select_autoescape(default=True, default_for_string=True),
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                extensions=["jinja2.ext.i18n"],
+            )
+            env.policies["ext.i18n.trimmed"] = True
+            env.install_gettext_translations(translator(code).translations, newstyle=True)  # type: ignore[attr-defined]
+            self._environments[code] = env
+        return env
 
     def static(self, path: str) -> RenderedPage:
         relative = _safe_relative(path)

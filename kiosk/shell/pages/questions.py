@@ -1,42 +1,44 @@
 """The end-of-session questions: what the page shows and how its answers are read back.
 
-No Qt here: the values are the statistics vocabulary, the labels are the resident's French.
+No Qt here: the values are the statistics vocabulary, the labels are the resident's French
+(message ids: the page translates them).
 """
 
 from __future__ import annotations
 
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
+from kiosk.i18n import N_
 
 QUESTIONS_PAGE = (
     {
         "key": "age",
-        "title": "Quel âge avez-vous ?",
+        "title": N_("Quel âge avez-vous ?"),
         "options": [{"value": a.value, "label": a.label} for a in AgeBracket],
     },
     {
         "key": "outcome",
-        "title": "Avez-vous pu faire votre démarche ?",
+        "title": N_("Avez-vous pu faire votre démarche ?"),
         "options": [
-            {"value": Outcome.YES.value, "label": "Oui"},
-            {"value": Outcome.PARTLY.value, "label": "En partie"},
-            {"value": Outcome.NO.value, "label": "Non"},
+            {"value": Outcome.YES.value, "label": N_("Oui")},
+            {"value": Outcome.PARTLY.value, "label": N_("En partie")},
+            {"value": Outcome.NO.value, "label": N_("Non")},
         ],
     },
     {
         "key": "satisfaction",
-        "title": "Êtes-vous content de la borne ?",
+        "title": N_("Êtes-vous content de la borne ?"),
         "options": [
-            {"value": Satisfaction.HAPPY.value, "label": "Content", "face": "happy"},
-            {"value": Satisfaction.NEUTRAL.value, "label": "Moyen", "face": "neutral"},
-            {"value": Satisfaction.UNHAPPY.value, "label": "Pas content", "face": "unhappy"},
+            {"value": Satisfaction.HAPPY.value, "label": N_("Content"), "face": "happy"},
+            {"value": Satisfaction.NEUTRAL.value, "label": N_("Moyen"), "face": "neutral"},
+            {"value": Satisfaction.UNHAPPY.value, "label": N_("Pas content"), "face": "unhappy"},
         ],
     },
     {
         "key": "first_visit",
-        "title": "Est-ce votre première visite ici ?",
+        "title": N_("Est-ce votre première visite ici ?"),
         "options": [
-            {"value": "oui", "label": "Oui, c'est la première fois"},
-            {"value": "non", "label": "Non, je suis déjà venu"},
+            {"value": "oui", "label": N_("Oui, c'est la première fois")},
+            {"value": "non", "label": N_("Non, je suis déjà venu")},
         ],
     },
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from kiosk.core.config import Tile
 from kiosk.core.policy import NavigationPolicy
+from kiosk.i18n import N_
 from kiosk.shell.web.page import KioskPage, PageHost
 from kiosk.shell.web.profile import build_profile, destroy_profile
 
@@ -51,8 +53,11 @@ class SessionBrowser(QObject):
         host: PageHost,
         parent_widget: QWidget,
         language: str = "fr",
+        translate: Callable[[str], str] = str,
     ) -> None:
+        """``translate``: the resident's language for the few words the browser shows itself."""
         super().__init__()
+        self._translate = translate
         self.dir = session_dir
         session_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
         self.tile: Tile | None = None
@@ -92,7 +97,7 @@ class SessionBrowser(QObject):
 
     def _on_printed_to_pdf(self, path: str, ok: bool) -> None:
         if ok:
-            self.pdfReady.emit(path, "Page à imprimer")
+            self.pdfReady.emit(path, self._translate(N_("Page à imprimer")))
         else:
             log.warning("print_to_pdf.failed")
 
@@ -127,11 +132,11 @@ class SessionBrowser(QObject):
     def _safe_context_menu(self, pos: QPoint) -> None:
         menu = QMenu(self.view)
         for label, action in (
-            ("Copier", QWebEnginePage.WebAction.Copy),
-            ("Coller", QWebEnginePage.WebAction.Paste),
-            ("Tout sélectionner", QWebEnginePage.WebAction.SelectAll),
+            (N_("Copier"), QWebEnginePage.WebAction.Copy),
+            (N_("Coller"), QWebEnginePage.WebAction.Paste),
+            (N_("Tout sélectionner"), QWebEnginePage.WebAction.SelectAll),
         ):
-            item = menu.addAction(label)
+            item = menu.addAction(self._translate(label))
             item.triggered.connect(lambda _c=False, a=action: self.page.triggerAction(a))
         menu.exec(self.view.mapToGlobal(pos))
 

@@ -1,0 +1,129 @@
+"""The resident's language in the real shell: the picker on the attract and home screens, the
+top bar and pages translated, Arabic laid out right to left, the default back for the next
+resident."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.shellkit import run_js, wait_ready
+
+pytestmark = pytest.mark.shell
+
+
+def page_language(qtbot, window) -> str:  # type: ignore[no-untyped-def]
+    page = window.session_page() if window.browser is not None else window.lobby_view.page()
+    return str(run_js(qtbot, page, "document.documentElement.lang + ' ' + document.documentElement.dir"))
+
+
+def wait_language(qtbot, window, expected: str) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: page_language(qtbot, window) == expected, timeout=10_000)
+
+
+def bar_order(window) -> list[str]:  # type: ignore[no-untyped-def]
+    """The top bar's buttons from left to right on the screen."""
+    buttons = window.top_bar.buttons
+    return sorted(buttons, key=lambda name: buttons[name].mapTo(window, buttons[name].rect().topLeft()).x())
+
+
+def test_picking_arabic_on_the_attract_screen_starts_a_right_to_left_session(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    window = make_window()
+    wait_ready(qtbot, window, "kiosk://attract")
+    names = run_js(
+        qtbot, window.lobby_view.page(), "[...document.querySelectorAll('.language')].map(a => a.textContent).join('|')"
+    )
+    assert names == "Français|English|العربية|Português"  # each in its own language
+    assert bar_order(window)[0] == "home"
+
+    run_js(qtbot, window.lobby_view.page(), "document.querySelector('.language[lang=ar]').click()")
+    wait_ready(qtbot, window, "kiosk://home")  # the tap started the session, at home
+    wait_language(qtbot, window, "ar rtl")
+    assert window.language == "ar"
+    assert window.layoutDirection() == Qt.LayoutDirection.RightToLeft
+    assert window.top_bar.buttons["home"].text() == "الرئيسية"
+    assert window.top_bar.buttons["mediator"].text() == "اتصل بالوسيط"
+    # Mirrored: "Accueil" is now on the right, the mediator on the left.
+    order = bar_order(window)
+    assert order[-1] == "home" and order[0] == "mediator", order
+    page = window.session_page()
+    assert run_js(qtbot, page, "document.querySelector('h1').textContent") == "مرحباً! ماذا تريد أن تفعل؟"
+    assert run_js(qtbot, page, "getComputedStyle(document.querySelector('main')).direction") == "rtl"
+    current = run_js(qtbot, page, "document.querySelector('.language[aria-current]').getAttribute('lang')")
+    assert current == "ar"
+
+
+def test_switching_language_at_home_then_the_next_resident_gets_french(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from kiosk.core.session import State
+
+    window = make_window()
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    wait_language(qtbot, window, "fr ltr")
+    run_js(qtbot, window.session_page(), "document.querySelector('.language[lang=pt]').click()")
+    wait_language(qtbot, window, "pt ltr")
+    assert window.top_bar.buttons["end"].text() == "Terminar a sessão"
+    assert "Olá" in str(run_js(qtbot, window.session_page(), "document.querySelector('h1').textContent"))
+
+    run_js(qtbot, window.session_page(), "document.querySelector('.language[lang=ar]').click()")
+    wait_language(qtbot, window, "ar rtl")
+    window._open_internal("help")  # the help navigation follows, the guides stay in French
+    wait_ready(qtbot, window, "kiosk://help")
+    wait_language(qtbot, window, "ar rtl")
+    assert run_js(qtbot, window.session_page(), "document.querySelector('.french-only') !== null") is True
+
+    window.end_session()
+    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    wait_ready(qtbot, window, "kiosk://goodbye")
+    wait_language(qtbot, window, "ar rtl")  # the goodbye is said in the resident's language
+    window.session.activity()
+    wait_ready(qtbot, window, "kiosk://attract")
+    wait_language(qtbot, window, "fr ltr")
+    assert window.language == "fr"
+    assert window.layoutDirection() == Qt.LayoutDirection.LeftToRight
+    assert window.top_bar.buttons["home"].text() == "Accueil"
+    assert bar_order(window)[0] == "home"
+
+
+def test_a_language_the_centre_does_not_offer_is_refused(qtbot, make_window, kiosk_config) -> None:  # type: ignore[no-untyped-def]
+    settings = kiosk_config.kiosk.model_copy(
+        update={"shell": kiosk_config.kiosk.shell.model_copy(update={"languages": ("fr", "en")})}
+    )
+    window = make_window(config=type(kiosk_config)(**{**kiosk_config.__dict__, "kiosk": settings}))
+    wait_ready(qtbot, window, "kiosk://attract")
+    names = run_js(
+        qtbot, window.lobby_view.page(), "[...document.querySelectorAll('.language')].map(a => a.lang).join('|')"
+    )
+    assert names == "fr|en"
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    # A forged link asks for Arabic (or anything else): the kiosk stays in its default language.
+    for code in ("ar", "xx", "../fr"):
+        run_js(qtbot, window.session_page(), f"location.href = 'kiosk://action/language?code={code}'")
+        qtbot.wait(200)
+        assert window.language == "fr"
+    wait_language(qtbot, window, "fr ltr")
+
+
+def test_a_french_guide_in_an_arabic_session_is_read_with_the_french_voice(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    window.start_session()
+    wait_ready(qtbot, window, "kiosk://home")
+    window.set_language("ar")
+    wait_language(qtbot, window, "ar rtl")
+    window.session_page().runJavaScript("location.href='kiosk://article?slug=utiliser-la-borne'")
+    wait_ready(qtbot, window, "kiosk://article")
+    wait_language(qtbot, window, "ar rtl")
+    engine = window.read_aloud.engine
+    run_js(qtbot, window.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
+    qtbot.waitUntil(lambda: len(engine.said) == 1, timeout=5_000)
+    assert engine.voices[-1] == "fr"
+    assert "Ce guide existe seulement" not in engine.said[0]  # the article only, not the notice
+    window.go_home()
+    wait_ready(qtbot, window, "kiosk://home")
+    run_js(qtbot, window.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
+    qtbot.waitUntil(lambda: len(engine.said) == 2, timeout=5_000)
+    assert engine.voices[-1] == "ar" and "مرحباً" in engine.said[1]
