@@ -184,7 +184,7 @@ class DocumentChooser(Overlay):
             )
             self.cancel.setText(self._t(N_("J'ai compris")))
         else:
-            self.heading.setText(self._t(N_("Quel document voulez-vous envoyer ?")))
+            self.heading.setText(self._t(N_("Quel document voulez-vous envoyer ?")))
             self.hint.setText(self._t(N_("Touchez le document à envoyer au site.")))
             self.cancel.setText(self._t(N_("Annuler")))
             for path in documents:

@@ -125,7 +125,7 @@ class PdfViewer(QWidget):
             return
         self.status.setText(
             self._t.ngettext(
-                "C'est parti : %(pages)d page à l'impression.", "C'est parti : %(pages)d pages à l'impression.", pages
+                "C'est parti : %(pages)d page à l'impression.", "C'est parti : %(pages)d pages à l'impression.", pages
             )
             % {"pages": pages}
         )

@@ -81,10 +81,7 @@ class TopBar(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        metrics = QFontMetrics(self.centre.font())
-        self.centre.setText(
-            metrics.elidedText(self._centre_name, Qt.TextElideMode.ElideRight, max(self.centre.width() - 24, 0))
-        )
+        self.centre.setText(fit_in_lines(self._centre_name, QFontMetrics(self.centre.font()), self.centre.width() - 24))
 
     def set_zoom_level(self, level: int) -> None:
         self._zoom_level = level
@@ -102,3 +99,20 @@ class TopBar(QWidget):
         """Outside a session only "Aide", "Accueil" and the mediator make sense."""
         self.buttons["back"].setEnabled(in_session)
         self.buttons["end"].setEnabled(in_session)
+
+
+def fit_in_lines(text: str, metrics: QFontMetrics, width: int, max_lines: int = 3) -> str:
+    """``text`` wrapped at spaces into at most ``max_lines`` lines of ``width`` pixels (a word too
+    long, or what the last line cannot hold, shortened with "…"): a 1280 px screen shows the
+    whole centre name."""
+    width = max(width, 0)
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and metrics.horizontalAdvance(candidate) <= width:
+            lines[-1] = candidate
+        elif len(lines) < max_lines:
+            lines.append(word)
+        else:
+            lines[-1] = candidate  # the last line takes the rest, shortened below
+    return "\n".join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines)

@@ -127,3 +127,26 @@ def test_a_french_guide_in_an_arabic_session_is_read_with_the_french_voice(qtbot
     run_js(qtbot, window.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
     qtbot.waitUntil(lambda: len(engine.said) == 2, timeout=5_000)
     assert engine.voices[-1] == "ar" and "مرحباً" in engine.said[1]
+
+
+def test_a_long_centre_name_wraps_in_the_top_bar_rather_than_being_cut(qtbot, make_window, kiosk_config) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QFontMetrics
+
+    from kiosk.shell.topbar import fit_in_lines
+
+    name = "Espace France Services de Saint-Exemple"
+    centre = kiosk_config.kiosk.centre.model_copy(update={"name": name})
+    settings = kiosk_config.kiosk.model_copy(update={"centre": centre})
+    window = make_window(config=type(kiosk_config)(**{**kiosk_config.__dict__, "kiosk": settings}), size=(1280, 800))
+    # Whole, on several lines (one line is too long for the room the buttons leave at 1280 px).
+    qtbot.waitUntil(lambda: window.top_bar.centre.text().replace("\n", " ") == name, timeout=5_000)
+    assert "\n" in window.top_bar.centre.text()
+
+    metrics = QFontMetrics(window.top_bar.centre.font())
+    for width in range(10, 600, 7):
+        lines = fit_in_lines(name, metrics, width).split("\n")
+        assert len(lines) <= 3
+        assert all(metrics.horizontalAdvance(line) <= width for line in lines), (width, lines)
+        if all(line and "…" not in line for line in lines):  # (too narrow even for "…": nothing)
+            assert " ".join(lines) == name
+    assert fit_in_lines(name, metrics, 10_000) == name

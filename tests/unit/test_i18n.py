@@ -76,11 +76,11 @@ def test_every_string_is_translated_with_the_same_placeholders_and_markup(code: 
 def test_translators() -> None:
     assert translator("fr")("Accueil") == "Accueil"
     assert translator("ar")("Accueil") == "الرئيسية"
-    assert translator("en")("Ouvrir « %(name)s »", name="La CAF") == "Open “La CAF”"
+    assert translator("en")("Ouvrir «\u00a0%(name)s\u00a0»", name="La CAF") == "Open “La CAF”"
     assert translator("pt").ngettext("%(pages)d page.", "%(pages)d pages.", 2) == "%(pages)d pages."  # not in catalogue
     assert (
         translator("ar").ngettext(
-            "C'est parti : %(pages)d page à l'impression.", "C'est parti : %(pages)d pages à l'impression.", 2
+            "C'est parti\u00a0: %(pages)d page à l'impression.", "C'est parti\u00a0: %(pages)d pages à l'impression.", 2
         )
         == "جارٍ طباعة صفحتين."
     )  # Arabic's dual

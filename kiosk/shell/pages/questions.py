@@ -12,12 +12,12 @@ from kiosk.i18n import N_
 QUESTIONS_PAGE = (
     {
         "key": "age",
-        "title": N_("Quel âge avez-vous ?"),
+        "title": N_("Quel âge avez-vous ?"),
         "options": [{"value": a.value, "label": a.label} for a in AgeBracket],
     },
     {
         "key": "outcome",
-        "title": N_("Avez-vous pu faire votre démarche ?"),
+        "title": N_("Avez-vous pu faire votre démarche ?"),
         "options": [
             {"value": Outcome.YES.value, "label": N_("Oui")},
             {"value": Outcome.PARTLY.value, "label": N_("En partie")},
@@ -26,7 +26,7 @@ QUESTIONS_PAGE = (
     },
     {
         "key": "satisfaction",
-        "title": N_("Êtes-vous content de la borne ?"),
+        "title": N_("Êtes-vous content de la borne ?"),
         "options": [
             {"value": Satisfaction.HAPPY.value, "label": N_("Content"), "face": "happy"},
             {"value": Satisfaction.NEUTRAL.value, "label": N_("Moyen"), "face": "neutral"},
@@ -35,7 +35,7 @@ QUESTIONS_PAGE = (
     },
     {
         "key": "first_visit",
-        "title": N_("Est-ce votre première visite ici ?"),
+        "title": N_("Est-ce votre première visite ici ?"),
         "options": [
             {"value": "oui", "label": N_("Oui, c'est la première fois")},
             {"value": "non", "label": N_("Non, je suis déjà venu")},
