@@ -2,7 +2,10 @@
 
 Each step is a screenshot of the real shell (offscreen) and a sentence spoken in French by
 espeak-ng; ffmpeg joins them into a small WebM (VP9 + Opus), and the same sentences become its
-WebVTT subtitles. Output: config/help/videos/utiliser-la-borne.webm and .vtt.
+WebVTT subtitles, translated with the same timings into the kiosk's other languages (the screens
+and the voice stay French, like the guide). Output: config/help/videos/utiliser-la-borne.webm,
+.vtt and .<code>.vtt. ``--subtitles-only`` rewrites the translated subtitles from the French
+.vtt's timings without remaking the video.
 """
 
 from __future__ import annotations
@@ -28,12 +31,52 @@ STEPS = [
     ("help", "Le bouton Aide explique les démarches, étape par étape."),
     ("questions", "Quand vous avez fini, touchez Terminer ma session. Tout ce que vous avez fait est effacé."),
 ]
+# The same sentences for subtitles in the kiosk's other languages (button names as its top bar says them).
+SUBTITLES = {
+    "en": [
+        "Welcome to the terminal. To start, touch the screen.",
+        "The services are sorted by subject. Touch the one you want to use.",
+        "At the top of the screen, the orange button calls a person to help you.",
+        "The Help button explains each procedure, step by step.",
+        "When you have finished, touch I'm done. Everything you did is erased.",
+    ],
+    "ar": [
+        "مرحباً بك في الجهاز. للبدء، المس الشاشة.",
+        "الإجراءات مرتبة حسب الموضوع. المس الإجراء الذي تريد القيام به.",
+        "في أعلى الشاشة، يستدعي الزر البرتقالي شخصاً لمساعدتك.",
+        "زر مساعدة يشرح الإجراءات، خطوة بخطوة.",
+        "عندما تنتهي، المس إنهاء جلستي. يُمحى كل ما قمت به.",
+    ],
+    "pt": [
+        "Bem-vindo ao terminal. Para começar, toque no ecrã.",
+        "Os serviços estão arrumados por tema. Toque no que quer usar.",
+        "No topo do ecrã, o botão cor de laranja chama uma pessoa para ajudar.",
+        "O botão Ajuda explica os procedimentos, passo a passo.",
+        "Quando terminar, toque em Terminar a sessão. Tudo o que fez é apagado.",
+    ],
+}
 
 
 def vtt_time(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
+
+
+def write_subtitles(target: Path, timings: list[tuple[str, str]]) -> None:
+    """The French .vtt and one per other language, cue for cue on the same timings."""
+    for code, sentences in [("fr", [text for _screen, text in STEPS]), *SUBTITLES.items()]:
+        cues = [
+            f"{n + 1}\n{start} --> {end}\n{text}\n"
+            for n, ((start, end), text) in enumerate(zip(timings, sentences, strict=True))
+        ]
+        name = f"{NAME}.vtt" if code == "fr" else f"{NAME}.{code}.vtt"
+        (target / name).write_text("WEBVTT\n\n" + "\n".join(cues), encoding="utf-8")
+
+
+def french_timings(target: Path) -> list[tuple[str, str]]:
+    lines = (target / f"{NAME}.vtt").read_text(encoding="utf-8").splitlines()
+    return [tuple(line.split(" --> ")) for line in lines if " --> " in line]  # type: ignore[misc]
 
 
 def screens(out: Path) -> list[Path]:
@@ -77,17 +120,20 @@ def screens(out: Path) -> list[Path]:
 def main() -> int:
     target = REPO / "config" / "help" / "videos"
     target.mkdir(parents=True, exist_ok=True)
+    if "--subtitles-only" in sys.argv:
+        write_subtitles(target, french_timings(target))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shots = screens(work)
-        durations, cues, t = [], [], 0.0
+        durations, timings, t = [], [], 0.0
         for n, (_screen, text) in enumerate(STEPS):
             wav = work / f"step{n}.wav"
             subprocess.run(["espeak-ng", "-v", "fr", "-s", "140", "-w", str(wav), text], check=True)
             with wave.open(str(wav)) as audio:
                 length = audio.getnframes() / audio.getframerate() + 0.8  # a breath between sentences
             durations.append(length)
-            cues.append(f"{n + 1}\n{vtt_time(t)} --> {vtt_time(t + length - 0.3)}\n{text}\n")
+            timings.append((vtt_time(t), vtt_time(t + length - 0.3)))
             t += length
         images = work / "images.txt"
         images.write_text(
@@ -159,7 +205,7 @@ def main() -> int:
             ],
             check=True,
         )
-        (target / f"{NAME}.vtt").write_text("WEBVTT\n\n" + "\n".join(cues), encoding="utf-8")
+        write_subtitles(target, timings)
     print(video, f"{video.stat().st_size // 1024} KiB, {t:.1f} s")
     return 0
 

@@ -75,11 +75,16 @@ def run_agent(config_dir: Path, once: bool = False, port_override: int | None = 
         return 0
 
     import uvicorn
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from kiosk.agent.web import create_help_site
 
-    scheduler = BackgroundScheduler(timezone=settings.centre.timezone)
+    # The jobs share the agent's one SQLite connection: they run one at a time (two jobs opening
+    # transactions on one connection at once made the sealing at start fail now and then).
+    scheduler = BackgroundScheduler(
+        timezone=settings.centre.timezone, executors={"default": ThreadPoolExecutor(max_workers=1)}
+    )
     now = datetime.now(scheduler.timezone)
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
     scheduler.add_job(

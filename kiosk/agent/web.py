@@ -47,8 +47,9 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
     app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
 
     def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: object) -> HTMLResponse:
-        context, _event = help_context(centre, name, params)
-        rendered = renderer.render(name, language=lang or None, **context, **extra)
+        code = lang if lang in renderer.offered else renderer.default_language  # per request: no shared state
+        context, _event = help_context(centre, name, params, code)
+        rendered = renderer.render(name, language=code, **context, **extra)
         if context.get("missing"):
             status = 404
         return HTMLResponse(rendered.body, status_code=status, headers=SECURITY_HEADERS)

@@ -14,7 +14,7 @@ import re
 import sqlite3
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -104,6 +104,7 @@ class Article:
     body: str  # Markdown, with [[glossary]] links
     tile: str | None = None
     video: str | None = None  # a WebM in config/help/videos, with its .vtt beside it
+    language: str = "fr"  # a translation (articles/<code>/<slug>.md) says its language
 
     @property
     def plain_text(self) -> str:
@@ -253,12 +254,31 @@ def load_article(path: Path) -> Article:
         raise HelpError(f"{path.name}: {error}") from None
 
 
+def load_translation(path: Path, original: Article, language: str) -> Article:
+    """``articles/<language>/<slug>.md``: the French article's title, what to prepare and body in
+    another language; its category, tile, video and search keywords are the French article's."""
+    meta, body = _front_matter(path)
+    updated = meta.get("updated")
+    if "title" not in meta or not isinstance(updated, date):
+        raise HelpError(f"{language}/{path.name}: the front matter needs a title and an updated date")
+    return replace(
+        original,
+        title=str(meta["title"]),
+        updated=updated,
+        prepare=tuple(str(p) for p in meta.get("prepare", [])),  # type: ignore[attr-defined]
+        body=body,
+        language=language,
+    )
+
+
 @dataclass
 class HelpCentre:
     articles: dict[str, Article]
     glossary: dict[str, GlossaryTerm]
     directory: Path | None = None
+    translations: dict[str, dict[str, Article]] = field(default_factory=dict)  # language → slug → article
     _md: MarkdownIt = field(default_factory=lambda: MarkdownIt("commonmark", {"html": False}), repr=False)
+    _load_problems: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
     def load(cls, directory: Path) -> HelpCentre:
@@ -268,7 +288,42 @@ class HelpCentre:
             article = load_article(path)
             articles[article.slug] = article
         centre = cls(articles, glossary, directory)
+        for folder in sorted((directory / "articles").iterdir()):
+            if not folder.is_dir() or not re.fullmatch(r"[a-z]{2}", folder.name) or folder.name == "fr":
+                continue
+            for path in sorted(folder.glob("*.md")):
+                original = articles.get(path.stem)
+                if original is None:
+                    centre._load_problems.append(f"{folder.name}/{path.name}: no French article {path.stem}.md")
+                    continue
+                try:
+                    translated = load_translation(path, original, folder.name)
+                except HelpError as error:  # one bad translation: the French is shown instead
+                    centre._load_problems.append(str(error))
+                    continue
+                centre.translations.setdefault(folder.name, {})[original.slug] = translated
         return centre
+
+    def localized(self, article: Article, language: str) -> Article:
+        """``article`` in ``language`` when translated and the translation is at least as recent
+        as the French (an older one may say something the French no longer says), else French."""
+        translated = self.translations.get(language, {}).get(article.slug)
+        if translated is None or translated.updated < article.updated:
+            return article
+        return translated
+
+    def subtitles(self, article: Article) -> list[str]:
+        """Languages of the subtitles of the article's video: fr (``x.vtt``), then ``x.<code>.vtt``."""
+        if not article.video or self.directory is None:
+            return []
+        video = self.directory / "videos" / article.video
+        found = ["fr"] if video.with_suffix(".vtt").is_file() else []
+        found += sorted(
+            p.suffixes[-2][1:]
+            for p in video.parent.glob(f"{video.stem}.*.vtt")
+            if re.fullmatch(r"\.[a-z]{2}", p.suffixes[-2])
+        )
+        return found
 
     # -- glossary ------------------------------------------------------------------------------
     @cached_property
@@ -283,8 +338,17 @@ class HelpCentre:
         return self._aliases.get(fold(written.strip()))
 
     def problems(self, tile_ids: set[str] | None = None) -> list[str]:
-        """Every problem of the content: unknown glossary links and tiles, empty sections."""
-        found = []
+        """Every problem of the content: unknown glossary links and tiles, empty sections,
+        translations without a French article, older than it or with glossary links."""
+        found = list(self._load_problems)
+        for language, translated in sorted(self.translations.items()):
+            for slug, article in sorted(translated.items()):
+                if article.updated < self.articles[slug].updated:
+                    found.append(
+                        f"{language}/{slug}.md: older than {slug}.md (the French is shown until it is updated)"
+                    )
+                if _TERM.search(article.body):
+                    found.append(f"{language}/{slug}.md: [[glossary]] links are for French articles only")
         for article in self.articles.values():
             for written in _TERM.findall(article.body):
                 if self.term(written) is None:

@@ -722,7 +722,7 @@ class KioskWindow(QWidget):
         if page == "questions":
             return {"questions": QUESTIONS_PAGE}
         if page in HELP_PAGES:
-            context, event = help_context(self.help_centre, page, params)
+            context, event = help_context(self.help_centre, page, params, self.language)
             if event is not None:
                 self.stats.record(event, self.session.session_id)
             return context

@@ -83,6 +83,7 @@ def help_paths() -> list[str]:
         "/aide?lang=ar&q=impots",
         f"/aide/guides/{first}?lang=ar",
         "/aide/glossaire?lang=ar",
+        "/aide/guides/utiliser-la-borne?lang=ar",  # a guide translated into Arabic, with its video
         "/aide?lang=pt",
     ] + [f"/aide/guides/{slug}" for slug in sorted(centre.articles)]
 

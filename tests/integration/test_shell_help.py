@@ -93,7 +93,11 @@ def test_the_tutorial_video_plays_in_the_kiosk(qtbot, make_window) -> None:  # t
     page = window.session_page()
     qtbot.waitUntil(lambda: run_js(qtbot, page, "document.querySelector('video').readyState") >= 1, timeout=10_000)
     assert run_js(qtbot, page, "document.querySelector('video').duration") > 20
-    assert run_js(qtbot, page, "document.querySelector('video').textTracks.length") == 1
+    # Subtitles in the four languages, the resident's (French here) shown.
+    tracks = run_js(
+        qtbot, page, "[...document.querySelector('video').textTracks].map(t => t.language + ':' + t.mode).join(' ')"
+    )
+    assert sorted(str(tracks).split()) == ["ar:disabled", "en:disabled", "fr:showing", "pt:disabled"]
 
 
 def test_a_definition_closes_when_the_resident_taps_elsewhere(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]

@@ -109,7 +109,9 @@ def test_the_scheduled_agent_seals_at_start_and_stops_on_sigterm(tmp_path: Path)
         while time.monotonic() < deadline and not sealed:
             sealed = store.conn.execute("SELECT COUNT(*) FROM daily_aggregates").fetchone()[0]
             time.sleep(0.2)
-        assert sealed > 0, "the agent did not seal the closed days at start"
+        if not sealed:
+            agent.kill()
+            pytest.fail("the agent did not seal the closed days at start:\n" + (agent.communicate()[0] or "")[-3000:])
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(timeout=20) == 0
     finally:
