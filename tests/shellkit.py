@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.exceptions import TimeoutError as QtWaitTimeout
 
 from tests.webserver import LoopbackWeb
 
@@ -211,7 +212,11 @@ def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000) -> str:  # typ
         page = window.session_page() if window.browser is not None else window.lobby_view.page()
         # page.url() is the requested URL from the start of a navigation; the document may
         # still be the previous one (or the initial about:blank), so ask the document itself.
-        state = run_js(qtbot, page, "[location.href, document.readyState].join(' ')")
+        # A script sent to a document that a navigation then replaces never answers: ask again.
+        try:
+            state = run_js(qtbot, page, "[location.href, document.readyState].join(' ')", timeout=2_000)
+        except QtWaitTimeout:
+            return False
         href, _, ready = str(state).rpartition(" ")
         return href.startswith(prefix) and ready == "complete"
 
