@@ -53,8 +53,11 @@ def tap(qtbot, window, value: str) -> None:  # type: ignore[no-untyped-def]
         "(function(){var b=[...document.querySelectorAll('.question:not([hidden]) .choice')]"
         f".find(x=>x.dataset.value=={json.dumps(value)}); if(!b) return false; b.click(); return true;}})()"
     )
+    visible = "(document.querySelector('.question:not([hidden])') || {dataset: {}}).dataset.key || ''"
+    before = run_js(qtbot, page, visible)
     assert run_js(qtbot, page, script) is True, f"no visible answer {value!r}"
-    qtbot.wait(400)
+    if before != "first_visit":  # the last answer ends the questions; any other shows the next
+        qtbot.waitUntil(lambda: run_js(qtbot, page, visible) != before, timeout=5_000)
 
 
 def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_window, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
