@@ -41,13 +41,13 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
         website=PREFIX,
         help_videos=help_dir / "videos",
         language=config.kiosk.shell.language,
-        languages=config.kiosk.shell.languages,
+        offered=config.kiosk.shell.languages,
     )
     tile_urls = {tile.id: tile.url for tile in config.tiles.tiles}
     app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
 
     def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: object) -> HTMLResponse:
-        code = lang if lang in renderer.offered else renderer.default_language  # per request: no shared state
+        code = renderer.offered_or_default(lang)  # per request: the renderer's own language is left alone
         context, _event = help_context(centre, name, params, code)
         rendered = renderer.render(name, language=code, **context, **extra)
         if context.get("missing"):

@@ -37,7 +37,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Store
-from kiosk.i18n import N_, Translator, translator
+from kiosk.i18n import N_, translator
 from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
@@ -107,7 +107,7 @@ class KioskWindow(QWidget):
             icons_dir=config.tiles_path.parent / "icons",
             centre_name=settings.centre.name,
             language=settings.shell.language,
-            languages=settings.shell.languages,
+            offered=settings.shell.languages,
             read_aloud=self.read_aloud.available,
             help_videos=config.kiosk_path.parent / "help" / "videos",
         )
@@ -172,7 +172,6 @@ class KioskWindow(QWidget):
         self._hang_timer.start()
 
         self.top_bar.set_in_session(False)
-        self._translator: Translator = translator(self.renderer.default_language)
         self._apply_language()
         self._show_lobby("attract")
 
@@ -246,20 +245,20 @@ class KioskWindow(QWidget):
 
     @property
     def language(self) -> str:
-        return self._translator.code
+        """This resident's language: the renderer's, which Qt's own words follow."""
+        return self.renderer.language.code
 
     def translate(self, message: str) -> str:
         """A message id in the resident's language (for the few words Qt shows itself)."""
-        return self._translator(message)
+        return translator(self.language)(message)
 
     def set_language(self, code: str) -> None:
         """This resident's language (one the centre offers; anything else is the default) for the
         top bar, the kiosk's pages and dialogs. Back to the default when the next resident comes."""
-        lang = self.renderer.set_language(code)
-        if lang.code == self._translator.code:
+        before = self.language
+        if self.renderer.set_language(code).code == before:
             return
-        self._translator = translator(lang.code)
-        log.info("language.changed", extra={"language": lang.code})
+        log.info("language.changed", extra={"language": self.language})
         self._apply_language()
         self.read_aloud.stop()
         self._reload_kiosk_pages()
@@ -587,7 +586,7 @@ class KioskWindow(QWidget):
         self.session.activity()
 
     def _apply_language(self) -> None:
-        t = self._translator
+        t = translator(self.language)
         direction = Qt.LayoutDirection.RightToLeft if t.language.rtl else Qt.LayoutDirection.LeftToRight
         self.setLayoutDirection(direction)
         self.top_bar.set_translator(t)

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, Language, translator
+from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, Language, languages, translator
 from kiosk.i18n import language as language_of
 
 HERE = Path(__file__).parent
@@ -94,10 +94,6 @@ class RenderedPage:
     content_type: str
 
 
-def _known(code: str) -> str:
-    return code if code in SUPPORTED else DEFAULT_LANGUAGE
-
-
 def _safe_relative(path: str) -> PurePosixPath:
     if not path or "\x00" in path or "\\" in path or "%" in path or path.startswith("/"):
         raise PageNotFound(path)
@@ -114,19 +110,19 @@ class PageRenderer:
         icons_dir: Path,
         centre_name: str,
         language: str = DEFAULT_LANGUAGE,
-        languages: tuple[str, ...] = SUPPORTED,
+        offered: tuple[str, ...] = SUPPORTED,
         read_aloud: bool = False,
         website: str | None = None,
         help_videos: Path | None = None,
     ) -> None:
         """``website``: the URL prefix (e.g. ``/aide``) when rendering the help pages as a public
         website rather than as the kiosk's ``kiosk:`` pages. ``language`` is the terminal's
-        default; ``languages`` the ones its picker offers."""
+        default; ``offered`` the ones its picker offers."""
         self._icons = icons_dir
         self._videos = help_videos
         self.website = website
-        self.default_language = _known(language)
-        self.offered = tuple(code for code in languages if code in SUPPORTED) or (self.default_language,)
+        self.default_language = language_of(language).code
+        self.offered = tuple(code for code in offered if code in SUPPORTED) or (self.default_language,)
         self._language = self.default_language
         self._globals = {
             "centre_name": centre_name,
@@ -144,9 +140,13 @@ class PageRenderer:
     def language(self) -> Language:
         return language_of(self._language)
 
+    def offered_or_default(self, code: str) -> str:
+        """``code`` if the picker offers it, else the terminal's default language."""
+        return code if code in self.offered else self.default_language
+
     def set_language(self, code: str) -> Language:
         """The language of the pages rendered from now on (the shell: this resident's choice)."""
-        self._language = code if code in self.offered else self.default_language
+        self._language = self.offered_or_default(code)
         return self.language
 
     def set_high_contrast(self, on: bool) -> None:
@@ -184,14 +184,14 @@ class PageRenderer:
         """Render ``page`` in ``language`` (default: the current one; an unoffered code is the default)."""
         if page not in PAGES:
             raise PageNotFound(page)
-        code = self._language if language is None else (language if language in self.offered else self.default_language)
+        code = self._language if language is None else self.offered_or_default(language)
         lang = language_of(code)
         template = self._environment(code).get_template(f"{page}.html")
         html = template.render(
             **self._globals,
             lang=lang.code,
             dir=lang.direction,
-            languages=[language_of(c) for c in self.offered],
+            languages=languages(self.offered),
             page=page,
             **context,
         )
