@@ -55,19 +55,20 @@ def _config():  # type: ignore[no-untyped-def]
 
 def kiosk() -> None:
     """The kiosk from process start to its home page painted."""
-    from kiosk.shell.app import build_window, create_application
+    from kiosk.shell.app import create_application
+    from kiosk.shell.assembly import build_kiosk
 
     app = create_application()
-    window = build_window(_config(), Path(tempfile.mkdtemp()) / "sessions")
-    window.resize(1280, 800)
-    window.show()
-    window.start_session()
+    kiosk = build_kiosk(_config(), Path(tempfile.mkdtemp()) / "sessions")
+    kiosk.window.resize(1280, 800)
+    kiosk.window.show()
+    kiosk.controller.start_session()
 
     def painted(ok: bool) -> None:
-        window.grab()
+        kiosk.window.grab()
         print("READY", flush=True)
 
-    window.session_page().loadFinished.connect(painted)
+    kiosk.controller.session_page().loadFinished.connect(painted)
     app.exec()
 
 
@@ -99,30 +100,37 @@ def reset() -> None:
     from kiosk.core.session import State
     from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.app import create_application
+    from kiosk.shell.assembly import build_kiosk
     from kiosk.shell.web.profile import destroy_profile
-    from kiosk.shell.window import KioskWindow
 
     create_application()
     clock = ManualClock()
-    window = KioskWindow(_config(), FakePrinter(), clock=clock, session_root=Path(tempfile.mkdtemp()) / "s")
-    window.resize(1280, 800)
-    window.show()
-    _wait(lambda: window.lobby_view.page().url().host() == "attract" and not window.lobby_view.page().isLoading())
+    kiosk = build_kiosk(_config(), Path(tempfile.mkdtemp()) / "s", printer=FakePrinter(), clock=clock, store=None)
+    kiosk.window.resize(1280, 800)
+    kiosk.window.show()
+    _wait(
+        lambda: (
+            kiosk.window.lobby_view.page().url().host() == "attract" and not kiosk.window.lobby_view.page().isLoading()
+        )
+    )
     resets, baselines = [], []
     for _ in range(7):
-        window.start_session()
-        _wait(lambda: window.session_page() is not None and not window.session_page().isLoading())
+        kiosk.controller.start_session()
+        _wait(lambda: kiosk.controller.session_page() is not None and not kiosk.controller.session_page().isLoading())
         _loop(100)
-        session_dir = window.browser.dir
-        lobby = window.lobby_view.page()
+        session_dir = kiosk.controller.browser.dir
+        lobby = kiosk.window.lobby_view.page()
         start = time.perf_counter()
-        window.end_session()
-        _wait(lambda: window.state is State.WIPED)
-        clock.advance(window.config.kiosk.session.goodbye_s)
-        window.session.tick()
+        kiosk.controller.end_session()
+        _wait(lambda: kiosk.controller.state is State.WIPED)
+        clock.advance(kiosk.controller.config.kiosk.session.goodbye_s)
+        kiosk.controller.session.tick()
         _wait(
             lambda d=session_dir, p=lobby: (
-                window.state is State.ATTRACT and p.url().host() == "attract" and not p.isLoading() and not d.exists()
+                kiosk.controller.state is State.ATTRACT
+                and p.url().host() == "attract"
+                and not p.isLoading()
+                and not d.exists()
             )
         )
         resets.append((time.perf_counter() - start) * 1000)
@@ -166,29 +174,36 @@ def soak() -> None:
         from kiosk.core.session import State
         from kiosk.devices.fakes import FakePrinter
         from kiosk.shell.app import create_application
-        from kiosk.shell.window import KioskWindow
+        from kiosk.shell.assembly import build_kiosk
 
         create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web.port}"])
         tmp = Path(tempfile.mkdtemp())
         directory = write_test_config(tmp / "cfg")
         config = load_config(directory / "kiosk.toml", directory / "tiles.toml")
         clock = ManualClock()
-        window = KioskWindow(config, FakePrinter(), clock=clock, session_root=tmp / "s")
-        window.resize(1280, 800)
-        window.show()
+        kiosk = build_kiosk(config, tmp / "s", printer=FakePrinter(), clock=clock, store=None)
+        kiosk.window.resize(1280, 800)
+        kiosk.window.show()
         sessions = int(os.environ.get("BENCH_SOAK_SESSIONS", "200"))
         warmup = 10
         start_rss = 0.0
         for n in range(sessions + warmup):
-            window.start_session()
-            _wait(lambda: window.session_page() is not None and window.current_url().host() == "home")
-            window.open_tile("allowed")
-            _wait(lambda: window.current_url().host() == "www.allowed.test" and not window.session_page().isLoading())
-            window.end_session()
-            _wait(lambda: window.state is State.WIPED)
+            kiosk.controller.start_session()
+            _wait(
+                lambda: kiosk.controller.session_page() is not None and kiosk.controller.current_url().host() == "home"
+            )
+            kiosk.controller.open_tile("allowed")
+            _wait(
+                lambda: (
+                    kiosk.controller.current_url().host() == "www.allowed.test"
+                    and not kiosk.controller.session_page().isLoading()
+                )
+            )
+            kiosk.controller.end_session()
+            _wait(lambda: kiosk.controller.state is State.WIPED)
             clock.advance(config.kiosk.session.goodbye_s)
-            window.session.tick()
-            _wait(lambda: window.state is State.ATTRACT)
+            kiosk.controller.session.tick()
+            _wait(lambda: kiosk.controller.state is State.ATTRACT)
             if n == warmup - 1:
                 _loop(500)
                 start_rss = _rss_mib(os.getpid())

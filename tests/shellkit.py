@@ -147,52 +147,49 @@ def kiosk_config(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[no-untyped-def]
-    """Build a KioskWindow (ManualClock, fake printer); every window is torn down after the test."""
+def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[no-untyped-def]
+    """Build the shell (ManualClock, fake printer, fake voice); every one is torn down after the test."""
     from kiosk.core.ports import ManualClock
+    from kiosk.core.stats.recorder import StatsRecorder
     from kiosk.devices.fakes import FakePrinter
-    from kiosk.shell.window import KioskWindow
+    from kiosk.shell.assembly import Kiosk, build_kiosk
 
-    made: list[KioskWindow] = []
+    made: list[Kiosk] = []
 
-    def build(config=None, size: tuple[int, int] = (1280, 800), store=None, clock=None) -> KioskWindow:  # type: ignore[no-untyped-def]
-        from kiosk.core.stats.recorder import StatsRecorder
-
+    def build(config=None, size: tuple[int, int] = (1280, 800), store=None, clock=None) -> Kiosk:  # type: ignore[no-untyped-def]
         clock = clock or ManualClock()
-        window = KioskWindow(
+        kiosk = build_kiosk(
             config or kiosk_config,
-            FakePrinter(outbox=tmp_path / "printed"),
+            tmp_path / "sessions",
+            printer=FakePrinter(outbox=tmp_path / "printed"),
             clock=clock,
-            session_root=tmp_path / "sessions",
-            recorder=StatsRecorder(store, clock, boot="test-boot"),
             store=store,
+            recorder=StatsRecorder(store, clock, boot="test-boot"),
             speech=FakeSpeech(),
         )
-        window.resize(*size)
-        window.show()
-        made.append(window)
-        qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "attract", timeout=10_000)
-        return window
+        kiosk.window.resize(*size)
+        kiosk.window.show()
+        made.append(kiosk)
+        qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "attract", timeout=10_000)
+        return kiosk
 
     yield build
-    for window in made:
-        if window.browser is not None:
-            window.end_session()
-            qtbot.waitUntil(lambda w=window: w.browser is None, timeout=10_000)
-        window.allow_close()
-        window.close()
-        window.deleteLater()
+    for kiosk in made:
+        if kiosk.controller.browser is not None:
+            kiosk.controller.end_session()
+            qtbot.waitUntil(lambda k=kiosk: k.controller.browser is None, timeout=10_000)
+        kiosk.close()
     qtbot.wait(50)
 
 
 @pytest.fixture
-def window(make_window):  # type: ignore[no-untyped-def]
-    return make_window()
+def kiosk(make_kiosk):  # type: ignore[no-untyped-def]
+    return make_kiosk()
 
 
-def wait_url(qtbot, window, predicate: Callable[[str], bool], timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: predicate(window.current_url().toString()), timeout=timeout)
-    return str(window.current_url().toString())
+def wait_url(qtbot, kiosk, predicate: Callable[[str], bool], timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: predicate(kiosk.controller.current_url().toString()), timeout=timeout)
+    return str(kiosk.controller.current_url().toString())
 
 
 def run_js(qtbot, page, script: str, timeout: int = 5_000):  # type: ignore[no-untyped-def]
@@ -203,13 +200,15 @@ def run_js(qtbot, page, script: str, timeout: int = 5_000):  # type: ignore[no-u
     return result[0]
 
 
-def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
+def wait_ready(qtbot, kiosk, prefix: str, timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
     """Wait until the current page's URL starts with ``prefix`` and its document is complete."""
 
     def ready() -> bool:
-        if not window.current_url().toString().startswith(prefix):
+        if not kiosk.controller.current_url().toString().startswith(prefix):
             return False
-        page = window.session_page() if window.browser is not None else window.lobby_view.page()
+        page = (
+            kiosk.controller.session_page() if kiosk.controller.browser is not None else kiosk.window.lobby_view.page()
+        )
         # page.url() is the requested URL from the start of a navigation; the document may
         # still be the previous one (or the initial about:blank), so ask the document itself.
         # A script sent to a document that a navigation then replaces never answers: ask again.
@@ -221,4 +220,4 @@ def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000) -> str:  # typ
         return href.startswith(prefix) and ready == "complete"
 
     qtbot.waitUntil(ready, timeout=timeout)
-    return str(window.current_url().toString())
+    return str(kiosk.controller.current_url().toString())

@@ -86,7 +86,7 @@ def screens(out: Path) -> list[Path]:
     from kiosk.core.ports import ManualClock
     from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.app import create_application
-    from kiosk.shell.window import KioskWindow
+    from kiosk.shell.assembly import build_kiosk
 
     create_application()
     config = load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.toml")
@@ -96,24 +96,23 @@ def screens(out: Path) -> list[Path]:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    window = KioskWindow(config, FakePrinter(), clock=ManualClock(), session_root=out / "sessions", speech=None)
-    window.resize(*SIZE)
-    window.show()
+    kiosk = build_kiosk(config, out / "sessions", printer=FakePrinter(), clock=ManualClock(), store=None, speech=None)
+    kiosk.window.resize(*SIZE)
+    kiosk.window.show()
     shots = []
     for n, (screen, _text) in enumerate(STEPS):
         if screen == "home":
-            window.start_session()
-            window.go_home()
+            kiosk.controller.start_session()
+            kiosk.controller.go_home()
         elif screen == "help":
-            window._open_internal("help")
+            kiosk.controller.open_page("help")
         elif screen == "questions":
-            window.end_session()
+            kiosk.controller.end_session()
         settle(1500)
         path = out / f"step{n}.png"
-        window.grab().save(str(path))
+        kiosk.window.grab().save(str(path))
         shots.append(path)
-    window.allow_close()
-    window.close()
+    kiosk.close()
     return shots
 
 

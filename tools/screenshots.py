@@ -28,37 +28,37 @@ header{background:#2a5c8a;color:#fff;padding:1rem 1.5rem;margin:-2rem -3rem 2rem
 <p>Exemple de page d'un site de démarche.</p></body></html>"""
 
 
-def arabic_tour(window, shot, wait_for, settle) -> None:  # type: ignore[no-untyped-def]
+def arabic_tour(kiosk, shot, wait_for, settle) -> None:  # type: ignore[no-untyped-def]
     """The same screens in Arabic (right to left), reached the way a resident does: the picker."""
-    window.session.activity()  # the goodbye screen: a touch brings the welcome screen
-    wait_for(lambda: window.lobby_view.page().url().host() == "attract")
+    kiosk.controller.session.activity()  # the goodbye screen: a touch brings the welcome screen
+    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "attract")
     settle()
-    window.lobby_view.page().runJavaScript("document.querySelector('.language[lang=ar]').click()")
-    wait_for(lambda: window.current_url().host() == "home" and window.language == "ar")
+    kiosk.window.lobby_view.page().runJavaScript("document.querySelector('.language[lang=ar]').click()")
+    wait_for(lambda: kiosk.controller.current_url().host() == "home" and kiosk.controller.language == "ar")
     shot("ar-home")
-    window._open_internal("help")
-    wait_for(lambda: window.current_url().host() == "help")
+    kiosk.controller.open_page("help")
+    wait_for(lambda: kiosk.controller.current_url().host() == "help")
     shot("ar-help")
-    window.session_page().runJavaScript("location.href='kiosk://help?q=carte+vitale'")
-    wait_for(lambda: "q=" in window.current_url().query())
+    kiosk.controller.session_page().runJavaScript("location.href='kiosk://help?q=carte+vitale'")
+    wait_for(lambda: "q=" in kiosk.controller.current_url().query())
     shot("ar-help-search")
-    window.session_page().runJavaScript("location.href='kiosk://article?slug=declarer-ses-revenus'")
-    wait_for(lambda: window.current_url().host() == "article")
+    kiosk.controller.session_page().runJavaScript("location.href='kiosk://article?slug=declarer-ses-revenus'")
+    wait_for(lambda: kiosk.controller.current_url().host() == "article")
     shot("ar-help-article")
-    window.session_page().runJavaScript("location.href='kiosk://article?slug=utiliser-la-borne'")
-    wait_for(lambda: "utiliser-la-borne" in window.current_url().toString())
+    kiosk.controller.session_page().runJavaScript("location.href='kiosk://article?slug=utiliser-la-borne'")
+    wait_for(lambda: "utiliser-la-borne" in kiosk.controller.current_url().toString())
     shot("ar-help-article-translated")
-    window.session_page().runJavaScript("location.href='http://evil.test/phishing'")
-    wait_for(lambda: window.current_url().host() == "blocked")
+    kiosk.controller.session_page().runJavaScript("location.href='http://evil.test/phishing'")
+    wait_for(lambda: kiosk.controller.current_url().host() == "blocked")
     shot("ar-blocked")
-    window.end_session()
-    wait_for(lambda: window.lobby_view.page().url().host() == "questions")
+    kiosk.controller.end_session()
+    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "questions")
     shot("ar-questions")
-    window.lobby_view.page().runJavaScript("document.getElementById('skip').click()")
-    wait_for(lambda: window.lobby_view.page().url().host() == "goodbye")
+    kiosk.window.lobby_view.page().runJavaScript("document.getElementById('skip').click()")
+    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye")
     shot("ar-goodbye")
-    window.session.activity()
-    wait_for(lambda: window.lobby_view.page().url().host() == "attract")
+    kiosk.controller.session.activity()
+    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "attract")
     shot("attract-after-ar")
 
 
@@ -73,7 +73,7 @@ def main(out: Path) -> int:
         from kiosk.core.ports import ManualClock
         from kiosk.devices.fakes import FakePrinter
         from kiosk.shell.app import create_application
-        from kiosk.shell.window import KioskWindow
+        from kiosk.shell.assembly import Kiosk, build_kiosk
 
         create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web.port}"])
 
@@ -99,55 +99,59 @@ def main(out: Path) -> int:
             )
             for width, height in ((1920, 1080), (1280, 800)):
                 clock = ManualClock()
-                window = KioskWindow(config, FakePrinter(), clock=clock, session_root=Path(tmp) / f"s{width}")
-                window.resize(width, height)
-                window.show()
+                kiosk = build_kiosk(config, Path(tmp) / f"s{width}", printer=FakePrinter(), clock=clock, store=None)
+                kiosk.window.resize(width, height)
+                kiosk.window.show()
 
-                def shot(name: str, w: KioskWindow = window, size: int = width) -> None:
+                def shot(name: str, w: Kiosk = kiosk, size: int = width) -> None:
                     settle()
                     path = out / f"{name}-{size}.png"
-                    w.grab().save(str(path))
+                    w.window.grab().save(str(path))
                     print(path)
 
-                wait_for(lambda w=window: w.lobby_view.page().url().host() == "attract")
+                wait_for(lambda w=kiosk: w.window.lobby_view.page().url().host() == "attract")
                 shot("attract")
-                window.start_session()
-                wait_for(lambda w=window: w.current_url().host() == "home")
+                kiosk.controller.start_session()
+                wait_for(lambda w=kiosk: w.controller.current_url().host() == "home")
                 shot("home")
-                window.cycle_zoom()
-                window.cycle_zoom()
+                kiosk.controller.cycle_zoom()
+                kiosk.controller.cycle_zoom()
                 shot("home-zoom-max")
-                window.cycle_zoom()
-                window._open_internal("help")
-                wait_for(lambda w=window: w.current_url().host() == "help")
+                kiosk.controller.cycle_zoom()
+                kiosk.controller.open_page("help")
+                wait_for(lambda w=kiosk: w.controller.current_url().host() == "help")
                 shot("help")
-                window.session_page().runJavaScript("location.href='kiosk://article?slug=declarer-ses-revenus'")
-                wait_for(lambda w=window: w.current_url().host() == "article")
+                kiosk.controller.session_page().runJavaScript(
+                    "location.href='kiosk://article?slug=declarer-ses-revenus'"
+                )
+                wait_for(lambda w=kiosk: w.controller.current_url().host() == "article")
                 settle(300)
-                window.session_page().runJavaScript("var b=document.querySelector('.term-word'); b && b.click();")
+                kiosk.controller.session_page().runJavaScript(
+                    "var b=document.querySelector('.term-word'); b && b.click();"
+                )
                 shot("help-article")
-                window.session_page().runJavaScript("location.href='kiosk://glossary'")
-                wait_for(lambda w=window: w.current_url().host() == "glossary")
+                kiosk.controller.session_page().runJavaScript("location.href='kiosk://glossary'")
+                wait_for(lambda w=kiosk: w.controller.current_url().host() == "glossary")
                 shot("help-glossary")
-                window.open_tile("allowed")
-                wait_for(lambda w=window: w.current_url().host() == "www.allowed.test")
+                kiosk.controller.open_tile("allowed")
+                wait_for(lambda w=kiosk: w.controller.current_url().host() == "www.allowed.test")
                 settle(300)
-                window.activateWindow()
-                window.session_view().setFocus()
-                window.session_page().runJavaScript("document.getElementById('id').focus()")
-                wait_for(lambda w=window: w.keyboard.shown, 5000)
+                kiosk.window.activateWindow()
+                kiosk.controller.session_view().setFocus()
+                kiosk.controller.session_page().runJavaScript("document.getElementById('id').focus()")
+                wait_for(lambda w=kiosk: w.window.keyboard.shown, 5000)
                 shot("form-keyboard")
-                window.session_page().runJavaScript("location.href='http://evil.test/phishing'")
-                wait_for(lambda w=window: w.current_url().host() == "blocked")
+                kiosk.controller.session_page().runJavaScript("location.href='http://evil.test/phishing'")
+                wait_for(lambda w=kiosk: w.controller.current_url().host() == "blocked")
                 shot("blocked")
                 clock.advance(config.kiosk.session.idle_timeout_s + 1)
-                window.session.tick()
+                kiosk.controller.session.tick()
                 settle(1200)
                 shot("idle-warning")
-                window.end_session()
-                wait_for(lambda w=window: w.lobby_view.page().url().host() == "questions")
+                kiosk.controller.end_session()
+                wait_for(lambda w=kiosk: w.window.lobby_view.page().url().host() == "questions")
                 shot("questions-age")
-                lobby = window.lobby_view.page()
+                lobby = kiosk.window.lobby_view.page()
                 for value in ("40_59", "oui"):
                     lobby.runJavaScript(
                         "var b=[...document.querySelectorAll('.question:not([hidden]) .choice')]"
@@ -156,11 +160,10 @@ def main(out: Path) -> int:
                     settle(500)
                 shot("questions-satisfaction")
                 lobby.runJavaScript("document.getElementById('skip').click()")
-                wait_for(lambda w=window: w.lobby_view.page().url().host() == "goodbye")
+                wait_for(lambda w=kiosk: w.window.lobby_view.page().url().host() == "goodbye")
                 shot("goodbye")
-                arabic_tour(window, shot, wait_for, settle)
-                window.allow_close()
-                window.close()
+                arabic_tour(kiosk, shot, wait_for, settle)
+                kiosk.close()
     finally:
         web.stop()
     return 0

@@ -61,13 +61,13 @@ def run_agent(config_dir: Path, once: bool = False, port_override: int | None = 
         purged = jobs.purge()
         jobs.checkpoint()
         print(f"kiosk agent: {sealed} day(s) sealed, {purged} old row(s) deleted ({db_path}).")
-        result = sync.sync()
-        if result is None:
+        drained = sync.sync()
+        if drained is None:
             print("kiosk agent: not enrolled with a federation server (kiosk enroll), nothing sent.")
         else:
             print(
-                f"kiosk agent: {result.sent} batch(es) sent, {result.already} already there, "
-                f"{len(result.quarantined)} quarantined{', stopped: ' + result.stopped if result.stopped else ''}."
+                f"kiosk agent: {drained.sent} batch(es) sent, {drained.already} already there, "
+                f"{len(drained.quarantined)} quarantined{', stopped: ' + drained.stopped if drained.stopped else ''}."
             )
             sync.heartbeat(version)
             if sync.catalogue():

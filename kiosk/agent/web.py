@@ -9,15 +9,13 @@ records nothing about visitors.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.core.config import Config
-from kiosk.core.helpcentre import HelpCentre, HelpError
-from kiosk.shell.pages import PageNotFound, PageRenderer
-from kiosk.shell.pages.help import help_context
+from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
 
 PREFIX = "/aide"
 Lang = Annotated[str, Query(max_length=5, pattern=r"^[a-z]{2}$")]  # a language the site does not offer: the default
@@ -30,25 +28,22 @@ SECURITY_HEADERS = {
 
 
 def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
-    help_dir = help_dir or config.kiosk_path.parent / "help"
-    try:
-        centre: HelpCentre | None = HelpCentre.load(help_dir)
-    except (OSError, HelpError):
-        centre = None
+    library = HelpLibrary(help_dir or config.kiosk_path.parent / "help")
+    services = PageServices(config.tiles, library)
     renderer = PageRenderer(
         icons_dir=config.tiles_path.parent / "icons",
         centre_name=config.kiosk.centre.name,
-        website=PREFIX,
-        help_videos=help_dir / "videos",
+        links=WebsiteLinks(PREFIX, config.kiosk.shell.language),
+        help_videos=library.videos,
         language=config.kiosk.shell.language,
         offered=config.kiosk.shell.languages,
     )
     tile_urls = {tile.id: tile.url for tile in config.tiles.tiles}
     app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
 
-    def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: object) -> HTMLResponse:
-        code = renderer.offered_or_default(lang)  # per request: the renderer's own language is left alone
-        context, _event = help_context(centre, name, params, code)
+    def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: Any) -> HTMLResponse:
+        code = renderer.offered_or_default(lang)  # per request: nothing is shared between visitors
+        context = PAGES.context(name, PageRequest(params, code), services)
         rendered = renderer.render(name, language=code, **context, **extra)
         if context.get("missing"):
             status = 404
@@ -64,6 +59,7 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
 
     @app.get(PREFIX + "/guides/{slug}")
     def article(slug: str, lang: Lang = "") -> HTMLResponse:
+        centre = library.centre
         tile = centre.articles[slug].tile if centre and slug in centre.articles else None
         return page("article", {"slug": slug}, lang, tile_url=tile_urls.get(tile or "", ""))
 

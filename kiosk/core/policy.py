@@ -37,6 +37,7 @@ class BlockReason(StrEnum):
     IP_LITERAL = "ip_literal"
     BAD_PORT = "bad_port"
     MALFORMED = "malformed"
+    CERTIFICATE = "certificate"  # the site's certificate was refused (decided by Chromium, not by the policy)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from kiosk.core.config import ConfigError, format_problems, load_for_process
 from kiosk.shell.environment import prepare_environment
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,7 @@ class ShellOptions:
     screenshot_path: Path | None = None  # where SIGUSR1 saves a picture of the screen
 
 
-def create_application(argv: list[str] | None = None, chromium_flags: list[str] | None = None):  # type: ignore[no-untyped-def]
+def create_application(argv: list[str] | None = None, chromium_flags: list[str] | None = None) -> QApplication:
     """The QApplication, with the environment and the kiosk: scheme in place first."""
     prepare_environment(extra_chromium_flags=chromium_flags or [])
     from PySide6.QtWidgets import QApplication
@@ -34,31 +38,12 @@ def create_application(argv: list[str] | None = None, chromium_flags: list[str] 
     from kiosk.shell.web.scheme import register_kiosk_scheme
 
     register_kiosk_scheme()
-    app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
+    app = cast(QApplication, QApplication.instance() or QApplication(argv or [sys.argv[0]]))
     app.setApplicationName("borne")
     app.setApplicationDisplayName("Borne")
     app.setQuitOnLastWindowClosed(False)
     app.setStyleSheet(STYLE_PATH.read_text(encoding="utf-8"))
     return app
-
-
-def build_window(config, session_root: Path, printer=None, clock=None):  # type: ignore[no-untyped-def]
-    from kiosk.core.ports import SystemClock
-    from kiosk.core.stats.recorder import StatsRecorder
-    from kiosk.core.store import DB_NAME, Role, StoreError, open_store
-    from kiosk.devices.fakes import FakePrinter
-    from kiosk.shell.window import KioskWindow
-
-    printer = printer or FakePrinter(outbox=config.kiosk.paths.data_dir / "fake-printer")
-    clock = clock or SystemClock()
-    store = None
-    try:
-        store = open_store(config.kiosk.paths.data_dir / DB_NAME, Role.SHELL, config.kiosk.stats.durability)
-    except StoreError as error:
-        # Residents come first: the kiosk runs, statistics wait in memory (and the loss is counted).
-        log.error("stats.store_unavailable", extra={"error": str(error)})
-    recorder = StatsRecorder(store, clock)
-    return KioskWindow(config, printer, clock=clock, session_root=session_root, recorder=recorder, store=store)
 
 
 def run_shell(options: ShellOptions) -> int:
@@ -76,7 +61,11 @@ def run_shell(options: ShellOptions) -> int:
     app = create_application(chromium_flags=options.chromium_flags)
     from PySide6.QtCore import QTimer
 
-    window = build_window(config, settings.paths.session_root)
+    from kiosk.devices.fakes import FakePrinter
+    from kiosk.shell.assembly import build_kiosk
+
+    kiosk = build_kiosk(config, settings.paths.session_root, printer=FakePrinter())
+    window = kiosk.window
     if options.size:
         window.resize(*options.size)
     if options.windowed or not settings.shell.fullscreen:
@@ -89,7 +78,7 @@ def run_shell(options: ShellOptions) -> int:
 
     def quit_cleanly(*_args: object) -> None:
         log.info("shell.stopping")
-        window.end_session()
+        kiosk.controller.end_session()
         window.allow_close()
         QTimer.singleShot(200, app.quit)
 

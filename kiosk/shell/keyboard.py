@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QResizeEvent
+from PySide6.QtQuick import QQuickItem
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QWidget
 
@@ -44,14 +45,15 @@ class OnScreenKeyboard(QQuickWidget):
         if self._root is not None or not self.source().isEmpty():
             return
         self.setSource(QUrl.fromLocalFile(str(QML_PATH)))
-        self._root = self.rootObject()
-        if self._root is None:
+        root: QQuickItem | None = self.rootObject()  # None when the QML failed (the stubs say never)
+        self._root = root
+        if root is None:
             for error in self.errors():
                 log.error("keyboard.unavailable", extra={"error": error.toString()})
             return
-        self._root.setProperty("locale", self._locale)
-        self._root.activeChanged.connect(self._sync)  # type: ignore[attr-defined]
-        self._root.panelHeightChanged.connect(self._sync)  # type: ignore[attr-defined]
+        root.setProperty("locale", self._locale)
+        root.activeChanged.connect(self._sync)  # type: ignore[attr-defined]  # a QML signal
+        root.panelHeightChanged.connect(self._sync)  # type: ignore[attr-defined]  # a QML signal
 
     @property
     def available(self) -> bool:

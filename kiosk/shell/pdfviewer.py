@@ -27,7 +27,7 @@ class PdfViewer(QWidget):
     printed = Signal(str, int)  # job id, pages
     printFailed = Signal(str)  # PrinterError.code
 
-    def __init__(self, printer: Printer, parent: QWidget | None = None) -> None:
+    def __init__(self, printer: Printer | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pdfViewer")
         self._printer = printer
@@ -109,6 +109,12 @@ class PdfViewer(QWidget):
         if self._path is None:
             return
         pages = self._document.pageCount()
+        if self._printer is None:
+            log.info("pdf.print_no_printer")
+            self.status.setText(
+                self._t(N_("Il n'y a pas d'imprimante sur cette borne. Un membre de l'accueil peut vous aider."))
+            )
+            return
         try:
             job = self._printer.print_pdf(self._path, self.title.text())
         except PrinterError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Protocol
+from typing import Protocol, cast
 
 from PySide6.QtCore import QLocale, QObject
 
@@ -25,7 +25,7 @@ class SpeechEngine(Protocol):
     def stop(self, boundary: object = ...) -> None: ...
 
 
-def default_engine(parent: QObject) -> SpeechEngine | None:
+def default_engine(parent: QObject | None) -> SpeechEngine | None:
     """A French voice through speech-dispatcher if the machine has one, else None (no button).
 
     ``KIOSK_SPEECH=off`` in the environment turns read-aloud off (tests, a terminal without speakers).
@@ -42,7 +42,7 @@ def default_engine(parent: QObject) -> SpeechEngine | None:
         return None
     speech = QTextToSpeech("speechd", parent)
     speech.setLocale(QLocale(QLocale.Language.French, QLocale.Country.France))
-    return speech
+    return cast(SpeechEngine, speech)  # QTextToSpeech.stop(boundary) has a default the stubs omit
 
 
 class ReadAloud(QObject):
@@ -70,7 +70,7 @@ class ReadAloud(QObject):
         self.speaking = True
         log.info("read_aloud.started", extra={"chars": len(text), "language": language})
 
-    def stop(self) -> None:
+    def stop(self, *_signal_args: object) -> None:
         if self.engine is not None and self.speaking:
             self.engine.stop()
         self.speaking = False

@@ -459,29 +459,29 @@ def run_shell_session(qtbot, config, data_dir: Path, session_root: Path) -> tupl
     """Build the real window as ``kiosk shell`` does, run one session, tear everything down.
 
     Returns whether the shell had a database, and the session's id."""
-    from kiosk.shell.app import build_window
+    from kiosk.shell.assembly import build_kiosk
 
-    window = build_window(with_data_dir(config, data_dir), session_root)
+    kiosk = build_kiosk(with_data_dir(config, data_dir), session_root)
     try:
-        window.resize(1280, 800)
-        window.show()
-        qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "attract", timeout=15_000)
-        window.start_session()
-        session = window.session.session_id
-        qtbot.waitUntil(lambda: window.current_url().toString().startswith("kiosk://home"), timeout=15_000)
-        window.end_session()
-        qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=15_000)
-        window.stats.flush()
-        return window.store is not None, str(session)
+        kiosk.window.resize(1280, 800)
+        kiosk.window.show()
+        qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "attract", timeout=15_000)
+        kiosk.controller.start_session()
+        session = kiosk.controller.session.session_id
+        qtbot.waitUntil(lambda: kiosk.controller.current_url().toString().startswith("kiosk://home"), timeout=15_000)
+        kiosk.controller.end_session()
+        qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=15_000)
+        kiosk.controller.stats.flush()
+        return kiosk.controller.store is not None, str(session)
     finally:
-        if window.browser is not None:
-            window.end_session()
-            qtbot.waitUntil(lambda: window.browser is None, timeout=15_000)
-        window.allow_close()
-        window.close()
-        if window.store is not None:
-            window.store.close()
-        window.deleteLater()
+        if kiosk.controller.browser is not None:
+            kiosk.controller.end_session()
+            qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=15_000)
+        kiosk.window.allow_close()
+        kiosk.window.close()
+        if kiosk.controller.store is not None:
+            kiosk.controller.store.close()
+        kiosk.window.deleteLater()
         qtbot.wait(50)
 
 

@@ -14,9 +14,8 @@ import pytest
 from kiosk.agent.web import create_help_site
 from kiosk.core.config import load_config
 from kiosk.core.helpcentre import HelpCentre
-from kiosk.shell.pages import PageRenderer
-from kiosk.shell.pages.home import home_groups
-from kiosk.shell.pages.questions import QUESTIONS_PAGE
+from kiosk.pages import KioskLinks, PageRenderer, home_groups
+from kiosk.pages.questions import QUESTIONS_PAGE
 from tests.fedkit import free_port
 
 pytestmark = [pytest.mark.help, pytest.mark.a11y]
@@ -111,10 +110,19 @@ KIOSK_PAGES = {
 }
 
 
+class ServedKioskLinks(KioskLinks):
+    """The kiosk's own links and buttons, its style sheet and icons fetched from the help site."""
+
+    def static(self, path: str) -> str:
+        return f"/aide/static/{path}"
+
+
 @pytest.mark.parametrize("lang", ["fr", "ar"])
 @pytest.mark.parametrize("name", sorted(KIOSK_PAGES))
 def test_kiosk_pages_have_no_serious_accessibility_violation(site: str, browser, name: str, lang: str) -> None:  # type: ignore[no-untyped-def]
-    renderer = PageRenderer(icons_dir=REPO / "config" / "icons", centre_name=CONFIG.kiosk.centre.name, website="/aide")
+    renderer = PageRenderer(
+        icons_dir=REPO / "config" / "icons", centre_name=CONFIG.kiosk.centre.name, links=ServedKioskLinks()
+    )
     context = {"groups": home_groups(CONFIG.tiles, lang)} if name == "home" else KIOSK_PAGES[name]
     html = renderer.render(name, language=lang, **context).body.decode()
     assert f'lang="{lang}"' in html

@@ -12,8 +12,8 @@ import pytest
 
 from kiosk.core.helpcentre import HelpCentre
 from kiosk.i18n import SUPPORTED
-from kiosk.shell.pages import PageRenderer
-from kiosk.shell.pages.help import help_context
+from kiosk.pages import PageRenderer
+from kiosk.pages.guides import help_context
 from kiosk.shell.topbar import BUTTONS
 
 pytestmark = [pytest.mark.unit, pytest.mark.help]
@@ -72,7 +72,7 @@ def test_a_translation_older_than_the_french_is_not_shown(tmp_path: Path) -> Non
 
 def test_the_page_shows_the_translation_in_its_direction(centre: HelpCentre) -> None:
     renderer = PageRenderer(icons_dir=REPO / "config" / "icons", centre_name="Centre", help_videos=HELP / "videos")
-    context, _event = help_context(centre, "article", {"slug": "utiliser-la-borne"}, "ar")
+    context = help_context(centre, "article", {"slug": "utiliser-la-borne"}, "ar")
     html = renderer.render("article", language="ar", **context).body.decode()
     assert '<article class="guide-text" lang="ar" dir="rtl">' in html
     assert "استعمال الجهاز" in html and "french-only" not in html
@@ -87,12 +87,12 @@ def test_the_page_shows_the_translation_in_its_direction(centre: HelpCentre) -> 
     assert tracks["ar"][1] == "kiosk://static/help-videos/utiliser-la-borne.ar.vtt"
     assert renderer.static("help-videos/utiliser-la-borne.ar.vtt").content_type == "text/vtt"
 
-    context, _event = help_context(centre, "article", {"slug": "carte-vitale"}, "ar")
+    context = help_context(centre, "article", {"slug": "carte-vitale"}, "ar")
     html = renderer.render("article", language="ar", **context).body.decode()
     assert '<article class="guide-text" lang="fr" dir="ltr">' in html and "french-only" in html
     assert "Avant de commencer, préparez" in html  # French heading over a French guide
 
-    context, _event = help_context(centre, "help", {}, "pt")
+    context = help_context(centre, "help", {}, "pt")
     html = renderer.render("help", language="pt", **context).body.decode()
     assert '<strong lang="fr" dir="auto">Déclarer vos revenus aux impôts</strong>' in html
     assert "<strong>Usar o terminal: botões, teclado, apagar</strong>" in html

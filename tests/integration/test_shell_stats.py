@@ -37,18 +37,18 @@ def with_questions(config, timeout_s: int = 45):  # type: ignore[no-untyped-def]
     return replace(config, kiosk=config.kiosk.model_copy(update={"stats": stats}))
 
 
-def end_and_wait_questions(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    window.end_session(EndReason.BUTTON)
-    qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "questions", timeout=10_000)
+def end_and_wait_questions(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    kiosk.controller.end_session(EndReason.BUTTON)
+    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "questions", timeout=10_000)
     qtbot.waitUntil(
-        lambda: run_js(qtbot, window.lobby_view.page(), "document.querySelectorAll('.question').length") == 4,
+        lambda: run_js(qtbot, kiosk.window.lobby_view.page(), "document.querySelectorAll('.question').length") == 4,
         timeout=10_000,
     )
 
 
-def tap(qtbot, window, value: str) -> None:  # type: ignore[no-untyped-def]
+def tap(qtbot, kiosk, value: str) -> None:  # type: ignore[no-untyped-def]
     """Tap the visible answer ``value`` (the page moves to the next question after 250 ms)."""
-    page = window.lobby_view.page()
+    page = kiosk.window.lobby_view.page()
     script = (
         "(function(){var b=[...document.querySelectorAll('.question:not([hidden]) .choice')]"
         f".find(x=>x.dataset.value=={json.dumps(value)}); if(!b) return false; b.click(); return true;}})()"
@@ -60,11 +60,11 @@ def tap(qtbot, window, value: str) -> None:  # type: ignore[no-untyped-def]
         qtbot.waitUntil(lambda: run_js(qtbot, page, visible) != before, timeout=5_000)
 
 
-def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_window, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(store=store)
-    start_in_tile(qtbot, window, loopback_web, "<h1>Bonjour</h1>")
-    window.end_session()
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_kiosk, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(store=store)
+    start_in_tile(qtbot, kiosk, loopback_web, "<h1>Bonjour</h1>")
+    kiosk.controller.end_session()
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     recorded = rows(store)
     assert [kind for kind, _, _ in recorded] == ["session_started", "tile_opened", "session_ended"]
     sessions = {session for _, _, session in recorded}
@@ -75,65 +75,65 @@ def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_win
     assert ended["age"] is None and ended["satisfaction"] is None  # questions are off in this config
 
 
-def test_asking_for_a_person_is_counted(qtbot, make_window, store) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(store=store)
-    window.top_bar.triggered.emit("mediator")
-    qtbot.waitUntil(lambda: window.current_url().host() == "mediator", timeout=10_000)
+def test_asking_for_a_person_is_counted(qtbot, make_kiosk, store) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(store=store)
+    kiosk.window.top_bar.triggered.emit("mediator")
+    qtbot.waitUntil(lambda: kiosk.controller.current_url().host() == "mediator", timeout=10_000)
     assert [(kind, data) for kind, data, _ in rows(store)][-1] == (
         "mediator_call",
         {"stage": "opened", "wait_s": None},
     )
 
 
-def test_a_blocked_navigation_keeps_the_domain_and_nothing_of_the_url(qtbot, make_window, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(store=store)
+def test_a_blocked_navigation_keeps_the_domain_and_nothing_of_the_url(qtbot, make_kiosk, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(store=store)
     loopback_web.page("www.elsewhere.test", "/dossier/dupont-jean", "<p>ailleurs</p>")
     start_in_tile(
         qtbot,
-        window,
+        kiosk,
         loopback_web,
         '<a id=a href="http://www.elsewhere.test/dossier/dupont-jean?nom=Dupont&nir=1840512345678">x</a>',
     )
-    run_js(qtbot, window.session_page(), "document.getElementById('a').click()")
-    wait_ready(qtbot, window, "kiosk://blocked")
-    window.end_session()
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    run_js(qtbot, kiosk.controller.session_page(), "document.getElementById('a').click()")
+    wait_ready(qtbot, kiosk, "kiosk://blocked")
+    kiosk.controller.end_session()
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     blocked = [data for kind, data, _ in rows(store) if kind == "navigation_blocked"]
     assert blocked == [{"tile": "allowed", "domain": "elsewhere.test"}]
-    window.stats.flush()
+    kiosk.controller.stats.flush()
     store.checkpoint()
     on_disk = b"".join(p.read_bytes() for p in Path(store.path).parent.glob("kiosk.db*"))
     for secret in (b"dupont", b"Dupont", b"1840512345678", b"dossier", b"www.elsewhere.test"):
         assert secret not in on_disk
 
 
-def test_printing_counts_pages_and_a_printer_failure_is_a_device_error(qtbot, make_window, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(store=store)
+def test_printing_counts_pages_and_a_printer_failure_is_a_device_error(qtbot, make_kiosk, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(store=store)
     loopback_web.add("www.allowed.test", "/attestation.pdf", Response(PDF, content_type="application/pdf"))
-    start_in_tile(qtbot, window, loopback_web, '<a id=a href="/attestation.pdf">Attestation</a>')
-    run_js(qtbot, window.session_page(), "document.getElementById('a').click()")
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.pdf_viewer, timeout=10_000)
-    window.pdf_viewer.print_button.click()
-    window.pdf_viewer._printer.online = False
-    window.pdf_viewer.print_button.click()
+    start_in_tile(qtbot, kiosk, loopback_web, '<a id=a href="/attestation.pdf">Attestation</a>')
+    run_js(qtbot, kiosk.controller.session_page(), "document.getElementById('a').click()")
+    qtbot.waitUntil(lambda: kiosk.window.stack.currentWidget() is kiosk.window.pdf_viewer, timeout=10_000)
+    kiosk.window.pdf_viewer.print_button.click()
+    kiosk.window.pdf_viewer._printer.online = False
+    kiosk.window.pdf_viewer.print_button.click()
     recorded = [(kind, data) for kind, data, _ in rows(store)]
     assert ("print_job", {"pages": 1, "status": "printed"}) in recorded
     assert ("device_error", {"device": "printer", "error": "offline"}) in recorded
 
 
-def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_window, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(config=with_questions(kiosk_config), store=store)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    session_dir = window.browser.dir
-    end_and_wait_questions(qtbot, window)
+def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    session_dir = kiosk.controller.browser.dir
+    end_and_wait_questions(qtbot, kiosk)
     # Everything is already wiped while the questions are on screen.
-    assert window.browser is None and not session_dir.exists()
-    assert window.state is State.ENDING and window.asking_questions
+    assert kiosk.controller.browser is None and not session_dir.exists()
+    assert kiosk.controller.state is State.ENDING and kiosk.controller.asking_questions
     for value in ("60_69", "en_partie", "content", "oui"):
-        tap(qtbot, window, value)
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
-    qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
+        tap(qtbot, kiosk, value)
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
+    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
     ended = [data for kind, data, _ in rows(store) if kind == "session_ended"]
     assert ended == [
         {
@@ -147,67 +147,67 @@ def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_windo
     ]
 
 
-def test_one_tap_skips_the_questions_and_keeps_what_was_answered(qtbot, make_window, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(config=with_questions(kiosk_config), store=store)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    end_and_wait_questions(qtbot, window)
-    tap(qtbot, window, "non_communique")
-    run_js(qtbot, window.lobby_view.page(), "document.getElementById('skip').click()")
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+def test_one_tap_skips_the_questions_and_keeps_what_was_answered(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    end_and_wait_questions(qtbot, kiosk)
+    tap(qtbot, kiosk, "non_communique")
+    run_js(qtbot, kiosk.window.lobby_view.page(), "document.getElementById('skip').click()")
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     ended = next(data for kind, data, _ in rows(store) if kind == "session_ended")
     assert ended["age"] == "non_communique"
     assert ended["outcome"] is None and ended["satisfaction"] is None and ended["first_visit"] is None
 
 
-def test_unanswered_questions_go_away_on_their_own(qtbot, make_window, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
+def test_unanswered_questions_go_away_on_their_own(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
     config = with_questions(kiosk_config, timeout_s=1)  # below the configurable minimum, for the test
-    window = make_window(config=config, store=store)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    end_and_wait_questions(qtbot, window)
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=5_000)
+    kiosk = make_kiosk(config=config, store=store)
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    end_and_wait_questions(qtbot, kiosk)
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=5_000)
     assert [kind for kind, _, _ in rows(store)] == ["session_started", "session_ended"]
 
 
-def test_a_resident_who_walked_away_is_not_asked(qtbot, make_window, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(config=with_questions(kiosk_config), store=store)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    window.end_session(EndReason.IDLE)
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
-    qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
+def test_a_resident_who_walked_away_is_not_asked(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    kiosk.controller.end_session(EndReason.IDLE)
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
+    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
     assert [data["reason"] for kind, data, _ in rows(store) if kind == "session_ended"] == ["idle"]
 
 
-def test_forged_answers_are_dropped(qtbot, make_window, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(config=with_questions(kiosk_config), store=store)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    end_and_wait_questions(qtbot, window)
+def test_forged_answers_are_dropped(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    end_and_wait_questions(qtbot, kiosk)
     run_js(
         qtbot,
-        window.lobby_view.page(),
+        kiosk.window.lobby_view.page(),
         "location.href='kiosk://action/answers?age=%3Cscript%3E&outcome=oui&satisfaction=Jean%20Dupont&first_visit=1'",
     )
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     ended = next(data for kind, data, _ in rows(store) if kind == "session_ended")
     assert (ended["age"], ended["outcome"], ended["satisfaction"], ended["first_visit"]) == (None, "oui", None, None)
 
 
-def test_events_wait_in_memory_while_the_database_is_locked(qtbot, make_window, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(store=store)
+def test_events_wait_in_memory_while_the_database_is_locked(qtbot, make_kiosk, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(store=store)
     blocker = open_store(Path(store.path), Role.AGENT)
     blocker.conn.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
-        window.start_session()
-        wait_ready(qtbot, window, "kiosk://home")
-        assert window.state is State.ACTIVE  # the screen did not wait for the lock
-        assert window.stats.waiting == 1
+        kiosk.controller.start_session()
+        wait_ready(qtbot, kiosk, "kiosk://home")
+        assert kiosk.controller.state is State.ACTIVE  # the screen did not wait for the lock
+        assert kiosk.controller.stats.waiting == 1
     finally:
         blocker.conn.execute("ROLLBACK")
         blocker.close()
-    window.end_session()
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
+    kiosk.controller.end_session()
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     assert [kind for kind, _, _ in rows(store)] == ["session_started", "session_ended"]
-    assert window.stats.waiting == 0
+    assert kiosk.controller.stats.waiting == 0

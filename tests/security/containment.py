@@ -38,26 +38,26 @@ class Snapshot:
         return new
 
 
-def assert_contained(window, snapshot: Snapshot | None = None) -> None:  # type: ignore[no-untyped-def]
-    url = window.current_url().toString()
-    if not url.startswith("kiosk:") and window.stack.currentWidget() is not window.pdf_viewer:
-        decision = window.current_policy().decide(url)
+def assert_contained(kiosk, snapshot: Snapshot | None = None) -> None:  # type: ignore[no-untyped-def]
+    url = kiosk.controller.current_url().toString()
+    if not url.startswith("kiosk:") and kiosk.window.stack.currentWidget() is not kiosk.window.pdf_viewer:
+        decision = kiosk.controller.current_policy().decide(url)
         assert decision.verdict is Verdict.ALLOW, f"outside allowed origins: {url}"
     # Exactly one visible window: ours.
-    ours = window.windowHandle()
+    ours = kiosk.window.windowHandle()
     other_windows = [w for w in QGuiApplication.topLevelWindows() if w.isVisible() and w is not ours]
     assert not other_windows, f"second window: {other_windows}"
-    other_widgets = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w is not window]
+    other_widgets = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w is not kiosk.window]
     assert not other_widgets, f"second window: {other_widgets}"
     # No system dialog of any kind.
     assert QApplication.activeModalWidget() is None
     for kind in (QDialog, QFileDialog, QMessageBox):
-        assert not [d for d in window.findChildren(kind) if d.isVisible()], kind
+        assert not [d for d in kiosk.window.findChildren(kind) if d.isVisible()], kind
     # The top bar is still there, on top, and the window is neither hidden nor made full screen by a page.
-    assert window.isVisible()
-    assert window.top_bar.isVisible() and window.top_bar.geometry().top() == 0
-    assert window.top_bar.buttons["mediator"].isVisible()
+    assert kiosk.window.isVisible()
+    assert kiosk.window.top_bar.isVisible() and kiosk.window.top_bar.geometry().top() == 0
+    assert kiosk.window.top_bar.buttons["mediator"].isVisible()
     if snapshot is not None:
-        session_dir = window.browser.dir if window.browser is not None else None
+        session_dir = kiosk.controller.browser.dir if kiosk.controller.browser is not None else None
         leaked = snapshot.new_files_outside(session_dir)
         assert not leaked, f"written outside the session directory: {leaked}"

@@ -45,41 +45,42 @@ def button(onclick: str) -> str:
 
 
 def js_result(name: str, expected: object) -> Callable[..., None]:
-    def check(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    def check(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
         qtbot.waitUntil(
-            lambda: run_js(qtbot, window.session_page(), f"String(window.{name})") != "undefined", timeout=5000
+            lambda: run_js(qtbot, kiosk.controller.session_page(), f"String(window.{name})") != "undefined",
+            timeout=5000,
         )
-        assert run_js(qtbot, window.session_page(), f"String(window.{name})") == str(expected)
+        assert run_js(qtbot, kiosk.controller.session_page(), f"String(window.{name})") == str(expected)
 
     return check
 
 
-def session_continues(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def session_continues(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     from kiosk.core.session import State
 
-    assert window.state is State.ACTIVE
-    assert window.browser is not None
+    assert kiosk.controller.state is State.ACTIVE
+    assert kiosk.controller.browser is not None
 
 
-def pdf_viewer_shown(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.pdf_viewer, timeout=8000)
+def pdf_viewer_shown(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: kiosk.window.stack.currentWidget() is kiosk.window.pdf_viewer, timeout=8000)
 
 
-def notice_shown(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: window.notice.isVisible(), timeout=8000)
+def notice_shown(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: kiosk.window.notice.isVisible(), timeout=8000)
 
 
-def chooser_shown_and_closed(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def chooser_shown_and_closed(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     # A synthesised touch can land while the page is still settling: touch again if nothing came.
     for _ in range(4):
         try:
-            qtbot.waitUntil(lambda: getattr(window.chooser, "seen", False), timeout=2500)
+            qtbot.waitUntil(lambda: getattr(kiosk.window.chooser, "seen", False), timeout=2500)
             break
         except Exception:
-            touch_centre(window)
-    qtbot.waitUntil(lambda: getattr(window.chooser, "seen", False), timeout=2500)
-    assert "pas encore de document" in window.chooser.heading.text()
-    qtbot.waitUntil(lambda: not window.chooser.isVisible(), timeout=3000)
+            touch_centre(kiosk)
+    qtbot.waitUntil(lambda: getattr(kiosk.window.chooser, "seen", False), timeout=2500)
+    assert "pas encore de document" in kiosk.window.chooser.heading.text()
+    qtbot.waitUntil(lambda: not kiosk.window.chooser.isVisible(), timeout=3000)
 
 
 def answer_overlay_when_shown(overlay, button) -> None:  # type: ignore[no-untyped-def]
@@ -99,15 +100,15 @@ def answer_overlay_when_shown(overlay, button) -> None:  # type: ignore[no-untyp
     timer.start()
 
 
-def confirm_answered(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    js_result("answer", "false")(qtbot, window)
-    assert window.confirm.seen
+def confirm_answered(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    js_result("answer", "false")(qtbot, kiosk)
+    assert kiosk.window.confirm.seen
 
 
-def not_fullscreen(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def not_fullscreen(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     qtbot.wait(500)
-    assert not window.isFullScreen()
-    assert run_js(qtbot, window.session_page(), "String(document.fullscreenElement)") == "null"
+    assert not kiosk.window.isFullScreen()
+    assert run_js(qtbot, kiosk.controller.session_page(), "String(document.fullscreenElement)") == "null"
 
 
 VECTORS = [
@@ -284,24 +285,24 @@ def snapshot_roots(tmp_path: Path) -> list[Path]:
     return [Path(os.environ["HOME"]), tmp_path]
 
 
-def open_vector(qtbot, window, web, vector: Vector) -> None:  # type: ignore[no-untyped-def]
+def open_vector(qtbot, kiosk, web, vector: Vector) -> None:  # type: ignore[no-untyped-def]
     web.clear()
     web.page("www.allowed.test", "/", f"<!doctype html><meta charset=utf-8><body>{vector.html}</body>")
     web.page("evil.test", "/", "<h1>Evil</h1>")
     for key, response in vector.routes.items():
         host, path = key.split(" ")
         web.add(host, path, response)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    window.open_tile("allowed")
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    kiosk.controller.open_tile("allowed")
     if vector.name == "meta_refresh":
-        qtbot.waitUntil(lambda: window.current_url().host() != "home", timeout=5000)
+        qtbot.waitUntil(lambda: kiosk.controller.current_url().host() != "home", timeout=5000)
     else:
-        wait_ready(qtbot, window, "http://www.allowed.test/")
+        wait_ready(qtbot, kiosk, "http://www.allowed.test/")
 
 
-def touch_centre(window) -> None:  # type: ignore[no-untyped-def]
-    view = window.session_view()
+def touch_centre(kiosk) -> None:  # type: ignore[no-untyped-def]
+    view = kiosk.controller.session_view()
     target = view.focusProxy() or view
     QTest.mouseClick(
         target,
@@ -312,27 +313,27 @@ def touch_centre(window) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v.name for v in VECTORS])
-def test_escape_vector(qtbot, window, loopback_web, snapshot_roots, vector: Vector) -> None:  # type: ignore[no-untyped-def]
-    open_vector(qtbot, window, loopback_web, vector)
+def test_escape_vector(qtbot, kiosk, loopback_web, snapshot_roots, vector: Vector) -> None:  # type: ignore[no-untyped-def]
+    open_vector(qtbot, kiosk, loopback_web, vector)
     snapshot = Snapshot(snapshot_roots)
-    answer_overlay_when_shown(window.confirm, window.confirm.no)
-    answer_overlay_when_shown(window.chooser, window.chooser.cancel)
+    answer_overlay_when_shown(kiosk.window.confirm, kiosk.window.confirm.no)
+    answer_overlay_when_shown(kiosk.window.chooser, kiosk.window.chooser.cancel)
     if vector.click:
-        touch_centre(window)
+        touch_centre(kiosk)
     if vector.script:
-        window.session_page().runJavaScript(vector.script)
+        kiosk.controller.session_page().runJavaScript(vector.script)
     if vector.expect_page:
         expected = vector.expect_page
-        qtbot.waitUntil(lambda: window.current_url().host() == expected, timeout=8000)
+        qtbot.waitUntil(lambda: kiosk.controller.current_url().host() == expected, timeout=8000)
     else:
         qtbot.wait(800)
     if vector.check is not None:
-        vector.check(qtbot, window)
-    assert_contained(window, snapshot)
+        vector.check(qtbot, kiosk)
+    assert_contained(kiosk, snapshot)
     if vector.name == "beforeunload_trap":
-        window.go_home()
-        wait_ready(qtbot, window, "kiosk://home")
-        assert_contained(window, snapshot)
+        kiosk.controller.go_home()
+        wait_ready(qtbot, kiosk, "kiosk://home")
+        assert_contained(kiosk, snapshot)
     assert not loopback_web.requests_to("evil.test") or vector.name in ("iframe_navigates_top",), (
         "evil.test was reached"
     )
@@ -365,52 +366,50 @@ KEY_PAGE = (
 )
 
 
-def focus_field(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    window.activateWindow()
-    window.session_view().setFocus()
-    run_js(qtbot, window.session_page(), "document.getElementById('f').focus(); 1")
+def focus_field(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    kiosk.window.activateWindow()
+    kiosk.controller.session_view().setFocus()
+    run_js(qtbot, kiosk.controller.session_page(), "document.getElementById('f').focus(); 1")
 
 
 @pytest.mark.parametrize(("name", "key", "modifiers"), KEYS, ids=[k[0] for k in KEYS])
-def test_forbidden_key_never_reaches_the_page(
-    qtbot, window, loopback_web, snapshot_roots, name, key, modifiers
-) -> None:  # type: ignore[no-untyped-def]
-    open_vector(qtbot, window, loopback_web, Vector(name, KEY_PAGE))
+def test_forbidden_key_never_reaches_the_page(qtbot, kiosk, loopback_web, snapshot_roots, name, key, modifiers) -> None:  # type: ignore[no-untyped-def]
+    open_vector(qtbot, kiosk, loopback_web, Vector(name, KEY_PAGE))
     snapshot = Snapshot(snapshot_roots)
-    focus_field(qtbot, window)
-    blocked_before = window.guard.blocked_count
-    zoom_before = window.session_view().zoomFactor()
-    QTest.keyClick(window.windowHandle(), key, modifiers)
+    focus_field(qtbot, kiosk)
+    blocked_before = kiosk.window.guard.blocked_count
+    zoom_before = kiosk.controller.session_view().zoomFactor()
+    QTest.keyClick(kiosk.window.windowHandle(), key, modifiers)
     qtbot.wait(300)
-    assert window.guard.blocked_count > blocked_before
-    assert run_js(qtbot, window.session_page(), "window.keys.join(',')") == ""
-    assert window.session_view().zoomFactor() == zoom_before
-    assert window.current_url().host() == "www.allowed.test"
-    assert_contained(window, snapshot)
+    assert kiosk.window.guard.blocked_count > blocked_before
+    assert run_js(qtbot, kiosk.controller.session_page(), "window.keys.join(',')") == ""
+    assert kiosk.controller.session_view().zoomFactor() == zoom_before
+    assert kiosk.controller.current_url().host() == "www.allowed.test"
+    assert_contained(kiosk, snapshot)
 
 
-def test_ordinary_keys_pass_the_guard(qtbot, window, loopback_web) -> None:  # type: ignore[no-untyped-def]
+def test_ordinary_keys_pass_the_guard(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
     """The control for the key vectors: the same route lets ordinary keys through, as activity."""
-    open_vector(qtbot, window, loopback_web, Vector("typing", KEY_PAGE))
-    focus_field(qtbot, window)
-    blocked_before = window.guard.blocked_count
-    window._clock.advance(50)
-    assert window.session.idle_remaining() == pytest.approx(10)
+    open_vector(qtbot, kiosk, loopback_web, Vector("typing", KEY_PAGE))
+    focus_field(qtbot, kiosk)
+    blocked_before = kiosk.window.guard.blocked_count
+    kiosk.controller.clock.advance(50)
+    assert kiosk.controller.session.idle_remaining() == pytest.approx(10)
     for key in (Qt.Key.Key_A, Qt.Key.Key_B, Qt.Key.Key_Return, Qt.Key.Key_Backspace):
-        QTest.keyClick(window.windowHandle(), key)
-    assert window.guard.blocked_count == blocked_before
-    assert window.session.idle_remaining() == pytest.approx(60)  # a key is activity
+        QTest.keyClick(kiosk.window.windowHandle(), key)
+    assert kiosk.window.guard.blocked_count == blocked_before
+    assert kiosk.controller.session.idle_remaining() == pytest.approx(60)  # a key is activity
 
 
-def test_ctrl_wheel_does_not_zoom(qtbot, window, loopback_web) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_wheel_does_not_zoom(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
 
-    open_vector(qtbot, window, loopback_web, Vector("wheel", "<p style='height:3000px'>x</p>"))
-    before = window.session_view().zoomFactor()
-    handle = window.windowHandle()
-    centre = QPointF(window.width() / 2, window.height() / 2)
+    open_vector(qtbot, kiosk, loopback_web, Vector("wheel", "<p style='height:3000px'>x</p>"))
+    before = kiosk.controller.session_view().zoomFactor()
+    handle = kiosk.window.windowHandle()
+    centre = QPointF(kiosk.window.width() / 2, kiosk.window.height() / 2)
     event = QWheelEvent(
         centre,
         centre,
@@ -423,5 +422,5 @@ def test_ctrl_wheel_does_not_zoom(qtbot, window, loopback_web) -> None:  # type:
     )
     QApplication.sendEvent(handle, event)
     qtbot.wait(300)
-    assert window.session_view().zoomFactor() == before
-    assert_contained(window)
+    assert kiosk.controller.session_view().zoomFactor() == before
+    assert_contained(kiosk)

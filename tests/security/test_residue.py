@@ -15,21 +15,21 @@ pytestmark = pytest.mark.residue
 PAGE = "<!doctype html><meta charset=utf-8><body><input id=f name=f autocomplete=on><a href='/two'>two</a></body>"
 
 
-def new_session(qtbot, window, path: str = "/") -> None:  # type: ignore[no-untyped-def]
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    window.open_tile("allowed")
-    wait_ready(qtbot, window, "http://www.allowed.test/")
+def new_session(qtbot, kiosk, path: str = "/") -> None:  # type: ignore[no-untyped-def]
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    kiosk.controller.open_tile("allowed")
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/")
     if path != "/":
-        window.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
-        wait_ready(qtbot, window, f"http://www.allowed.test{path}")
+        kiosk.controller.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
+        wait_ready(qtbot, kiosk, f"http://www.allowed.test{path}")
 
 
-def end_session(qtbot, window) -> None:  # type: ignore[no-untyped-def]
-    window.end_session()
-    qtbot.waitUntil(lambda: window.state is State.WIPED, timeout=10_000)
-    window.session.activity()  # goodbye → attract
-    assert window.state is State.ATTRACT
+def end_session(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    kiosk.controller.end_session()
+    qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
+    kiosk.controller.session.activity()  # goodbye → attract
+    assert kiosk.controller.state is State.ATTRACT
 
 
 @pytest.fixture
@@ -45,20 +45,20 @@ def site(loopback_web):  # type: ignore[no-untyped-def]
     return loopback_web
 
 
-def js(qtbot, window, script: str):  # type: ignore[no-untyped-def]
-    return run_js(qtbot, window.session_page(), script)
+def js(qtbot, kiosk, script: str):  # type: ignore[no-untyped-def]
+    return run_js(qtbot, kiosk.controller.session_page(), script)
 
 
-def js_async(qtbot, window, script: str, timeout: int = 8000):  # type: ignore[no-untyped-def]
+def js_async(qtbot, kiosk, script: str, timeout: int = 8000):  # type: ignore[no-untyped-def]
     """Run a promise-returning expression; wait for its value in window.__r."""
     js(
         qtbot,
-        window,
+        kiosk,
         f"window.__r = undefined; Promise.resolve().then(function(){{ return {script}; }})"
         ".then(function(v){ window.__r = String(v); }, function(e){ window.__r = 'error:' + e; }); 1",
     )
-    qtbot.waitUntil(lambda: js(qtbot, window, "String(window.__r)") != "undefined", timeout=timeout)
-    return js(qtbot, window, "window.__r")
+    qtbot.waitUntil(lambda: js(qtbot, kiosk, "String(window.__r)") != "undefined", timeout=timeout)
+    return js(qtbot, kiosk, "window.__r")
 
 
 KINDS = {
@@ -77,35 +77,35 @@ EMPTY = {"cookie": "", "local_storage": "null", "session_storage": "null", "wind
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_synchronous_storage(qtbot, window, site, kind: str) -> None:  # type: ignore[no-untyped-def]
+def test_synchronous_storage(qtbot, kiosk, site, kind: str) -> None:  # type: ignore[no-untyped-def]
     write, read = KINDS[kind]
-    new_session(qtbot, window)
-    assert js(qtbot, window, write) not in ("", "null", None)
-    assert js(qtbot, window, read) != EMPTY[kind]
-    end_session(qtbot, window)
-    new_session(qtbot, window)
-    assert js(qtbot, window, read) == EMPTY[kind]
+    new_session(qtbot, kiosk)
+    assert js(qtbot, kiosk, write) not in ("", "null", None)
+    assert js(qtbot, kiosk, read) != EMPTY[kind]
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
+    assert js(qtbot, kiosk, read) == EMPTY[kind]
 
 
-def test_indexeddb(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+def test_indexeddb(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     open_db = (
         "new Promise(function(ok, ko){ var r = indexedDB.open('marker', 1);"
         " r.onupgradeneeded = function(){ r.result.createObjectStore('s'); };"
         " r.onsuccess = function(){ ok(r.result); }; r.onerror = ko; })"
     )
-    new_session(qtbot, window)
+    new_session(qtbot, kiosk)
     put = (
         f"{open_db}.then(function(db){{ return new Promise(function(ok){{ var t = db.transaction('s', 'readwrite');"
         " t.objectStore('s').put('1', 'k'); t.oncomplete = function(){ ok('stored'); }; }); })"
     )
-    assert js_async(qtbot, window, put) == "stored"
-    assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
-    end_session(qtbot, window)
-    new_session(qtbot, window)
-    assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "0"
+    assert js_async(qtbot, kiosk, put) == "stored"
+    assert js_async(qtbot, kiosk, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
+    assert js_async(qtbot, kiosk, "indexedDB.databases().then(function(d){ return d.length; })") == "0"
 
 
-def test_http_cache(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+def test_http_cache(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     site.add(
         "www.allowed.test",
         "/cached.js",
@@ -114,81 +114,83 @@ def test_http_cache(qtbot, window, site) -> None:  # type: ignore[no-untyped-def
         ),
     )
     load = "fetch('/cached.js').then(function(r){ return r.text(); })"
-    new_session(qtbot, window)
-    js_async(qtbot, window, load)
-    js_async(qtbot, window, load)
+    new_session(qtbot, kiosk)
+    js_async(qtbot, kiosk, load)
+    js_async(qtbot, kiosk, load)
     hits_first_session = len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"])
     assert hits_first_session == 1  # the second fetch came from the HTTP cache: the marker exists
-    end_session(qtbot, window)
-    new_session(qtbot, window)
-    js_async(qtbot, window, load)
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
+    js_async(qtbot, kiosk, load)
     assert len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"]) == 2
 
 
-def test_history(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
-    new_session(qtbot, window, "/two")
-    assert window.session_page().history().count() >= 2
-    end_session(qtbot, window)
-    new_session(qtbot, window)
-    urls = [item.url().toString() for item in window.session_page().history().items()]
+def test_history(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, kiosk, "/two")
+    assert kiosk.controller.session_page().history().count() >= 2
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
+    urls = [item.url().toString() for item in kiosk.controller.session_page().history().items()]
     assert not any(u.endswith("/two") for u in urls)
 
 
-def test_downloads_and_session_directory(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
+def test_downloads_and_session_directory(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     pdf = (
         b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
         b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
     )
     site.add("www.allowed.test", "/doc.pdf", Response(pdf, content_type="application/pdf"))
-    new_session(qtbot, window)
-    first_dir = window.browser.dir
-    js(qtbot, window, "location.href = '/doc.pdf'; 1")
-    qtbot.waitUntil(lambda: window.browser is not None and len(window.browser.documents()) == 1, timeout=8000)
-    end_session(qtbot, window)
+    new_session(qtbot, kiosk)
+    first_dir = kiosk.controller.browser.dir
+    js(qtbot, kiosk, "location.href = '/doc.pdf'; 1")
+    qtbot.waitUntil(
+        lambda: kiosk.controller.browser is not None and len(kiosk.controller.browser.documents()) == 1, timeout=8000
+    )
+    end_session(qtbot, kiosk)
     assert not first_dir.exists()
-    assert list(window.session_root.iterdir()) == []
-    new_session(qtbot, window)
-    assert window.browser.documents() == []
-    assert window.browser.dir != first_dir
+    assert list(kiosk.controller.session_root.iterdir()) == []
+    new_session(qtbot, kiosk)
+    assert kiosk.controller.browser.documents() == []
+    assert kiosk.controller.browser.dir != first_dir
 
 
-def test_permission_grants(qtbot, window, loopback_web) -> None:  # type: ignore[no-untyped-def]
+def test_permission_grants(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
     loopback_web.clear()
     loopback_web.page("cam.test", "/", PAGE)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    window.open_tile("camera")
-    wait_ready(qtbot, window, "http://cam.test/")
-    assert window.granted_permissions()
-    end_session(qtbot, window)
-    window.start_session()
-    wait_ready(qtbot, window, "kiosk://home")
-    assert window.granted_permissions() == frozenset()
-    assert window.browser.profile.listAllPermissions() == []
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    kiosk.controller.open_tile("camera")
+    wait_ready(qtbot, kiosk, "http://cam.test/")
+    assert kiosk.controller.granted_permissions()
+    end_session(qtbot, kiosk)
+    kiosk.controller.start_session()
+    wait_ready(qtbot, kiosk, "kiosk://home")
+    assert kiosk.controller.granted_permissions() == frozenset()
+    assert kiosk.controller.browser.profile.listAllPermissions() == []
 
 
-def test_zoom(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
-    new_session(qtbot, window)
-    window.cycle_zoom()
-    window.cycle_zoom()
-    assert window.session_view().zoomFactor() == pytest.approx(1.5)
-    end_session(qtbot, window)
-    new_session(qtbot, window)
-    assert window.session_view().zoomFactor() == pytest.approx(1.0)
-    assert window.lobby_view.zoomFactor() == pytest.approx(1.0)
+def test_zoom(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, kiosk)
+    kiosk.controller.cycle_zoom()
+    kiosk.controller.cycle_zoom()
+    assert kiosk.controller.session_view().zoomFactor() == pytest.approx(1.5)
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
+    assert kiosk.controller.session_view().zoomFactor() == pytest.approx(1.0)
+    assert kiosk.window.lobby_view.zoomFactor() == pytest.approx(1.0)
 
 
-def test_form_text(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
-    new_session(qtbot, window)
-    js(qtbot, window, "document.getElementById('f').value = 'Jeanne Dupont'; document.forms.length; 1")
-    end_session(qtbot, window)
-    new_session(qtbot, window)
-    assert js(qtbot, window, "document.getElementById('f').value") == ""
+def test_form_text(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, kiosk)
+    js(qtbot, kiosk, "document.getElementById('f').value = 'Jeanne Dupont'; document.forms.length; 1")
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
+    assert js(qtbot, kiosk, "document.getElementById('f').value") == ""
 
 
-def test_clipboard(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
-    new_session(qtbot, window)
+def test_clipboard(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
+    new_session(qtbot, kiosk)
     QGuiApplication.clipboard().setText("mot de passe secret")
-    end_session(qtbot, window)
-    new_session(qtbot, window)
+    end_session(qtbot, kiosk)
+    new_session(qtbot, kiosk)
     assert QGuiApplication.clipboard().text() == ""

@@ -17,9 +17,8 @@ import kiosk.i18n as i18n
 from kiosk.core.catalogue import merge
 from kiosk.core.config import ConfigError, ShellSettings, load_config
 from kiosk.i18n import DEFAULT_LANGUAGE, SUPPORTED, catalogue_path, language, translator
-from kiosk.shell.pages import PAGES, PageRenderer
-from kiosk.shell.pages.home import home_groups
-from kiosk.shell.pages.questions import QUESTIONS_PAGE
+from kiosk.pages import PAGES, PageRenderer, home_groups
+from kiosk.pages.questions import QUESTIONS_PAGE
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]

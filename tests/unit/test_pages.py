@@ -11,9 +11,9 @@ import pytest
 from kiosk.core.config import Category
 from kiosk.core.helpcentre import Article, GlossaryTerm, HelpCentre
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
-from kiosk.shell.pages import ACTIONS, PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
-from kiosk.shell.pages.help import help_context
-from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
+from kiosk.pages import PAGES, STATIC, TEMPLATES, Action, PageNotFound, PageRenderer
+from kiosk.pages.guides import help_context, help_visit
+from kiosk.pages.questions import QUESTIONS_PAGE, parse_answers
 
 pytestmark = pytest.mark.unit
 ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"
@@ -49,9 +49,9 @@ _GUIDE = Article(
     tile="caf",
 )
 _HELP = HelpCentre({"guide": _GUIDE}, {"mot-de-passe": GlossaryTerm("mot-de-passe", "mot de passe", "Un code secret.")})
-SAMPLE["help"] = help_context(_HELP, "help", {"q": "guide"})[0]
-SAMPLE["article"] = help_context(_HELP, "article", {"slug": "guide"})[0]
-SAMPLE["glossary"] = help_context(_HELP, "glossary", {})[0]
+SAMPLE["help"] = help_context(_HELP, "help", {"q": "guide"})
+SAMPLE["article"] = help_context(_HELP, "article", {"slug": "guide"})
+SAMPLE["glossary"] = help_context(_HELP, "glossary", {})
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_every_page_renders_in_french_with_only_known_actions(renderer: PageRend
     assert rendered.content_type.startswith("text/html")
     assert '<html lang="fr"' in html
     for action in re.findall(r"kiosk://action/([a-z]+)", html):
-        assert action in ACTIONS
+        assert action in set(Action)
     assert "Centre <b>test</b>" not in html  # escaped
 
 
@@ -132,15 +132,56 @@ def test_the_questions_page_offers_every_answer_and_reads_back_only_known_ones(r
 def test_help_pages_say_which_usage_event_the_visit_is() -> None:
     from kiosk.core.stats.events import HelpArticleViewed, HelpSearched
 
-    assert help_context(_HELP, "article", {"slug": "guide"})[1] == HelpArticleViewed(article="guide")
-    context, event = help_context(_HELP, "help", {"q": "Jean Dupont cherche un guide"})
+    assert help_visit(_HELP, "article", {"slug": "guide"}) == HelpArticleViewed(article="guide")
+    context = help_context(_HELP, "help", {"q": "Jean Dupont cherche un guide"})
+    event = help_visit(_HELP, "help", {"q": "Jean Dupont cherche un guide"})
     assert event == HelpSearched(results=len(context["results"]))  # the count only, never the words
-    assert help_context(_HELP, "help", {})[1] is None
-    assert help_context(_HELP, "article", {"slug": "nope"}) == ({"missing": True, "article": None}, None)
-    assert help_context(None, "help", {"q": "x"})[0]["unavailable"] is True
+    assert help_visit(_HELP, "help", {}) is None
+    assert help_context(_HELP, "article", {"slug": "nope"}) == {"missing": True, "article": None}
+    assert help_visit(_HELP, "article", {"slug": "nope"}) is None
+    assert help_context(None, "help", {"q": "x"})["unavailable"] is True
 
 
 def test_article_page_links_its_tile_and_lists_what_to_prepare(renderer: PageRenderer) -> None:
     html = renderer.render("article", **SAMPLE["article"]).body.decode()
     assert "kiosk://action/open?tile=caf" in html and "Votre téléphone" in html
     assert 'class="term-word"' in html
+
+
+def test_every_template_is_a_registered_page_and_every_page_has_a_template() -> None:
+    from kiosk.pages.renderer import template_names
+
+    assert PAGES.names == template_names()
+
+
+def test_a_page_asking_for_an_unknown_verb_fails_at_render_time() -> None:
+    from kiosk.pages import action_url
+
+    assert action_url(Action.OPEN, tile="caf") == "kiosk://action/open?tile=caf"
+    with pytest.raises(ValueError):
+        action_url("close")  # handled by nothing: not a verb
+
+
+def test_every_block_reason_of_the_policy_has_words_for_the_resident() -> None:
+    from kiosk.core.policy import BlockReason
+    from kiosk.pages.renderer import BLOCK_REASONS
+
+    assert set(BLOCK_REASONS) == {reason.value for reason in BlockReason}
+
+
+def test_the_website_links_carry_the_language_and_refuse_kiosk_verbs() -> None:
+    from kiosk.pages import WebsiteLinks
+
+    links = WebsiteLinks("/aide/", "fr")
+    assert links.page("article", "ar", slug="carte vitale") == "/aide/guides/carte%20vitale?lang=ar"
+    assert links.page("help", "fr", q="caf") == "/aide?q=caf"
+    assert links.language("fr") == "/aide" and links.language("pt") == "/aide?lang=pt"
+    with pytest.raises(ValueError):
+        links.action("open", tile="caf")
+
+
+def test_the_renderer_keeps_no_language_between_renders(renderer: PageRenderer) -> None:
+    assert '<html lang="ar"' in renderer.render("attract", language="ar").body.decode()
+    assert '<html lang="fr"' in renderer.render("attract").body.decode()
+    assert "theme-contrast" in renderer.render("attract", high_contrast=True).body.decode()
+    assert "theme-contrast" not in renderer.render("attract").body.decode()

@@ -51,7 +51,7 @@ class SessionBrowser(QObject):
         session_dir: Path,
         scheme_handler: QWebEngineUrlSchemeHandler,
         host: PageHost,
-        parent_widget: QWidget,
+        parent_widget: QWidget | None,
         language: str = "fr",
         translate: Callable[[str], str] = str,
     ) -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 from urllib.parse import parse_qsl
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtWebEngineCore import (
     QWebEngineCertificateError,
     QWebEngineDesktopMediaRequest,
@@ -36,7 +36,7 @@ from kiosk.core.policy import (
     Verdict,
     host_for_log,
 )
-from kiosk.shell.pages import ACTIONS
+from kiosk.pages.actions import ACTION_HOST, Action
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,12 @@ _PERMISSIONS: dict[QWebEnginePermission.PermissionType, Permission] = {
     QWebEnginePermission.PermissionType.DesktopAudioVideoCapture: Permission.SCREEN_CAPTURE,
 }
 
+# Coming back to a page (reload after a language or contrast change, history) is not a new visit.
+_NOT_A_VISIT = (
+    QWebEnginePage.NavigationType.NavigationTypeReload,
+    QWebEnginePage.NavigationType.NavigationTypeBackForward,
+)
+
 _SUBFRAME_SCHEMES = frozenset({"http", "https", "data", "blob", "about", "javascript"})
 
 
@@ -71,6 +77,24 @@ class PageHost(Protocol):
     def show_notice(self, text: str) -> None: ...
 
     def ask_confirmation(self, text: str) -> bool: ...
+
+
+class InternalPageHost:
+    """The host of pages that only ever show our own ``kiosk:`` pages (the lobby, the layer):
+    no site, no permission, no document; dialogs in the window."""
+
+    def __init__(self, show_notice: Callable[[str], None], ask_confirmation: Callable[[str], bool]) -> None:
+        self.show_notice = show_notice
+        self.ask_confirmation = ask_confirmation
+
+    def current_policy(self) -> NavigationPolicy:
+        return NavigationPolicy.internal_only()
+
+    def granted_permissions(self) -> frozenset[Permission]:
+        return frozenset()
+
+    def choose_documents(self, multiple: bool, accepted_mime_types: Sequence[str]) -> list[str]:
+        return []
 
 
 class DialogThrottle:
@@ -95,11 +119,12 @@ class KioskPage(QWebEnginePage):
 
     navigationBlocked = Signal(object, str)  # Decision, URL (for suggestions only; never logged)
     actionRequested = Signal(str, dict)  # kiosk://action/<name>?params
+    pageVisited = Signal(str, dict)  # a kiosk: page the resident went to (not a reload): name, query
     closeRequested = Signal()
     certificateRejected = Signal(str)  # host
 
-    def __init__(self, profile: QWebEngineProfile, host: PageHost, parent: object = None) -> None:
-        super().__init__(profile, parent)  # type: ignore[arg-type]
+    def __init__(self, profile: QWebEngineProfile, host: PageHost, parent: QObject | None = None) -> None:
+        super().__init__(profile, parent)
         self._host = host
         self._dialogs = DialogThrottle()
         self.newWindowRequested.connect(self._on_new_window)
@@ -163,12 +188,14 @@ class KioskPage(QWebEnginePage):
             if main_frame:
                 self.navigationBlocked.emit(Decision(Verdict.BLOCK, BlockReason.FORBIDDEN_SCHEME), "")
             return False
-        if url.host() == "action":
+        params = dict(parse_qsl(url.query(), keep_blank_values=True))
+        if url.host() == ACTION_HOST:
             name = url.path().strip("/")
-            if name in ACTIONS:
-                params = dict(parse_qsl(url.query()))
+            if name in Action.__members__.values():
                 self.actionRequested.emit(name, params)
             return False
+        if nav_type not in _NOT_A_VISIT:
+            self.pageVisited.emit(url.host(), params)
         return True
 
     def _on_url_changed(self, url: QUrl) -> None:

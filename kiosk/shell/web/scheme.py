@@ -9,7 +9,8 @@ qutebrowser does for ``qute://``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QUrl
@@ -20,12 +21,17 @@ from PySide6.QtWebEngineCore import (
 )
 
 from kiosk.core.policy import KIOSK_SCHEME
-from kiosk.shell.pages import PageNotFound, PageRenderer
+from kiosk.pages import PageNotFound, RenderedPage
 
 log = logging.getLogger(__name__)
 
-# Pages whose context the shell provides (home needs the tiles, blocked needs the reason…).
-ContextProvider = Callable[[str, Mapping[str, str]], Mapping[str, object]]
+
+class PageSource(Protocol):
+    """Renders a page for the resident at the screen (their language, their contrast)."""
+
+    def render(self, page: str, params: Mapping[str, str]) -> RenderedPage: ...
+
+    def static(self, path: str) -> RenderedPage: ...
 
 
 def register_kiosk_scheme() -> None:
@@ -59,10 +65,9 @@ def kiosk_url(page: str, **query: str) -> QUrl:
 class KioskSchemeHandler(QWebEngineUrlSchemeHandler):
     """Serves ``kiosk:`` pages and static files to the shell's own pages only."""
 
-    def __init__(self, renderer: PageRenderer, context: ContextProvider, parent: object = None) -> None:
+    def __init__(self, pages: PageSource, parent: object = None) -> None:
         super().__init__(parent)  # type: ignore[arg-type]
-        self._renderer = renderer
-        self._context = context
+        self._pages = pages
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
         url = job.requestUrl()
@@ -75,10 +80,9 @@ class KioskSchemeHandler(QWebEngineUrlSchemeHandler):
         page = url.host()
         try:
             if page == "static":
-                rendered = self._renderer.static(url.path().lstrip("/"))
+                rendered = self._pages.static(url.path().lstrip("/"))
             else:
-                params = dict(parse_qsl(url.query(), keep_blank_values=True))
-                rendered = self._renderer.render(page, **dict(self._context(page, params)))
+                rendered = self._pages.render(page, dict(parse_qsl(url.query(), keep_blank_values=True)))
         except PageNotFound:
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return

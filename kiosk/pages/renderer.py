@@ -1,7 +1,8 @@
-"""Resident-facing internal pages (``kiosk:`` scheme), rendered with Jinja2.
+"""Jinja2 rendering of the resident-facing pages, the same for the kiosk and the website.
 
-No Qt here: the shell serves these pages through its scheme handler, and the agent can
-render the same templates for a website.
+The renderer holds no per-visitor state: the language and the contrast are arguments of each
+``render`` (the shell passes its resident's, the website each request's), and where links lead
+is a ``Links`` strategy given at construction.
 """
 
 from __future__ import annotations
@@ -9,54 +10,17 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, Language, languages, translator
+from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, languages, translator
 from kiosk.i18n import language as language_of
+from kiosk.pages.links import KioskLinks, Links
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
-
-ACTIONS: frozenset[str] = frozenset(
-    {
-        "start",
-        "open",
-        "back",
-        "home",
-        "stay",
-        "end",
-        "attract",
-        "close",
-        "answers",
-        "question",
-        "read",
-        "stop_reading",
-        "contrast",
-        "language",
-    }
-)
-"""Verbs a kiosk: page may ask of the shell with a ``kiosk://action/<verb>`` navigation."""
-
-PAGES: frozenset[str] = frozenset(
-    {
-        "attract",
-        "home",
-        "blocked",
-        "warning",
-        "goodbye",
-        "questions",
-        "crashed",
-        "help",
-        "article",
-        "glossary",
-        "mediator",
-        "unreachable",
-    }
-)
 
 BLOCK_REASONS: dict[str, str] = {
     "not_allowed": N_("Ce site n'est pas disponible depuis cette démarche."),
@@ -103,92 +67,61 @@ def _safe_relative(path: str) -> PurePosixPath:
     return relative
 
 
+def template_names() -> frozenset[str]:
+    """The pages that have a template (partials start with ``_``; ``base`` is the frame)."""
+    return frozenset(p.stem for p in TEMPLATES.glob("*.html") if not p.stem.startswith("_") and p.stem != "base")
+
+
 class PageRenderer:
     def __init__(
         self,
         *,
         icons_dir: Path,
         centre_name: str,
+        links: Links | None = None,
         language: str = DEFAULT_LANGUAGE,
         offered: tuple[str, ...] = SUPPORTED,
         read_aloud: bool = False,
-        website: str | None = None,
         help_videos: Path | None = None,
     ) -> None:
-        """``website``: the URL prefix (e.g. ``/aide``) when rendering the help pages as a public
-        website rather than as the kiosk's ``kiosk:`` pages. ``language`` is the terminal's
-        default; ``offered`` the ones its picker offers."""
+        """``language`` is the default (the terminal's); ``offered`` the ones its picker offers."""
         self._icons = icons_dir
         self._videos = help_videos
-        self.website = website
+        self.links: Links = links or KioskLinks()
         self.default_language = language_of(language).code
         self.offered = tuple(code for code in offered if code in SUPPORTED) or (self.default_language,)
-        self._language = self.default_language
         self._globals = {
             "centre_name": centre_name,
             "block_reasons": BLOCK_REASONS,
-            "read_aloud": read_aloud and website is None,
-            "website": website is not None,
-            "high_contrast": False,
+            "read_aloud": read_aloud and not self.links.website,
+            "website": self.links.website,
             "href": self._href,
-            "static_url": self.static_url,
-            "language_url": self._language_url,
+            "static_url": self.links.static,
+            "language_url": self.links.language,
+            "action": self.links.action,
         }
         self._environments: dict[str, Environment] = {}
+        self._pages = template_names()
 
-    @property
-    def language(self) -> Language:
-        return language_of(self._language)
-
-    def offered_or_default(self, code: str) -> str:
+    def offered_or_default(self, code: str | None) -> str:
         """``code`` if the picker offers it, else the terminal's default language."""
         return code if code in self.offered else self.default_language
 
-    def set_language(self, code: str) -> Language:
-        """The language of the pages rendered from now on (the shell: this resident's choice)."""
-        self._language = self.offered_or_default(code)
-        return self.language
-
-    def set_high_contrast(self, on: bool) -> None:
-        """Black on white, thick borders: for the pages rendered from now on."""
-        self._globals["high_contrast"] = on
-
-    def href(self, page: str, *, lang: str | None = None, **query: str) -> str:
-        """A link to one of our pages: ``kiosk://article?slug=x``, or ``/aide/guides/x`` on the website
-        (with ``?lang=`` when the visitor reads another language than the default)."""
-        if self.website is None:
-            return f"kiosk://{page}" + (f"?{urlencode(query)}" if query else "")
-        if lang and lang != self.default_language:
-            query = {**query, "lang": lang}
-        prefix = self.website.rstrip("/")
-        if page == "article":
-            slug = query.pop("slug", "")
-            return f"{prefix}/guides/{quote(slug)}" + (f"?{urlencode(query)}" if query else "")
-        if page == "glossary":
-            return f"{prefix}/glossaire" + (f"?{urlencode(query)}" if query else "")
-        return prefix + (f"?{urlencode(query)}" if query else "")
-
     @pass_context
     def _href(self, context: Context, page: str, **query: str) -> str:
-        return self.href(page, lang=context.get("lang"), **query)
+        return self.links.page(page, str(context.get("lang") or self.default_language), **query)
 
-    def _language_url(self, code: str) -> str:
-        if self.website is None:
-            return f"kiosk://action/language?{urlencode({'code': code})}"
-        return self.href("help", lang=code) if code != self.default_language else self.website
-
-    def static_url(self, path: str) -> str:
-        return f"kiosk://static/{path}" if self.website is None else f"{self.website.rstrip('/')}/static/{path}"
-
-    def render(self, page: str, *, language: str | None = None, **context: object) -> RenderedPage:
-        """Render ``page`` in ``language`` (default: the current one; an unoffered code is the default)."""
-        if page not in PAGES:
+    def render(
+        self, page: str, *, language: str | None = None, high_contrast: bool = False, **context: object
+    ) -> RenderedPage:
+        """Render ``page`` in ``language`` (an unoffered or missing code is the default)."""
+        if page not in self._pages:
             raise PageNotFound(page)
-        code = self._language if language is None else self.offered_or_default(language)
-        lang = language_of(code)
-        template = self._environment(code).get_template(f"{page}.html")
+        lang = language_of(self.offered_or_default(language))
+        template = self._environment(lang.code).get_template(f"{page}.html")
         html = template.render(
             **self._globals,
+            high_contrast=high_contrast,
             lang=lang.code,
             dir=lang.direction,
             languages=languages(self.offered),
@@ -217,8 +150,7 @@ class PageRenderer:
     def static(self, path: str) -> RenderedPage:
         relative = _safe_relative(path)
         if relative.parts[0] == "icons" and len(relative.parts) == 2:
-            base, name = self._icons, relative.parts[1]
-            target = base / name
+            base, target = self._icons, self._icons / relative.parts[1]
         elif relative.parts[0] == "help-videos" and len(relative.parts) == 2 and self._videos is not None:
             base, target = self._videos, self._videos / relative.parts[1]
         else:

@@ -1,0 +1,37 @@
+"""What a resident can ask of the kiosk: the verbs of the top bar and of the ``kiosk:`` pages.
+
+One vocabulary for both: a page asks with a ``kiosk://action/<verb>?…`` link (made by the
+template global ``action()``, which refuses a verb that is not here), the top bar with the same
+verb, and the shell dispatches both through one table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from urllib.parse import urlencode
+
+ACTION_HOST = "action"
+
+
+class Action(StrEnum):
+    START = "start"  # the attract screen was touched
+    OPEN = "open"  # open a tile (?tile=<id>)
+    HOME = "home"
+    BACK = "back"
+    HELP = "help"
+    MEDIATOR = "mediator"
+    ZOOM = "zoom"
+    END = "end"  # "Terminer ma session"
+    STAY = "stay"  # "Oui, je continue" on the idle warning
+    ATTRACT = "attract"  # a tap on the goodbye screen
+    ANSWERS = "answers"  # the end-of-session questions, answered or skipped (?age=…)
+    QUESTION = "question"  # an answer tapped: more time for the next question
+    READ = "read"  # read the page aloud
+    CONTRAST = "contrast"  # high contrast on or off
+    LANGUAGE = "language"  # ?code=<language>
+
+
+def action_url(action: Action | str, **params: str) -> str:
+    """``kiosk://action/<verb>?…``; raises ValueError for a verb the shell does not know."""
+    verb = Action(action)
+    return f"kiosk://{ACTION_HOST}/{verb.value}" + (f"?{urlencode(params)}" if params else "")

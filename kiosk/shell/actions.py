@@ -1,0 +1,62 @@
+"""One dispatch table for what the resident asks, from the top bar or from a ``kiosk:`` page.
+
+Each ``Action`` verb maps to the session controller's public method that carries it out; a
+verb without an entry here is a bug the tests catch (every verb has a handler).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from kiosk.core.session import EndReason
+from kiosk.pages.actions import Action
+from kiosk.shell.controller import SessionController
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Mapping[str, str]], None]
+
+# While the end-of-session questions are shown, these verbs (the top bar's) skip them.
+SKIP_QUESTIONS = frozenset({Action.HOME, Action.BACK, Action.HELP, Action.MEDIATOR, Action.END})
+
+
+class ActionTable:
+    def __init__(self, controller: SessionController) -> None:
+        c = controller
+        self._controller = c
+        self.handlers: dict[Action, Handler] = {
+            Action.START: lambda p: c.activity(),
+            Action.STAY: lambda p: c.activity(),
+            Action.ATTRACT: lambda p: c.activity(),
+            Action.OPEN: lambda p: c.open_tile(p.get("tile", "")),
+            Action.HOME: lambda p: c.go_home(),
+            Action.BACK: lambda p: c.go_back(),
+            Action.HELP: lambda p: c.open_page("help"),
+            Action.MEDIATOR: lambda p: c.call_mediator(),
+            Action.ZOOM: lambda p: c.cycle_zoom(),
+            Action.END: lambda p: c.end_session(EndReason.BUTTON),
+            Action.ANSWERS: lambda p: c.answer_questions(dict(p)),
+            Action.QUESTION: lambda p: c.question_answered(),
+            Action.READ: lambda p: c.read_page_aloud(),
+            Action.CONTRAST: lambda p: c.set_high_contrast(not c.high_contrast),
+            Action.LANGUAGE: self._choose_language,
+        }
+
+    def dispatch(self, verb: str, params: Mapping[str, str] | None = None) -> None:
+        try:
+            action = Action(verb)
+        except ValueError:
+            log.warning("action.unknown", extra={"action": verb[:40]})
+            return
+        if self._controller.asking_questions and action in SKIP_QUESTIONS:
+            self._controller.skip_questions()
+            return
+        if action not in (Action.ANSWERS, Action.QUESTION):
+            self._controller.activity()
+        self.handlers[action](params or {})
+
+    def _choose_language(self, params: Mapping[str, str]) -> None:
+        """The language picker; on the welcome screen the tap also starts the session (at home)."""
+        self._controller.set_language(params.get("code", ""))
+        self._controller.activity()

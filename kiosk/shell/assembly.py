@@ -1,0 +1,129 @@
+"""The shell assembled from the configuration: pages, window, session controller, action table
+and watchdog, wired together (``build_kiosk``). Tools and tests build the kiosk here too."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.core.config import Config
+from kiosk.core.ports import Clock, Printer, SystemClock
+from kiosk.core.stats.recorder import StatsRecorder
+from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
+from kiosk.pages import HelpLibrary, PageRenderer, PageServices
+from kiosk.shell.actions import ActionTable
+from kiosk.shell.controller import SessionController
+from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
+from kiosk.shell.resident_pages import ResidentPages
+from kiosk.shell.watchdog import RendererWatchdog
+from kiosk.shell.web.profile import remove_session_dir
+from kiosk.shell.web.scheme import KioskSchemeHandler
+from kiosk.shell.window import KioskWindow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kiosk:
+    """The shell, assembled: the window (a view), the session controller that drives it, the
+    action table between them and the renderer watchdog."""
+
+    window: KioskWindow
+    controller: SessionController
+    actions: ActionTable
+    watchdog: RendererWatchdog
+
+    def close(self) -> None:
+        """Tear down (tests, tools): end any session at once and let the window close."""
+        self.window.allow_close()
+        self.window.close()
+        self.window.deleteLater()
+        self.controller.deleteLater()
+
+
+_DEFAULT = object()  # build_kiosk(store=..., speech=...) not given
+
+
+def build_kiosk(
+    config: Config,
+    session_root: Path,
+    *,
+    printer: Printer | None = None,
+    clock: Clock | None = None,
+    store: Store | object | None = _DEFAULT,
+    recorder: StatsRecorder | None = None,
+    speech: SpeechEngine | object | None = _DEFAULT,
+) -> Kiosk:
+    """Everything the shell needs, from the configuration: pages, window, controller, actions.
+
+    ``store``: the statistics database (default: opened from ``data_dir``; ``None``: events wait
+    in memory). ``printer``: default the one ``[devices]`` chooses. ``speech``: default the
+    machine's voice (``None``: no read-aloud).
+    """
+    settings = config.kiosk
+    clock = clock or SystemClock()
+    if store is _DEFAULT:
+        store = open_shell_store(config)
+    assert store is None or isinstance(store, Store)
+    prepare_session_root(session_root)
+    help_dir = config.kiosk_path.parent / "help"
+    engine = default_engine(None) if speech is _DEFAULT else speech
+    read_aloud = ReadAloud(engine)  # type: ignore[arg-type]
+    renderer = PageRenderer(
+        icons_dir=config.tiles_path.parent / "icons",
+        centre_name=settings.centre.name,
+        language=settings.shell.language,
+        offered=settings.shell.languages,
+        read_aloud=read_aloud.available,
+        help_videos=help_dir / "videos",
+    )
+    services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s)
+    pages = ResidentPages(renderer, services)
+    scheme_handler = KioskSchemeHandler(pages)
+    window = KioskWindow(settings.centre.name, scheme_handler, printer)
+    scheme_handler.setParent(window)
+    read_aloud.setParent(window)
+    controller = SessionController(
+        window,
+        config,
+        pages,
+        scheme_handler,
+        read_aloud,
+        clock=clock,
+        session_root=session_root,
+        recorder=recorder or StatsRecorder(store, clock),
+        store=store,
+    )
+    actions = ActionTable(controller)
+    watchdog = RendererWatchdog(
+        controller,
+        window,
+        clock,
+        hang_timeout_s=settings.shell.hang_timeout_s,
+        memory_cap_mb=settings.shell.renderer_memory_cap_mb,
+    )
+    window.actionRequested.connect(actions.dispatch)
+    window.activity.connect(controller.activity)
+    window.lobbyPageChanged.connect(read_aloud.stop)
+    window.printed.connect(controller.record_printed)
+    window.printFailed.connect(controller.record_print_failed)
+    return Kiosk(window, controller, actions, watchdog)
+
+
+def open_shell_store(config: Config) -> Store | None:
+    """The statistics database; without it (a broken disk) the kiosk runs and events wait in memory."""
+    try:
+        return open_store(config.kiosk.paths.data_dir / DB_NAME, Role.SHELL, config.kiosk.stats.durability)
+    except StoreError as error:
+        log.error("stats.store_unavailable", extra={"error": str(error)})
+        return None
+
+
+def prepare_session_root(session_root: Path) -> None:
+    """The sessions' parent directory, private; a shell killed mid-session (power cut, crash)
+    left a resident's directory there: erase it before anyone else sits down."""
+    session_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for leftover in session_root.iterdir():
+        remove_session_dir(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+        log.warning("session.leftover_wiped")
