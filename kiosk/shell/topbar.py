@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QIcon, QPixmap, QResizeEvent, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from kiosk.i18n import N_, Translator, translator
+from kiosk.pages.renderer import STATIC
 
-ICONS_DIR = Path(__file__).parent / "pages" / "static" / "actions"
+ICONS_DIR = STATIC / "actions"
 
 # (object name, label, icon file) in the order residents read them (mirrored in Arabic).
 BUTTONS: tuple[tuple[str, str, str], ...] = (

@@ -207,3 +207,12 @@ def test_lobby_renderer_over_the_memory_cap_is_restarted_between_sessions(qtbot,
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     kiosk.controller.session.activity()
     assert kiosk.window.lobby_view.page() is current
+
+
+def test_every_verb_has_a_handler_and_every_top_bar_button_its_icon(kiosk) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.pages import Action
+
+    assert set(kiosk.actions.handlers) == set(Action)
+    for name, button in kiosk.window.top_bar.buttons.items():
+        assert Action(name) in kiosk.actions.handlers
+        assert not button.icon().isNull(), name
