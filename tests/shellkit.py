@@ -148,7 +148,7 @@ def kiosk_config(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[no-untyped-def]
-    """Build a KioskWindow (ManualClock, fake printer); every window is torn down after the test."""
+    """Build a KioskWindow (ManualClock, in-memory fake printer); every window is torn down after the test."""
     from kiosk.core.ports import ManualClock
     from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.window import KioskWindow
@@ -161,7 +161,7 @@ def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore
         clock = clock or ManualClock()
         window = KioskWindow(
             config or kiosk_config,
-            FakePrinter(outbox=tmp_path / "printed"),
+            FakePrinter(),
             clock=clock,
             session_root=tmp_path / "sessions",
             recorder=StatsRecorder(store, clock, boot="test-boot"),

@@ -46,10 +46,11 @@ def build_window(config, session_root: Path, printer=None, clock=None):  # type:
     from kiosk.core.ports import SystemClock
     from kiosk.core.stats.recorder import StatsRecorder
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
-    from kiosk.devices.fakes import FakePrinter
+    from kiosk.devices.select import build_printer
     from kiosk.shell.window import KioskWindow
 
-    printer = printer or FakePrinter(outbox=config.kiosk.paths.data_dir / "fake-printer")
+    # The adapter [devices] chooses: CUPS, or "no printer here" — never a fake.
+    printer = printer or build_printer(config.kiosk.devices)
     clock = clock or SystemClock()
     store = None
     try:
@@ -93,6 +94,13 @@ def run_shell(options: ShellOptions) -> int:
         window.allow_close()
         QTimer.singleShot(200, app.quit)
 
+    def let_device_calls_finish() -> None:
+        from kiosk.shell.operations import wait_for_workers
+
+        # The wipe's print cancels may still be on their way to cupsd.
+        if not wait_for_workers(3000):
+            log.warning("shell.device_calls_unfinished")
+
     def screenshot(*_args: object) -> None:
         target = options.screenshot_path or Path(os.environ.get("KIOSK_SCREENSHOT", "/tmp/borne-screen.png"))
         window.grab().save(str(target))
@@ -106,5 +114,6 @@ def run_shell(options: ShellOptions) -> int:
     wake.start(200)
     wake.timeout.connect(lambda: None)
     log.info("shell.started", extra={"tiles": len(config.tiles.tiles), "centre": settings.centre.name})
+    app.aboutToQuit.connect(let_device_calls_finish)
     code = app.exec()
     return int(code)

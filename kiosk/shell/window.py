@@ -382,6 +382,7 @@ class KioskWindow(QWidget):
         self._hide_layer()
         self.read_aloud.stop()
         self.keyboard.hide_panel()
+        self.pdf_viewer.cancel_all()  # the session's print jobs leave the printer's spool and history
         self.pdf_viewer.close_document()
         browser, self.browser = self.browser, None
         if browser is not None:
