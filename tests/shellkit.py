@@ -176,13 +176,20 @@ def make_window(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore
 
     yield build
     for window in made:
-        if window.browser is not None:
-            window.end_session()
-            qtbot.waitUntil(lambda w=window: w.browser is None, timeout=10_000)
-        window.allow_close()
-        window.close()
-        window.deleteLater()
+        close_window(qtbot, window)
     qtbot.wait(50)
+
+
+def close_window(qtbot, window, close_store: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """End the window's session (everything wiped) and close it; with its store if it owns it."""
+    if window.browser is not None:
+        window.end_session()
+        qtbot.waitUntil(lambda: window.browser is None, timeout=10_000)
+    window.allow_close()
+    window.close()
+    window.deleteLater()
+    if close_store and window.store is not None:
+        window.store.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from kiosk.core.ports import ManualClock
 from kiosk.core.session import State
 from tests.devicekit import PdfQueue, make_pdf, page_count, wait_for
 from tests.integration.test_shell import start_in_tile
-from tests.shellkit import write_test_config
+from tests.shellkit import close_window, write_test_config
 from tests.webserver import LoopbackWeb, Response
 
 pytestmark = [pytest.mark.shell, pytest.mark.devices, pytest.mark.cups]
@@ -22,35 +22,30 @@ pytestmark = [pytest.mark.shell, pytest.mark.devices, pytest.mark.cups]
 DOCUMENT = make_pdf(3, "Attestation de Mme Martin")
 
 
-@pytest.fixture
-def cups_window(kiosk_app, qtbot, tmp_path: Path, pdf_queue: PdfQueue, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
-    """The window `kiosk shell` builds (app.build_window) on a config that names the test queue."""
+def shell_window(qtbot, tmp_path: Path, devices: str):  # type: ignore[no-untyped-def]
+    """The window `kiosk shell` builds (app.build_window), with ``devices`` as its [devices]."""
     from kiosk.shell.app import build_window
 
     directory = write_test_config(tmp_path / "config")
     with (directory / "kiosk.toml").open("a", encoding="utf-8") as kiosk_toml:
-        kiosk_toml.write(
-            f'\n[paths]\ndata_dir = "{tmp_path / "data"}"\n'
-            f'\n[devices]\nprinter = "cups"\nprinter_queue = "{pdf_queue.name}"\n'
-        )
-    monkeypatch.setenv("CUPS_SERVER", pdf_queue.cupsd.server)
+        kiosk_toml.write(f'\n[paths]\ndata_dir = "{tmp_path / "data"}"\n\n[devices]\n{devices}\n')
     config = load_config(directory / "kiosk.toml", directory / "tiles.toml")
     window = build_window(config, tmp_path / "sessions", clock=ManualClock())
     window.resize(1280, 800)
     window.show()
     qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "attract", timeout=10_000)
+    return window
+
+
+@pytest.fixture
+def cups_window(kiosk_app, qtbot, tmp_path: Path, pdf_queue: PdfQueue, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
+    """A shell configured for the test's CUPS queue."""
+    monkeypatch.setenv("CUPS_SERVER", pdf_queue.cupsd.server)
+    window = shell_window(qtbot, tmp_path, f'printer = "cups"\nprinter_queue = "{pdf_queue.name}"')
     try:
         yield window
     finally:
-        if window.browser is not None:
-            window.end_session()
-            qtbot.waitUntil(lambda: window.browser is None, timeout=10_000)
-        window.allow_close()
-        window.close()
-        window.deleteLater()
-        if window.store is not None:
-            window.store.close()
-        qtbot.wait(50)
+        close_window(qtbot, window, close_store=True)
 
 
 def recorded(window, kind: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -125,25 +120,12 @@ def test_a_printer_out_of_paper_says_so_in_french(qtbot, cups_window, pdf_queue:
     assert recorded(window, "print_job") == [{"pages": 3, "status": "printed"}]
 
 
-def test_without_a_printer_imprimer_says_so(qtbot, kiosk_app, tmp_path: Path, loopback_web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from kiosk.shell.app import build_window
-
-    directory = write_test_config(tmp_path / "config")
-    with (directory / "kiosk.toml").open("a", encoding="utf-8") as kiosk_toml:
-        kiosk_toml.write(f'\n[paths]\ndata_dir = "{tmp_path / "data"}"\n\n[devices]\nprinter = "none"\n')
-    window = build_window(load_config(directory / "kiosk.toml", directory / "tiles.toml"), tmp_path / "s")
-    window.resize(1280, 800)
-    window.show()
+def test_without_a_printer_imprimer_says_so(qtbot, kiosk_app, tmp_path: Path, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    window = shell_window(qtbot, tmp_path, 'printer = "none"')
     try:
-        qtbot.waitUntil(lambda: window.lobby_view.page().url().host() == "attract", timeout=10_000)
         open_document(qtbot, window, loopback_web)
         window.pdf_viewer.print_button.click()
         qtbot.waitUntil(lambda: "pas d'imprimante" in window.pdf_viewer.status.text(), timeout=5_000)
         assert recorded(window, "device_error") == []  # a terminal without printer is not a fault
     finally:
-        window.end_session()
-        qtbot.waitUntil(lambda: window.browser is None, timeout=10_000)
-        window.allow_close()
-        window.close()
-        window.deleteLater()
-        window.store.close()
+        close_window(qtbot, window, close_store=True)
