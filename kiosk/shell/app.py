@@ -50,7 +50,7 @@ def build_window(config, session_root: Path, printer=None, clock=None):  # type:
     from kiosk.shell.window import KioskWindow
 
     # The adapter [devices] chooses: CUPS, or "no printer here" — never a fake.
-    printer = printer or build_printer(config.kiosk.devices)
+    printer = printer if printer is not None else build_printer(config.kiosk.devices)
     clock = clock or SystemClock()
     store = None
     try:
