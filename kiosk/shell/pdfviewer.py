@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from kiosk.core.devices import DeviceFailure, JobState, printer_message
 from kiosk.core.ports import Printer
+from kiosk.devices.absent import NoPrinter
 from kiosk.i18n import N_, Translator, translator
 from kiosk.shell.printing import OVER, PrintTracker
 
@@ -35,11 +36,11 @@ class PdfViewer(QWidget):
     printHeld = Signal(str, int)  # job id, pages: the printer keeps the job for staff
     printFailed = Signal(str)  # a DeviceFailure value the printer met with a job (once per job and reason)
 
-    def __init__(self, printer: Printer, parent: QWidget | None = None) -> None:
+    def __init__(self, printer: Printer | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pdfViewer")
-        self.printer = printer
-        self.tracker = PrintTracker(printer, self)
+        self.printer: Printer = printer if printer is not None else NoPrinter("no printer given to the viewer")
+        self.tracker = PrintTracker(self.printer, self)
         self.tracker.printed.connect(self.printed)
         self.tracker.held.connect(self.printHeld)
         self.tracker.problem.connect(lambda _job, reason: self.printFailed.emit(reason))
