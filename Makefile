@@ -21,7 +21,9 @@ APT_PACKAGES := \
   libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxkbcommon0 libpulse0 libnss3 libegl1 libgl1 \
   libopengl0 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 \
   libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core \
-  postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng
+  postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng \
+  cups printer-driver-cups-pdf poppler-utils gcc python3-dev libcups2-dev
+# (pycups has no wheel on PyPI: pip builds it with gcc against Python's and libcups' headers.)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 

@@ -161,7 +161,7 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
         kiosk = build_kiosk(
             config or kiosk_config,
             tmp_path / "sessions",
-            printer=FakePrinter(outbox=tmp_path / "printed"),
+            printer=FakePrinter(),
             clock=clock,
             store=store,
             recorder=StatsRecorder(store, clock, boot="test-boot"),
@@ -175,11 +175,18 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
 
     yield build
     for kiosk in made:
-        if kiosk.controller.browser is not None:
-            kiosk.controller.end_session()
-            qtbot.waitUntil(lambda k=kiosk: k.controller.browser is None, timeout=10_000)
-        kiosk.close()
+        close_kiosk(qtbot, kiosk)
     qtbot.wait(50)
+
+
+def close_kiosk(qtbot, kiosk, close_store: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """End the session (everything wiped) and close the shell; with its store if it owns it."""
+    if kiosk.controller.browser is not None:
+        kiosk.controller.end_session()
+        qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=10_000)
+    kiosk.close()
+    if close_store and kiosk.controller.store is not None:
+        kiosk.controller.store.close()
 
 
 @pytest.fixture

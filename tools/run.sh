@@ -15,9 +15,11 @@ SHOT="$PWD/.run/screen.png"
 XVFB_PID=""
 AGENT_PID=""
 FED_PID=""
+CUPS_PID=""
 export BORNE_FEDERATION_DB="${BORNE_FEDERATION_DB:-sqlite:///$PWD/.run/federation.db}"
 FED_PORT="${FED_PORT:-8800}"
 cleanup() {
+  [ -n "$CUPS_PID" ] && kill "$CUPS_PID" 2>/dev/null && wait "$CUPS_PID" 2>/dev/null || true
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null || true
   [ -n "$FED_PID" ] && kill "$FED_PID" 2>/dev/null || true
   [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
@@ -36,6 +38,24 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   echo "  To see it:   make screenshot-live   (writes $SHOT), then open the PNG."
 fi
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}"
+# Real printing: a private cupsd on a loopback port with a cups-pdf queue "Borne-PDF" (the default
+# destination, which printer = "auto" follows); what the kiosk prints lands in .run/cups-pdf/.
+# cups-pdf runs only under a cupsd started as root; otherwise the kiosk says there is no printer.
+if [ -z "${CUPS_SERVER:-}" ] && [ "$(id -u)" = 0 ] && command -v cupsd >/dev/null; then
+  rm -f .run/cups-server
+  .venv/bin/python -m tests.devicekit --queue Borne-PDF --output "$PWD/.run/cups-pdf" \
+    --ready-file "$PWD/.run/cups-server" > "$PWD/.run/cups.log" 2>&1 &
+  CUPS_PID=$!
+  for _ in $(seq 100); do [ -s .run/cups-server ] && break; sleep 0.1; done
+  if [ -s .run/cups-server ]; then
+    export CUPS_SERVER="$(cat .run/cups-server)"
+    echo "Printer: CUPS queue Borne-PDF on $CUPS_SERVER; printed documents land in .run/cups-pdf/"
+  else
+    echo "Could not start the local cupsd: see .run/cups.log (the kiosk runs without a printer)."
+  fi
+elif [ -z "${CUPS_SERVER:-}" ]; then
+  echo "No local printer: the private cupsd needs root (cups-pdf). Printing will say there is no printer."
+fi
 # The federation server (plain http on loopback: --insecure-cookies), and this terminal enrolled to it.
 .venv/bin/kiosk-federation serve --port "$FED_PORT" --insecure-cookies > "$PWD/.run/federation.log" 2>&1 &
 FED_PID=$!

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -279,6 +279,27 @@ class PathsSettings(_Strict):
     last_good_dir: Path = Path("/var/lib/kiosk/last-good-config")
 
 
+class DevicesSettings(_Strict):
+    """[devices]: which adapter each device port uses. "auto" finds the device when it is there
+    (and keeps looking, so that a printer plugged in later works); "none" turns the feature off."""
+
+    printer: Literal["auto", "cups", "none"] = "auto"
+    printer_queue: str = ""  # a CUPS queue name; "" = the CUPS default destination
+    scanner: Literal["auto", "none"] = "auto"
+    ticket_printer: Literal["none"] = "none"
+
+    @field_validator("printer_queue")
+    @classmethod
+    def _queue(cls, value: str) -> str:
+        # CUPS's own rule for queue names (lpadmin(8)).
+        if len(value) > 127 or any(c in value for c in " /\\#'\"") or not value.isprintable():
+            raise ValueError(
+                f"{value!r} is not a CUPS queue name; give the name `lpstat -e` lists "
+                '(up to 127 characters, no space, /, \\, #, or quotes), or "" for the default printer'
+            )
+        return value
+
+
 class KioskSettings(_Strict):
     centre: CentreSettings = Field(default_factory=CentreSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
@@ -286,6 +307,7 @@ class KioskSettings(_Strict):
     stats: StatsSettings = Field(default_factory=StatsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     paths: PathsSettings = Field(default_factory=PathsSettings)
+    devices: DevicesSettings = Field(default_factory=DevicesSettings)
 
 
 @dataclass(frozen=True)
@@ -406,6 +428,7 @@ _FIXES = {
     "bool_parsing": "write true or false",
     "bool_type": "write true or false",
     "enum": "use one of the allowed values listed in the message",
+    "literal_error": "use one of the allowed values listed in the message",
     "greater_than_equal": "give a larger value",
     "less_than_equal": "give a smaller value",
     "string_too_short": "give a non-empty text",

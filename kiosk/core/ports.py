@@ -2,14 +2,19 @@
 
 The shell and the agent hand the core objects that satisfy these protocols; the
 devices package implements them for real hardware and ships fakes of the same shape.
+The device ports (Printer, Scanner, TicketPrinter) and their vocabulary live in
+``kiosk.core.devices``; the main ones are re-exported here.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
+
+from kiosk.core.devices import Printer as Printer
+from kiosk.core.devices import Scanner as Scanner
+from kiosk.core.devices import TicketPrinter as TicketPrinter
 
 
 class Clock(Protocol):
@@ -58,22 +63,3 @@ class ManualClock:
 
         self._mono += seconds
         self._now += timedelta(seconds=seconds)
-
-
-class PrinterError(Exception):
-    """The printer could not take the job; the message is for staff logs.
-
-    ``code`` is a short identifier for statistics ("offline", "paper_out", "jam", "failed").
-    """
-
-    def __init__(self, message: str, code: str = "failed") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class Printer(Protocol):
-    """Something that prints PDF files."""
-
-    def print_pdf(self, path: Path, title: str, copies: int = 1) -> str:
-        """Queue a PDF; return a job id. Raises PrinterError when the printer cannot take it."""
-        ...

@@ -1,50 +1,226 @@
-"""Fakes of the device ports, of the same shape as the real adapters.
+"""In-memory fakes of the device ports, for tests only (never wired by default).
 
-Used where no real device exists (a developer's laptop, CI) and until the real adapter
-of a port lands. They behave like a device: they can be "unplugged" to test degradation.
+They keep the contracts of ``kiosk.core.devices`` — the errors, the job states, the files a scan
+leaves — and can be told to fail with any ``DeviceFailure``. The fake printer keeps no copy of a
+document: it checks that the file is there and remembers its size.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
-import shutil
+import struct
+import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.core.ports import PrinterError
-
-log = logging.getLogger(__name__)
+from kiosk.core.devices import (
+    DeviceFailure,
+    DeviceState,
+    DeviceStatus,
+    DeviceWarning,
+    JobId,
+    JobNotFound,
+    JobState,
+    JobStatus,
+    PrinterStatus,
+    PrinterUnavailable,
+    PrintOptions,
+    PrintRejected,
+    ScannerError,
+    ScannerInfo,
+    ScannerUnavailable,
+    ScanOptions,
+    ScanSource,
+    Ticket,
+    TicketPrinterError,
+)
 
 
 @dataclass
-class PrintedJob:
-    job_id: str
+class FakeJob:
+    job_id: JobId
     title: str
     copies: int
-    stored_as: Path | None
+    options: PrintOptions
+    size: int  # bytes of the document when it was submitted
+    state: JobState = JobState.QUEUED
+    reason: DeviceFailure | None = None
 
 
 @dataclass
 class FakePrinter:
-    """A printer that keeps each job as a PDF copy in ``outbox`` (or in memory)."""
+    """A printer in memory. ``finish_at_once`` jobs are DONE at their first ``job()`` call;
+    otherwise the test moves them with ``finish``/``fail``. ``unavailable`` makes every call
+    fail the way an absent or offline printer does."""
 
-    outbox: Path | None = None
-    online: bool = True
-    jobs: list[PrintedJob] = field(default_factory=list)
+    finish_at_once: bool = True
+    unavailable: DeviceFailure | None = None
+    jobs: dict[JobId, FakeJob] = field(default_factory=dict)
+    purged: list[JobId] = field(default_factory=list)
+    calls: int = 0  # every port call, to check what runs where
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def print_pdf(self, path: Path, title: str, copies: int = 1) -> str:
+    def submit(self, pdf: Path, *, title: str, copies: int = 1, options: PrintOptions | None = None) -> JobId:
+        with self._lock:
+            self._check()
+            if not pdf.is_file():
+                raise PrintRejected(f"no such document: {pdf.name}", DeviceFailure.NO_DOCUMENT)
+            job_id = JobId(f"fake-{next(self._ids)}")
+            options = options or PrintOptions()
+            state = JobState.HELD if options.hold else JobState.QUEUED
+            self.jobs[job_id] = FakeJob(job_id, title, copies, options, pdf.stat().st_size, state)
+            return job_id
+
+    def job(self, job_id: JobId) -> JobStatus:
+        with self._lock:
+            self._check()
+            job = self._job(job_id)
+            if self.finish_at_once and job.state is JobState.QUEUED:
+                job.state = JobState.DONE
+            return JobStatus(job_id, job.state, job.reason)
+
+    def cancel(self, job_id: JobId, *, purge: bool = True) -> None:
+        with self._lock:
+            self._check()
+            job = self.jobs.get(job_id)
+            if job is not None and not job.state.finished:
+                job.state = JobState.CANCELLED
+            if purge and job is not None:
+                del self.jobs[job_id]
+                self.purged.append(job_id)
+
+    def release(self, job_id: JobId) -> None:
+        with self._lock:
+            self._check()
+            job = self._job(job_id)
+            if job.state is JobState.HELD:
+                job.state = JobState.QUEUED
+
+    def status(self) -> PrinterStatus:
+        with self._lock:
+            self.calls += 1
+            if self.unavailable is DeviceFailure.ABSENT:
+                return PrinterStatus(DeviceState.ABSENT, frozenset({DeviceFailure.ABSENT}), queue="fake")
+            if self.unavailable is not None:
+                return PrinterStatus(DeviceState.OFFLINE, frozenset({self.unavailable}), queue="fake")
+            busy = any(j.state in (JobState.QUEUED, JobState.PRINTING) for j in self.jobs.values())
+            return PrinterStatus(DeviceState.BUSY if busy else DeviceState.READY, queue="fake")
+
+    # -- what a test does to the device ------------------------------------------------------
+    def finish(self, job_id: JobId) -> None:
+        with self._lock:
+            job = self._job(job_id)
+            job.state, job.reason = JobState.DONE, None
+
+    def fail(self, job_id: JobId, reason: DeviceFailure) -> None:
+        with self._lock:
+            job = self._job(job_id)
+            job.state, job.reason = JobState.FAILED, reason
+
+    def wait_on(self, job_id: JobId, reason: DeviceFailure) -> None:
+        """The job stays queued, waiting for ``reason`` to be fixed (paper, a jam…)."""
+        with self._lock:
+            job = self._job(job_id)
+            job.state, job.reason = JobState.QUEUED, reason
+
+    def _check(self) -> None:
+        self.calls += 1
+        if self.unavailable is not None:
+            raise PrinterUnavailable(f"fake printer: {self.unavailable}", self.unavailable)
+
+    def _job(self, job_id: JobId) -> FakeJob:
+        try:
+            return self.jobs[job_id]
+        except KeyError:
+            raise JobNotFound(f"no job {job_id}", DeviceFailure.UNKNOWN) from None
+
+
+def tiny_png(width: int = 8, height: int = 8, grey: int = 200) -> bytes:
+    """A valid greyscale PNG (what a scanner's page looks like to the code that reads it)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([grey]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+@dataclass
+class FakeScanner:
+    """A scanner with a flatbed and a feeder holding ``feeder_pages`` sheets."""
+
+    present: bool = True
+    failure: DeviceFailure | None = None  # the next scans fail with this
+    feeder_pages: int = 3
+    scans: int = 0
+    _cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def devices(self) -> list[ScannerInfo]:
+        if not self.present:
+            return []
+        return [ScannerInfo("fake:0", "Fake scanner", (ScanSource.FLATBED, ScanSource.FEEDER))]
+
+    def scan(self, directory: Path, options: ScanOptions, device_id: str | None = None) -> list[Path]:
+        if not self.present:
+            raise ScannerUnavailable("no scanner", DeviceFailure.ABSENT)
+        if device_id not in (None, "fake:0"):
+            raise ScannerUnavailable(f"no scanner {device_id}", DeviceFailure.ABSENT)
+        if self.failure in (DeviceFailure.OFFLINE, DeviceFailure.BUSY):
+            raise ScannerUnavailable(f"fake scanner: {self.failure}", self.failure)
+        if self.failure is not None:
+            raise ScannerError(f"fake scanner: {self.failure}", self.failure)
+        count = 1 if options.source is ScanSource.FLATBED else min(options.max_pages, self.feeder_pages)
+        if count == 0:
+            raise ScannerError("feeder empty", DeviceFailure.NO_DOCUMENT)
+        self.scans += 1
+        pages: list[Path] = []
+        for number in range(1, count + 1):
+            if self._cancelled.is_set():
+                self._cancelled.clear()
+                for page in pages:
+                    page.unlink(missing_ok=True)
+                raise ScannerError("scan cancelled", DeviceFailure.UNKNOWN)
+            page = directory / f"scan-{self.scans}-{number}.png"
+            page.write_bytes(tiny_png())
+            pages.append(page)
+        if options.source is ScanSource.FEEDER:
+            self.feeder_pages -= count
+        return pages
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def status(self) -> DeviceStatus:
+        if not self.present:
+            return DeviceStatus(DeviceState.ABSENT, frozenset({DeviceFailure.ABSENT}))
+        if self.failure is not None:
+            return DeviceStatus(DeviceState.OFFLINE, frozenset({self.failure}))
+        return DeviceStatus(DeviceState.READY)
+
+
+@dataclass
+class FakeTicketPrinter:
+    """A ticket printer whose roll holds ``paper`` tickets (PAPER_LOW under 5)."""
+
+    paper: int = 50
+    online: bool = True
+    printed: list[Ticket] = field(default_factory=list)
+
+    def print_ticket(self, ticket: Ticket) -> None:
         if not self.online:
-            raise PrinterError("fake printer is offline", code="offline")
-        if not path.is_file():
-            raise PrinterError(f"no such document: {path.name}", code="no_document")
-        job_id = f"fake-{next(self._ids)}"
-        stored: Path | None = None
-        if self.outbox is not None:
-            self.outbox.mkdir(parents=True, exist_ok=True)
-            stored = self.outbox / f"{job_id}.pdf"
-            shutil.copyfile(path, stored)
-        self.jobs.append(PrintedJob(job_id, title, copies, stored))
-        log.info("printer.job_queued", extra={"job": job_id, "copies": copies, "adapter": "fake"})
-        return job_id
+            raise TicketPrinterError("fake ticket printer offline", DeviceFailure.OFFLINE)
+        if self.paper <= 0:
+            raise TicketPrinterError("fake ticket printer: no paper", DeviceFailure.PAPER_OUT)
+        self.paper -= 1
+        self.printed.append(ticket)
+
+    def status(self) -> DeviceStatus:
+        if not self.online:
+            return DeviceStatus(DeviceState.OFFLINE, frozenset({DeviceFailure.OFFLINE}))
+        if self.paper <= 0:
+            return DeviceStatus(DeviceState.OFFLINE, frozenset({DeviceFailure.PAPER_OUT}))
+        warnings = frozenset({DeviceWarning.PAPER_LOW}) if self.paper < 5 else frozenset()
+        return DeviceStatus(DeviceState.READY, warnings=warnings)

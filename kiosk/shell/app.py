@@ -61,10 +61,9 @@ def run_shell(options: ShellOptions) -> int:
     app = create_application(chromium_flags=options.chromium_flags)
     from PySide6.QtCore import QTimer
 
-    from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.assembly import build_kiosk
 
-    kiosk = build_kiosk(config, settings.paths.session_root, printer=FakePrinter())
+    kiosk = build_kiosk(config, settings.paths.session_root)
     window = kiosk.window
     if options.size:
         window.resize(*options.size)
@@ -82,6 +81,13 @@ def run_shell(options: ShellOptions) -> int:
         window.allow_close()
         QTimer.singleShot(200, app.quit)
 
+    def let_device_calls_finish() -> None:
+        from kiosk.shell.operations import wait_for_workers
+
+        # The wipe's print cancels may still be on their way to cupsd.
+        if not wait_for_workers(3000):
+            log.warning("shell.device_calls_unfinished")
+
     def screenshot(*_args: object) -> None:
         target = options.screenshot_path or Path(os.environ.get("KIOSK_SCREENSHOT", "/tmp/borne-screen.png"))
         window.grab().save(str(target))
@@ -95,5 +101,6 @@ def run_shell(options: ShellOptions) -> int:
     wake.start(200)
     wake.timeout.connect(lambda: None)
     log.info("shell.started", extra={"tiles": len(config.tiles.tiles), "centre": settings.centre.name})
+    app.aboutToQuit.connect(let_device_calls_finish)
     code = app.exec()
     return int(code)

@@ -11,6 +11,7 @@ from kiosk.core.config import Config
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
+from kiosk.devices.select import build_printer
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.controller import SessionController
@@ -63,6 +64,8 @@ def build_kiosk(
     """
     settings = config.kiosk
     clock = clock or SystemClock()
+    # The adapter [devices] chooses: CUPS, or "no printer here" — never a fake.
+    printer = printer if printer is not None else build_printer(settings.devices)
     if store is _DEFAULT:
         store = open_shell_store(config)
     assert store is None or isinstance(store, Store)
@@ -107,6 +110,7 @@ def build_kiosk(
     window.activity.connect(controller.activity)
     window.lobbyPageChanged.connect(read_aloud.stop)
     window.printed.connect(controller.record_printed)
+    window.printHeld.connect(controller.record_print_held)
     window.printFailed.connect(controller.record_print_failed)
     return Kiosk(window, controller, actions, watchdog)
 

@@ -19,6 +19,7 @@ from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebE
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
 from kiosk.core.config import Config, Permission, Tile
+from kiosk.core.devices import PrintOutcome
 from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
@@ -287,7 +288,10 @@ class SessionController(QObject):
         self.stats.record(event, self.session.session_id)
 
     def record_printed(self, pages: int) -> None:
-        self.record(PrintJob, pages=max(1, pages), status="printed")
+        self.record(PrintJob, pages=max(1, pages), status=PrintOutcome.PRINTED)
+
+    def record_print_held(self, pages: int) -> None:
+        self.record(PrintJob, pages=max(1, pages), status=PrintOutcome.HELD)
 
     def record_print_failed(self, code: str) -> None:
         self.record(DeviceError, device="printer", error=code)

@@ -1,7 +1,7 @@
 """In-app PDF viewer: the only way a downloaded or printed-to-PDF document is shown.
 
 No "save as", no link that leaves the kiosk: the resident can read, zoom, print (through
-the ``Printer`` port) and close.
+the ``Printer`` port, followed by a ``PrintTracker`` off the GUI thread) and close.
 """
 
 from __future__ import annotations
@@ -14,23 +14,38 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.core.ports import Printer, PrinterError
+from kiosk.core.devices import DeviceFailure, JobState, printer_message
+from kiosk.core.ports import Printer
+from kiosk.devices.absent import NoPrinter
 from kiosk.i18n import N_, Translator, translator
+from kiosk.shell.printing import OVER, PrintTracker
 
 log = logging.getLogger(__name__)
+
+
+PRINTED = N_("C'est imprimé. Vous pouvez prendre vos feuilles à l'imprimante.")
+HELD = N_("Votre impression attend l'accord de l'accueil. Demandez à un membre de l'accueil.")
+CANCELLED = N_("L'impression a été annulée. Un membre de l'accueil peut vous aider.")
 
 
 class PdfViewer(QWidget):
     """Shows one PDF with big "Imprimer" and "Fermer" buttons."""
 
     closed = Signal()
-    printed = Signal(str, int)  # job id, pages
-    printFailed = Signal(str)  # PrinterError.code
+    printed = Signal(str, int)  # job id, pages: emitted when the printer says the job is DONE
+    printHeld = Signal(str, int)  # job id, pages: the printer keeps the job for staff
+    printFailed = Signal(str)  # a DeviceFailure value the printer met with a job (once per job and reason)
 
     def __init__(self, printer: Printer | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("pdfViewer")
-        self._printer = printer
+        self.printer: Printer = printer if printer is not None else NoPrinter("no printer given to the viewer")
+        self.tracker = PrintTracker(self.printer, self)
+        self.tracker.printed.connect(self.printed)
+        self.tracker.held.connect(self.printHeld)
+        self.tracker.problem.connect(lambda _job, reason: self.printFailed.emit(reason))
+        self.tracker.progress.connect(self._on_progress)
+        self._printing_pages = 0
         self._path: Path | None = None
         self._t: Translator = translator("fr")
         self._document = QPdfDocument(self)
@@ -106,36 +121,35 @@ class PdfViewer(QWidget):
         return self._document.pageCount()
 
     def print_document(self) -> None:
-        if self._path is None:
+        """Send the document to the printer; the status line follows the job until it is over."""
+        if self._path is None or self.tracker.busy:
             return
-        pages = self._document.pageCount()
-        if self._printer is None:
-            log.info("pdf.print_no_printer")
-            self.status.setText(
-                self._t(N_("Il n'y a pas d'imprimante sur cette borne. Un membre de l'accueil peut vous aider."))
-            )
-            return
-        try:
-            job = self._printer.print_pdf(self._path, self.title.text())
-        except PrinterError as error:
-            log.warning("pdf.print_failed", extra={"error": str(error)})
-            self.printFailed.emit(error.code)
-            self.status.setText(
-                self._t(
-                    N_(
-                        "L'impression n'a pas pu partir. L'imprimante est peut-être éteinte. "
-                        "Un membre de l'accueil peut vous aider."
-                    )
-                )
-            )
-            return
-        self.status.setText(
-            self._t.ngettext(
+        self._printing_pages = self._document.pageCount()
+        self.print_button.setEnabled(False)
+        self.tracker.submit(self._path, max(1, self._printing_pages))
+
+    def cancel_all(self) -> None:
+        """Session end: cancel the session's print jobs and erase them from the printer."""
+        self.tracker.cancel_all()
+        self.print_button.setEnabled(True)
+
+    def _on_progress(self, _job: str, state: str, reason: str) -> None:
+        if state in OVER:
+            self.print_button.setEnabled(True)
+        if state == JobState.DONE:
+            text = self._t(PRINTED)
+        elif state == JobState.HELD:
+            text = self._t(HELD)
+        elif state == JobState.CANCELLED:
+            text = self._t(CANCELLED)
+        elif reason:
+            text = self._t(printer_message(DeviceFailure(reason)))
+        else:
+            pages = self._printing_pages
+            text = self._t.ngettext(
                 "C'est parti : %(pages)d page à l'impression.", "C'est parti : %(pages)d pages à l'impression.", pages
-            )
-            % {"pages": pages}
-        )
-        self.printed.emit(job, pages)
+            ) % {"pages": pages}
+        self.status.setText(text)
 
     def close_document(self) -> None:
         self._document.close()

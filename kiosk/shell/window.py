@@ -40,7 +40,8 @@ class KioskWindow(QWidget):
     actionRequested = Signal(str, dict)  # a verb of kiosk.pages.Action, its parameters
     activity = Signal()  # the resident touched or typed something
     lobbyPageChanged = Signal()  # the lobby or the layer moved to another page
-    printed = Signal(int)  # pages printed from the PDF viewer
+    printed = Signal(int)  # pages printed from the PDF viewer (the printer said done)
+    printHeld = Signal(int)  # pages the printer keeps for staff to release
     printFailed = Signal(str)  # why a print failed
 
     def __init__(
@@ -101,6 +102,7 @@ class KioskWindow(QWidget):
             self._pdf_viewer = PdfViewer(self._printer, self.stack)
             self._pdf_viewer.closed.connect(self.close_pdf)
             self._pdf_viewer.printed.connect(lambda _job, pages: self.printed.emit(pages))
+            self._pdf_viewer.printHeld.connect(lambda _job, pages: self.printHeld.emit(pages))
             self._pdf_viewer.printFailed.connect(self.printFailed)
             if self._translator is not None:
                 self._pdf_viewer.set_translator(self._translator)
@@ -145,6 +147,7 @@ class KioskWindow(QWidget):
     def detach_session(self) -> SessionBrowser | None:
         browser, self.browser = self.browser, None
         if self._pdf_viewer is not None:
+            self._pdf_viewer.cancel_all()  # the resident's print jobs, waiting or done: cancelled and purged
             self._pdf_viewer.close_document()
         self.stack.setCurrentWidget(self.lobby_view)
         return browser

@@ -7,6 +7,7 @@ import signal
 
 import pytest
 
+from kiosk.core.devices import DeviceFailure
 from kiosk.core.session import State
 from tests.shellkit import wait_ready, wait_url
 from tests.webserver import LoopbackWeb, Response
@@ -115,12 +116,19 @@ def test_pdf_download_opens_in_viewer_and_prints(qtbot, kiosk, loopback_web, tmp
     qtbot.waitUntil(lambda: kiosk.window.stack.currentWidget() is kiosk.window.pdf_viewer, timeout=10_000)
     assert kiosk.window.pdf_viewer.page_count() == 1
     assert kiosk.window.pdf_viewer.path.parent == kiosk.controller.browser.dir / "downloads"
-    kiosk.window.pdf_viewer.print_button.click()
-    printer = kiosk.window.pdf_viewer._printer
-    assert len(printer.jobs) == 1 and printer.jobs[0].stored_as.read_bytes() == PDF
-    printer.online = False
-    kiosk.window.pdf_viewer.print_button.click()
-    assert "n'a pas pu" in kiosk.window.pdf_viewer.status.text()
+    viewer = kiosk.window.pdf_viewer
+    viewer.print_button.click()
+    assert not viewer.print_button.isEnabled()  # one tap, one job
+    qtbot.waitUntil(lambda: "C'est imprimé" in viewer.status.text(), timeout=5_000)
+    [job] = viewer.printer.jobs.values()
+    assert job.size == len(PDF) and job.title == "Borne"  # never the document's own name
+    assert viewer.print_button.isEnabled()
+    viewer.printer.unavailable = DeviceFailure.OFFLINE
+    viewer.print_button.click()
+    qtbot.waitUntil(lambda: "ne répond pas" in viewer.status.text(), timeout=5_000)
+    viewer.printer.unavailable = DeviceFailure.ABSENT
+    viewer.print_button.click()
+    qtbot.waitUntil(lambda: "pas d'imprimante" in viewer.status.text(), timeout=5_000)
     kiosk.window.pdf_viewer.close_button.click()
     assert kiosk.window.stack.currentWidget() is kiosk.window.session_holder
 

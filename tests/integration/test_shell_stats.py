@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.devices import DeviceFailure
 from kiosk.core.session import EndReason, State
 from kiosk.core.store import Role, open_store
 from tests.integration.test_shell import PDF, start_in_tile
@@ -113,12 +114,20 @@ def test_printing_counts_pages_and_a_printer_failure_is_a_device_error(qtbot, ma
     start_in_tile(qtbot, kiosk, loopback_web, '<a id=a href="/attestation.pdf">Attestation</a>')
     run_js(qtbot, kiosk.controller.session_page(), "document.getElementById('a').click()")
     qtbot.waitUntil(lambda: kiosk.window.stack.currentWidget() is kiosk.window.pdf_viewer, timeout=10_000)
-    kiosk.window.pdf_viewer.print_button.click()
-    kiosk.window.pdf_viewer._printer.online = False
-    kiosk.window.pdf_viewer.print_button.click()
+    viewer = kiosk.window.pdf_viewer
+    viewer.print_button.click()
+    qtbot.waitUntil(lambda: viewer.print_button.isEnabled(), timeout=5_000)
+    viewer.printer.unavailable = DeviceFailure.OFFLINE
+    viewer.print_button.click()
+    qtbot.waitUntil(lambda: viewer.print_button.isEnabled(), timeout=5_000)
+    viewer.printer.unavailable = DeviceFailure.ABSENT  # no printer here: said to the resident, not an error
+    viewer.print_button.click()
+    qtbot.waitUntil(lambda: viewer.print_button.isEnabled(), timeout=5_000)
     recorded = [(kind, data) for kind, data, _ in rows(store)]
-    assert ("print_job", {"pages": 1, "status": "printed"}) in recorded
-    assert ("device_error", {"device": "printer", "error": "offline"}) in recorded
+    assert [r for r in recorded if r[0] in ("print_job", "device_error")] == [
+        ("print_job", {"pages": 1, "status": "printed"}),
+        ("device_error", {"device": "printer", "error": "offline"}),
+    ]
 
 
 def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]

@@ -32,8 +32,6 @@ class Snapshot:
             for path in files_under(root) - self.before[root]:
                 if session_dir is not None and path.is_relative_to(session_dir):
                     continue
-                if "printed" in path.parts:  # the fake printer's outbox stands for the printer
-                    continue
                 new.append(path)
         return new
 

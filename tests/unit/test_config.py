@@ -156,3 +156,18 @@ def test_stats_settings_are_checked(cfg: Path) -> None:
     assert set(problems) == {"stats.suppression_k", "stats.durability"}
     assert "3" in problems["stats.suppression_k"].message
     assert problems["stats.durability"].line is not None
+
+
+def test_devices_settings_are_checked(cfg: Path) -> None:
+    text = (cfg / "kiosk.toml").read_text(encoding="utf-8")
+    assert KioskSettings().devices.printer == "auto"  # a missing [devices] finds the printer by itself
+    text = text.replace('printer = "auto"', 'printer = "fake"').replace(
+        'printer_queue = ""', 'printer_queue = "Salle 2"'
+    )
+    (cfg / "kiosk.toml").write_text(text, encoding="utf-8")
+    problems = {p.key: p for p in check_config(cfg / "kiosk.toml", cfg / "tiles.toml")}
+    assert set(problems) == {"devices.printer", "devices.printer_queue"}
+    assert "'auto', 'cups' or 'none'" in problems["devices.printer"].message
+    assert "allowed values" in problems["devices.printer"].fix
+    assert "lpstat -e" in problems["devices.printer_queue"].fix
+    assert all(p.line is not None for p in problems.values())

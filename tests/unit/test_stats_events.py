@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from kiosk.core.config import Category
+from kiosk.core.devices import DeviceFailure, PrintOutcome
 from kiosk.core.ports import ManualClock
 from kiosk.core.stats.events import (
     EVENT_TYPES,
@@ -19,6 +20,7 @@ from kiosk.core.stats.events import (
     HelpSearched,
     MediatorCall,
     NavigationBlocked,
+    PrintJob,
     SessionEnded,
     SessionStarted,
     TileOpened,
@@ -58,6 +60,8 @@ def stamps(store) -> list[int | None]:  # type: ignore[no-untyped-def]
         lambda: NavigationBlocked(tile="caf", domain="jean dupont"),
         lambda: DeviceError(device="printer", error="Paper jam in tray 2 for Mr Dupont"),
         lambda: DeviceError(device="the printer", error="jam"),
+        lambda: DeviceError(device="printer", error="overheating"),  # a slug, but not in the closed set
+        lambda: PrintJob(pages=1, status="sent"),
         lambda: SessionEnded(duration_s=-1, reason="button"),
         lambda: SessionEnded(duration_s=10, reason="button", age="43"),
         lambda: HelpSearched(results=3, query="mot de passe"),  # words typed are never a field
@@ -82,6 +86,22 @@ def test_every_event_type_round_trips_through_its_stored_form() -> None:
     assert parse_event("no_such_kind", "{}") is None
     assert parse_event("tile_opened", '{"tile": "Jean Dupont", "category": "autre"}') is None
     assert set(EVENT_TYPES) >= {"session_started", "help_searched", "print_job", "pages_scanned", "ticket_printed"}
+
+
+def test_device_failures_and_print_outcomes_keep_their_stored_form() -> None:
+    """The closed enums replaced free slugs: what was stored before reads back the same, and the
+    first printer port's catch-all "failed" reads as "unknown" instead of being dropped."""
+    stored = '{"device":"printer","error":"paper_out"}'
+    event = parse_event("device_error", stored)
+    assert event == DeviceError(device="printer", error=DeviceFailure.PAPER_OUT)
+    assert event.model_dump_json() == stored
+    assert parse_event("device_error", '{"device":"printer","error":"failed"}') == DeviceError(
+        device="printer", error=DeviceFailure.UNKNOWN
+    )
+    for status in ("printed", "held", "released", "cancelled"):
+        job = parse_event("print_job", f'{{"pages":2,"status":"{status}"}}')
+        assert job == PrintJob(pages=2, status=PrintOutcome(status))
+        assert json.loads(job.model_dump_json()) == {"pages": 2, "status": status}
 
 
 # -- recorder --------------------------------------------------------------------------------

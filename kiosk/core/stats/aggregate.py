@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.core.devices import PrintOutcome
 from kiosk.core.stats.events import (
     AgeBracket,
     Appointment,
@@ -271,13 +272,13 @@ def _count_call(figures: MediatorFigures, event: MediatorCall, buckets: Counter[
 
 
 def _count_print(figures: PrintFigures, event: PrintJob) -> None:
-    if event.status in ("printed", "held"):
+    if event.status in (PrintOutcome.PRINTED, PrintOutcome.HELD):
         figures.jobs += 1
-    if event.status == "printed":
+    if event.status is PrintOutcome.PRINTED:
         figures.pages_printed += event.pages
-    elif event.status == "held":
+    elif event.status is PrintOutcome.HELD:
         figures.pages_held += event.pages
-    elif event.status == "released":
+    elif event.status is PrintOutcome.RELEASED:
         figures.pages_released += event.pages
         figures.pages_printed += event.pages
     else:

@@ -11,9 +11,10 @@ import re
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from kiosk.core.config import Category
+from kiosk.core.devices import DeviceFailure, PrintOutcome
 from kiosk.i18n import N_
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
@@ -36,6 +37,16 @@ def _domain(value: str) -> str:
 
 Slug = Annotated[str, AfterValidator(_slug)]
 Domain = Annotated[str, AfterValidator(_domain)]
+
+# Codes the first printer port stored before DeviceFailure closed the set.
+_LEGACY_FAILURES = {"failed": DeviceFailure.UNKNOWN.value}
+
+
+def _legacy_failure(value: object) -> object:
+    return _LEGACY_FAILURES.get(value, value) if isinstance(value, str) else value
+
+
+Failure = Annotated[DeviceFailure, BeforeValidator(_legacy_failure)]
 
 
 class AgeBracket(StrEnum):
@@ -153,7 +164,7 @@ class PrintJob(Event):
 
     kind: ClassVar[str] = "print_job"
     pages: int = Field(ge=1, le=10_000)
-    status: Literal["printed", "held", "released", "cancelled"]
+    status: PrintOutcome
 
 
 class PagesScanned(Event):
@@ -168,7 +179,7 @@ class TicketPrinted(Event):
 class DeviceError(Event):
     kind: ClassVar[str] = "device_error"
     device: Device
-    error: Slug  # a short code such as "offline", "paper_out", "jam" — never a message
+    error: Failure  # from the devices' closed set ("offline", "paper_out", "jam"…) — never a message
 
 
 class EventsLost(Event):

@@ -1,0 +1,50 @@
+"""The adapters ``[devices]`` in kiosk.toml chooses. Never a fake: a device that is not there is
+the matching ``absent`` adapter, whose calls say ABSENT so that features say so in French.
+
+Nothing here talks to a device: building is instant (the shell starts without waiting for
+cupsd); "auto" adapters find their device at each call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kiosk.core.config import DevicesSettings
+from kiosk.core.devices import Printer, Scanner, TicketPrinter
+from kiosk.devices.absent import NoPrinter, NoScanner, NoTicketPrinter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Devices:
+    printer: Printer
+    scanner: Scanner
+    ticket_printer: TicketPrinter
+
+
+def build_printer(settings: DevicesSettings) -> Printer:
+    if settings.printer == "none":
+        return NoPrinter("printer = none in kiosk.toml")
+    try:
+        from kiosk.devices.cups import CupsPrinter
+    except ImportError as error:  # pycups or libcups missing: a broken install, said loudly
+        log.error("devices.cups_unavailable", extra={"error": str(error)})
+        return NoPrinter(f"pycups cannot be imported: {error}")
+    printer = CupsPrinter(settings.printer_queue or None, detect=settings.printer == "auto")
+    log.info("devices.printer", extra={"adapter": repr(printer)})
+    return printer
+
+
+def build_scanner(settings: DevicesSettings) -> Scanner:
+    # The SANE adapter comes with the scanning screens; until then "auto" finds no scanner.
+    return NoScanner(f"scanner = {settings.scanner}: no scanner adapter yet")
+
+
+def build_ticket_printer(settings: DevicesSettings) -> TicketPrinter:
+    return NoTicketPrinter(f"ticket_printer = {settings.ticket_printer}")
+
+
+def build_devices(settings: DevicesSettings) -> Devices:
+    return Devices(build_printer(settings), build_scanner(settings), build_ticket_printer(settings))
