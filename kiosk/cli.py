@@ -18,7 +18,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.core.config import default_config_dir
+    from kiosk.core.loading import default_config_dir
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Borne: self-service terminal for social centres.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_dir(path: Path | None) -> Path:
-    from kiosk.core.config import default_config_dir
+    from kiosk.core.loading import default_config_dir
 
     if path is None:
         return default_config_dir()
@@ -66,7 +66,7 @@ def _config_dir(path: Path | None) -> Path:
 
 
 def cmd_config_check(path: Path | None) -> int:
-    from kiosk.core.config import check_config, format_problems
+    from kiosk.core.loading import check_config, format_problems
 
     directory = _config_dir(path)
     kiosk_path, tiles_path = directory / "kiosk.toml", directory / "tiles.toml"
@@ -82,7 +82,7 @@ def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | 
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from kiosk.core.config import ConfigError, format_problems, load_for_process
+    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from kiosk.core.stats.report import build_report, parse_day, render
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
@@ -123,7 +123,7 @@ def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | 
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment
-    from kiosk.core.config import ConfigError, format_problems, load_for_process
+    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from sync.client import SyncClient, SyncError
 
     try:

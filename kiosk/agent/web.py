@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kiosk.core.config import Config
 from kiosk.core.helpcentre import HelpCentre, HelpError
+from kiosk.core.settings import Config
 from kiosk.shell.pages import PageNotFound, PageRenderer
 from kiosk.shell.pages.help import help_context
 

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.core.config import ConfigError, format_problems, load_for_process
+from kiosk.core.loading import ConfigError, format_problems, load_for_process
 from kiosk.shell.environment import prepare_environment
 
 log = logging.getLogger(__name__)

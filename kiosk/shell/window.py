@@ -20,11 +20,11 @@ from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
-from kiosk.core.config import Config, Permission, Tile
 from kiosk.core.helpcentre import HelpCentre, HelpError
 from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
+from kiosk.core.settings import Config
 from kiosk.core.stats.events import (
     DeviceError,
     Event,
@@ -37,6 +37,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Store
+from kiosk.core.tiles import Permission, Tile
 from kiosk.i18n import N_, translator
 from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard

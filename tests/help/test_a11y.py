@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.agent.web import create_help_site
-from kiosk.core.config import load_config
 from kiosk.core.helpcentre import HelpCentre
+from kiosk.core.loading import load_config
 from kiosk.shell.pages import PageRenderer
 from kiosk.shell.pages.home import home_groups
 from kiosk.shell.pages.questions import QUESTIONS_PAGE

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.core.config import TilesConfig
+from kiosk.core.tiles import TilesConfig
 
 
 def home_groups(tiles: TilesConfig, language: str) -> list[tuple[str, list[dict[str, Any]]]]:

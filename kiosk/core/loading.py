@@ -1,4 +1,4 @@
-"""Configuration: pydantic models of kiosk.toml and tiles.toml, checks, last-good copy.
+"""Loading the configuration: TOML files in, a checked :class:`~kiosk.core.settings.Config` out.
 
 Every problem is reported at once, each with its file, line, key and the fix, so a
 technician mends a file in one pass. An invalid new configuration never replaces the
@@ -14,286 +14,15 @@ import tempfile
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
-from kiosk.core.policy import NavigationPolicy, OriginRule, Verdict
-from kiosk.core.store import Durability
-from kiosk.i18n import N_, SUPPORTED
-
-
-class Category(StrEnum):
-    """Démarche categories of the national digital-mediation activity report."""
-
-    PAPIERS = "papiers"
-    FAMILLE = "famille"
-    SOCIAL_SANTE = "social_sante"
-    TRAVAIL = "travail"
-    LOGEMENT = "logement"
-    TRANSPORTS = "transports"
-    ARGENT = "argent"
-    JUSTICE = "justice"
-    ETRANGERS = "etrangers"
-    LOISIRS = "loisirs"
-    ASSOCIATIONS = "associations"
-    AUTRE = "autre"
-
-    @property
-    def label(self) -> str:
-        return _CATEGORY_LABELS[self]
-
-
-_CATEGORY_LABELS = {
-    Category.PAPIERS: N_("Papiers – Élections – Citoyenneté"),
-    Category.FAMILLE: N_("Famille – Scolarité"),
-    Category.SOCIAL_SANTE: N_("Social – Santé"),
-    Category.TRAVAIL: N_("Travail – Formation"),
-    Category.LOGEMENT: N_("Logement"),
-    Category.TRANSPORTS: N_("Transports – Mobilité"),
-    Category.ARGENT: N_("Argent – Impôts"),
-    Category.JUSTICE: N_("Justice"),
-    Category.ETRANGERS: N_("Étrangers – Europe"),
-    Category.LOISIRS: N_("Loisirs"),
-    Category.ASSOCIATIONS: N_("Associations"),
-    Category.AUTRE: N_("Autre"),
-}
-
-
-class Permission(StrEnum):
-    CAMERA = "camera"
-    MICROPHONE = "microphone"
-    GEOLOCATION = "geolocation"
-    NOTIFICATIONS = "notifications"
-    CLIPBOARD_READ = "clipboard_read"
-    SCREEN_CAPTURE = "screen_capture"
-
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_origin(origin: str) -> str:
-    OriginRule.parse(origin)  # raises ValueError with the reason
-    return origin
-
-
-class TileText(_Strict):
-    """A tile's words in another language than French."""
-
-    label: str = Field(min_length=1, max_length=40)
-    description: str = Field(min_length=1, max_length=140)
-
-
-class Tile(_Strict):
-    id: str
-    label: str = Field(min_length=1, max_length=40)
-    description: str = Field(min_length=1, max_length=140)
-    icon: str
-    category: Category
-    url: str
-    origins: tuple[str, ...] = ()
-    origin_groups: tuple[str, ...] = ()
-    permissions: frozenset[Permission] = frozenset()
-    translations: dict[str, TileText] = Field(default_factory=dict)
-
-    @field_validator("translations")
-    @classmethod
-    def _translation_languages(cls, value: dict[str, TileText]) -> dict[str, TileText]:
-        unknown = sorted(code for code in value if code not in SUPPORTED or code == "fr")
-        if unknown:
-            others = ", ".join(code for code in SUPPORTED if code != "fr")
-            raise ValueError(f"no such language {', '.join(unknown)}: translate into {others} (French is label)")
-        return value
-
-    def text(self, language: str) -> tuple[str, str, str]:
-        """(label, description, language of those words): the translation, else the French."""
-        translated = self.translations.get(language)
-        if translated is None:
-            return self.label, self.description, "fr"
-        return translated.label, translated.description, language
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError("use lower-case letters, digits and dashes only (e.g. 'caf' or 'france-travail')")
-        return value
-
-    @field_validator("icon")
-    @classmethod
-    def _icon_name(cls, value: str) -> str:
-        if "/" in value or "\\" in value or not value.endswith(".svg"):
-            raise ValueError("give the file name of an SVG in the icons/ directory, e.g. 'impots.svg'")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("the start URL must begin with https://")
-        return value
-
-    @field_validator("origins")
-    @classmethod
-    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for origin in value:
-            _check_origin(origin)
-        return value
-
-
-class TilesConfig(_Strict):
-    origin_groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    tiles: tuple[Tile, ...] = Field(min_length=1)
-
-    @field_validator("origin_groups")
-    @classmethod
-    def _groups(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        for origins in value.values():
-            for origin in origins:
-                _check_origin(origin)
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TilesConfig:
-        seen: set[str] = set()
-        for tile in self.tiles:
-            if tile.id in seen:
-                raise ValueError(f"two tiles have the id {tile.id!r}; ids must be unique")
-            seen.add(tile.id)
-        return self
-
-    def tile(self, tile_id: str) -> Tile:
-        for tile in self.tiles:
-            if tile.id == tile_id:
-                return tile
-        raise KeyError(tile_id)
-
-    def origins_for(self, tile: Tile) -> tuple[str, ...]:
-        expanded = list(tile.origins)
-        for group in tile.origin_groups:
-            expanded.extend(self.origin_groups.get(group, ()))
-        return tuple(dict.fromkeys(expanded))
-
-    def policy_for(self, tile: Tile) -> NavigationPolicy:
-        return NavigationPolicy.from_strings(self.origins_for(tile))
-
-    def by_category(self) -> list[tuple[Category, list[Tile]]]:
-        groups: list[tuple[Category, list[Tile]]] = []
-        for category in Category:
-            members = [t for t in self.tiles if t.category is category]
-            if members:
-                groups.append((category, members))
-        return groups
-
-
-class CentreSettings(_Strict):
-    name: str = "Espace France Services"
-    commune: str = ""
-    timezone: str = "Europe/Paris"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use a name like 'Europe/Paris' or 'America/Cayenne'"
-            ) from None
-        return value
-
-
-class SessionSettings(_Strict):
-    idle_timeout_s: int = Field(default=120, ge=15, le=3600)
-    warning_s: int = Field(default=30, ge=5, le=300)
-    goodbye_s: int = Field(default=6, ge=1, le=60)
-
-
-class ShellSettings(_Strict):
-    zoom_levels: tuple[float, float, float] = (1.0, 1.25, 1.5)
-    fullscreen: bool = True
-    renderer_memory_cap_mb: int = Field(default=700, ge=100)
-    hang_timeout_s: float = Field(default=5.0, ge=1, le=60)
-    language: str = "fr"  # the terminal's language at the start of every session
-    languages: tuple[str, ...] = SUPPORTED  # offered by the language picker, in this order
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        if value not in SUPPORTED:
-            raise ValueError(f"the kiosk speaks {', '.join(SUPPORTED)}; choose one of them")
-        return value
-
-    @field_validator("languages")
-    @classmethod
-    def _languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [code for code in value if code not in SUPPORTED]
-        if unknown:
-            raise ValueError(f"no translation for {', '.join(unknown)}; the kiosk speaks {', '.join(SUPPORTED)}")
-        if len(set(value)) != len(value):
-            raise ValueError("give each language once")
-        return value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_offered(cls, data: Any) -> Any:
-        """The default language is always in the picker (first if the list forgot it)."""
-        if isinstance(data, dict) and "languages" in data:
-            language, offered = data.get("language", "fr"), list(data["languages"] or ())
-            if language not in offered:
-                data = {**data, "languages": [language, *offered]}
-        return data
-
-    @field_validator("zoom_levels")
-    @classmethod
-    def _zooms(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
-        if not all(0.5 <= z <= 3 for z in value) or not value[0] < value[1] < value[2]:
-            raise ValueError("give three increasing zoom factors between 0.5 and 3, e.g. [1.0, 1.25, 1.5]")
-        return value
-
-
-class StatsSettings(_Strict):
-    questions: bool = True  # the optional end-of-session questions (skippable with one tap)
-    questions_timeout_s: int = Field(default=45, ge=10, le=300)  # unanswered: goodbye screen
-    suppression_k: int = Field(default=5, ge=3, le=100)  # answers cells below this are hidden
-    keep_event_days: int = Field(default=35, ge=1, le=400)  # raw events, once counted
-    keep_aggregate_months: int = Field(default=25, ge=1, le=120)
-    durability: Durability = Durability.NORMAL  # "full": also survive a power cut, slower
-
-
-class AgentSettings(_Strict):
-    listen_host: str = "127.0.0.1"  # "0.0.0.0" to publish the help website (/aide) on the network
-    listen_port: int = Field(default=8700, ge=0, le=65535)
-
-
-class PathsSettings(_Strict):
-    data_dir: Path = Path("/var/lib/kiosk")
-    session_root: Path = Path("/run/kiosk/sessions")
-    last_good_dir: Path = Path("/var/lib/kiosk/last-good-config")
-
-
-class KioskSettings(_Strict):
-    centre: CentreSettings = Field(default_factory=CentreSettings)
-    session: SessionSettings = Field(default_factory=SessionSettings)
-    shell: ShellSettings = Field(default_factory=ShellSettings)
-    stats: StatsSettings = Field(default_factory=StatsSettings)
-    agent: AgentSettings = Field(default_factory=AgentSettings)
-    paths: PathsSettings = Field(default_factory=PathsSettings)
-
-
-@dataclass(frozen=True)
-class Config:
-    kiosk: KioskSettings
-    tiles: TilesConfig
-    kiosk_path: Path
-    tiles_path: Path
+from kiosk.core.catalogue import with_national_catalogue
+from kiosk.core.policy import Verdict
+from kiosk.core.settings import Config, KioskSettings
+from kiosk.core.tiles import TilesConfig, icons_dir
 
 
 @dataclass(frozen=True)
@@ -565,10 +294,6 @@ def default_config_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "config"
 
 
-def icons_dir(tiles_path: Path) -> Path:
-    return tiles_path.parent / "icons"
-
-
 def with_env_overrides(settings: KioskSettings) -> KioskSettings:
     """Apply KIOSK_DATA_DIR, KIOSK_SESSION_ROOT, KIOSK_LAST_GOOD_DIR when set."""
     updates: dict[str, Path] = {}
@@ -596,6 +321,4 @@ def load_for_process(config_dir: Path) -> LoadResult:
     config = result.config
     settings = with_env_overrides(config.kiosk)
     fixed = Config(kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path)
-    from kiosk.core.catalogue import with_national_catalogue
-
     return LoadResult(with_national_catalogue(fixed, settings.paths.data_dir), result.problems, result.from_last_good)
