@@ -38,7 +38,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, open_store
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 T = TypeVar("T")
 RECORD_TARGET_US = 50.0

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _TERM = re.compile(r"\[\[([^\[\]\n]{1,60})\]\]")

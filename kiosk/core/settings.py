@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from kiosk.core.store import Durability
 from kiosk.core.tiles import TilesConfig
 from kiosk.i18n import SUPPORTED
+from sync.vocabulary import DEFAULT_K, MAX_K, MIN_K
 
 
 class _Strict(BaseModel):
@@ -92,7 +93,7 @@ class ShellSettings(_Strict):
 class StatsSettings(_Strict):
     questions: bool = True  # the optional end-of-session questions (skippable with one tap)
     questions_timeout_s: int = Field(default=45, ge=10, le=300)  # unanswered: goodbye screen
-    suppression_k: int = Field(default=5, ge=3, le=100)  # answers cells below this are hidden
+    suppression_k: int = Field(default=DEFAULT_K, ge=MIN_K, le=MAX_K)  # answers cells below this are hidden
     keep_event_days: int = Field(default=35, ge=1, le=400)  # raw events, once counted
     keep_aggregate_months: int = Field(default=25, ge=1, le=120)
     durability: Durability = Durability.NORMAL  # "full": also survive a power cut, slower

@@ -3,56 +3,22 @@
 A tile is a démarche the resident can open: its words (French, and translations), its
 pictogram, its start URL and the origins its browser may reach. :class:`TilesConfig` is the
 whole file, with the origin groups tiles share (FranceConnect) and the navigation policy of each
-tile. Reading the file and reporting its problems is :mod:`kiosk.core.loading`'s job.
+tile. The démarche categories, the limits of a tile's words, its id and icon rules and the origin
+rules are the vocabulary shared with the federation server (:mod:`sync.vocabulary`). Reading the
+file and reporting its problems is :mod:`kiosk.core.loading`'s job.
 """
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk.core.policy import NavigationPolicy, OriginRule
-from kiosk.i18n import N_, SUPPORTED
-
-
-class Category(StrEnum):
-    """Démarche categories of the national digital-mediation activity report."""
-
-    PAPIERS = "papiers"
-    FAMILLE = "famille"
-    SOCIAL_SANTE = "social_sante"
-    TRAVAIL = "travail"
-    LOGEMENT = "logement"
-    TRANSPORTS = "transports"
-    ARGENT = "argent"
-    JUSTICE = "justice"
-    ETRANGERS = "etrangers"
-    LOISIRS = "loisirs"
-    ASSOCIATIONS = "associations"
-    AUTRE = "autre"
-
-    @property
-    def label(self) -> str:
-        return _CATEGORY_LABELS[self]
-
-
-_CATEGORY_LABELS = {
-    Category.PAPIERS: N_("Papiers – Élections – Citoyenneté"),
-    Category.FAMILLE: N_("Famille – Scolarité"),
-    Category.SOCIAL_SANTE: N_("Social – Santé"),
-    Category.TRAVAIL: N_("Travail – Formation"),
-    Category.LOGEMENT: N_("Logement"),
-    Category.TRANSPORTS: N_("Transports – Mobilité"),
-    Category.ARGENT: N_("Argent – Impôts"),
-    Category.JUSTICE: N_("Justice"),
-    Category.ETRANGERS: N_("Étrangers – Europe"),
-    Category.LOISIRS: N_("Loisirs"),
-    Category.ASSOCIATIONS: N_("Associations"),
-    Category.AUTRE: N_("Autre"),
-}
+from kiosk.core.policy import NavigationPolicy
+from kiosk.i18n import SUPPORTED
+from sync.vocabulary import Category, IconName, TileDescription, TileId, TileLabel
+from sync.vocabulary.origins import check_origin
 
 
 class Permission(StrEnum):
@@ -64,30 +30,25 @@ class Permission(StrEnum):
     SCREEN_CAPTURE = "screen_capture"
 
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_origin(origin: str) -> str:
-    OriginRule.parse(origin)  # raises ValueError with the reason
-    return origin
 
 
 class TileText(_Strict):
     """A tile's words in another language than French."""
 
-    label: str = Field(min_length=1, max_length=40)
-    description: str = Field(min_length=1, max_length=140)
+    label: TileLabel
+    description: TileDescription
 
 
 class Tile(_Strict):
-    id: str
-    label: str = Field(min_length=1, max_length=40)
-    description: str = Field(min_length=1, max_length=140)
-    icon: str
+    """One tile. Its category, words, id and icon follow the vocabulary the federation shares
+    (:mod:`sync.vocabulary`), so a national tile the server accepts is one this terminal shows."""
+
+    id: TileId
+    label: TileLabel
+    description: TileDescription
+    icon: IconName
     category: Category
     url: str
     origins: tuple[str, ...] = ()
@@ -111,20 +72,6 @@ class Tile(_Strict):
             return self.label, self.description, "fr"
         return translated.label, translated.description, language
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError("use lower-case letters, digits and dashes only (e.g. 'caf' or 'france-travail')")
-        return value
-
-    @field_validator("icon")
-    @classmethod
-    def _icon_name(cls, value: str) -> str:
-        if "/" in value or "\\" in value or not value.endswith(".svg"):
-            raise ValueError("give the file name of an SVG in the icons/ directory, e.g. 'impots.svg'")
-        return value
-
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
@@ -136,7 +83,7 @@ class Tile(_Strict):
     @classmethod
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for origin in value:
-            _check_origin(origin)
+            check_origin(origin)  # raises ValueError with the reason
         return value
 
 
@@ -149,7 +96,7 @@ class TilesConfig(_Strict):
     def _groups(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for origins in value.values():
             for origin in origins:
-                _check_origin(origin)
+                check_origin(origin)
         return value
 
     @model_validator(mode="after")

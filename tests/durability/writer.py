@@ -35,7 +35,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, open_store
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 
 def event_key(session: str, kind: str, tile: object = None) -> str:

@@ -113,7 +113,7 @@ def test_markup_in_content_is_not_trusted() -> None:
     from datetime import date
 
     from kiosk.core.helpcentre import Article, GlossaryTerm
-    from kiosk.core.tiles import Category
+    from sync.vocabulary import Category
 
     evil = Article("x", "X", Category.AUTRE, (), date(2026, 1, 1), ("a",), "<script>alert(1)</script> [[<b>x</b>]]")
     html = HelpCentre({"x": evil}, {"x": GlossaryTerm("x", "x", "y")}).render(evil)

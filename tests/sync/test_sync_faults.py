@@ -24,10 +24,10 @@ from kiosk.core.stats.aggregate import seal_closed_days
 from kiosk.core.stats.events import Satisfaction, SessionEnded, SessionStarted, TileOpened
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Role, Store, open_store
-from kiosk.core.tiles import Category
 from sync.client import SyncClient
 from sync.server import admin
 from sync.server.models import Batch, UsageCell
+from sync.vocabulary import Category
 from tests.fedkit import Federation
 from tests.sync.faultproxy import FAULTS, FaultProxy
 

@@ -18,7 +18,7 @@ from kiosk.core.loading import (
 )
 from kiosk.core.policy import Verdict
 from kiosk.core.settings import KioskSettings
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]

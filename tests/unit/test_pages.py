@@ -10,10 +10,10 @@ import pytest
 
 from kiosk.core.helpcentre import Article, GlossaryTerm, HelpCentre
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
-from kiosk.core.tiles import Category
 from kiosk.shell.pages import ACTIONS, PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
 from kiosk.shell.pages.help import help_context
 from kiosk.shell.pages.questions import QUESTIONS_PAGE, parse_answers
+from sync.vocabulary import Category
 
 pytestmark = pytest.mark.unit
 ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"

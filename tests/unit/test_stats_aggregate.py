@@ -41,7 +41,7 @@ from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.stats.report import build_report, render
 from kiosk.core.stats.retention import months_before, purge
 from kiosk.core.store import SCHEMA_VERSION, Role, StoreError, open_store
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 pytestmark = [pytest.mark.unit, pytest.mark.stats]
 

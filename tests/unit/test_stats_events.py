@@ -25,7 +25,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import BACKWARD_TOLERANCE_MS, CLOCK_FLOOR, StatsRecorder, date_undated
 from kiosk.core.store import Role, open_store
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 pytestmark = [pytest.mark.unit, pytest.mark.stats]
 

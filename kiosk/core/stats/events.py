@@ -13,8 +13,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from kiosk.core.tiles import Category
 from kiosk.i18n import N_
+from sync.vocabulary import Category
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 # A registrable domain as the policy reports it: lower-case ASCII (punycode) labels, or an IP.

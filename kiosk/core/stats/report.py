@@ -19,7 +19,7 @@ from kiosk.core.stats.events import AgeBracket
 from kiosk.core.stats.period import PeriodFigures, combine
 from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
-from kiosk.core.tiles import Category
+from sync.vocabulary import Category
 
 FORMATS = ("table", "csv", "json")
 
