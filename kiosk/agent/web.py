@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kiosk.core.helpcentre import HelpCentre, HelpError
+from kiosk.core.help import HelpCentre, HelpError
 from kiosk.core.settings import Config
 from kiosk.shell.pages import PageNotFound, PageRenderer
 from kiosk.shell.pages.help import help_context

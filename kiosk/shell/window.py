@@ -20,7 +20,7 @@ from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
-from kiosk.core.helpcentre import HelpCentre, HelpError
+from kiosk.core.help import HelpCentre, HelpError
 from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition

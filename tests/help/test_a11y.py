@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.agent.web import create_help_site
-from kiosk.core.helpcentre import HelpCentre
+from kiosk.core.help import HelpCentre
 from kiosk.core.loading import load_config
 from kiosk.shell.pages import PageRenderer
 from kiosk.shell.pages.home import home_groups

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.helpcentre import Article, GlossaryTerm, HelpCentre
+from kiosk.core.help import Article, GlossaryTerm, HelpCentre
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
 from kiosk.shell.pages import ACTIONS, PAGES, STATIC, TEMPLATES, PageNotFound, PageRenderer
 from kiosk.shell.pages.help import help_context
