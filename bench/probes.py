@@ -48,7 +48,7 @@ def bare() -> None:
 
 
 def _config():  # type: ignore[no-untyped-def]
-    from kiosk.core.config import load_config
+    from kiosk.core.loading import load_config
 
     return load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.toml")
 
@@ -169,7 +169,7 @@ def soak() -> None:
             "<!doctype html><meta charset=utf-8><h1>Démarche</h1><input id=f>"
             "<script>localStorage.setItem('x', 'y'.repeat(10000)); document.cookie='a=b';</script>",
         )
-        from kiosk.core.config import load_config
+        from kiosk.core.loading import load_config
         from kiosk.core.ports import ManualClock
         from kiosk.core.session import State
         from kiosk.devices.fakes import FakePrinter

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from kiosk.core.config import Category
 from kiosk.core.ports import ManualClock
 from kiosk.core.stats.aggregate import seal_day
 from kiosk.core.stats.events import (
@@ -39,6 +38,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, open_store
+from sync.vocabulary import Category
 
 T = TypeVar("T")
 RECORD_TARGET_US = 50.0

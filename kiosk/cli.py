@@ -1,4 +1,4 @@
-"""``kiosk`` command line: shell, agent, config check."""
+"""``kiosk`` command line: shell, agent, config check, help check, stats report, enrolment."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.core.config import default_config_dir
+    from kiosk.core.loading import default_config_dir
 
     parser = argparse.ArgumentParser(prog="kiosk", description="Borne: self-service terminal for social centres.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="report every problem of kiosk.toml and tiles.toml")
     check.add_argument("path", nargs="?", type=Path, default=None, help="a config directory, kiosk.toml or tiles.toml")
+
+    help_tools = sub.add_parser("help", help="help centre tools")
+    help_sub = help_tools.add_subparsers(dest="help_command", required=True)
+    help_check = help_sub.add_parser("check", help="report what to fix in the guides, glossary and synonyms")
+    help_check.add_argument(
+        "--help-dir", type=Path, default=None, help=f"the help content (default: {default_config_dir() / 'help'})"
+    )
 
     agent = sub.add_parser("agent", help="run the agent: statistics jobs on a schedule")
     agent.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
@@ -58,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_dir(path: Path | None) -> Path:
-    from kiosk.core.config import default_config_dir
+    from kiosk.core.loading import default_config_dir
 
     if path is None:
         return default_config_dir()
@@ -66,7 +73,7 @@ def _config_dir(path: Path | None) -> Path:
 
 
 def cmd_config_check(path: Path | None) -> int:
-    from kiosk.core.config import check_config, format_problems
+    from kiosk.core.loading import check_config, format_problems
 
     directory = _config_dir(path)
     kiosk_path, tiles_path = directory / "kiosk.toml", directory / "tiles.toml"
@@ -78,11 +85,56 @@ def cmd_config_check(path: Path | None) -> int:
     return 0
 
 
+def _tile_ids(tiles_path: Path) -> set[str] | None:
+    """The ids of ``tiles.toml`` as written (even if the file has other problems); None if unreadable."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(tiles_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tiles = data.get("tiles", [])
+    return (
+        {str(tile["id"]) for tile in tiles if isinstance(tile, dict) and "id" in tile}
+        if isinstance(tiles, list)
+        else None
+    )
+
+
+def cmd_help_check(help_dir: Path | None) -> int:
+    """What an editor must fix after editing a guide; 1 if anything, else 0 and a summary."""
+    from kiosk.core.help import HelpCentre
+    from kiosk.core.loading import default_config_dir
+
+    directory = help_dir if help_dir is not None else default_config_dir() / "help"
+    if not directory.is_dir():
+        print(f"{directory}: no such directory; give the help content's directory with --help-dir")
+        return 1
+    centre = HelpCentre.load(directory, strict=False)
+    tiles_path = directory.parent / "tiles.toml"
+    tile_ids = _tile_ids(tiles_path)
+    if tile_ids is None:
+        print(f"note: {tiles_path} cannot be read, so the guides' tiles are not checked", file=sys.stderr)
+    problems = centre.check(tile_ids)
+    for problem in problems:
+        where = f"{directory / problem.path}:{problem.line}" if problem.line else f"{directory / problem.path}"
+        print(f"{where}: {problem.message}")
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found.")
+        return 1
+    translated = sum(len(guides) for guides in centre.translations.values())
+    print(
+        f"{directory}: {len(centre.articles)} guides, {translated} translations, {len(centre.glossary)} glossary"
+        f" terms, {len(centre.synonyms.words)} synonyms: no problem found."
+    )
+    return 0
+
+
 def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | None, fmt: str) -> int:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from kiosk.core.config import ConfigError, format_problems, load_for_process
+    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from kiosk.core.stats.report import build_report, parse_day, render
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
@@ -123,7 +175,7 @@ def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | 
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment
-    from kiosk.core.config import ConfigError, format_problems, load_for_process
+    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from sync.client import SyncClient, SyncError
 
     try:
@@ -153,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_enroll(_config_dir(args.config_dir), args.server, args.code)
     if args.command == "config":
         return cmd_config_check(args.path)
+    if args.command == "help":
+        return cmd_help_check(args.help_dir)
     if args.command == "stats":
         return cmd_stats_report(_config_dir(args.config_dir), args.first, args.last, args.format)
     configure_logging(args.log_level)

@@ -18,7 +18,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from sync.vocabulary import DEFAULT_K, MAX_K, MIN_K, Category, IconName, TileDescription, TileId, TileLabel
+from sync.vocabulary.origins import Origin
 
 BATCH_VERSION = 1
 SUPPORTED_BATCH_VERSIONS = (1,)
@@ -92,7 +95,7 @@ class DayFigures(_Wire):
     device_errors: Table = Field(default_factory=dict)
     answers_asked: Count = 0
     answers: dict[Key, dict[Key, Count | None]] = Field(default_factory=dict)  # None: hidden cell
-    suppression_k: int = Field(default=5, ge=3, le=100)
+    suppression_k: int = Field(default=DEFAULT_K, ge=MIN_K, le=MAX_K)
     events_lost: Count = 0
     late_events: Count = 0
     undated_events: Count = 0
@@ -136,18 +139,21 @@ class Heartbeat(_Wire):
 
 
 class CatalogueTileText(_Wire):
-    label: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=1, max_length=200)
+    label: TileLabel
+    description: TileDescription
 
 
 class CatalogueTile(_Wire):
-    id: Key
-    label: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=1, max_length=200)
-    icon: Key
-    category: Key
+    """A national tile: the same words, id, icon, category and origins as a terminal's own tiles
+    (:mod:`sync.vocabulary`), so that what the server accepts every terminal can show."""
+
+    id: TileId
+    label: TileLabel
+    description: TileDescription
+    icon: IconName
+    category: Category
     url: str = Field(max_length=500, pattern=r"^https://")
-    origins: list[str] = Field(min_length=1, max_length=50)
+    origins: list[Origin] = Field(min_length=1, max_length=50)
     origin_groups: list[Key] = Field(default_factory=list)
     # The tile's words in other languages than French, by ISO 639-1 code ("en", "ar", …).
     translations: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")], CatalogueTileText] = Field(
@@ -159,8 +165,16 @@ class Catalogue(_Wire):
     """The national tiles, pulled by terminals (the centre's own tiles stay local)."""
 
     version: int = Field(ge=1)
-    origin_groups: dict[Key, list[str]] = Field(default_factory=dict)
+    origin_groups: dict[Key, list[Origin]] = Field(default_factory=dict)
     tiles: list[CatalogueTile] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Catalogue:
+        ids = [tile.id for tile in self.tiles]
+        twice = sorted({tile_id for tile_id in ids if ids.count(tile_id) > 1})
+        if twice:
+            raise ValueError(f"several tiles have the id {', '.join(twice)}; ids must be unique")
+        return self
 
 
 class Enrolment(_Wire):

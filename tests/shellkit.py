@@ -140,7 +140,7 @@ def qapp(kiosk_app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def kiosk_config(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from kiosk.core.config import load_config
+    from kiosk.core.loading import load_config
 
     directory = write_test_config(tmp_path / "config")
     return load_config(directory / "kiosk.toml", directory / "tiles.toml")

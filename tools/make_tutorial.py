@@ -82,7 +82,7 @@ def french_timings(target: Path) -> list[tuple[str, str]]:
 def screens(out: Path) -> list[Path]:
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from kiosk.core.config import load_config
+    from kiosk.core.loading import load_config
     from kiosk.core.ports import ManualClock
     from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.app import create_application

@@ -69,7 +69,7 @@ def main(out: Path) -> int:
         web.page("www.allowed.test", "/", FORM)
         from PySide6.QtCore import QEventLoop, QTimer
 
-        from kiosk.core.config import load_config
+        from kiosk.core.loading import load_config
         from kiosk.core.ports import ManualClock
         from kiosk.devices.fakes import FakePrinter
         from kiosk.shell.app import create_application

@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from kiosk.core.config import KioskSettings
 from kiosk.core.ports import Clock
+from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.aggregate import seal_closed_days
 from kiosk.core.stats.recorder import EventClock, date_undated, last_stamp, read_boot_id
 from kiosk.core.stats.retention import purge

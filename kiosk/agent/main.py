@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kiosk.agent.jobs import StatsJobs
 from kiosk.agent.sync_jobs import SyncJobs
-from kiosk.core.config import ConfigError, format_problems, load_for_process
+from kiosk.core.loading import ConfigError, format_problems, load_for_process
 from kiosk.core.ports import SystemClock
 from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 

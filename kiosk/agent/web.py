@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kiosk.core.config import Config
+from kiosk.core.settings import Config
 from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
 
 PREFIX = "/aide"

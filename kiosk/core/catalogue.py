@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kiosk.core.config import Config, TilesConfig, icons_dir
+from kiosk.core.settings import Config
+from kiosk.core.tiles import TilesConfig, icons_dir
 from kiosk.i18n import SUPPORTED
 
 log = logging.getLogger(__name__)

@@ -4,20 +4,25 @@ Decisions are made on the parsed scheme and host, against origin rules that name
 exact host or a host with all its sub-domains. Never substrings, never regular
 expressions. The URL comes from the browser and may be hostile: wherever Python's URL
 parser and Chromium's could disagree (backslashes, tabs, percent-encoded hosts, several
-``@``), the URL is refused rather than guessed.
+``@``), the URL is refused rather than guessed. Origin rules and host names are the vocabulary
+the terminal shares with the federation server (:mod:`sync.vocabulary.origins`).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
-import idna
-from publicsuffixlist import PublicSuffixList
+from sync.vocabulary.origins import (
+    DEFAULT_PORTS,
+    OriginRule,
+    is_ip_literal,
+    normalise_host,
+    parse_port,
+    registrable_domain,
+)
 
 KIOSK_SCHEME = "kiosk"
 
@@ -77,62 +82,10 @@ _FORBIDDEN_SCHEMES = frozenset(
         "gopher",
     }
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 # WHATWG removes ASCII tab and newlines anywhere, then strips leading/trailing C0 + space.
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _BAD_AUTHORITY_CHARS = re.compile(r"[\\\s%\x00-\x1f\x7f<>^|\"{}`]")
-_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-@lru_cache(maxsize=1)
-def _psl() -> PublicSuffixList:
-    return PublicSuffixList()
-
-
-def registrable_domain(host: str) -> str | None:
-    """eTLD+1 of an ASCII host (``cfspart.impots.gouv.fr`` → ``impots.gouv.fr``)."""
-    if not host or _is_ip_literal(host):
-        return None
-    result = _psl().privatesuffix(host.lower().rstrip("."))
-    return str(result) if result else None
-
-
-def is_public_suffix(host: str) -> bool:
-    return bool(_psl().is_public(host.lower().rstrip(".")))
-
-
-def _is_ip_literal(host: str) -> bool:
-    if host.startswith("[") or ":" in host:
-        return True
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    # Chromium reads 2130706433, 0x7f.1, 0177.0.0.1, 127.1 as IPv4 too.
-    labels = host.rstrip(".").split(".")
-    last = labels[-1] if labels else ""
-    return bool(re.fullmatch(r"(0x[0-9a-f]*|[0-9]+)", last))
-
-
-def normalise_host(raw: str) -> str:
-    """Lower-case ASCII (punycode) host without its trailing dot; ValueError if not a host."""
-    host = raw.strip()
-    if host.endswith("."):
-        host = host[:-1]
-    if not host or host.endswith(".") or ".." in host:
-        raise ValueError("empty or malformed host")
-    if _is_ip_literal(host.lower()):
-        return host.lower()
-    try:
-        ascii_host = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError) as error:
-        raise ValueError(f"invalid host: {error}") from None
-    ascii_host = ascii_host.lower()
-    if len(ascii_host) > 253 or not all(_HOST_LABEL.match(label) for label in ascii_host.split(".")):
-        raise ValueError("invalid host")
-    return ascii_host
 
 
 @dataclass(frozen=True)
@@ -154,7 +107,7 @@ def _parse(url: str) -> _ParsedUrl:
         raise ValueError("no scheme")
     scheme = match.group(1).lower()
     rest = text[match.end() :]
-    if scheme not in _DEFAULT_PORTS:
+    if scheme not in DEFAULT_PORTS:
         return _ParsedUrl(scheme, None, None, False)
     # Special schemes: any number of slashes or backslashes start the authority.
     if rest[:2] not in ("//",):
@@ -181,88 +134,15 @@ def _parse(url: str) -> _ParsedUrl:
         if after:
             if not after.startswith(":"):
                 raise ValueError("garbage after IPv6 literal")
-            port = _port(after[1:])
+            port = parse_port(after[1:])
     elif ":" in hostport:
         host, port_text = hostport.rsplit(":", 1)
-        port = _port(port_text)
+        port = parse_port(port_text)
     else:
         host = hostport
     if not host:
         raise ValueError("empty host")
     return _ParsedUrl(scheme, host, port, has_userinfo)
-
-
-def _port(text: str) -> int | None:
-    if text == "":
-        return None
-    if not text.isdigit() or len(text) > 5 or int(text) > 65535:
-        raise ValueError("bad port")
-    return int(text)
-
-
-@dataclass(frozen=True)
-class OriginRule:
-    """``impots.gouv.fr`` (exact host), ``*.impots.gouv.fr`` (host and sub-domains),
-    optionally with ``https://`` / ``http://`` and ``:port``."""
-
-    scheme: str
-    host: str
-    include_subdomains: bool
-    port: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> OriginRule:
-        raw = text.strip()
-        if not raw:
-            raise ValueError("empty origin")
-        scheme = "https"
-        lowered = raw.lower()
-        for prefix in ("https://", "http://"):
-            if lowered.startswith(prefix):
-                scheme = prefix[:-3]
-                raw = raw[len(prefix) :]
-                break
-        else:
-            if "://" in raw:
-                raise ValueError(f"only http:// and https:// origins are possible, not {raw.split('://')[0]}://")
-        if any(c in raw for c in "/?#@\\ "):
-            raise ValueError("an origin is a host name only: no path, query, user or spaces")
-        port: int | None = None
-        if ":" in raw:
-            raw, port_text = raw.rsplit(":", 1)
-            try:
-                port = _port(port_text)
-            except ValueError:
-                raise ValueError(f"bad port {port_text!r}") from None
-        include = raw.startswith("*.")
-        base = raw[2:] if include else raw
-        if "*" in base:
-            raise ValueError("a wildcard may only start the origin, as in *.example.fr")
-        try:
-            host = normalise_host(base)
-        except ValueError as error:
-            raise ValueError(f"{base!r} is not a valid host name ({error})") from None
-        if _is_ip_literal(host):
-            raise ValueError("IP addresses are not allowed in origins; use a host name")
-        if "." not in host and not include:
-            raise ValueError(f"{host!r} is not a full host name")
-        if include and (is_public_suffix(host) or registrable_domain(host) is None):
-            raise ValueError(f"*.{host} would allow every site under a public suffix; name the service's own domain")
-        return cls(scheme, host, include, port)
-
-    def matches(self, scheme: str, host: str, port: int | None) -> bool:
-        if scheme != self.scheme:
-            return False
-        effective = port if port is not None else _DEFAULT_PORTS.get(scheme)
-        wanted = self.port if self.port is not None else _DEFAULT_PORTS.get(self.scheme)
-        if effective != wanted:
-            return False
-        return host == self.host or (self.include_subdomains and host.endswith("." + self.host))
-
-    def __str__(self) -> str:
-        prefix = "" if self.scheme == "https" else f"{self.scheme}://"
-        port = f":{self.port}" if self.port is not None else ""
-        return f"{prefix}{'*.' if self.include_subdomains else ''}{self.host}{port}"
 
 
 class NavigationPolicy:
@@ -296,7 +176,7 @@ class NavigationPolicy:
                 return Decision(Verdict.ALLOW)
         if parsed.scheme in _FORBIDDEN_SCHEMES:
             return Decision(Verdict.BLOCK, BlockReason.FORBIDDEN_SCHEME)
-        if parsed.scheme not in _DEFAULT_PORTS:
+        if parsed.scheme not in DEFAULT_PORTS:
             return Decision(Verdict.BLOCK, BlockReason.EXTERNAL_PROTOCOL)
         assert parsed.host is not None
         try:
@@ -304,7 +184,7 @@ class NavigationPolicy:
         except ValueError:
             return Decision(Verdict.BLOCK, BlockReason.MALFORMED)
         site = registrable_domain(host)
-        if _is_ip_literal(host):
+        if is_ip_literal(host):
             return Decision(Verdict.BLOCK, BlockReason.IP_LITERAL, host, None)
         if parsed.has_userinfo:
             return Decision(Verdict.BLOCK, BlockReason.CREDENTIALS, host, site)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from kiosk.core.config import DevicesSettings
 from kiosk.core.devices import Printer, Scanner, TicketPrinter
+from kiosk.core.settings import DevicesSettings
 from kiosk.devices.absent import NoPrinter, NoScanner, NoTicketPrinter
 
 log = logging.getLogger(__name__)

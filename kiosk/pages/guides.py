@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kiosk.core.helpcentre import HelpCentre
+from kiosk.core.help import HelpCentre
 from kiosk.core.stats.events import Event, HelpArticleViewed, HelpSearched
 from kiosk.i18n import language as language_of
 from kiosk.pages.registry import PAGES, PageRequest, PageServices

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kiosk.core.config import TilesConfig
+from kiosk.core.tiles import TilesConfig
 from kiosk.pages.actions import Action, action_url
 from kiosk.pages.questions import QUESTIONS_PAGE
 from kiosk.pages.registry import PAGES, PageRequest, PageServices

@@ -6,7 +6,7 @@ import logging
 from functools import cached_property
 from pathlib import Path
 
-from kiosk.core.helpcentre import HelpCentre, HelpError
+from kiosk.core.help import HelpCentre, HelpError
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kiosk.core.config import TilesConfig
 from kiosk.core.stats.events import Event
+from kiosk.core.tiles import TilesConfig
 from kiosk.pages.library import HelpLibrary
 from kiosk.pages.renderer import PageNotFound
 

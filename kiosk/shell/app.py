@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from kiosk.core.config import ConfigError, format_problems, load_for_process
+from kiosk.core.loading import ConfigError, format_problems, load_for_process
 from kiosk.shell.environment import prepare_environment
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.core.config import Config
 from kiosk.core.ports import Clock, Printer, SystemClock
+from kiosk.core.settings import Config
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
 from kiosk.devices.select import build_printer

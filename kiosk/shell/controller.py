@@ -18,11 +18,11 @@ from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebEngineUrlSchemeHandler
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
-from kiosk.core.config import Config, Permission, Tile
 from kiosk.core.devices import PrintOutcome
 from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
 from kiosk.core.ports import Clock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
+from kiosk.core.settings import Config
 from kiosk.core.stats.events import (
     DeviceError,
     Event,
@@ -35,6 +35,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Store
+from kiosk.core.tiles import Permission, Tile
 from kiosk.i18n import N_, translator
 from kiosk.pages.questions import parse_answers
 from kiosk.shell.readaloud import ReadAloud

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QWheelEvent
+from PySide6.QtWidgets import QWidget
 
 K = Qt.Key
 M = Qt.KeyboardModifier
@@ -127,6 +128,13 @@ class InputGuard(QObject):
         super().__init__(parent)
         self._on_activity = on_activity
         self.blocked_count = 0
+
+    def watch_view(self, view: QWidget) -> None:
+        """Also filter keys at a web view's input widget: the last stop before Chromium."""
+        view.show()
+        for target in (view, view.focusProxy()):
+            if target is not None:
+                target.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         etype = event.type()

@@ -139,9 +139,9 @@ class KioskWindow(QWidget):
         browser.page.actionRequested.connect(self._forward_action, Qt.ConnectionType.QueuedConnection)
         browser.pdfReady.connect(self.open_pdf)
         self.session_layout.addWidget(browser.view)
-        self._guard_view(browser.view)
+        self.guard.watch_view(browser.view)
         # The view's input widget is (re)created with the renderer: guard each new one.
-        browser.page.loadStarted.connect(lambda v=browser.view: self._guard_view(v))
+        browser.page.loadStarted.connect(lambda v=browser.view: self.guard.watch_view(v))
         browser.view.setZoomFactor(self._zoom)
 
     def detach_session(self) -> SessionBrowser | None:
@@ -261,13 +261,6 @@ class KioskWindow(QWidget):
 
     def _forward_action(self, name: str, params: dict[str, str] | None = None) -> None:
         self.actionRequested.emit(name, params or {})
-
-    def _guard_view(self, view: QWebEngineView) -> None:
-        """Also filter keys at the web view's input widget: the last stop before Chromium."""
-        view.show()
-        for target in (view, view.focusProxy()):
-            if target is not None:
-                target.installEventFilter(self.guard)
 
     def _on_keyboard(self, shown: bool) -> None:
         browser = self.browser

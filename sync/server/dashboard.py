@@ -25,9 +25,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
 from sync.server.db import Database, aware, utcnow
-from sync.server.export import K, suppress_table
 from sync.server.models import Centre, Terminal, UsageCell, User, WebSession
 from sync.server.security import check_password, token_hash
+from sync.vocabulary import CATEGORY_LABELS, DEFAULT_K, suppress_table
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -41,20 +41,6 @@ LOCKOUT = timedelta(minutes=15)
 STALE_HEARTBEAT = timedelta(minutes=20)
 STALE_BATCH = timedelta(days=2)
 
-CATEGORY_LABELS = {
-    "papiers": "Papiers – Élections – Citoyenneté",
-    "famille": "Famille – Scolarité",
-    "social_sante": "Social – Santé",
-    "travail": "Travail – Formation",
-    "logement": "Logement",
-    "transports": "Transports – Mobilité",
-    "argent": "Argent – Impôts",
-    "justice": "Justice",
-    "etrangers": "Étrangers – Europe",
-    "loisirs": "Loisirs",
-    "associations": "Associations",
-    "autre": "Autre",
-}
 SATISFACTION_LABELS = {
     "content": "Contents",
     "moyen": "Moyen",
@@ -263,7 +249,7 @@ def overview(db: Database, level: str, scope: str, first: date, last: date) -> O
     figures.weekly = dict(sorted(figures.weekly.items()))
     figures.categories = dict(sorted(figures.categories.items(), key=lambda item: -item[1]))
     table = {key: satisfaction.get(key, 0) for key in SATISFACTION_LABELS}
-    figures.satisfaction = suppress_table(table, K, f"{level}|{scope}|{first}..{last}".encode())
+    figures.satisfaction = suppress_table(table, DEFAULT_K, f"{level}|{scope}|{first}..{last}".encode())
     return figures
 
 
@@ -333,7 +319,7 @@ def _render(
         "categories": CATEGORY_LABELS,
         "satisfaction_labels": SATISFACTION_LABELS,
         "weekdays": WEEKDAYS,
-        "k": K,
+        "k": DEFAULT_K,
         **(extra or {}),
     }
     return templates.TemplateResponse(request, "overview.html", context)

@@ -1,17 +1,15 @@
 """Figures for the federation: sums over a period per centre, département or the whole network.
 
 Answer tables are suppressed again at each level: a sum below k is hidden, with one more cell of
-its table when needed (the same rule as on the terminals, see ``suppression.py``). A sum that
+its table when needed (the terminals' own rule, :func:`sync.vocabulary.suppress_table`). A sum that
 includes cells a terminal had hidden is a lower bound and is flagged ``partial``.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections import defaultdict
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -20,20 +18,9 @@ from sqlalchemy import func, select
 from sync.server import admin
 from sync.server.db import Database
 from sync.server.models import Centre, UsageCell
+from sync.vocabulary import DEFAULT_K, suppress_table
 
-K = 5
 COLUMNS = ("level", "scope", "scope_name", "day", "metric", "key", "value", "partial")
-
-
-def suppress_table(cells: Mapping[str, int], k: int, salt: bytes) -> dict[str, int | None]:
-    """Hide cells below ``k``; when they are fewer than two or hold fewer than ``k``, one more,
-    drawn by a keyed hash (so the choice tells nothing about the visible values)."""
-    hidden = {key for key, value in cells.items() if value < k}
-    if hidden and (len(hidden) < 2 or sum(cells[key] for key in hidden) < k):
-        visible = [key for key in cells if key not in hidden]
-        if visible:
-            hidden.add(min(visible, key=lambda key: hashlib.sha256(salt + b"\x00" + key.encode()).digest()))
-    return {key: (None if key in hidden else value) for key, value in cells.items()}
 
 
 def export_rows(
@@ -88,7 +75,7 @@ def export_rows(
             rows.append(_row(level, scope, scope_name, day, metric, key, value, False))
         for metric, table in answers.items():
             salt = secret + f"{level}|{scope}|{day or first}..{last}|{metric}".encode()
-            published = suppress_table({key: value for key, (value, _) in table.items()}, K, salt)
+            published = suppress_table({key: value for key, (value, _) in table.items()}, DEFAULT_K, salt)
             for key, value in published.items():
                 rows.append(_row(level, scope, scope_name, day, metric, key, value, table[key][1] > 0))
     return rows

@@ -22,37 +22,13 @@ from sqlalchemy.orm import Session
 from sync.protocol import DailyBatch, DayFigures, Heartbeat
 from sync.server.db import Database, aware, utcnow
 from sync.server.models import Batch, Centre, Terminal, UsageCell
+from sync.vocabulary import MEDIATOR_COUNTS, PRINTING_COUNTS, SCALARS, TABLES
 
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 RATE_PER_MINUTE = 120.0  # batches and heartbeats per terminal; a catching-up terminal sends 1 per request
 RATE_BURST = 240.0
-
-SCALARS = (
-    "sessions",
-    "sessions_ended",
-    "total_duration_s",
-    "help_searches",
-    "help_searches_empty",
-    "scan_pages",
-    "tickets",
-    "answers_asked",
-    "events_lost",
-    "late_events",
-    "undated_events",
-)
-TABLES = (
-    "end_reasons",
-    "durations",
-    "tiles",
-    "categories",
-    "blocked",
-    "help_views",
-    "appointments_booked",
-    "appointments_cancelled",
-    "device_errors",
-)
 
 
 class Conflict(Exception):
@@ -85,13 +61,13 @@ def cells(figures: DayFigures) -> Iterator[tuple[str, str, int, int]]:
     for hour, value in enumerate(figures.hours):
         if value:
             yield "hours", str(hour), value, 0
-    for field in ("opened", "taken", "done", "missed"):
+    for field in MEDIATOR_COUNTS:
         if getattr(figures.mediator, field):
             yield "mediator", field, getattr(figures.mediator, field), 0
     for key, value in figures.mediator.waits.items():
         if value:
             yield "mediator_waits", key, value, 0
-    for field in ("jobs", "pages_printed", "pages_held", "pages_released", "pages_cancelled"):
+    for field in PRINTING_COUNTS:
         if getattr(figures.printing, field):
             yield "printing", field, getattr(figures.printing, field), 0
     for question, table in figures.answers.items():

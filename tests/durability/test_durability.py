@@ -28,12 +28,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.config import Category
 from kiosk.core.ports import ManualClock
 from kiosk.core.session import State
 from kiosk.core.stats.events import SessionStarted, TileOpened, parse_event
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Role, StoreError, open_store
+from sync.vocabulary import Category
 from tests.durability.writer import event_key
 
 pytestmark = pytest.mark.durability
@@ -356,7 +356,7 @@ def test_full_disk_keeps_events_in_memory_and_counts_the_loss(tmp_path: Path) ->
 FILE_SIZE_LIMIT = """
 import json, resource, signal, sys
 from pathlib import Path
-from kiosk.core.config import Category
+from sync.vocabulary import Category
 from kiosk.core.ports import ManualClock
 from kiosk.core.stats.events import TileOpened
 from kiosk.core.stats.recorder import StatsRecorder

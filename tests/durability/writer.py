@@ -19,7 +19,6 @@ import random
 import sys
 from pathlib import Path
 
-from kiosk.core.config import Category
 from kiosk.core.ports import SystemClock
 from kiosk.core.stats.events import (
     AgeBracket,
@@ -36,6 +35,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, open_store
+from sync.vocabulary import Category
 
 
 def event_key(session: str, kind: str, tile: object = None) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.agent.web import create_help_site
-from kiosk.core.config import load_config
-from kiosk.core.helpcentre import HelpCentre
+from kiosk.core.help import HelpCentre
+from kiosk.core.loading import load_config
 from kiosk.pages import KioskLinks, PageRenderer, home_groups
 from kiosk.pages.questions import QUESTIONS_PAGE
 from tests.fedkit import free_port

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.helpcentre import HelpCentre, edit_distance, fold, phonetic, readability, syllables
+from kiosk.core.help import HelpCentre
+from kiosk.core.help.text import edit_distance, fold, phonetic, readability, syllables
 
 pytestmark = [pytest.mark.unit, pytest.mark.help]
 REPO = Path(__file__).resolve().parents[2]
@@ -112,8 +113,8 @@ def test_glossary_terms_render_as_tappable_definitions(centre: HelpCentre) -> No
 def test_markup_in_content_is_not_trusted() -> None:
     from datetime import date
 
-    from kiosk.core.config import Category
-    from kiosk.core.helpcentre import Article, GlossaryTerm
+    from kiosk.core.help import Article, GlossaryTerm
+    from sync.vocabulary import Category
 
     evil = Article("x", "X", Category.AUTRE, (), date(2026, 1, 1), ("a",), "<script>alert(1)</script> [[<b>x</b>]]")
     html = HelpCentre({"x": evil}, {"x": GlossaryTerm("x", "x", "y")}).render(evil)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.helpcentre import HelpCentre
+from kiosk.core.help import HelpCentre
 from kiosk.i18n import SUPPORTED
 from kiosk.pages import PageRenderer
 from kiosk.pages.guides import help_context

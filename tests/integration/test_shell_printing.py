@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.config import load_config
+from kiosk.core.loading import load_config
 from kiosk.core.ports import ManualClock
 from kiosk.core.session import State
 from tests.devicekit import PdfQueue, make_pdf, page_count, wait_for

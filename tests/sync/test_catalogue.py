@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.agent.sync_jobs import Enrolled, SyncJobs, save_enrolment
 from kiosk.core.catalogue import CATALOGUE_FILE, LAST_GOOD_FILE
-from kiosk.core.config import load_for_process
+from kiosk.core.loading import load_for_process
 from kiosk.core.store import Role, open_store
 from sync.cli import main as federation_cli
 from tests.fedkit import Federation

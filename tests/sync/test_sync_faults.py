@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk.agent.sync_jobs import Enrolled, StoreOutbox, fill_outbox, save_enrolment
-from kiosk.core.config import Category
 from kiosk.core.ports import ManualClock
 from kiosk.core.stats.aggregate import seal_closed_days
 from kiosk.core.stats.events import Satisfaction, SessionEnded, SessionStarted, TileOpened
@@ -28,6 +27,7 @@ from kiosk.core.store import Role, Store, open_store
 from sync.client import SyncClient
 from sync.server import admin
 from sync.server.models import Batch, UsageCell
+from sync.vocabulary import Category
 from tests.fedkit import Federation
 from tests.sync.faultproxy import FAULTS, FaultProxy
 

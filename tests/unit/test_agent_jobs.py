@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.agent.jobs import StatsJobs
-from kiosk.core.config import KioskSettings
 from kiosk.core.ports import ManualClock
+from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.aggregate import load_aggregates
 from kiosk.core.stats.events import SessionStarted
 from kiosk.core.stats.recorder import StatsRecorder

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main as kiosk_main
-from kiosk.core.config import (
-    Category,
+from kiosk.core.loading import (
     ConfigError,
-    KioskSettings,
     check_config,
     format_problems,
     load_config,
@@ -19,6 +17,8 @@ from kiosk.core.config import (
     with_env_overrides,
 )
 from kiosk.core.policy import Verdict
+from kiosk.core.settings import KioskSettings
+from sync.vocabulary import Category
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]

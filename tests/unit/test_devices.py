@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.config import DevicesSettings
 from kiosk.core.devices import (
     DeviceFailure,
     DeviceState,
@@ -23,6 +22,7 @@ from kiosk.core.devices import (
     TicketPrinterError,
     printer_message,
 )
+from kiosk.core.settings import DevicesSettings
 from kiosk.devices.absent import NoPrinter, NoScanner, NoTicketPrinter
 from kiosk.devices.cups import CupsPrinter, classify_reasons, job_status, parse_server, printer_status
 from kiosk.devices.fakes import FakePrinter, FakeScanner, FakeTicketPrinter

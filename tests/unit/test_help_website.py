@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiosk.agent.web import create_help_site
-from kiosk.core.config import load_config
+from kiosk.core.loading import load_config
 
 pytestmark = [pytest.mark.unit, pytest.mark.help]
 REPO = Path(__file__).resolve().parents[2]

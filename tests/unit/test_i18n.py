@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 import kiosk.i18n as i18n
 from kiosk.core.catalogue import merge
-from kiosk.core.config import ConfigError, ShellSettings, load_config
+from kiosk.core.loading import ConfigError, load_config
+from kiosk.core.settings import ShellSettings
 from kiosk.i18n import DEFAULT_LANGUAGE, SUPPORTED, catalogue_path, language, translator
 from kiosk.pages import PAGES, PageRenderer, home_groups
 from kiosk.pages.questions import QUESTIONS_PAGE

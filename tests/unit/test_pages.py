@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.config import Category
-from kiosk.core.helpcentre import Article, GlossaryTerm, HelpCentre
+from kiosk.core.help import Article, GlossaryTerm, HelpCentre
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
 from kiosk.pages import PAGES, STATIC, TEMPLATES, Action, PageNotFound, PageRenderer
 from kiosk.pages.guides import help_context, help_visit
 from kiosk.pages.questions import QUESTIONS_PAGE, parse_answers
+from sync.vocabulary import Category
 
 pytestmark = pytest.mark.unit
 ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"

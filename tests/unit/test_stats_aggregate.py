@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.cli import main as kiosk_main
-from kiosk.core.config import Category, KioskSettings
 from kiosk.core.ports import ManualClock
+from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.aggregate import (
     NO_ANSWER,
     StoredEvent,
@@ -41,6 +41,7 @@ from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.stats.report import build_report, render
 from kiosk.core.stats.retention import months_before, purge
 from kiosk.core.store import SCHEMA_VERSION, Role, StoreError, open_store
+from sync.vocabulary import Category
 
 pytestmark = [pytest.mark.unit, pytest.mark.stats]
 

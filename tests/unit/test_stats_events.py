@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from kiosk.core.config import Category
 from kiosk.core.devices import DeviceFailure, PrintOutcome
 from kiosk.core.ports import ManualClock
 from kiosk.core.stats.events import (
@@ -28,6 +27,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import BACKWARD_TOLERANCE_MS, CLOCK_FLOOR, StatsRecorder, date_undated
 from kiosk.core.store import Role, open_store
+from sync.vocabulary import Category
 
 pytestmark = [pytest.mark.unit, pytest.mark.stats]
 

@@ -46,11 +46,11 @@ from kiosk.core.stats.events import (
     parse_event,
 )
 from kiosk.core.store import Store
+from sync.vocabulary import NO_ANSWER, TABLES
 
 log = logging.getLogger(__name__)
 
 AGGREGATE_VERSION = 1
-NO_ANSWER = "sans_reponse"
 
 DURATION_BUCKETS: tuple[tuple[str, float], ...] = (
     ("moins_5_min", 5 * 60),
@@ -152,20 +152,6 @@ def day_bounds_ms(day: date, zone: ZoneInfo) -> tuple[int, int]:
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
-
-
-TABLES = (
-    "end_reasons",
-    "durations",
-    "tiles",
-    "categories",
-    "blocked",
-    "help_views",
-    "appointments_booked",
-    "appointments_cancelled",
-    "device_errors",
-)
-"""The ``key → count`` fields of an aggregate (plus the mediator's ``waits``)."""
 
 
 def new_tables() -> dict[str, Counter[str]]:

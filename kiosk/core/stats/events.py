@@ -13,9 +13,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from kiosk.core.config import Category
 from kiosk.core.devices import DeviceFailure, PrintOutcome
 from kiosk.i18n import N_
+from sync.vocabulary import Category
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
 # A registrable domain as the policy reports it: lower-case ASCII (punycode) labels, or an IP.

@@ -14,7 +14,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.core.stats.aggregate import QUESTIONS, WAIT_BUCKETS, DayAggregate, MediatorFigures, PrintFigures, new_tables
-from kiosk.core.stats.suppression import DEFAULT_K, suppress_answers
+from kiosk.core.stats.suppression import suppress_answers
+from sync.vocabulary import DEFAULT_K, MEDIATOR_COUNTS, NO_ANSWER, PRINTING_COUNTS
 
 
 class PeriodFigures(BaseModel):
@@ -100,9 +101,9 @@ def combine(
         _add(tables["waits"], day.mediator.waits)
         figures.help_searches += day.help_searches
         figures.help_searches_empty += day.help_searches_empty
-        for field in ("opened", "taken", "done", "missed"):
+        for field in MEDIATOR_COUNTS:
             setattr(mediator, field, getattr(mediator, field) + getattr(day.mediator, field))
-        for field in ("jobs", "pages_printed", "pages_held", "pages_released", "pages_cancelled"):
+        for field in PRINTING_COUNTS:
             setattr(printing, field, getattr(printing, field) + getattr(day.printing, field))
         figures.scan_pages += day.scan_pages
         figures.tickets += day.tickets
@@ -121,7 +122,7 @@ def combine(
     figures.mediator_median_wait = _median_bucket(tables["waits"])
     # Keep every option of each question (a zero is a cell too), in the questionnaire's order.
     full = {
-        question: {option: answers[question].get(option, 0) for option in (*QUESTIONS[question], "sans_reponse")}
+        question: {option: answers[question].get(option, 0) for option in (*QUESTIONS[question], NO_ANSWER)}
         for question in QUESTIONS
     }
     figures.answers = suppress_answers(full, k, salt + f"{first}..{last}".encode())

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kiosk.core.config import Category, KioskSettings
+from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.aggregate import compute_day, load_aggregates, provisional_day
 from kiosk.core.stats.events import AgeBracket
 from kiosk.core.stats.period import PeriodFigures, combine
 from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
+from sync.vocabulary import Category
 
 FORMATS = ("table", "csv", "json")
 

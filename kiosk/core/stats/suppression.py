@@ -14,39 +14,22 @@ ones, and a fixed choice would tell which hidden cell is the big one — both pi
 of the cell's name, with a secret that never leaves the terminal: the same day always gives the
 same batch, and an attacker must consider every possible draw.
 
+The rule itself, :func:`suppress_table`, is the shared vocabulary's (``sync.vocabulary``): the
+federation server hides cells with the very same function.
+
 No cross-tabulation of answers is ever published, so tables of the same day share only their
 total and cannot be played against each other.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping
 
 from kiosk.core.store import Store
+from sync.vocabulary import DEFAULT_K, MIN_K, suppress_table
 
-DEFAULT_K = 5
-MIN_K = 3
-
-
-def suppress_table(cells: Mapping[str, int], k: int = DEFAULT_K, salt: bytes = b"") -> dict[str, int | None]:
-    """The table as it may be published: hidden cells are ``None``. Keeps the cells' order.
-
-    ``salt`` keys the draw of the secondary cell: the terminal's secret plus what the table is
-    (day, question), so that every table draws independently and reproducibly.
-    """
-    if k < MIN_K:
-        raise ValueError(f"the suppression threshold k must be at least {MIN_K}, got {k}")
-    if any(v < 0 for v in cells.values()):
-        raise ValueError("a count cannot be negative")
-    hidden = {key for key, value in cells.items() if value < k}
-    if hidden and (len(hidden) < 2 or sum(cells[key] for key in hidden) < k):
-        visible = [key for key in cells if key not in hidden]
-        if visible:
-            # Any visible cell holds at least k: one is enough for two cells and k answers.
-            hidden.add(min(visible, key=lambda key: hashlib.sha256(salt + b"\x00" + key.encode()).digest()))
-    return {key: (None if key in hidden else value) for key, value in cells.items()}
+__all__ = ["DEFAULT_K", "MIN_K", "suppress_answers", "suppress_table", "terminal_secret"]
 
 
 def suppress_answers(

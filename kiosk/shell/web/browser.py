@@ -13,8 +13,8 @@ from PySide6.QtWebEngineCore import QWebEngineDownloadRequest, QWebEnginePage, Q
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMenu, QWidget
 
-from kiosk.core.config import Tile
 from kiosk.core.policy import NavigationPolicy
+from kiosk.core.tiles import Tile
 from kiosk.i18n import N_
 from kiosk.shell.web.page import KioskPage, PageHost
 from kiosk.shell.web.profile import build_profile, destroy_profile

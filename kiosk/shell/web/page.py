@@ -27,7 +27,6 @@ from PySide6.QtWebEngineCore import (
     QWebEngineProfile,
 )
 
-from kiosk.core.config import Permission
 from kiosk.core.policy import (
     KIOSK_SCHEME,
     BlockReason,
@@ -36,6 +35,7 @@ from kiosk.core.policy import (
     Verdict,
     host_for_log,
 )
+from kiosk.core.tiles import Permission
 from kiosk.pages.actions import ACTION_HOST, Action
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,149 @@
+"""The settings of ``kiosk.toml``: the centre, the session's timings, the shell, statistics,
+the agent and the paths; and :class:`Config`, the settings with their tiles.
+
+Pydantic models only: reading the files, reporting problems and the last good copy are
+:mod:`kiosk.core.loading`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kiosk.core.store import Durability
+from kiosk.core.tiles import TilesConfig
+from kiosk.i18n import SUPPORTED
+from sync.vocabulary import DEFAULT_K, MAX_K, MIN_K
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CentreSettings(_Strict):
+    name: str = "Espace France Services"
+    commune: str = ""
+    timezone: str = "Europe/Paris"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name like 'Europe/Paris' or 'America/Cayenne'"
+            ) from None
+        return value
+
+
+class SessionSettings(_Strict):
+    idle_timeout_s: int = Field(default=120, ge=15, le=3600)
+    warning_s: int = Field(default=30, ge=5, le=300)
+    goodbye_s: int = Field(default=6, ge=1, le=60)
+
+
+class ShellSettings(_Strict):
+    zoom_levels: tuple[float, float, float] = (1.0, 1.25, 1.5)
+    fullscreen: bool = True
+    renderer_memory_cap_mb: int = Field(default=700, ge=100)
+    hang_timeout_s: float = Field(default=5.0, ge=1, le=60)
+    language: str = "fr"  # the terminal's language at the start of every session
+    languages: tuple[str, ...] = SUPPORTED  # offered by the language picker, in this order
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in SUPPORTED:
+            raise ValueError(f"the kiosk speaks {', '.join(SUPPORTED)}; choose one of them")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [code for code in value if code not in SUPPORTED]
+        if unknown:
+            raise ValueError(f"no translation for {', '.join(unknown)}; the kiosk speaks {', '.join(SUPPORTED)}")
+        if len(set(value)) != len(value):
+            raise ValueError("give each language once")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_offered(cls, data: Any) -> Any:
+        """The default language is always in the picker (first if the list forgot it)."""
+        if isinstance(data, dict) and "languages" in data:
+            language, offered = data.get("language", "fr"), list(data["languages"] or ())
+            if language not in offered:
+                data = {**data, "languages": [language, *offered]}
+        return data
+
+    @field_validator("zoom_levels")
+    @classmethod
+    def _zooms(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not all(0.5 <= z <= 3 for z in value) or not value[0] < value[1] < value[2]:
+            raise ValueError("give three increasing zoom factors between 0.5 and 3, e.g. [1.0, 1.25, 1.5]")
+        return value
+
+
+class StatsSettings(_Strict):
+    questions: bool = True  # the optional end-of-session questions (skippable with one tap)
+    questions_timeout_s: int = Field(default=45, ge=10, le=300)  # unanswered: goodbye screen
+    suppression_k: int = Field(default=DEFAULT_K, ge=MIN_K, le=MAX_K)  # answers cells below this are hidden
+    keep_event_days: int = Field(default=35, ge=1, le=400)  # raw events, once counted
+    keep_aggregate_months: int = Field(default=25, ge=1, le=120)
+    durability: Durability = Durability.NORMAL  # "full": also survive a power cut, slower
+
+
+class AgentSettings(_Strict):
+    listen_host: str = "127.0.0.1"  # "0.0.0.0" to publish the help website (/aide) on the network
+    listen_port: int = Field(default=8700, ge=0, le=65535)
+
+
+class PathsSettings(_Strict):
+    data_dir: Path = Path("/var/lib/kiosk")
+    session_root: Path = Path("/run/kiosk/sessions")
+    last_good_dir: Path = Path("/var/lib/kiosk/last-good-config")
+
+
+class DevicesSettings(_Strict):
+    """[devices]: which adapter each device port uses. "auto" finds the device when it is there
+    (and keeps looking, so that a printer plugged in later works); "none" turns the feature off."""
+
+    printer: Literal["auto", "cups", "none"] = "auto"
+    printer_queue: str = ""  # a CUPS queue name; "" = the CUPS default destination
+    scanner: Literal["auto", "none"] = "auto"
+    ticket_printer: Literal["none"] = "none"
+
+    @field_validator("printer_queue")
+    @classmethod
+    def _queue(cls, value: str) -> str:
+        # CUPS's own rule for queue names (lpadmin(8)).
+        if len(value) > 127 or any(c in value for c in " /\\#'\"") or not value.isprintable():
+            raise ValueError(
+                f"{value!r} is not a CUPS queue name; give the name `lpstat -e` lists "
+                '(up to 127 characters, no space, /, \\, #, or quotes), or "" for the default printer'
+            )
+        return value
+
+
+class KioskSettings(_Strict):
+    centre: CentreSettings = Field(default_factory=CentreSettings)
+    session: SessionSettings = Field(default_factory=SessionSettings)
+    shell: ShellSettings = Field(default_factory=ShellSettings)
+    stats: StatsSettings = Field(default_factory=StatsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    devices: DevicesSettings = Field(default_factory=DevicesSettings)
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk: KioskSettings
+    tiles: TilesConfig
+    kiosk_path: Path
+    tiles_path: Path
