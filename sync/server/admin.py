@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sync.server.db import Database, aware, utcnow
 from sync.server.models import STRUCTURE_TYPES, Centre, EnrolmentCode, ReadToken, Setting, Terminal, User
 from sync.server.security import code_hash, hash_password, new_code, new_token, token_hash
+from sync.vocabulary import MAX_K, MIN_K
 
 ENROLMENT_VALIDITY = timedelta(hours=24)
+SERVER_MIN_K = max(MIN_K, 5)  # the federation never publishes a count below 5
 _DEPARTEMENT = re.compile(r"(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-6])")
 _SIRET = re.compile(r"\d{14}")
 
@@ -116,10 +118,28 @@ def revoke_terminal(db: Database, device_id: str) -> None:
         terminal.revoked_at = utcnow()
 
 
-def create_read_token(db: Database, name: str) -> str:
+def check_scope(db: Database, scope: str) -> tuple[str, str]:
+    """``national``, ``departement:69`` or ``centre:12`` as (level, value); AdminError if unknown."""
+    level, _, value = scope.partition(":")
+    with db.session() as session:
+        if level == "national" and not value:
+            return "national", ""
+        if level == "departement" and _DEPARTEMENT.fullmatch(value.upper()):
+            return "departement", value.upper()
+        if level == "centre" and value.isdigit() and session.get(Centre, int(value)) is not None:
+            return "centre", value
+    raise AdminError(f"{scope!r} is not a scope: write national, departement:CODE or centre:ID (an existing centre)")
+
+
+def create_read_token(db: Database, name: str, scope: str = "national") -> str:
+    level, value = check_scope(db, scope)
     token = new_token("read")
     with db.session() as session:
-        session.add(ReadToken(name=name, token_hash=token_hash(token), created_at=utcnow()))
+        session.add(
+            ReadToken(
+                name=name, token_hash=token_hash(token), created_at=utcnow(), scope_level=level, scope_value=value
+            )
+        )
     return token
 
 
@@ -133,7 +153,8 @@ def revoke_read_token(db: Database, name: str) -> int:
     return count
 
 
-def create_user(db: Database, username: str, password: str) -> None:
+def create_user(db: Database, username: str, password: str, scope: str = "national") -> None:
+    level, value = check_scope(db, scope)
     if len(password) < 12:
         raise AdminError("a dashboard password needs at least 12 characters")
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{3,100}", username):
@@ -141,7 +162,15 @@ def create_user(db: Database, username: str, password: str) -> None:
     with db.session() as session:
         if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
             raise AdminError(f"user {username!r} exists already")
-        session.add(User(username=username, password_hash=hash_password(password), created_at=utcnow()))
+        session.add(
+            User(
+                username=username,
+                password_hash=hash_password(password),
+                created_at=utcnow(),
+                scope_level=level,
+                scope_value=value,
+            )
+        )
 
 
 def server_secret(db: Database) -> bytes:
@@ -152,3 +181,17 @@ def server_secret(db: Database) -> bytes:
             setting = Setting(key="secret", value=secrets.token_hex(32))
             session.add(setting)
         return bytes.fromhex(setting.value)
+
+
+def suppression_k(db: Database) -> int:
+    """The server's k: cells below it are hidden (5 unless set higher with ``set-k``)."""
+    with db.session() as session:
+        setting = session.get(Setting, "suppression_k")
+    return int(setting.value) if setting else SERVER_MIN_K
+
+
+def set_suppression_k(db: Database, k: int) -> None:
+    if not SERVER_MIN_K <= k <= MAX_K:
+        raise AdminError(f"k must lie between {SERVER_MIN_K} and {MAX_K}")
+    with db.session() as session:
+        session.merge(Setting(key="suppression_k", value=str(k)))

@@ -22,10 +22,14 @@ from sync.protocol import (
 from sync.protocol import Enrolment as EnrolmentRequest
 from sync.server import admin
 from sync.server.db import Database
+from sync.server.export import Scope as ReaderScope
 from sync.server.export import export_rows, render_csv
 from sync.server.ingest import Conflict, RateLimited, record_heartbeat, store_batch
 from sync.server.models import ReadToken, Setting, Terminal
+from sync.server.publication import GRACE_DAYS, is_published, publish_due
 from sync.server.security import token_hash
+from sync.vocabulary import periods
+from sync.vocabulary.periods import Period, PeriodError
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,35 @@ def _bearer(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
+def _export_period(label: str | None, first: date | None, last: date | None, by: str) -> Period:
+    """The one fixed period asked for: ``period=``, or ``from``/``to`` that are exactly one."""
+    if by == "day":
+        raise HTTPException(422, "no figure is published per day: ask for by=week, month or quarter")
+    try:
+        if label is not None:
+            return Period.parse(label)
+        if first is None or last is None:
+            raise PeriodError(f"give period= ({periods.HELP})")
+        return periods.snap(first, last)
+    except PeriodError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+def published_within(period: Period, kind: str) -> list[Period]:
+    """The shorter periods of ``kind`` making ``period`` (its weeks, months or quarters)."""
+    out: list[Period] = []
+    todo = [period]
+    while todo:
+        current = todo.pop(0)
+        if current.kind == kind:
+            out.append(current)
+        else:
+            todo.extend(current.children())
+    if not out:
+        raise HTTPException(422, f"a {period.kind} has no {kind}s: by={kind} needs a longer period")
+    return out
+
+
 def create_app(db: Database) -> FastAPI:
     app = FastAPI(
         title="Borne — serveur de la fédération",
@@ -96,11 +129,11 @@ def create_app(db: Database) -> FastAPI:
             session.expunge(terminal)
             return terminal
 
-    def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> tuple[str, ReaderScope]:
         from sync.server.dashboard import current_user
 
         if authorization is None and (user := current_user(db, request)) is not None:
-            return f"user:{user.username}"
+            return f"user:{user.username}", ReaderScope(user.scope_level, user.scope_value)
         token = _bearer(authorization)
         with db.session() as session:
             found = session.execute(
@@ -108,7 +141,7 @@ def create_app(db: Database) -> FastAPI:
             ).scalar_one_or_none()
             if found is None or found.revoked_at is not None:
                 raise HTTPException(401, "unknown or revoked read token", {"WWW-Authenticate": "Bearer"})
-            return f"token:{found.name}"
+            return f"token:{found.name}", ReaderScope(found.scope_level, found.scope_value)
 
     @app.exception_handler(RateLimited)
     async def _rate_limited(_request: Request, error: RateLimited) -> JSONResponse:
@@ -170,39 +203,47 @@ def create_app(db: Database) -> FastAPI:
 
     @app.get("/api/v1/export", tags=["federation"])
     def export(
-        who: Annotated[str, Depends(reader)],
-        first: Annotated[date, Query(alias="from")],
-        last: Annotated[date, Query(alias="to")],
+        who: Annotated[tuple[str, ReaderScope], Depends(reader)],
+        period: Annotated[str | None, Query(max_length=8, description=periods.HELP)] = None,
+        first: Annotated[date | None, Query(alias="from")] = None,
+        last: Annotated[date | None, Query(alias="to")] = None,
         level: Literal["centre", "departement", "national"] = "national",
         format: Literal["csv", "json"] = "json",  # noqa: A002 - the public parameter's name
-        by: Literal["period", "day"] = "period",
+        by: Literal["period", "week", "month", "quarter", "day"] = "period",
         scope: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9A-Za-z]*$")] = None,
         departement: Annotated[str | None, Query(max_length=3, pattern=r"^[0-9AB]{2,3}$")] = None,
         metric: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z_.]+$")] = None,
     ) -> Response:
-        """Figures of the period per centre, département or the whole network, small cells hidden."""
-        if last < first:
-            raise HTTPException(422, "'to' is before 'from'")
-        if (last - first).days > 3 * 366:
-            raise HTTPException(422, "ask for at most three years at once")
-        rows = export_rows(
-            db, level, first, last, by_day=by == "day", scope=scope, departement=departement, metric=metric
-        )
-        log.info("export", extra={"who": who, "level": level, "rows": len(rows)})
+        """Published figures of one fixed period (ISO week, month, quarter or year; ``by`` splits it
+        into shorter ones) per centre, département or the whole network, small cells hidden."""
+        chosen = _export_period(period, first, last, by)
+        name, scope_of_reader = who
+        if not scope_of_reader.allows_level(level, scope, departement):
+            raise HTTPException(403, f"this reader may only read {scope_of_reader.description}")
+        publish_due(db)
+        if not is_published(db, chosen):
+            raise HTTPException(
+                404, f"{chosen.label} is not published yet: a period is published {GRACE_DAYS} days after it ends"
+            )
+        parts = [chosen] if by == "period" else published_within(chosen, by)
+        rows = export_rows(db, level, parts, scope_of_reader, scope=scope, departement=departement, metric=metric)
+        log.info("export", extra={"who": name, "level": level, "period": chosen.label, "rows": len(rows)})
         if format == "csv":
-            filename = f"borne-{level}-{first}-{last}.csv"
+            filename = f"borne-{level}-{chosen.label}.csv"
             return PlainTextResponse(
                 render_csv(rows),
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
-        return JSONResponse({"from": str(first), "to": str(last), "level": level, "rows": rows})
+        return JSONResponse({"period": chosen.label, "level": level, "rows": rows})
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     from sync.server.dashboard import router
+    from sync.server.pages import router as pages
 
     app.include_router(router)
+    app.include_router(pages)
     return app

@@ -13,21 +13,18 @@ import csv
 import hmac
 import io
 import secrets
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from sync.server.db import Database, aware, utcnow
-from sync.server.models import Centre, Terminal, UsageCell, User, WebSession
+from sync.server.models import Centre, Terminal, User, WebSession
 from sync.server.security import check_password, token_hash
-from sync.vocabulary import CATEGORY_LABELS, DEFAULT_K, suppress_table
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -40,14 +37,6 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 STALE_HEARTBEAT = timedelta(minutes=20)
 STALE_BATCH = timedelta(days=2)
-
-SATISFACTION_LABELS = {
-    "content": "Contents",
-    "moyen": "Moyen",
-    "mecontent": "Pas contents",
-    "sans_reponse": "Sans réponse",
-}
-WEEKDAYS = ("Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim")
 
 
 def _db(request: Request) -> Database:
@@ -171,192 +160,7 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=100)]) -> Resp
     return response
 
 
-# -- figures for a page --------------------------------------------------------------------------
-
-
-@dataclass
-class Overview:
-    sessions: int = 0
-    terminal_days: int = 0
-    weekly: dict[date, int] = field(default_factory=dict)
-    categories: dict[str, int] = field(default_factory=dict)
-    mediator: dict[str, int] = field(default_factory=dict)
-    appointments: int = 0
-    pages_printed: int = 0
-    scan_pages: int = 0
-    satisfaction: dict[str, int | None] = field(default_factory=dict)
-    heatmap: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])
-    children: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def answered_share(self) -> int | None:
-        calls = self.mediator.get("taken", 0) + self.mediator.get("missed", 0)
-        return round(100 * self.mediator.get("taken", 0) / calls) if calls else None
-
-    @property
-    def heat_max(self) -> int:
-        return max((max(row) for row in self.heatmap), default=0) or 1
-
-
-def overview(db: Database, level: str, scope: str, first: date, last: date) -> Overview:
-    figures = Overview()
-    query = (
-        select(UsageCell.day, UsageCell.metric, UsageCell.key, UsageCell.value)
-        .where(UsageCell.level == level, UsageCell.scope == scope, UsageCell.day >= first, UsageCell.day <= last)
-        .where(
-            UsageCell.metric.in_(
-                (
-                    "sessions",
-                    "terminal_days",
-                    "categories",
-                    "mediator",
-                    "appointments_booked",
-                    "printing",
-                    "scan_pages",
-                    "hours",
-                    "answers.satisfaction",
-                )
-            )
-        )
-    )
-    satisfaction: dict[str, int] = defaultdict(int)
-    with db.session() as session:
-        for day, metric, key, value in session.execute(query):
-            if metric == "sessions":
-                figures.sessions += value
-                week = day - timedelta(days=day.weekday())
-                figures.weekly[week] = figures.weekly.get(week, 0) + value
-            elif metric == "terminal_days":
-                figures.terminal_days += value
-            elif metric == "categories":
-                figures.categories[key] = figures.categories.get(key, 0) + value
-            elif metric == "mediator":
-                figures.mediator[key] = figures.mediator.get(key, 0) + value
-            elif metric == "appointments_booked":
-                figures.appointments += value
-            elif metric == "printing" and key == "pages_printed":
-                figures.pages_printed += value
-            elif metric == "scan_pages":
-                figures.scan_pages += value
-            elif metric == "hours":
-                figures.heatmap[day.weekday()][int(key)] += value
-            elif metric == "answers.satisfaction":
-                satisfaction[key] += value
-    week = first - timedelta(days=first.weekday())
-    while week <= last:
-        figures.weekly.setdefault(week, 0)
-        week += timedelta(days=7)
-    figures.weekly = dict(sorted(figures.weekly.items()))
-    figures.categories = dict(sorted(figures.categories.items(), key=lambda item: -item[1]))
-    table = {key: satisfaction.get(key, 0) for key in SATISFACTION_LABELS}
-    figures.satisfaction = suppress_table(table, DEFAULT_K, f"{level}|{scope}|{first}..{last}".encode())
-    return figures
-
-
-def _children(db: Database, level: str, scope: str | None, first: date, last: date) -> list[dict[str, Any]]:
-    """The next level down with its sessions: départements of the nation, centres of a département."""
-    with db.session() as session:
-        if level == "departement":
-            rows = session.execute(
-                select(UsageCell.scope, func.sum(UsageCell.value))
-                .where(UsageCell.level == "departement", UsageCell.metric == "sessions")
-                .where(UsageCell.day >= first, UsageCell.day <= last)
-                .group_by(UsageCell.scope)
-                .order_by(UsageCell.scope)
-            ).all()
-            return [{"name": code, "href": f"/departements/{code}", "sessions": int(total)} for code, total in rows]
-        centres = session.execute(select(Centre).where(Centre.departement == scope).order_by(Centre.name)).scalars()
-        totals = dict(
-            session.execute(
-                select(UsageCell.scope, func.sum(UsageCell.value))
-                .where(UsageCell.level == "centre", UsageCell.metric == "sessions")
-                .where(UsageCell.day >= first, UsageCell.day <= last)
-                .group_by(UsageCell.scope)
-            ).all()
-        )
-        return [
-            {"name": f"{c.name} ({c.commune})", "href": f"/centres/{c.id}", "sessions": int(totals.get(str(c.id), 0))}
-            for c in centres
-        ]
-
-
-def _period(start: str | None, end: str | None) -> tuple[date, date]:
-    today = utcnow().date()
-    try:
-        last = date.fromisoformat(end) if end else today - timedelta(days=1)
-        first = date.fromisoformat(start) if start else last - timedelta(weeks=12) + timedelta(days=1)
-    except ValueError:
-        raise HTTPException(422, "dates au format AAAA-MM-JJ") from None
-    if first > last or (last - first).days > 3 * 366:
-        raise HTTPException(422, "période invalide (au plus trois ans)")
-    return first, last
-
-
-def _render(
-    request: Request,
-    user: User,
-    title: str,
-    level: str,
-    scope: str,
-    first: date,
-    last: date,
-    children: list[dict[str, Any]],
-    crumbs: list[tuple[str, str]],
-    extra: dict[str, Any] | None = None,
-) -> Response:
-    figures = overview(_db(request), level, scope, first, last)
-    context = {
-        "user": user,
-        "csrf": request.state.csrf,
-        "title": title,
-        "level": level,
-        "scope": scope,
-        "first": first,
-        "last": last,
-        "figures": figures,
-        "children": children,
-        "crumbs": crumbs,
-        "categories": CATEGORY_LABELS,
-        "satisfaction_labels": SATISFACTION_LABELS,
-        "weekdays": WEEKDAYS,
-        "k": DEFAULT_K,
-        **(extra or {}),
-    }
-    return templates.TemplateResponse(request, "overview.html", context)
-
-
-@router.get("/", response_class=HTMLResponse)
-def national(request: Request, start: str | None = None, end: str | None = None) -> Response:
-    user = _require_user(request)
-    first, last = _period(start, end)
-    children = _children(_db(request), "departement", None, first, last)
-    return _render(request, user, "Tout le réseau", "national", "", first, last, children, [])
-
-
-@router.get("/departements/{code}", response_class=HTMLResponse)
-def departement(request: Request, code: str, start: str | None = None, end: str | None = None) -> Response:
-    user = _require_user(request)
-    first, last = _period(start, end)
-    if not code.isalnum() or len(code) > 3:
-        raise HTTPException(404)
-    children = _children(_db(request), "centre", code, first, last)
-    return _render(
-        request, user, f"Département {code}", "departement", code, first, last, children, [("Tout le réseau", "/")]
-    )
-
-
-@router.get("/centres/{centre_id}", response_class=HTMLResponse)
-def centre(request: Request, centre_id: int, start: str | None = None, end: str | None = None) -> Response:
-    user = _require_user(request)
-    first, last = _period(start, end)
-    with _db(request).session() as session:
-        found = session.get(Centre, centre_id)
-        if found is None:
-            raise HTTPException(404, "centre inconnu")
-        terminals = [_terminal_row(t) for t in found.terminals]
-        title, dep = f"{found.name} ({found.commune})", found.departement
-    crumbs = [("Tout le réseau", "/"), (f"Département {dep}", f"/departements/{dep}")]
-    return _render(request, user, title, "centre", str(centre_id), first, last, [], crumbs, {"terminals": terminals})
+# -- the fleet ------------------------------------------------------------------------------
 
 
 def _terminal_row(terminal: Terminal) -> dict[str, Any]:
@@ -387,12 +191,16 @@ def _terminal_row(terminal: Terminal) -> dict[str, Any]:
     }
 
 
-def _fleet_rows(request: Request) -> list[dict[str, Any]]:
+def _fleet_rows(request: Request, user: User) -> list[dict[str, Any]]:
+    """The terminals the user's scope covers (national: all; a département's; a centre's)."""
     with _db(request).session() as session:
         rows = []
-        for terminal in session.execute(
-            select(Terminal).join(Centre).order_by(Centre.departement, Centre.name)
-        ).scalars():
+        query = select(Terminal).join(Centre).order_by(Centre.departement, Centre.name)
+        if user.scope_level == "departement":
+            query = query.where(Centre.departement == user.scope_value)
+        elif user.scope_level == "centre":
+            query = query.where(Centre.id == int(user.scope_value))
+        for terminal in session.execute(query).scalars():
             row = _terminal_row(terminal)
             row["centre"] = f"{terminal.centre.name} ({terminal.centre.commune})"
             row["centre_id"] = terminal.centre_id
@@ -403,13 +211,13 @@ def _fleet_rows(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/parc.csv")
 def fleet_csv(request: Request) -> Response:
-    _require_user(request)
+    user = _require_user(request)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
         ["centre", "borne", "device_id", "version", "dernier_signal", "derniere_synchro", "silencieuse", "problemes"]
     )
-    for r in _fleet_rows(request):
+    for r in _fleet_rows(request, user):
         writer.writerow(
             [
                 r["centre"],
@@ -432,7 +240,7 @@ def fleet_csv(request: Request) -> Response:
 @router.get("/parc", response_class=HTMLResponse)
 def fleet(request: Request) -> Response:
     user = _require_user(request)
-    rows = _fleet_rows(request)
+    rows = _fleet_rows(request, user)
     return templates.TemplateResponse(
         request,
         "fleet.html",

@@ -1,99 +1,116 @@
-"""Figures for the federation: sums over a period per centre, département or the whole network.
+"""Figures for the federation's tools: the published figures of a period, per centre, département
+or the whole network (:mod:`sync.server.publication`: fixed periods, small cells hidden).
 
-Answer tables are suppressed again at each level: a sum below k is hidden, with one more cell of
-its table when needed (the terminals' own rule, :func:`sync.vocabulary.suppress_table`). A sum that
-includes cells a terminal had hidden is a lower bound and is flagged ``partial``.
+A reader's scope (national, one département, one centre) limits the places it may ask for; what
+it gets for those places is what any other reader gets. Hidden figures have no value (empty in
+CSV, ``null`` in JSON); ``partial`` marks an answer count that includes cells terminals hid.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
-from datetime import date
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from sync.server import admin
 from sync.server.db import Database
-from sync.server.models import Centre, UsageCell
-from sync.vocabulary import DEFAULT_K, suppress_table
+from sync.server.models import Centre, PublishedCell
+from sync.vocabulary.periods import Period
 
-COLUMNS = ("level", "scope", "scope_name", "day", "metric", "key", "value", "partial")
+COLUMNS = ("level", "scope", "scope_name", "period", "metric", "key", "value", "partial")
+LEVELS = ("centre", "departement", "national")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader may see: ``national``, or one département or centre and what lies below."""
+
+    level: str = "national"
+    value: str = ""
+
+    def allows(self, level: str, scope: str, departement_of: dict[str, str]) -> bool:
+        if self.level == "national":
+            return True
+        if self.level == "departement":
+            return (level == "departement" and scope == self.value) or (
+                level == "centre" and departement_of.get(scope) == self.value
+            )
+        return level == "centre" and scope == self.value
+
+    def allows_level(self, level: str, scope: str | None, departement: str | None) -> bool:
+        """Whether a request for ``level`` (narrowed by ``scope`` / ``departement``) stays inside."""
+        if self.level == "national":
+            return True
+        if level == "national":
+            return False
+        if self.level == "departement":
+            if level == "departement":
+                return scope == self.value
+            return departement == self.value or scope is not None
+        return level == "centre" and scope == self.value
+
+    @property
+    def description(self) -> str:
+        if self.level == "national":
+            return "tout le réseau"
+        return f"le département {self.value}" if self.level == "departement" else f"le centre {self.value}"
+
+
+def departements(db: Database) -> dict[str, str]:
+    """Centre id → its département."""
+    with db.session() as session:
+        return {str(c.id): c.departement for c in session.execute(select(Centre)).scalars()}
 
 
 def export_rows(
     db: Database,
     level: str,
-    first: date,
-    last: date,
-    by_day: bool = False,
+    periods: list[Period],
+    reader: Scope,
     scope: str | None = None,
     departement: str | None = None,
     metric: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of ``level`` over the period; ``scope`` keeps one centre or département, ``departement``
-    keeps the centres of one département, ``metric`` one figure."""
-    secret = admin.server_secret(db)
-    columns: list[Any] = [UsageCell.scope, UsageCell.metric, UsageCell.key]
-    if by_day:
-        columns.insert(1, UsageCell.day)
-    query = (
-        select(*columns, func.sum(UsageCell.value), func.sum(UsageCell.hidden))
-        .where(UsageCell.level == level, UsageCell.day >= first, UsageCell.day <= last)
-        .group_by(*columns)
-        .order_by(*columns)
+    """Rows of ``level`` for each of ``periods``, limited to what ``reader`` may see; ``scope``
+    keeps one centre or département, ``departement`` the centres of one département."""
+    query = select(PublishedCell).where(
+        PublishedCell.level == level, PublishedCell.period.in_([p.label for p in periods])
     )
     if scope is not None:
-        query = query.where(UsageCell.scope == scope)
+        query = query.where(PublishedCell.scope == scope)
     if metric is not None:
-        query = query.where(UsageCell.metric == metric)
+        query = query.where(PublishedCell.metric == metric)
     with db.session() as session:
-        if departement is not None and level == "centre":
-            found = session.execute(select(Centre.id).where(Centre.departement == departement)).scalars()
-            ids = [str(i) for i in found]
-            query = query.where(UsageCell.scope.in_(ids))
-        result = session.execute(query).all()
-        names = {str(c.id): f"{c.name} ({c.commune})" for c in session.execute(select(Centre)).scalars()}
-    grouped: dict[tuple[str, str], list[tuple[str, str, int, int]]] = defaultdict(list)
-    for row in result:
-        values = tuple(row)
-        if by_day:
-            scope, day, metric, key, value, hidden = values
+        cells = list(session.execute(query.order_by(PublishedCell.scope, PublishedCell.period)).scalars())
+        centres = {str(c.id): c for c in session.execute(select(Centre)).scalars()}
+    departement_of = {cid: c.departement for cid, c in centres.items()}
+    order = {p.label: n for n, p in enumerate(periods)}
+    rows = []
+    for cell in sorted(cells, key=lambda c: (c.scope, order[c.period], c.metric, c.key)):
+        if not reader.allows(level, cell.scope, departement_of):
+            continue
+        if departement is not None and level == "centre" and departement_of.get(cell.scope) != departement:
+            continue
+        if level == "centre":
+            centre = centres.get(cell.scope)
+            name = f"{centre.name} ({centre.commune})" if centre else cell.scope
         else:
-            (scope, metric, key, value, hidden), day = values, None
-        grouped[(str(scope), str(day) if day else "")].append((str(metric), str(key), int(value), int(hidden)))
-    rows: list[dict[str, Any]] = []
-    for (scope, day), cells in grouped.items():
-        scope_name = names.get(scope, scope) if level == "centre" else (scope or "France")
-        answers: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-        for metric, key, value, hidden in cells:
-            if metric.startswith("answers."):
-                answers[metric][key] = (value, hidden)
-                continue
-            rows.append(_row(level, scope, scope_name, day, metric, key, value, False))
-        for metric, table in answers.items():
-            salt = secret + f"{level}|{scope}|{day or first}..{last}|{metric}".encode()
-            published = suppress_table({key: value for key, (value, _) in table.items()}, DEFAULT_K, salt)
-            for key, value in published.items():
-                rows.append(_row(level, scope, scope_name, day, metric, key, value, table[key][1] > 0))
+            name = cell.scope or "France"
+        rows.append(
+            {
+                "level": level,
+                "scope": cell.scope,
+                "scope_name": name,
+                "period": cell.period,
+                "metric": cell.metric,
+                "key": cell.key,
+                "value": None if cell.hidden else cell.value,
+                "partial": cell.partial,
+            }
+        )
     return rows
-
-
-def _row(
-    level: str, scope: str, name: str, day: str, metric: str, key: str, value: int | None, partial: bool
-) -> dict[str, Any]:
-    return {
-        "level": level,
-        "scope": scope,
-        "scope_name": name,
-        "day": day,
-        "metric": metric,
-        "key": key,
-        "value": value,
-        "partial": partial,
-    }
 
 
 def render_csv(rows: list[dict[str, Any]]) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -84,6 +85,9 @@ class ReadToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the token may read: "national", or "departement" / "centre" with the code or id.
+    scope_level: Mapped[str] = mapped_column(String(12), default="national")
+    scope_value: Mapped[str] = mapped_column(String(20), default="")
 
 
 class User(Base):
@@ -94,6 +98,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scope_level: Mapped[str] = mapped_column(String(12), default="national")  # as ReadToken's
+    scope_value: Mapped[str] = mapped_column(String(20), default="")
 
 
 class WebSession(Base):
@@ -129,6 +135,41 @@ class UsageCell(Base):
     key: Mapped[str] = mapped_column(String(130), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
     hidden: Mapped[int] = mapped_column(Integer, default=0)  # answer cells hidden by a terminal: a lower bound
+
+
+class PublishedMonth(Base):
+    """A month whose figures (and those of its weeks) are published: decided once, never changed."""
+
+    __tablename__ = "published_months"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-03" (week-based month)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    k: Mapped[int] = mapped_column(Integer)
+
+
+class PublishedCell(Base):
+    """A published figure: ``hidden`` ones are never shown (their true ``value`` stays here)."""
+
+    __tablename__ = "published_cells"
+    __table_args__ = (Index("ix_published_cells_period_level", "period", "level", "metric"),)
+    level: Mapped[str] = mapped_column(String(12), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)  # 2026-W05, 2026-03, 2026-Q1, 2026
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)  # includes answers a terminal hid
+
+
+class ForcedCell(Base):
+    """A quarter or year figure that a month's suppression needs hidden when that period is published."""
+
+    __tablename__ = "forced_cells"
+    family: Mapped[str] = mapped_column(String(40), primary_key=True)
+    level: Mapped[str] = mapped_column(String(12), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)  # the family's key node
 
 
 class Setting(Base):

@@ -48,7 +48,7 @@ Finest = tuple[str, str, str]  # (centre id, week label, leaf key)
 
 ROOT = ""
 INFINITY = 1 << 60
-CANDIDATES = 4  # partners tried per dimension and leaf: enough to find cheap moves, bounded work
+CANDIDATES = 3  # partners tried per dimension and leaf: enough to find cheap moves, bounded work
 
 GEO_WEIGHT = {"centre": 1, "departement": 3, "national": 9}
 TIME_WEIGHT = {"week": 1, "month": 4, "quarter": 10, "year": 25}
@@ -141,6 +141,8 @@ class Suppressor:
         self.kind = {p.label: p.kind for w in self.weeks for p in Period.parse(w).ancestors()}
         self.key_up: dict[str, list[str]] = {}
         self.already = set(already_forced)
+        self._weights: dict[Cell, int] = {}
+        self._moves: dict[tuple[Finest, tuple[str | None, str | None, str | None]], _Move | None] = {}
         self.result = Suppression(values={})
         self._index()
 
@@ -192,29 +194,38 @@ class Suppressor:
         return hashlib.sha256(self.salt + repr(parts).encode()).digest()
 
     def _weight(self, cell: Cell) -> int:
-        (level, _), period, key = cell
-        depth = 3 if key == ROOT else 2 if self.family.leaves is not None and "/" not in key else 1
-        return GEO_WEIGHT[level] * TIME_WEIGHT[self.kind[period]] * depth
+        weight = self._weights.get(cell)
+        if weight is None:
+            (level, _), period, key = cell
+            depth = 3 if key == ROOT else 2 if self.family.leaves is not None and "/" not in key else 1
+            weight = self._weights[cell] = GEO_WEIGHT[level] * TIME_WEIGHT[self.kind[period]] * depth
+        return weight
 
     def _free(self, cell: Cell) -> bool:
         return cell in self.result.hidden or cell in self.result.forced or cell in self.already
 
     def _move(self, finest: Finest, partners: tuple[str | None, str | None, str | None]) -> _Move | None:
+        key = (finest, partners)
+        if key in self._moves:
+            return self._moves[key]
         choices = [(0, 1) if partner is not None else (0,) for partner in partners]
         corners: dict[Finest, int] = {}
+        move: _Move | None = None
         for pick in itertools.product(*choices):
             parts = [partners[i] if pick[i] else finest[i] for i in range(3)]
             corner: Finest = (str(parts[0]), str(parts[1]), str(parts[2]))
             if self.values.get(corner, 0) <= 0:
-                return None  # every corner must hold something to move
+                break  # every corner must hold something to move
             corners[corner] = -1 if sum(pick) % 2 else 1
-        total: dict[Cell, int] = defaultdict(int)
-        for corner, sign in corners.items():
-            for cell in self._ancestors(corner):
-                total[cell] += sign
-        changed = frozenset(cell for cell, sign in total.items() if sign)
-        cost = sum(self._weight(cell) for cell in changed if not self._free(cell))
-        return _Move(tuple(sorted(corners.items())), changed, cost, self._digest(finest, partners))
+        else:
+            total: dict[Cell, int] = defaultdict(int)
+            for corner, sign in corners.items():
+                for cell in self._ancestors(corner):
+                    total[cell] += sign
+            changed = frozenset(cell for cell, sign in total.items() if sign)
+            move = _Move(tuple(sorted(corners.items())), changed, 0, self._digest(finest, partners))
+        self._moves[key] = move
+        return move
 
     def _near(self, node: GeoNode, other: GeoNode) -> int:
         """How far up the common ancestor of two places is (0: siblings)."""

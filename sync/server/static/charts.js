@@ -5,16 +5,17 @@
   Chart.defaults.font.family = "system-ui, sans-serif";
   Chart.defaults.animation = false;
   var teal = "#0f4c5c";
-  new Chart(document.getElementById("weekly"), {
+  var hidden = function (values) { return values.map(function (v) { return v === null ? 0 : v; }); };
+  if (document.getElementById("weekly")) new Chart(document.getElementById("weekly"), {
     type: "bar",
-    data: { labels: data.weekly.labels.map(function (d) { return d.split("-").reverse().slice(0, 2).join("/"); }),
-            datasets: [{ label: "Sessions", data: data.weekly.values, backgroundColor: teal }] },
+    data: { labels: data.weekly.labels,
+            datasets: [{ label: "Sessions", data: hidden(data.weekly.values), backgroundColor: teal }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
   });
   new Chart(document.getElementById("categories"), {
     type: "bar",
     data: { labels: data.categories.names.map(function (k) { return data.names[k] || k; }),
-            datasets: [{ label: "Tuiles ouvertes", data: data.categories.values, backgroundColor: "#e07a1f" }] },
+            datasets: [{ label: "Tuiles ouvertes", data: hidden(data.categories.values), backgroundColor: "#e07a1f" }] },
     options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
   });
 })();

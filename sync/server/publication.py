@@ -1,0 +1,279 @@
+"""Publishing the federation's figures: fixed periods, small cells hidden once and for all.
+
+A month (of whole ISO weeks, :mod:`sync.vocabulary.periods`) is published once it ended more
+than :data:`GRACE_DAYS` ago: its figures and its weeks' figures, per centre, département and
+for the nation, are computed from the batches received by then, small cells hidden by
+:func:`sync.vocabulary.disclosure.suppress_month` with the server's secret, and stored in
+``published_cells``. A quarter is published with its last month, a year with its last quarter
+(their hidden cells: those the months' suppression needed hidden). Published figures never
+change: batches that arrive later for a published month are kept but not counted, so nobody can
+subtract an old answer from a new one. Every page, CSV and export reads ``published_cells`` and
+nothing else, whoever asks, so no reader sees a figure another reader could not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, Table, func, select
+from sqlalchemy.exc import IntegrityError
+
+from sync.server import admin
+from sync.server.db import Database, utcnow
+from sync.server.models import Centre, ForcedCell, PublishedCell, PublishedMonth, UsageCell
+from sync.vocabulary.disclosure import Cell, Family, Finest, geo_tree, suppress_month
+from sync.vocabulary.figures import EXEMPT, families_for, family_leaves
+from sync.vocabulary.periods import Period, month_of, months_between, week_of
+
+log = logging.getLogger(__name__)
+
+GRACE_DAYS = 7
+"""Days after a month's end before it is published: a terminal offline for a few days catches up."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: int | None  # None: hidden
+    partial: bool = False
+
+
+Figures = dict[tuple[str, str], Figure]
+
+
+def publishable(today: date, grace_days: int = GRACE_DAYS) -> Period:
+    """The last month that may be published on ``today``."""
+    month = month_of(today)
+    while not month.closed(today, grace_days):
+        month = month_of(month.first_day - timedelta(days=1))
+    return month
+
+
+def publish_due(db: Database, today: date | None = None) -> list[Period]:
+    """Publish every closed month not yet published, oldest first. Cheap when there is none."""
+    last = publishable(today or utcnow().date())
+    with db.session() as session:
+        first_day = session.execute(select(func.min(UsageCell.day)).where(UsageCell.level == "centre")).scalar()
+        done = set(session.execute(select(PublishedMonth.month)).scalars())
+    if first_day is None:
+        return []
+    published = []
+    for month in months_between(month_of(first_day), last):
+        if month.label not in done and publish_month(db, month):
+            published.append(month)
+    return published
+
+
+def publish_month(db: Database, month: Period) -> bool:
+    """Publish ``month`` and its weeks (and its quarter and year when it ends them). ``False`` if
+    another server process published it first."""
+    k = admin.suppression_k(db)
+    secret = admin.server_secret(db)
+    with db.session() as session:
+        centres = {str(c.id): c.departement for c in session.execute(select(Centre)).scalars()}
+        rows = session.execute(
+            select(
+                UsageCell.scope, UsageCell.day, UsageCell.metric, UsageCell.key, UsageCell.value, UsageCell.hidden
+            ).where(UsageCell.level == "centre", UsageCell.day >= month.first_day, UsageCell.day <= month.last_day)
+        ).all()
+        forced_rows = session.execute(
+            select(ForcedCell).where(ForcedCell.period.in_([p.label for p in month.ancestors()[1:]]))
+        ).scalars()
+        already: dict[str, set[Cell]] = defaultdict(set)
+        for row in forced_rows:
+            already[row.family].add(((row.level, row.scope), row.period, row.key))
+    tables: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    partial_keys: set[tuple[str, str, str, str]] = set()  # centre, week, metric, key
+    for scope, day, metric, key, value, hidden in rows:
+        week = _week_label(day)
+        tables[(str(scope), week)][metric][key] += int(value)
+        if hidden:
+            partial_keys.add((str(scope), week, metric, key))
+    tree = geo_tree(centres)
+    cells: list[dict[str, Any]] = []
+    forced: list[dict[str, Any]] = []
+    metrics = {metric for per in tables.values() for metric in per}
+    for family in families_for(metrics):
+        values: dict[Finest, int] = {}
+        for (centre, week), per in tables.items():
+            for leaf, value in family_leaves(family, per).items():
+                values[(centre, week, leaf)] = value
+        if not values:
+            continue
+        result = suppress_month(family, month, tree, values, k, secret, already[family.name])
+        partial = _partial_cells(family, result.values, partial_keys, tree)
+        for cell, value in result.values.items():
+            published = family.published(cell[2])
+            assert published is not None
+            (level, scope), period, _ = cell
+            cells.append(_row(level, scope, period, *published, value, cell in result.hidden, cell in partial))
+        for (level, scope), period, key in result.forced - already[family.name]:
+            forced.append({"family": family.name, "level": level, "scope": scope, "period": period, "key": key})
+    cells.extend(_exempt_rows(tables, tree, month))
+    try:
+        with db.session() as session:
+            session.add(PublishedMonth(month=month.label, published_at=utcnow(), k=k))
+            session.flush()
+            if cells:
+                session.execute(_table(PublishedCell).insert(), cells)
+            if forced:
+                session.execute(_table(ForcedCell).insert(), forced)
+            for longer in month.ancestors()[1:]:
+                if longer.months()[-1] == month:
+                    _publish_longer(session, longer)
+    except IntegrityError:
+        return False
+    log.info("publication.month", extra={"month": month.label, "cells": len(cells), "k": k})
+    return True
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _week_label(day: date) -> str:
+    return Period.of_week(week_of(day)).label
+
+
+def _row(
+    level: str, scope: str, period: str, metric: str, key: str, value: int, hidden: bool, partial: bool
+) -> dict[str, Any]:
+    return {
+        "level": level,
+        "scope": scope,
+        "period": period,
+        "metric": metric,
+        "key": key,
+        "value": value,
+        "hidden": hidden,
+        "partial": partial,
+    }
+
+
+def _partial_cells(
+    family: Family, values: dict[Cell, int], partial_keys: set[tuple[str, str, str, str]], tree: Any
+) -> set[Cell]:
+    if family.root is not None or not partial_keys:
+        return set()
+    out = set()
+    for centre, week, metric, key in partial_keys:
+        if metric != family.table:
+            continue
+        node: Any = ("centre", centre)
+        while node is not None:
+            for period in Period.parse(week).ancestors()[:2]:
+                if (node, period.label, key) in values:
+                    out.add((node, period.label, key))
+            node = tree.get(node)
+    return out
+
+
+def _exempt_rows(tables: Any, tree: Any, month: Period) -> list[dict[str, Any]]:
+    """Counts of terminals' reports, per place and week/month, never hidden."""
+    sums: dict[tuple[Any, str, str], int] = defaultdict(int)
+    for (centre, week), per in tables.items():
+        for metric in EXEMPT:
+            value = per.get(metric, {}).get("", 0)
+            node: Any = ("centre", centre)
+            while node is not None and value:
+                for period in (week, month.label):
+                    sums[(node, period, metric)] += value
+                node = tree.get(node)
+    return [
+        _row(node[0], node[1], period, metric, "", value, False, False)
+        for (node, period, metric), value in sums.items()
+    ]
+
+
+def _publish_longer(session: Any, period: Period) -> None:
+    """A quarter or a year: the sums of its months, hidden where a month's suppression said so."""
+    months = [m.label for m in period.months()]
+    sums = session.execute(
+        select(
+            PublishedCell.level,
+            PublishedCell.scope,
+            PublishedCell.metric,
+            PublishedCell.key,
+            func.sum(PublishedCell.value),
+            func.max(PublishedCell.partial.cast(Integer)),
+        )
+        .where(PublishedCell.period.in_(months))
+        .group_by(PublishedCell.level, PublishedCell.scope, PublishedCell.metric, PublishedCell.key)
+    ).all()
+    forced = session.execute(select(ForcedCell).where(ForcedCell.period == period.label)).scalars()
+    hidden = set()
+    for row in forced:
+        family = _family(row.family)
+        published = family.published(row.key) if family else None
+        if published is not None:
+            hidden.add((row.level, row.scope, *published))
+    rows = [
+        _row(level, scope, period.label, metric, key, int(value), (level, scope, metric, key) in hidden, bool(partial))
+        for level, scope, metric, key, value, partial in sums
+    ]
+    if rows:
+        session.execute(_table(PublishedCell).insert(), rows)
+
+
+def _family(name: str) -> Family | None:
+    for family in families_for([name] if name.startswith("answers.") else []):
+        if family.name == name:
+            return family
+    return None
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def is_published(db: Database, period: Period) -> bool:
+    with db.session() as session:
+        return session.get(PublishedMonth, period.months()[-1].label) is not None
+
+
+def figures(db: Database, level: str, scope: str, period: Period) -> Figures:
+    """Every published figure of one place and period: ``(metric, key) → Figure``."""
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                PublishedCell.metric,
+                PublishedCell.key,
+                PublishedCell.value,
+                PublishedCell.hidden,
+                PublishedCell.partial,
+            ).where(PublishedCell.level == level, PublishedCell.scope == scope, PublishedCell.period == period.label)
+        ).all()
+    return {(m, k): Figure(None if hidden else int(v), bool(partial)) for m, k, v, hidden, partial in rows}
+
+
+def figure_by_scope(db: Database, level: str, period: Period, metric: str, key: str = "") -> dict[str, Figure]:
+    """One figure for every place of a level (the départements, the centres)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(PublishedCell.scope, PublishedCell.value, PublishedCell.hidden, PublishedCell.partial).where(
+                PublishedCell.level == level,
+                PublishedCell.period == period.label,
+                PublishedCell.metric == metric,
+                PublishedCell.key == key,
+            )
+        ).all()
+    return {str(s): Figure(None if hidden else int(v), bool(partial)) for s, v, hidden, partial in rows}
+
+
+def published_periods(db: Database) -> list[Period]:
+    """Every published period, newest first."""
+    with db.session() as session:
+        months = [Period.parse(m) for m in session.execute(select(PublishedMonth.month)).scalars()]
+    seen: set[Period] = set()
+    for month in months:
+        for period in [*month.children(), *month.ancestors()]:
+            if period.months()[-1] in months:
+                seen.add(period)
+    order = {"year": 0, "quarter": 1, "month": 2, "week": 3}
+    return sorted(seen, key=lambda p: (p.first_day, -order[p.kind]), reverse=True)
