@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="usage statistics of this terminal")
     stats_sub = stats.add_subparsers(dest="stats_command", required=True)
-    report = stats_sub.add_parser("report", help="figures over a period, with small cells hidden")
-    report.add_argument("--from", dest="first", default=None, help="first day, YYYY-MM-DD (default: 30 days ago)")
-    report.add_argument("--to", dest="last", default=None, help="last day, YYYY-MM-DD (default: today)")
+    report = stats_sub.add_parser("report", help="figures of a fixed period, with small cells hidden")
+    report.add_argument(
+        "--period", default=None, help="2026-W05, 2026-03, 2026-Q1 or 2026 (default: the last closed month)"
+    )
+    report.add_argument("--from", dest="first", default=None, help="first day of a period, YYYY-MM-DD")
+    report.add_argument("--to", dest="last", default=None, help="its last day, YYYY-MM-DD")
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     report.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
     return parser
@@ -130,12 +133,9 @@ def cmd_help_check(help_dir: Path | None) -> int:
     return 0
 
 
-def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | None, fmt: str) -> int:
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
+def cmd_stats_report(config_dir: Path, period_text: str | None, first: str | None, last: str | None, fmt: str) -> int:
     from kiosk.core.loading import ConfigError, format_problems, load_for_process
-    from kiosk.core.stats.report import build_report, parse_day, render
+    from kiosk.core.stats.report import build_report, last_closed_month, parse_period, render
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
     try:
@@ -143,12 +143,8 @@ def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | 
     except ConfigError as error:
         print(format_problems(error.problems), file=sys.stderr)
         return 2
-    today = datetime.now(ZoneInfo(settings.centre.timezone)).date()
     try:
-        last = parse_day(last_text) if last_text else today
-        first = parse_day(first_text) if first_text else last - timedelta(days=29)
-        if last < first:
-            raise ValueError(f"--to ({last}) is before --from ({first})")
+        period = parse_period(period_text, first, last)
     except ValueError as error:
         print(f"kiosk stats report: {error}", file=sys.stderr)
         return 2
@@ -165,10 +161,17 @@ def cmd_stats_report(config_dir: Path, first_text: str | None, last_text: str | 
         print(f"kiosk stats report: {error}", file=sys.stderr)
         return 1
     try:
-        figures = build_report(store, settings, first, last, today=today)
+        period = period or last_closed_month(store)
+        if period is None:
+            print("kiosk stats report: no day is closed yet", file=sys.stderr)
+            return 1
+        report = build_report(store, settings, period)
+    except ValueError as error:
+        print(f"kiosk stats report: {error}", file=sys.stderr)
+        return 2
     finally:
         store.close()
-    sys.stdout.write(render(figures, fmt))
+    sys.stdout.write(render(report, fmt))
     return 0
 
 
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "help":
         return cmd_help_check(args.help_dir)
     if args.command == "stats":
-        return cmd_stats_report(_config_dir(args.config_dir), args.first, args.last, args.format)
+        return cmd_stats_report(_config_dir(args.config_dir), args.period, args.first, args.last, args.format)
     configure_logging(args.log_level)
     if args.command == "shell":
         from kiosk.shell.app import ShellOptions, run_shell

@@ -14,20 +14,35 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from sync.vocabulary import DEFAULT_K, MAX_K, MIN_K, Category, IconName, TileDescription, TileId, TileLabel
+from sync.vocabulary import (
+    DEFAULT_K,
+    MAX_K,
+    MEDIATOR_COUNTS,
+    MIN_K,
+    PRINTING_COUNTS,
+    SCALARS,
+    TABLES,
+    Category,
+    IconName,
+    TileDescription,
+    TileId,
+    TileLabel,
+)
 from sync.vocabulary.origins import Origin
 
-BATCH_VERSION = 1
-SUPPORTED_BATCH_VERSIONS = (1,)
+BATCH_VERSION: Literal[2] = 2
+SUPPORTED_BATCH_VERSIONS = (1, 2)
 HEARTBEAT_VERSION = 1
 MAX_BATCH_BYTES = 256 * 1024
 
+_CATEGORIES = {category.value for category in Category}
 _KEY = re.compile(r"[a-z0-9][a-z0-9_./-]{0,127}")
 _DEVICE = re.compile(r"[A-Za-z0-9_-]{4,64}")
 
@@ -60,7 +75,7 @@ class Mediator(_Wire):
     done: Count = 0
     missed: Count = 0
     waits: Table = Field(default_factory=dict)
-    median_wait_s: float | None = Field(default=None, ge=0, le=86_400)
+    median_wait_s: float | None = Field(default=None, ge=0, le=86_400)  # version 1 only: dropped on receipt
 
 
 class Printing(_Wire):
@@ -72,11 +87,14 @@ class Printing(_Wire):
 
 
 class DayFigures(_Wire):
-    """One terminal's published figures for one day (version 1)."""
+    """One terminal's figures for one day. Version 2: durations and waits as buckets only,
+    refusals counted per tile (``blocked``: tile → count, never a domain), tiles keyed
+    ``category/tile``. The two version 1 fields (``total_duration_s``, ``median_wait_s``) are
+    accepted from version 1 batches only and dropped on receipt (:func:`upgrade`)."""
 
     sessions: Count = 0
     sessions_ended: Count = 0
-    total_duration_s: Count = 0
+    total_duration_s: Count = 0  # version 1 only
     end_reasons: Table = Field(default_factory=dict)
     durations: Table = Field(default_factory=dict)
     hours: list[Count] = Field(default_factory=lambda: [0] * 24, min_length=24, max_length=24)
@@ -104,7 +122,7 @@ class DayFigures(_Wire):
 class DailyBatch(_Wire):
     """What a terminal uploads for one closed day. Its id is deterministic: a retry is the same batch."""
 
-    version: Literal[1] = 1
+    version: Literal[1, 2] = BATCH_VERSION
     kind: Literal["daily_usage"] = "daily_usage"
     batch_id: str = Field(pattern=r"^[A-Za-z0-9_-]{4,64}:\d{4}-\d{2}-\d{2}:v\d+$", max_length=100)
     device_id: DeviceId
@@ -117,6 +135,35 @@ class DailyBatch(_Wire):
 
     def payload_hash(self) -> str:
         return payload_hash(self.model_dump(mode="json"))
+
+    @model_validator(mode="after")
+    def _version_2_carries_no_exact_figure(self) -> DailyBatch:
+        figures = self.figures
+        if self.version >= 2:
+            if figures.total_duration_s or figures.mediator.median_wait_s is not None:
+                raise ValueError("a version 2 batch has no total_duration_s nor median_wait_s: durations go in buckets")
+            bad = [key for key in figures.tiles if key.split("/")[0] not in _CATEGORIES or key.count("/") != 1]
+            if bad:
+                raise ValueError(f"tiles are keyed 'category/tile' in version 2: {', '.join(bad[:3])}")
+            domains = [key for key in figures.blocked if "." in key]
+            if domains:
+                raise ValueError("blocked counts refusals per tile in version 2, never per domain")
+        return self
+
+
+def upgrade(figures: DayFigures, version: int) -> DayFigures:
+    """A day's figures in the current version: what version 1 sent and version 2 no longer
+    carries is dropped (exact durations, the median wait, refused domains, tiles whose category
+    the batch did not say — counted under their category as ``category/inconnue``)."""
+    if version >= BATCH_VERSION:
+        return figures
+    data = figures.model_dump()
+    data["total_duration_s"] = 0
+    data["mediator"]["median_wait_s"] = None
+    data["tiles"] = {f"{cat}/inconnue": n for cat, n in figures.categories.items() if n}
+    refused = sum(figures.blocked.values())
+    data["blocked"] = {"inconnue": refused} if refused else {}
+    return DayFigures.model_validate(data)
 
 
 class DeviceStatus(_Wire):
@@ -194,6 +241,38 @@ class IngestAnswer(_Wire):
     clock_skew_flagged: bool = False
 
 
+def cells(figures: DayFigures) -> Iterator[tuple[str, str, int, int]]:
+    """``(metric, key, value, hidden)`` for every non-zero figure of a day: the names the server
+    sums and publishes (and the terminal's report too). A single count has the key ""."""
+    yield "terminal_days", "", 1, 0
+    for name in SCALARS:
+        value = getattr(figures, name)
+        if value:
+            yield name, "", value, 0
+    for name in TABLES:
+        for key, value in getattr(figures, name).items():
+            if value:
+                yield name, key, value, 0
+    for hour, value in enumerate(figures.hours):
+        if value:
+            yield "hours", str(hour), value, 0
+    for field in MEDIATOR_COUNTS:
+        if getattr(figures.mediator, field):
+            yield "mediator", field, getattr(figures.mediator, field), 0
+    for key, value in figures.mediator.waits.items():
+        if value:
+            yield "mediator_waits", key, value, 0
+    for field in PRINTING_COUNTS:
+        if getattr(figures.printing, field):
+            yield "printing", field, getattr(figures.printing, field), 0
+    for question, table in figures.answers.items():
+        for answer, count in table.items():
+            if count is None:
+                yield f"answers.{question}", answer, 0, 1
+            elif count:
+                yield f"answers.{question}", answer, count, 0
+
+
 def payload_hash(data: Any) -> str:
     """SHA-256 of the canonical JSON of ``data`` (sorted keys, no spaces): same figures, same hash."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -201,7 +280,7 @@ def payload_hash(data: Any) -> str:
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {
-    "daily-batch.v1": DailyBatch,
+    "daily-batch.v2": DailyBatch,
     "heartbeat.v1": Heartbeat,
     "catalogue.v1": Catalogue,
     "enrolment.v1": Enrolment,

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from kiosk.core.catalogue import save_catalogue, saved_etag
 from kiosk.core.stats.aggregate import DayAggregate
-from kiosk.core.stats.suppression import suppress_answers, terminal_secret
+from kiosk.core.stats.outgoing import day_figures
+from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
 from sync.client import DrainResult, OutboxItem, SyncClient, SyncError
-from sync.protocol import DailyBatch, DayFigures, DeviceStatus, Heartbeat, Mediator, Printing
+from sync.protocol import DailyBatch, DeviceStatus, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,6 @@ def load_enrolment(data_dir: Path) -> Enrolled | None:
 
 
 # -- batches ---------------------------------------------------------------------------------
-
-
-def day_figures(aggregate: DayAggregate, k: int, salt: bytes) -> DayFigures:
-    """What leaves the terminal for one day: the aggregate with the answers suppressed."""
-    data = aggregate.model_dump(mode="json", exclude={"version", "day", "weekday", "answers", "mediator", "printing"})
-    return DayFigures(
-        **data,
-        mediator=Mediator(**aggregate.mediator.model_dump()),
-        printing=Printing(**aggregate.printing.model_dump()),
-        answers_asked=aggregate.asked,
-        answers=suppress_answers(aggregate.answers, k, salt + aggregate.day.isoformat().encode()),
-        suppression_k=k,
-    )
 
 
 def fill_outbox(store: Store, device_id: str, k: int) -> int:

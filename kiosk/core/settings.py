@@ -94,7 +94,7 @@ class StatsSettings(_Strict):
     questions: bool = True  # the optional end-of-session questions (skippable with one tap)
     questions_timeout_s: int = Field(default=45, ge=10, le=300)  # unanswered: goodbye screen
     suppression_k: int = Field(default=DEFAULT_K, ge=MIN_K, le=MAX_K)  # answers cells below this are hidden
-    keep_event_days: int = Field(default=35, ge=1, le=400)  # raw events, once counted
+    keep_event_days: int = Field(default=7, ge=1, le=400)  # raw events, once counted and sealed
     keep_aggregate_months: int = Field(default=25, ge=1, le=120)
     durability: Durability = Durability.NORMAL  # "full": also survive a power cut, slower
 

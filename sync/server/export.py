@@ -2,8 +2,9 @@
 or the whole network (:mod:`sync.server.publication`: fixed periods, small cells hidden).
 
 A reader's scope (national, one département, one centre) limits the places it may ask for; what
-it gets for those places is what any other reader gets. Hidden figures have no value (empty in
-CSV, ``null`` in JSON); ``partial`` marks an answer count that includes cells terminals hid.
+it gets for those places is what any other reader gets. Hidden figures are left out, like
+zeros: listing them would tell that something was counted there (a tile used at that centre
+that month). ``partial`` marks an answer count that includes cells terminals hid.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def export_rows(
     order = {p.label: n for n, p in enumerate(periods)}
     rows = []
     for cell in sorted(cells, key=lambda c: (c.scope, order[c.period], c.metric, c.key)):
-        if not reader.allows(level, cell.scope, departement_of):
+        if cell.hidden or not reader.allows(level, cell.scope, departement_of):
             continue
         if departement is not None and level == "centre" and departement_of.get(cell.scope) != departement:
             continue
@@ -106,7 +107,7 @@ def export_rows(
                 "period": cell.period,
                 "metric": cell.metric,
                 "key": cell.key,
-                "value": None if cell.hidden else cell.value,
+                "value": cell.value,
                 "partial": cell.partial,
             }
         )

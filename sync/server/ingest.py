@@ -19,10 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sync.protocol import DailyBatch, DayFigures, Heartbeat
+from sync.protocol import DailyBatch, DayFigures, Heartbeat, upgrade
+from sync.protocol import cells as protocol_cells
 from sync.server.db import Database, aware, utcnow
 from sync.server.models import Batch, Centre, Terminal, UsageCell
-from sync.vocabulary import MEDIATOR_COUNTS, PRINTING_COUNTS, SCALARS, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +48,14 @@ class Stored:
 
 
 def cells(figures: DayFigures) -> Iterator[tuple[str, str, int, int]]:
-    """``(metric, key, value, hidden)`` for every non-zero figure of a day."""
-    yield "terminal_days", "", 1, 0
-    for name in SCALARS:
-        value = getattr(figures, name)
-        if value:
-            yield name, "", value, 0
-    for name in TABLES:
-        for key, value in getattr(figures, name).items():
-            if value:
-                yield name, key, value, 0
-    for hour, value in enumerate(figures.hours):
-        if value:
-            yield "hours", str(hour), value, 0
-    for field in MEDIATOR_COUNTS:
-        if getattr(figures.mediator, field):
-            yield "mediator", field, getattr(figures.mediator, field), 0
-    for key, value in figures.mediator.waits.items():
-        if value:
-            yield "mediator_waits", key, value, 0
-    for field in PRINTING_COUNTS:
-        if getattr(figures.printing, field):
-            yield "printing", field, getattr(figures.printing, field), 0
-    for question, table in figures.answers.items():
-        for answer, count in table.items():
-            if count is None:
-                yield f"answers.{question}", answer, 0, 1
-            elif count:
-                yield f"answers.{question}", answer, count, 0
+    """``(metric, key, value, hidden)`` for every non-zero figure of a day (:func:`sync.protocol.cells`)."""
+    return protocol_cells(figures)
+
+
+def _kept(batch: DailyBatch) -> dict[str, object]:
+    """What is kept of a batch: the current version's figures (a version 1 batch's exact
+    durations and refused domains are not stored)."""
+    return {**batch.model_dump(mode="json"), "figures": upgrade(batch.figures, batch.version).model_dump(mode="json")}
 
 
 def _add_cells(session: Session, db: Database, scopes: list[tuple[str, str]], day: date, figures: DayFigures) -> None:
@@ -139,7 +119,7 @@ def store_batch(db: Database, terminal_id: int, batch: DailyBatch, device_clock:
                     day=batch.day,
                     version=batch.version,
                     payload_hash=digest,
-                    payload=json.dumps(batch.model_dump(mode="json"), sort_keys=True),
+                    payload=json.dumps(_kept(batch), sort_keys=True),
                     received_at=now,
                     clock_skew_flagged=skew,
                 )
@@ -148,7 +128,7 @@ def store_batch(db: Database, terminal_id: int, batch: DailyBatch, device_clock:
             centre = session.get(Centre, terminal.centre_id)
             assert centre is not None
             scopes = [("centre", str(centre.id)), ("departement", centre.departement), ("national", "")]
-            _add_cells(session, db, scopes, batch.day, batch.figures)
+            _add_cells(session, db, scopes, batch.day, upgrade(batch.figures, batch.version))
             terminal.last_batch_at = now
             if device_clock is not None:
                 terminal.clock_skew_s = (device_clock - now).total_seconds()

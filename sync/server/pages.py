@@ -30,7 +30,7 @@ SATISFACTION_LABELS = {
     "mecontent": "Pas contents",
     "sans_reponse": "Sans réponse",
 }
-HIDDEN = "masqué"
+HIDDEN = "—"
 
 
 @dataclass
@@ -68,12 +68,14 @@ def overview(db: Database, level: str, scope: str, period: Period) -> Overview:
     if taken is not None and missed is not None and taken + missed:
         page.answered_share = round(100 * taken / (taken + missed))
     page.categories = sorted(
-        ((key, figure.value) for (metric, key), figure in found.items() if metric == "categories"),
+        ((key, f.value) for (metric, key), f in found.items() if metric == "categories" and f.value is not None),
         key=lambda item: (-(item[1] or 0), item[0]),
     )
-    page.satisfaction = [(key, _value(found, "answers.satisfaction", key)) for key in SATISFACTION_LABELS]
+    page.satisfaction = [
+        (key, f.value) for key in SATISFACTION_LABELS if (f := found.get(("answers.satisfaction", key))) and f.value
+    ]
     page.hours = sorted(
-        ((key, figure.value) for (metric, key), figure in found.items() if metric == "hours"),
+        ((key, f.value) for (metric, key), f in found.items() if metric == "hours" and f.value is not None),
         key=lambda item: (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0),
     )
     page.hidden = sum(1 for figure in found.values() if figure.value is None)

@@ -103,15 +103,19 @@ def publish_month(db: Database, month: Period) -> bool:
         for (centre, week), per in tables.items():
             for leaf, value in family_leaves(family, per).items():
                 values[(centre, week, leaf)] = value
-        if not values:
+        if not values and family.root is not None:
             continue
         result = suppress_month(family, month, tree, values, k, secret, already[family.name])
-        partial = _partial_cells(family, result.values, partial_keys, tree)
+        partial = _partial_cells(family, partial_keys, tree)
         for cell, value in result.values.items():
             published = family.published(cell[2])
             assert published is not None
             (level, scope), period, _ = cell
             cells.append(_row(level, scope, period, *published, value, cell in result.hidden, cell in partial))
+        if family.root is None:  # answers a terminal hid, where no known count remains: 0, partial
+            for cell in partial - set(result.values):
+                (level, scope), period, key = cell
+                cells.append(_row(level, scope, period, family.table or "", key, 0, False, True))
         for (level, scope), period, key in result.forced - already[family.name]:
             forced.append({"family": family.name, "level": level, "scope": scope, "period": period, "key": key})
     cells.extend(_exempt_rows(tables, tree, month))
@@ -157,9 +161,8 @@ def _row(
     }
 
 
-def _partial_cells(
-    family: Family, values: dict[Cell, int], partial_keys: set[tuple[str, str, str, str]], tree: Any
-) -> set[Cell]:
+def _partial_cells(family: Family, partial_keys: set[tuple[str, str, str, str]], tree: Any) -> set[Cell]:
+    """Answer cells (of the month and its weeks, at every level) that include cells a terminal hid."""
     if family.root is not None or not partial_keys:
         return set()
     out = set()
@@ -169,8 +172,7 @@ def _partial_cells(
         node: Any = ("centre", centre)
         while node is not None:
             for period in Period.parse(week).ancestors()[:2]:
-                if (node, period.label, key) in values:
-                    out.add((node, period.label, key))
+                out.add((node, period.label, key))
             node = tree.get(node)
     return out
 

@@ -96,7 +96,6 @@ IconName = Annotated[str, AfterValidator(check_icon_name)]
 SCALARS = (
     "sessions",
     "sessions_ended",
-    "total_duration_s",
     "help_searches",
     "help_searches_empty",
     "scan_pages",
@@ -129,7 +128,7 @@ NO_ANSWER = "sans_reponse"
 # -- small cells ---------------------------------------------------------------------------
 
 DEFAULT_K = 5
-MIN_K = 3
+MIN_K = 5
 MAX_K = 100
 
 

@@ -166,9 +166,9 @@ def audit_family(
             cell = (level, scope, period, metric, key)
             members[cell].append(index[(centre, week, leaf)])
             true_value[cell] += value
-    mine = {cell: value for cell, value in published.items() if cell in members}
-    missing = [cell for cell in members if cell not in published]
-    assert not missing, f"figures with counts behind them are not published: {missing[:5]}"
+    # A figure left out of every view is hidden (zeros are left out too, but these cells count
+    # something): the attacker is told it is hidden, which is more than the views say.
+    mine = {cell: published.get(cell) for cell in members}
     for cell, value in mine.items():
         assert value is None or value == true_value[cell], f"{cell} published as {value}, is {true_value[cell]}"
     failures = []

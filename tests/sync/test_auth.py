@@ -16,6 +16,7 @@ from tests.fedkit import Federation, batch
 
 pytestmark = [pytest.mark.sync, pytest.mark.auth]
 DAY = date(2026, 11, 2)
+PUBLISHED_DAY = date(2026, 6, 10)  # in a month long closed, so published
 
 
 def post_batch(fed: Federation, token: str, device_id: str, day: date = DAY) -> requests.Response:
@@ -90,7 +91,9 @@ def test_the_server_keeps_only_hashes_of_tokens_and_codes(federation: Federation
 
 
 def test_export_needs_a_read_token_and_a_revoked_one_stops_working(federation: Federation) -> None:
-    url = f"{federation.url}/api/v1/export?from=2026-11-01&to=2026-11-30"
+    device, token = federation.terminal()
+    assert post_batch(federation, token, device, PUBLISHED_DAY).status_code == 201
+    url = f"{federation.url}/api/v1/export?period=2026-06"
     assert requests.get(url, timeout=10).status_code == 401
     token = federation.read_token("ars")
     assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
@@ -121,13 +124,15 @@ def test_dashboard_pages_send_anonymous_visitors_to_the_login(federation: Federa
 
 
 def test_login_then_pages_and_export_open_and_logout_needs_csrf(federation: Federation) -> None:
+    device, token = federation.terminal()
+    assert post_batch(federation, token, device, PUBLISHED_DAY).status_code == 201
     username, password = federation.user()
     web, answer = login(federation, username, password)
     assert answer.status_code == 303
     cookie = answer.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
     assert web.get(f"{federation.url}/", timeout=10).status_code == 200
-    assert web.get(f"{federation.url}/api/v1/export?from=2026-11-01&to=2026-11-02", timeout=10).status_code == 200
+    assert web.get(f"{federation.url}/api/v1/export?period=2026-06", timeout=10).status_code == 200
     forged = web.post(f"{federation.url}/logout", data={"csrf": "forged"}, allow_redirects=False, timeout=10)
     assert forged.status_code == 403
     assert web.get(f"{federation.url}/", allow_redirects=False, timeout=10).status_code == 200  # still logged in

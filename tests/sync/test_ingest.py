@@ -22,6 +22,7 @@ from tests.fedkit import Federation, batch, free_port
 
 pytestmark = pytest.mark.sync
 DAY = date(2026, 11, 2)
+PUBLISHED_DAY = date(2026, 6, 10)  # in a month long closed, so published
 
 
 def send(fed: Federation, token: str, body: str | bytes, **headers: str) -> requests.Response:
@@ -121,13 +122,14 @@ def test_rollups_sum_per_centre_departement_and_nation(federation: Federation) -
     paris = federation.centre("75", "Paris 1")
     for centre, sessions in ((lyon, 5), (lyon, 6), (paris, 10)):
         device, token = federation.terminal(centre)
-        assert send(federation, token, batch(device, DAY, sessions=sessions).model_dump_json()).status_code == 201
+        body = batch(device, PUBLISHED_DAY, sessions=sessions).model_dump_json()
+        assert send(federation, token, body).status_code == 201
     reader = {"Authorization": f"Bearer {federation.read_token()}"}
     totals = {}
     for level in ("centre", "departement", "national"):
         rows = requests.get(
             f"{federation.url}/api/v1/export",
-            params={"from": "2026-11-01", "to": "2026-11-30", "level": level, "format": "json"},
+            params={"period": "2026-06", "level": level, "format": "json"},
             headers=reader,
             timeout=10,
         ).json()["rows"]
@@ -137,15 +139,17 @@ def test_rollups_sum_per_centre_departement_and_nation(federation: Federation) -
     assert totals["national"] == {"": 21}
 
 
-def test_export_hides_small_answer_sums_again_and_flags_partial_ones(federation: Federation) -> None:
+def test_export_flags_answer_counts_that_include_cells_a_terminal_hid(federation: Federation) -> None:
     device, token = federation.terminal()
     answers = {"satisfaction": {"content": 9, "moyen": None, "mecontent": None, "sans_reponse": 6}}
     figures = DayFigures(sessions=17, answers_asked=17, answers=answers)  # type: ignore[arg-type]
-    body = DailyBatch(batch_id=DailyBatch.make_id(device, DAY), device_id=device, day=DAY, figures=figures)
+    body = DailyBatch(
+        batch_id=DailyBatch.make_id(device, PUBLISHED_DAY), device_id=device, day=PUBLISHED_DAY, figures=figures
+    )
     assert send(federation, token, body.model_dump_json()).status_code == 201
     text = requests.get(
         f"{federation.url}/api/v1/export",
-        params={"from": "2026-11-01", "to": "2026-11-30", "level": "national", "format": "csv"},
+        params={"period": "2026-06", "level": "national", "format": "csv"},
         headers={"Authorization": f"Bearer {federation.read_token()}"},
         timeout=10,
     ).text
@@ -153,11 +157,31 @@ def test_export_hides_small_answer_sums_again_and_flags_partial_ones(federation:
     satisfaction = {
         key: rows[("answers.satisfaction", key)] for key in ("content", "moyen", "mecontent", "sans_reponse")
     }
-    assert satisfaction["moyen"]["value"] == "" and satisfaction["moyen"]["partial"] == "true"
-    assert satisfaction["mecontent"]["value"] == ""
-    shown = [key for key, row in satisfaction.items() if row["value"]]
-    assert all(int(satisfaction[key]["value"]) >= 5 for key in shown)
-    assert len(shown) <= 1  # the two hidden zeros took one big cell with them
+    assert satisfaction["content"]["value"] == "9" and satisfaction["content"]["partial"] == ""
+    assert satisfaction["moyen"]["value"] == "0" and satisfaction["moyen"]["partial"] == "true"
+    assert satisfaction["mecontent"]["partial"] == "true"
+    assert rows[("sessions", "")]["value"] == "17"
+
+
+def test_export_asks_for_a_fixed_period_and_never_a_day(federation: Federation) -> None:
+    device, token = federation.terminal()
+    assert send(federation, token, batch(device, PUBLISHED_DAY, sessions=9).model_dump_json()).status_code == 201
+    reader = {"Authorization": f"Bearer {federation.read_token()}"}
+    url = f"{federation.url}/api/v1/export"
+
+    def ask(**params: str) -> requests.Response:
+        return requests.get(url, params=params, headers=reader, timeout=10)
+
+    shifted = ask(**{"from": "2026-06-02", "to": "2026-06-30"})
+    assert shifted.status_code == 422 and "whole ISO weeks, months" in shifted.json()["detail"]
+    assert ask(by="day", period="2026-06").status_code == 422
+    assert ask(period="2026-13").status_code == 422
+    exact = ask(**{"from": "2026-06-01", "to": "2026-06-28"})  # June = ISO weeks 23 to 26
+    assert exact.status_code == 200 and exact.json()["period"] == "2026-06"
+    weeks = ask(period="2026-06", by="week").json()["rows"]
+    assert {r["period"] for r in weeks if r["metric"] == "sessions"} == {"2026-W24"}
+    not_yet = ask(period="2099-01")
+    assert not_yet.status_code == 404 and "not published yet" in not_yet.json()["detail"]
 
 
 def test_a_heartbeat_updates_the_fleet(federation: Federation) -> None:

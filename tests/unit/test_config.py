@@ -154,7 +154,7 @@ def test_stats_settings_are_checked(cfg: Path) -> None:
     (cfg / "kiosk.toml").write_text(text, encoding="utf-8")
     problems = {p.key: p for p in check_config(cfg / "kiosk.toml", cfg / "tiles.toml")}
     assert set(problems) == {"stats.suppression_k", "stats.durability"}
-    assert "3" in problems["stats.suppression_k"].message
+    assert "5" in problems["stats.suppression_k"].message
     assert problems["stats.durability"].line is not None
 
 

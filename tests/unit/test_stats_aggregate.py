@@ -3,7 +3,7 @@ late and undated events, retention, and the local report."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from kiosk.core.ports import ManualClock
 from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.aggregate import (
     NO_ANSWER,
+    DayAggregate,
     StoredEvent,
     closed_days,
     compute_day,
@@ -42,6 +43,7 @@ from kiosk.core.stats.report import build_report, render
 from kiosk.core.stats.retention import months_before, purge
 from kiosk.core.store import SCHEMA_VERSION, Role, StoreError, open_store
 from sync.vocabulary import Category
+from sync.vocabulary.periods import Period
 
 pytestmark = [pytest.mark.unit, pytest.mark.stats]
 
@@ -101,15 +103,16 @@ def test_a_day_in_figures() -> None:
         StoredEvent(at(day, 14, 4), SessionEnded(duration_s=240, reason="idle")),
     ]
     agg = compute_day(day, PARIS, events)
-    assert (agg.sessions, agg.sessions_ended, agg.total_duration_s) == (2, 2, 61 * 60 + 240)
+    assert (agg.sessions, agg.sessions_ended) == (2, 2)
+    assert "total_duration_s" not in agg.model_dump()  # durations leave the terminal as buckets only
     assert agg.weekday == 1 and agg.hours[9] == 1 and agg.hours[14] == 1 and sum(agg.hours) == 2
     assert agg.durations == {"moins_5_min": 1, "plus_60_min": 1}
     assert agg.end_reasons == {"button": 1, "idle": 1}
-    assert agg.tiles == {"caf": 1, "impots": 1} and agg.categories == {"argent": 1, "famille": 1}
-    assert agg.blocked == {"evil.test": 1}
+    assert agg.tiles == {"famille/caf": 1, "argent/impots": 1} and agg.categories == {"argent": 1, "famille": 1}
+    assert agg.blocked == {"caf": 1} and "evil.test" not in agg.model_dump_json()  # per tile, never the domain
     assert (agg.printing.jobs, agg.printing.pages_printed, agg.printing.pages_held) == (2, 5, 2)
     assert (agg.mediator.opened, agg.mediator.taken, agg.mediator.missed) == (1, 2, 1)
-    assert agg.mediator.median_wait_s == 75 and agg.mediator.waits == {"1_3_min": 1, "moins_1_min": 1}
+    assert agg.mediator.waits == {"1_3_min": 1, "moins_1_min": 1} and "median" not in agg.model_dump_json()
     assert (agg.help_searches, agg.help_searches_empty) == (2, 1)
     assert agg.appointments_booked == {"logement": 1}
     assert agg.device_errors == {"printer/paper_out": 1}
@@ -117,6 +120,26 @@ def test_a_day_in_figures() -> None:
     assert agg.answers["age"]["70_plus"] == 1 and agg.answers["age"][NO_ANSWER] == 0
     assert agg.answers["satisfaction"] == {"content": 0, "moyen": 0, "mecontent": 0, NO_ANSWER: 1}
     assert all(sum(table.values()) == agg.asked == 1 for table in agg.answers.values())
+
+
+def test_a_version_1_aggregate_is_read_as_version_2() -> None:
+    stored = {
+        "version": 1,
+        "day": "2026-11-24",
+        "weekday": 1,
+        "sessions": 3,
+        "sessions_ended": 3,
+        "total_duration_s": 1234,
+        "tiles": {"caf": 2, "impots": 1},
+        "categories": {"famille": 2, "argent": 1},
+        "blocked": {"evil.test": 2},
+        "mediator": {"taken": 1, "waits": {"moins_1_min": 1}, "median_wait_s": 40.0},
+    }
+    agg = DayAggregate.model_validate(stored)
+    assert agg.version == 2 and agg.sessions == 3
+    assert agg.tiles == {"famille/inconnue": 2, "argent/inconnue": 1}
+    assert agg.blocked == {"inconnue": 2} and agg.mediator.waits == {"moins_1_min": 1}
+    assert "1234" not in agg.model_dump_json() and "evil" not in agg.model_dump_json()
 
 
 @pytest.mark.parametrize(
@@ -306,43 +329,46 @@ def seeded_month(store) -> None:  # type: ignore[no-untyped-def]
     seal_closed_days(store, PARIS, utc_ms(datetime(2026, 11, 20, 12, 0, tzinfo=UTC)), "b1")
 
 
-def test_the_report_sums_the_period_and_hides_small_answer_cells(store) -> None:  # type: ignore[no-untyped-def]
+def test_the_report_shows_a_closed_period_hidden_as_the_federation_would(store) -> None:  # type: ignore[no-untyped-def]
     seeded_month(store)
-    figures = build_report(store, KioskSettings(), date(2026, 11, 1), date(2026, 11, 30), today=date(2026, 11, 20))
-    assert figures.sessions == 84 and figures.tiles == {"caf": 84}
-    assert figures.answers_asked == 84
-    age = figures.answers["age"]
-    truth = {"40_59": 56, "12_17": 14, NO_ANSWER: 14}  # every other bracket: 0
-    hidden = {key for key, value in age.items() if value is None}
-    # Over two weeks, 14 answers are enough to show; the zeros are small: hidden, and since
-    # they add up to nothing, one of the big cells (drawn by the terminal's secret) with them.
-    assert hidden - truth.keys() == {key for key in age if key not in truth}
-    assert len(hidden & truth.keys()) == 1
-    assert all(age[key] == value for key, value in truth.items() if key not in hidden)
-    table = render(figures, "table")
-    assert "< 5" in table and "Famille – Scolarité" in table and "84" in table
+    settings = KioskSettings()
+    with pytest.raises(ValueError, match="not over yet"):
+        build_report(store, settings, Period.parse("2026-11"))  # its last week is not closed
+    week = build_report(store, settings, Period.parse("2026-W45"))  # 2 to 8 November
+    assert week.value("sessions") == 42 and week.value("categories", "famille") == 42
+    assert week.value("tiles", "famille/caf") == 42
+    # Answers: each day hides its small cells before they are summed, as in the batches;
+    # the 12–17 year-olds (one a day) never show.
+    assert week.value("answers.age", "12_17") == 0 and week.figures[("answers.age", "12_17")].partial
+    assert all(f.value is None or f.value >= 5 or (f.value == 0 and f.partial) for f in week.figures.values())
+    again = build_report(store, settings, Period.parse("2026-W45"))
+    assert again.figures == week.figures  # asked twice, the same answer
+    table = render(week, "table")
+    assert "semaine 45 de 2026 (du 2 novembre 2026 au 8 novembre 2026)" in table and "Famille – Scolarité" in table
 
 
-def test_the_report_command_in_three_formats(store, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    seeded_month(store)
-    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("KIOSK_LAST_GOOD_DIR", str(tmp_path / "last-good"))
-    config_dir = Path(__file__).resolve().parents[2] / "config"
-    args = ["stats", "report", "--config-dir", str(config_dir), "--from", "2026-11-02", "--to", "2026-11-15"]
-    assert kiosk_main([*args, "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert data["sessions"] == 84 and data["first"] == "2026-11-02"
-    assert kiosk_main([*args, "--format", "csv"]) == 0
-    csv_lines = capsys.readouterr().out.splitlines()
-    assert csv_lines[0] == "section,item,value" and "Sessions,sessions commencées,84" in csv_lines
-    assert kiosk_main([*args, "--format", "table"]) == 0
-    assert "Statistiques d'utilisation de la borne du 02/11/2026 au 15/11/2026" in capsys.readouterr().out
+def test_overlapping_reports_cannot_be_subtracted(store) -> None:  # type: ignore[no-untyped-def]
+    """One resident on a quiet week: no report, for any period holding that day, shows them."""
+    clock = ManualClock(datetime(2026, 10, 7, 8, 0, tzinfo=UTC))
+    recorder = StatsRecorder(store, clock, boot="b1")
+    recorder.record(SessionStarted(), "lonely")
+    recorder.record(TileOpened(tile="ants", category=Category.PAPIERS), "lonely")
+    recorder.record(SessionEnded(duration_s=700, reason="idle"), "lonely")
+    seeded_month(store)  # then two busy weeks in November
+    settings = KioskSettings()
+    for label in ("2026-W41", "2026-10", "2026-Q4"):
+        with contextlib.suppress(ValueError):  # the quarter is not over
+            report = build_report(store, settings, Period.parse(label))
+            shown = {name: f.value for name, f in report.figures.items() if f.value and not f.partial}
+            assert ("tiles", "papiers/ants") not in shown and ("categories", "papiers") not in shown
+            assert all(value >= 5 for value in shown.values()), (label, shown)
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--from", "2026-13-01"], "is not a date; write it as YYYY-MM-DD"),
+        (["--from", "2026-13-01", "--to", "2026-13-07"], "is not a date; write it as YYYY-MM-DD"),
+        (["--period", "2026-W60"], "2026 has weeks 1 to 53"),
         (["--from", "2026-11-10", "--to", "2026-11-01"], "is before --from"),
     ],
 )

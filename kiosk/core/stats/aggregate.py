@@ -15,14 +15,14 @@ whenever figures are shown or leave the terminal, day by day or over a period.
 from __future__ import annotations
 
 import logging
-import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kiosk.core.devices import PrintOutcome
 from kiosk.core.stats.events import (
@@ -50,7 +50,9 @@ from sync.vocabulary import NO_ANSWER, TABLES
 
 log = logging.getLogger(__name__)
 
-AGGREGATE_VERSION = 1
+AGGREGATE_VERSION = 2
+"""2: durations and waits only as buckets (no exact total, no median), refusals counted per tile
+(no domain), tiles keyed ``category/tile``. Version 1 aggregates are read as version 2."""
 
 DURATION_BUCKETS: tuple[tuple[str, float], ...] = (
     ("moins_5_min", 5 * 60),
@@ -68,6 +70,8 @@ WAIT_BUCKETS: tuple[tuple[str, float], ...] = (
     ("plus_20_min", float("inf")),
 )
 END_REASONS = ("button", "idle", "crash", "staff")
+OUTSIDE_TILES = "hors_tuile"  # a refusal from the home page or a help page
+UNKNOWN_TILE = "inconnue"  # in aggregates of version 1, which did not say which tile
 
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "age": tuple(a.value for a in AgeBracket),
@@ -92,7 +96,6 @@ class MediatorFigures(BaseModel):
     done: int = 0
     missed: int = 0
     waits: dict[str, int] = Field(default_factory=dict)  # taken calls by wait bucket
-    median_wait_s: float | None = None  # of taken calls, this day only
 
 
 class PrintFigures(BaseModel):
@@ -113,13 +116,12 @@ class DayAggregate(BaseModel):
     weekday: int = Field(ge=0, le=6)  # Monday = 0
     sessions: int = 0  # started this day
     sessions_ended: int = 0
-    total_duration_s: int = 0  # of the sessions ended this day
     end_reasons: dict[str, int] = Field(default_factory=dict)
     durations: dict[str, int] = Field(default_factory=dict)
     hours: list[int] = Field(default_factory=lambda: [0] * 24)  # sessions started per local hour
-    tiles: dict[str, int] = Field(default_factory=dict)
+    tiles: dict[str, int] = Field(default_factory=dict)  # "category/tile" → openings
     categories: dict[str, int] = Field(default_factory=dict)
-    blocked: dict[str, int] = Field(default_factory=dict)  # registrable domain → refusals
+    blocked: dict[str, int] = Field(default_factory=dict)  # tile (or OUTSIDE_TILES) → refused navigations
     help_views: dict[str, int] = Field(default_factory=dict)
     help_searches: int = 0
     help_searches_empty: int = 0
@@ -134,6 +136,21 @@ class DayAggregate(BaseModel):
     events_lost: int = 0
     late_events: int = 0  # stamped in an earlier, already sealed day
     undated_events: int = 0  # recorded while the clock was wrong, never dated
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_version_1(cls, data: Any) -> Any:
+        """A version 1 aggregate (stored before the upgrade) read as version 2: what version 2 no
+        longer keeps is dropped, tiles whose category is unknown are counted by category."""
+        if not isinstance(data, dict) or data.get("version", AGGREGATE_VERSION) != 1:
+            return data
+        data = {key: value for key, value in data.items() if key != "total_duration_s"}
+        data["version"] = AGGREGATE_VERSION
+        data["mediator"] = {k: v for k, v in dict(data.get("mediator") or {}).items() if k != "median_wait_s"}
+        data["tiles"] = {f"{cat}/{UNKNOWN_TILE}": n for cat, n in dict(data.get("categories") or {}).items() if n}
+        refused = sum(dict(data.get("blocked") or {}).values())
+        data["blocked"] = {UNKNOWN_TILE: refused} if refused else {}
+        return data
 
     @property
     def asked(self) -> int:
@@ -169,8 +186,6 @@ def compute_day(day: date, zone: ZoneInfo, events: Iterable[StoredEvent]) -> Day
     agg = DayAggregate(day=day, weekday=day.weekday())
     counters = new_tables()
     answers: dict[str, Counter[str]] = {question: Counter() for question in QUESTIONS}
-    waits: list[float] = []
-    duration_total = 0.0
     for stored in events:
         event = stored.event
         if stored.ts_ms is None:
@@ -184,23 +199,22 @@ def compute_day(day: date, zone: ZoneInfo, events: Iterable[StoredEvent]) -> Day
                 agg.hours[hour] += 1
         elif isinstance(event, SessionEnded):
             agg.sessions_ended += 1
-            duration_total += event.duration_s
             counters["end_reasons"][event.reason] += 1
             counters["durations"][_bucket(event.duration_s, DURATION_BUCKETS)] += 1
             if event.reason == "button":
                 _count_answers(answers, event)
         elif isinstance(event, TileOpened):
-            counters["tiles"][event.tile] += 1
+            counters["tiles"][f"{event.category.value}/{event.tile}"] += 1
             counters["categories"][event.category.value] += 1
         elif isinstance(event, NavigationBlocked):
-            counters["blocked"][event.domain or "inconnu"] += 1
+            counters["blocked"][event.tile or OUTSIDE_TILES] += 1  # the domain never leaves the event
         elif isinstance(event, HelpArticleViewed):
             counters["help_views"][event.article] += 1
         elif isinstance(event, HelpSearched):
             agg.help_searches += 1
             agg.help_searches_empty += event.results == 0
         elif isinstance(event, MediatorCall):
-            _count_call(agg.mediator, event, counters["waits"], waits)
+            _count_call(agg.mediator, event, counters["waits"])
         elif isinstance(event, Appointment):
             counters[f"appointments_{event.action}"][event.category.value] += 1
         elif isinstance(event, PrintJob):
@@ -213,14 +227,12 @@ def compute_day(day: date, zone: ZoneInfo, events: Iterable[StoredEvent]) -> Day
             counters["device_errors"][f"{event.device}/{event.error}"] += 1
         elif isinstance(event, EventsLost):
             agg.events_lost += event.count
-    agg.total_duration_s = round(duration_total)
     for name in ("end_reasons", "durations", "tiles", "categories", "blocked", "help_views"):
         setattr(agg, name, dict(sorted(counters[name].items())))
     agg.appointments_booked = dict(sorted(counters["appointments_booked"].items()))
     agg.appointments_cancelled = dict(sorted(counters["appointments_cancelled"].items()))
     agg.device_errors = dict(sorted(counters["device_errors"].items()))
     agg.mediator.waits = dict(counters["waits"])
-    agg.mediator.median_wait_s = round(statistics.median(waits), 1) if waits else None
     asked = agg.end_reasons.get("button", 0)
     agg.answers = {question: _answer_table(answers[question], QUESTIONS[question], asked) for question in QUESTIONS}
     return agg
@@ -243,13 +255,12 @@ def _answer_table(counts: Mapping[str, int], options: tuple[str, ...], asked: in
     return table
 
 
-def _count_call(figures: MediatorFigures, event: MediatorCall, buckets: Counter[str], waits: list[float]) -> None:
+def _count_call(figures: MediatorFigures, event: MediatorCall, buckets: Counter[str]) -> None:
     if event.stage == "opened":
         figures.opened += 1
     elif event.stage == "taken":
         figures.taken += 1
         if event.wait_s is not None:
-            waits.append(event.wait_s)
             buckets[_bucket(event.wait_s, WAIT_BUCKETS)] += 1
     elif event.stage == "done":
         figures.done += 1

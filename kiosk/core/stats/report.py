@@ -1,7 +1,9 @@
-"""The local usage report: the same published figures as a terminal table, CSV or JSON.
+"""The local usage report (``kiosk stats report``): this terminal's figures over one fixed period
+(an ISO week, or a month, quarter or year of whole weeks), hidden exactly as the federation
+hides them (:mod:`kiosk.core.stats.published`), as a table, CSV or JSON.
 
-Labels are French: the report is read by the centre's staff. Hidden cells print as
-``< k`` in the table and stay empty in CSV (``null`` in JSON), with the reason in a footnote.
+Labels are French: the report is read by the centre's staff. A hidden single figure prints as
+"—" (empty in CSV); hidden cells of a table are left out, like zeros (JSON lists shown figures).
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from kiosk.core.settings import KioskSettings
-from kiosk.core.stats.aggregate import compute_day, load_aggregates, provisional_day
+from kiosk.core.stats.aggregate import last_sealed_day, load_aggregates
 from kiosk.core.stats.events import AgeBracket
-from kiosk.core.stats.period import PeriodFigures, combine
+from kiosk.core.stats.published import Figure, publish
 from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
 from sync.vocabulary import Category
+from sync.vocabulary.periods import Period, month_of, snap
 
 FORMATS = ("table", "csv", "json")
 
@@ -63,83 +66,103 @@ ANSWER_LABELS: dict[str, str] = {
 }
 
 
-def build_report(
-    store: Store, settings: KioskSettings, first: date, last: date, today: date | None = None
-) -> PeriodFigures:
-    """Figures for ``first``…``last``: sealed days from the store, open days computed on the fly."""
-    if last < first:
-        raise ValueError(f"the period ends ({last}) before it starts ({first})")
-    zone = ZoneInfo(settings.centre.timezone)
-    stored = load_aggregates(store, first, last)
-    sealed = {aggregate.day for aggregate in stored}
-    today = today or datetime.now(zone).date()
-    provisional = []
-    # Days after the last sealed one, up to today, are still open: count them as they stand.
-    open_from = max(sealed) if sealed else None
-    day = first
-    while day <= min(last, today):
-        if day not in sealed and (open_from is None or day > open_from):
-            aggregate = provisional_day(store, day, zone)
-            if day == today or aggregate != compute_day(day, zone, ()):
-                stored.append(aggregate)
-                provisional.append(day)
-        day = date.fromordinal(day.toordinal() + 1)
-    stored.sort(key=lambda a: a.day)
-    return combine(
-        first, last, stored, k=settings.stats.suppression_k, provisional=provisional, salt=terminal_secret(store)
-    )
+@dataclass(frozen=True)
+class Report:
+    """The published figures of one fixed period of this terminal."""
+
+    period: Period
+    k: int
+    figures: dict[tuple[str, str], Figure]
+
+    def value(self, metric: str, key: str = "") -> int | None:
+        figure = self.figures.get((metric, key))
+        return 0 if figure is None else figure.value
+
+    def table(self, metric: str) -> list[tuple[str, int]]:
+        """The shown cells of a table, biggest first (hidden ones are left out)."""
+        shown = [(key, f.value) for (m, key), f in self.figures.items() if m == metric and f.value is not None]
+        return sorted(shown, key=lambda item: (-item[1], item[0]))
+
+    @property
+    def hidden(self) -> int:
+        return sum(1 for figure in self.figures.values() if figure.hidden)
+
+
+def last_closed_month(store: Store) -> Period | None:
+    sealed = last_sealed_day(store)
+    if sealed is None:
+        return None
+    month = month_of(sealed)
+    return month if month.last_day <= sealed else month_of(month.first_day - timedelta(days=1))
+
+
+def build_report(store: Store, settings: KioskSettings, period: Period) -> Report:
+    """The figures of ``period``, which must be over: all its days sealed."""
+    sealed = last_sealed_day(store)
+    if sealed is None or period.last_day > sealed:
+        raise ValueError(
+            f"{period.label} is not over yet (last closed day: {sealed or 'none'}): only whole periods"
+            " whose every day is closed are reported"
+        )
+    year = period.ancestors()[-1]
+    aggregates = load_aggregates(store, year.first_day, period.last_day)
+    k = settings.stats.suppression_k
+    published = publish(aggregates, period.months()[-1], k, terminal_secret(store))
+    return Report(period, k, dict(published.periods.get(period.label, {})))
 
 
 # -- rows shared by the three formats ----------------------------------------------------------
 
 
-def rows(figures: PeriodFigures) -> Iterator[tuple[str, str, int | float | str | None]]:
-    """``(section, item, value)`` for every figure, in reading order."""
-    yield "Sessions", "sessions commencées", figures.sessions
-    yield "Sessions", "sessions terminées", figures.sessions_ended
-    average = figures.average_duration_s
-    yield "Sessions", "durée moyenne (min)", round(average / 60, 1) if average is not None else None
-    for key, value in figures.end_reasons.items():
-        yield "Fin de session", END_REASON_LABELS.get(key, key), value
-    for key, label in DURATION_LABELS.items():
-        yield "Durée des sessions", label, figures.durations.get(key, 0)
-    for day, value in sorted(figures.per_day.items()):
-        yield "Sessions par jour", day.isoformat(), value
-    for key, value in figures.categories.items():
-        yield "Démarches (catégories)", _category(key), value
-    for key, value in figures.tiles.items():
-        yield "Tuiles ouvertes", key, value
-    for key, value in figures.blocked.items():
-        yield "Sites refusés", key, value
-    yield "Médiateur", "appels", figures.mediator.opened
-    yield "Médiateur", "pris en charge", figures.mediator.taken
-    yield "Médiateur", "sans réponse", figures.mediator.missed
-    share = figures.answered_share
-    yield "Médiateur", "part prise en charge (%)", round(share * 100) if share is not None else None
-    median = figures.mediator_median_wait
-    yield "Médiateur", "attente médiane", WAIT_LABELS.get(median, median) if median else None
-    for key, value in figures.appointments_booked.items():
-        yield "Rendez-vous pris", _category(key), value
-    for key, value in figures.appointments_cancelled.items():
-        yield "Rendez-vous annulés", _category(key), value
-    yield "Impressions", "pages imprimées", figures.printing.pages_printed
-    yield "Impressions", "pages en attente de l'accueil", figures.printing.pages_held
-    yield "Impressions", "pages annulées", figures.printing.pages_cancelled
-    yield "Numérisation", "pages numérisées", figures.scan_pages
-    yield "Tickets", "tickets imprimés", figures.tickets
-    yield "Aide", "recherches", figures.help_searches
-    yield "Aide", "recherches sans résultat", figures.help_searches_empty
-    for key, value in figures.help_views.items():
-        yield "Aide (articles lus)", key, value
-    yield "Questions de fin de session", "sessions interrogées", figures.answers_asked
-    for question, table in figures.answers.items():
-        for answer, count in table.items():
-            yield f"Réponses : {QUESTION_LABELS.get(question, question)}", ANSWER_LABELS.get(answer, answer), count
-    for key, value in figures.device_errors.items():
-        yield "Erreurs des appareils", key, value
-    yield "Qualité des données", "événements perdus", figures.events_lost
-    yield "Qualité des données", "événements arrivés en retard", figures.late_events
-    yield "Qualité des données", "événements sans date", figures.undated_events
+def rows(report: Report) -> Iterator[tuple[str, str, int | str | None]]:
+    """``(section, item, value)`` for every figure shown, in reading order (``None``: hidden)."""
+    value = report.value
+    yield "Sessions", "sessions commencées", value("sessions")
+    yield "Sessions", "sessions terminées", value("sessions_ended")
+    for key, count in report.table("durations"):
+        yield "Durée des sessions", DURATION_LABELS.get(key, key), count
+    for key, count in sorted(report.table("hours"), key=lambda item: _hour(item[0])):
+        yield "Sessions par heure d'arrivée", f"{key} h" if key.isdigit() else key, count
+    yield "Démarches", "tuiles ouvertes", value("tiles_opened")
+    for key, count in report.table("categories"):
+        yield "Démarches (catégories)", _category(key), count
+    for key, count in report.table("tiles"):
+        yield "Tuiles ouvertes", key.split("/", 1)[-1], count
+    yield "Sites refusés", "refus", value("blocked_total")
+    for key, count in report.table("blocked"):
+        yield "Sites refusés (par tuile)", key, count
+    yield "Médiateur", "appels", value("mediator", "opened")
+    yield "Médiateur", "pris en charge", value("mediator", "taken")
+    yield "Médiateur", "sans réponse", value("mediator", "missed")
+    for key, count in report.table("mediator_waits"):
+        yield "Médiateur (attente)", WAIT_LABELS.get(key, key), count
+    for key, count in report.table("appointments_booked"):
+        yield "Rendez-vous pris", _category(key), count
+    for key, count in report.table("appointments_cancelled"):
+        yield "Rendez-vous annulés", _category(key), count
+    yield "Impressions", "pages imprimées", value("printing", "pages_printed")
+    yield "Impressions", "pages en attente de l'accueil", value("printing", "pages_held")
+    yield "Impressions", "pages annulées", value("printing", "pages_cancelled")
+    yield "Numérisation", "pages numérisées", value("scan_pages")
+    yield "Tickets", "tickets imprimés", value("tickets")
+    yield "Aide", "recherches", value("help_searches")
+    yield "Aide", "recherches sans résultat", value("help_searches_empty")
+    for key, count in report.table("help_views"):
+        yield "Aide (articles lus)", key, count
+    yield "Questions de fin de session", "sessions interrogées", value("answers_asked")
+    for question, label in QUESTION_LABELS.items():
+        for key, count in report.table(f"answers.{question}"):
+            yield f"Réponses : {label}", ANSWER_LABELS.get(key, key), count
+    for key, count in report.table("device_errors"):
+        yield "Erreurs des appareils", key, count
+    yield "Qualité des données", "jours comptés", value("terminal_days")
+    yield "Qualité des données", "événements perdus", value("events_lost")
+    yield "Qualité des données", "événements arrivés en retard", value("late_events")
+    yield "Qualité des données", "événements sans date", value("undated_events")
+
+
+def _hour(key: str) -> int:
+    return int(key) if key.isdigit() else 99
 
 
 def _category(key: str) -> str:
@@ -149,66 +172,49 @@ def _category(key: str) -> str:
         return key
 
 
-def render(figures: PeriodFigures, fmt: str) -> str:
+def render(report: Report, fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(figures.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+        data = {
+            "period": report.period.label,
+            "first": report.period.first_day.isoformat(),
+            "last": report.period.last_day.isoformat(),
+            "k": report.k,
+            "figures": [
+                {"metric": metric, "key": key, "value": figure.value, "partial": figure.partial}
+                for (metric, key), figure in sorted(report.figures.items())
+                if not figure.hidden
+            ],
+        }
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["section", "item", "value"])
-        for section, item, value in rows(figures):
+        for section, item, value in rows(report):
             writer.writerow([section, item, "" if value is None else value])
         return out.getvalue()
     if fmt == "table":
-        return _table(figures)
+        return _table(report)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _table(figures: PeriodFigures) -> str:
-    lines = [f"Statistiques d'utilisation de la borne du {_fr(figures.first)} au {_fr(figures.last)}"]
-    open_days = figures.provisional_days
-    if open_days:
-        days = ", ".join(_fr(d) for d in open_days) if len(open_days) <= 3 else f"{len(open_days)} jours"
-        lines.append(f"(chiffres provisoires pour les journées pas encore closes : {days})")
-    lines.append("")
+def _table(report: Report) -> str:
+    lines = [f"Statistiques d'utilisation de la borne : {report.period.french()}", ""]
     section = None
-    width = max((len(item) for _, item, _ in rows(figures)), default=20) + 2
-    hidden = False
-    for name, item, value in rows(figures):
+    width = max((len(item) for _, item, _ in rows(report)), default=20) + 2
+    for name, item, value in rows(report):
         if name != section:
             lines.append(("" if section is None else "\n") + name)
             lines.append("-" * len(name))
             section = name
-        if value is None and name.startswith("Réponses"):
-            shown = f"< {figures.k}"
-            hidden = True
-        else:
-            shown = "–" if value is None else str(value)
+        shown = "—" if value is None else str(value)
         lines.append(f"  {item:<{width}}{shown:>8}")
     lines.append("")
-    lines.append("Sessions par jour de la semaine et par heure")
-    lines.append("-" * 44)
-    lines.extend(_heatmap(figures.week_hours))
-    if hidden:
-        lines.append("")
-        lines.append(
-            f"« < {figures.k} » : case masquée pour protéger l'anonymat (moins de {figures.k} réponses, "
-            "ou masquée pour qu'on ne puisse pas la recalculer)."
-        )
+    lines.append(
+        f"« — » : chiffre masqué pour protéger l'anonymat (moins de {report.k}, ou il permettrait de recalculer"
+        " un petit chiffre). Une ligne absente d'un tableau vaut zéro ou est masquée."
+    )
     return "\n".join(lines) + "\n"
-
-
-def _heatmap(week_hours: list[list[int]]) -> list[str]:
-    active = [h for h in range(24) if any(week_hours[d][h] for d in range(7))]
-    if not active:
-        return ["  (aucune session)"]
-    first, last = min(active), max(active)
-    hours = range(first, last + 1)
-    header = "       " + "".join(f"{h:>4}h" for h in hours)
-    out = [header]
-    for day, name in enumerate(WEEKDAYS):
-        out.append(f"  {name:<5}" + "".join(f"{week_hours[day][h] or '.':>5}" for h in hours))
-    return out
 
 
 def _fr(day: date) -> str:
@@ -220,3 +226,17 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-24") from None
+
+
+def parse_period(label: str | None, first: str | None, last: str | None) -> Period | None:
+    """``--period``, or ``--from``/``--to`` that are exactly one period; ``None``: the last closed month."""
+    if label is not None:
+        return Period.parse(label)
+    if first is None and last is None:
+        return None
+    if first is None or last is None:
+        raise ValueError("give both --from and --to, or --period")
+    start, end = parse_day(first), parse_day(last)
+    if end < start:
+        raise ValueError(f"--to ({end}) is before --from ({start})")
+    return snap(start, end)

@@ -12,7 +12,7 @@ from kiosk.core.store import Store
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EVENT_DAYS = 35
+DEFAULT_EVENT_DAYS = 7
 DEFAULT_AGGREGATE_MONTHS = 25
 
 
