@@ -37,12 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--terminal", type=int, required=True)
     revoke = sub.add_parser("revoke-terminal", help="refuse this terminal's token from now on")
     revoke.add_argument("device_id")
+    scope_help = "what it may read: national (default), departement:CODE or centre:ID"
     read = sub.add_parser("create-read-token", help="a token for the federation's exports; printed once")
     read.add_argument("--name", required=True)
+    read.add_argument("--scope", default="national", help=scope_help)
     unread = sub.add_parser("revoke-read-token", help="revoke the read tokens with this name")
     unread.add_argument("--name", required=True)
     user = sub.add_parser("create-user", help="a dashboard account (password read from $BORNE_PASSWORD or asked)")
     user.add_argument("username")
+    user.add_argument("--scope", default="national", help=scope_help)
+    k = sub.add_parser("set-k", help="the smallest count published (5 or more; choose it before publishing)")
+    k.add_argument("k", type=int)
+    sub.add_parser("publish", help="publish every month that ended more than 7 days ago (pages do it too)")
     catalogue = sub.add_parser("set-catalogue", help="publish the national tile catalogue (JSON file)")
     catalogue.add_argument("path", type=Path)
     return parser
@@ -73,15 +79,23 @@ def main(argv: list[str] | None = None) -> int:
             admin.revoke_terminal(db, args.device_id)
             print(f"{args.device_id}: revoked")
         elif args.command == "create-read-token":
-            print(admin.create_read_token(db, args.name))
+            print(admin.create_read_token(db, args.name, args.scope))
         elif args.command == "revoke-read-token":
             print(f"{admin.revoke_read_token(db, args.name)} token(s) revoked")
         elif args.command == "create-user":
             import getpass
 
             password = os.environ.get("BORNE_PASSWORD") or getpass.getpass("password (12 characters or more): ")
-            admin.create_user(db, args.username, password)
-            print(f"user {args.username} created")
+            admin.create_user(db, args.username, password, args.scope)
+            print(f"user {args.username} created ({args.scope})")
+        elif args.command == "set-k":
+            admin.set_suppression_k(db, args.k)
+            print(f"k = {args.k}: counts below it are hidden in the months published from now on")
+        elif args.command == "publish":
+            from sync.server.publication import publish_due
+
+            months = publish_due(db)
+            print(f"published: {', '.join(m.label for m in months) or 'nothing new'}")
         elif args.command == "set-catalogue":
             return _set_catalogue(db, args.path)
     except admin.AdminError as error:

@@ -49,7 +49,7 @@ class Scope:
         if self.level == "departement":
             if level == "departement":
                 return scope == self.value
-            return departement == self.value or scope is not None
+            return departement in (None, self.value)  # its centres (the rows are filtered)
         return level == "centre" and scope == self.value
 
     @property

@@ -184,6 +184,55 @@ def test_export_asks_for_a_fixed_period_and_never_a_day(federation: Federation) 
     assert not_yet.status_code == 404 and "not published yet" in not_yet.json()["detail"]
 
 
+def test_a_version_1_batch_is_accepted_and_what_version_2_drops_is_not_kept(federation: Federation) -> None:
+    device, token = federation.terminal()
+    figures = DayFigures(  # type: ignore[call-arg]
+        sessions=6,
+        sessions_ended=6,
+        total_duration_s=4321,
+        tiles={"caf": 5, "ants": 1},
+        categories={"famille": 5, "papiers": 1},
+        blocked={"evil-tracker.example": 2},
+        mediator={"taken": 1, "median_wait_s": 33.0},  # type: ignore[arg-type]
+    )
+    old = DailyBatch(version=1, batch_id=f"{device}:{DAY}:v1", device_id=device, day=DAY, figures=figures)
+    assert send(federation, token, old.model_dump_json()).status_code == 201
+    assert send(federation, token, old.model_dump_json()).json()["status"] == "already_stored"
+    with federation.db.session() as session:
+        kept = session.execute(select(Batch.payload)).scalar_one()
+        tiles = dict(
+            session.execute(
+                select(UsageCell.key, UsageCell.value).where(UsageCell.level == "national", UsageCell.metric == "tiles")
+            ).all()
+        )
+    assert "evil-tracker" not in kept and "4321" not in kept and "33.0" not in kept
+    assert tiles == {"famille/inconnue": 5, "papiers/inconnue": 1}
+    assert national(federation, "blocked", "inconnue") == 2
+
+
+@pytest.mark.parametrize(
+    "figures",
+    [
+        {"sessions": 1, "total_duration_s": 60},
+        {"sessions": 1, "blocked": {"evil.example": 1}},
+        {"sessions": 1, "tiles": {"caf": 1}},
+        {"sessions": 1, "tiles": {"pas-une-categorie/caf": 1}},
+    ],
+)
+def test_a_version_2_batch_carries_no_exact_duration_no_domain_and_tiles_with_their_category(
+    federation: Federation, figures: dict[str, object]
+) -> None:
+    device, token = federation.terminal()
+    body = {
+        "version": 2,
+        "batch_id": f"{device}:{DAY}:v2",
+        "device_id": device,
+        "day": str(DAY),
+        "figures": figures,
+    }
+    assert send(federation, token, json.dumps(body)).status_code == 422
+
+
 def test_a_heartbeat_updates_the_fleet(federation: Federation) -> None:
     device, token = federation.terminal()
     beat = Heartbeat(
@@ -272,7 +321,7 @@ def test_openapi_and_json_schemas_are_published(federation: Federation, tmp_path
         written
         == [
             "catalogue.v1.schema.json",
-            "daily-batch.v1.schema.json",
+            "daily-batch.v2.schema.json",
             "enrolment.v1.schema.json",
             "heartbeat.v1.schema.json",
         ]

@@ -149,8 +149,11 @@ def test_whatever_catalogue_the_server_accepts_the_terminal_merges(data: dict[st
 
 
 def test_terminal_and_server_hide_small_cells_with_one_rule() -> None:
-    from kiosk.core.stats import suppression
+    from kiosk.core.stats import published, suppression
     from sync import vocabulary
-    from sync.server import dashboard, export
+    from sync.server import publication
+    from sync.vocabulary import disclosure
 
-    assert suppression.suppress_table is export.suppress_table is dashboard.suppress_table is vocabulary.suppress_table
+    assert suppression.suppress_table is vocabulary.suppress_table  # a day's answers, in every batch
+    assert published.suppress_month is publication.suppress_month is disclosure.suppress_month  # every period
+    assert published.families_for is publication.families_for  # the same families published
