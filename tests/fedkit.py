@@ -102,6 +102,21 @@ class Federation:
         admin.create_user(self.db, username, PASSWORD)
         return username, PASSWORD
 
+    def login(self, username: str, password: str = PASSWORD) -> tuple[requests.Session, requests.Response]:
+        """A browser-like session through the login form: (session, the form's answer)."""
+        import re
+
+        web = requests.Session()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', web.get(f"{self.url}/login", timeout=10).text)
+        assert csrf, "no CSRF token in the login form"
+        answer = web.post(
+            f"{self.url}/login",
+            data={"username": username, "password": password, "csrf": csrf.group(1)},
+            allow_redirects=False,
+            timeout=10,
+        )
+        return web, answer
+
 
 def batch(device_id: str, day: date, sessions: int = 3, **figures: object) -> DailyBatch:
     return DailyBatch(

@@ -81,31 +81,17 @@ def overview(db: Database, level: str, scope: str, period: Period) -> Overview:
     page.hidden = sum(1 for figure in found.values() if figure.value is None)
     children = period.children() if period.kind != "year" else [m for q in period.children() for m in q.children()]
     with db.session() as session:
-        rows = dict(
-            session.execute(
-                select(PublishedCell.period, PublishedCell.value).where(
-                    PublishedCell.level == level,
-                    PublishedCell.scope == scope,
-                    PublishedCell.metric == "sessions",
-                    PublishedCell.key == "",
-                    PublishedCell.hidden.is_(False),
-                    PublishedCell.period.in_([c.label for c in children]),
-                )
-            ).all()
-        )
-        hidden = set(
-            session.execute(
-                select(PublishedCell.period).where(
-                    PublishedCell.level == level,
-                    PublishedCell.scope == scope,
-                    PublishedCell.metric == "sessions",
-                    PublishedCell.key == "",
-                    PublishedCell.hidden.is_(True),
-                    PublishedCell.period.in_([c.label for c in children]),
-                )
-            ).scalars()
-        )
-    page.series = [(child, None if child.label in hidden else int(rows.get(child.label, 0))) for child in children]
+        rows = session.execute(
+            select(PublishedCell.period, PublishedCell.value, PublishedCell.hidden).where(
+                PublishedCell.level == level,
+                PublishedCell.scope == scope,
+                PublishedCell.metric == "sessions",
+                PublishedCell.key == "",
+                PublishedCell.period.in_([c.label for c in children]),
+            )
+        ).all()
+    shown = {period: None if hidden else int(value) for period, value, hidden in rows}
+    page.series = [(child, shown.get(child.label, 0)) for child in children]
     return page
 
 

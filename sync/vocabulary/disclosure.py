@@ -98,7 +98,6 @@ class Suppression:
 class _Move:
     corners: tuple[tuple[Finest, int], ...]
     changed: frozenset[Cell]
-    cost: int
     order: bytes
 
 
@@ -223,7 +222,7 @@ class Suppressor:
                 for cell in self._ancestors(corner):
                     total[cell] += sign
             changed = frozenset(cell for cell, sign in total.items() if sign)
-            move = _Move(tuple(sorted(corners.items())), changed, 0, self._digest(finest, partners))
+            move = _Move(tuple(sorted(corners.items())), changed, self._digest(finest, partners))
         self._moves[key] = move
         return move
 

@@ -12,22 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sync.vocabulary import MEDIATOR_COUNTS, PRINTING_COUNTS
+from sync.vocabulary import MEDIATOR_COUNTS, PRINTING_COUNTS, SCALARS
 from sync.vocabulary.disclosure import ROOT, Family
 
 UNKNOWN = "inconnue"
 """The key of what a total holds that its breakdown does not say (a session without an hour)."""
 
-SCALAR_FIGURES = (
-    "help_searches",
-    "help_searches_empty",
-    "scan_pages",
-    "tickets",
-    "answers_asked",
-    "events_lost",
-    "late_events",
-    "undated_events",
-)
+SCALAR_FIGURES = tuple(name for name in SCALARS if name not in ("sessions", "sessions_ended"))
+"""Single counts published on their own (the two others are totals of a breakdown)."""
 EXEMPT = ("terminal_days",)
 """Counts of terminals' reports, not of residents: published as they are."""
 

@@ -90,8 +90,8 @@ def publish_fleet(tmp: Path, where: dict[int, str], days: list[tuple[int, Any]])
         devices[centre] = (terminal.id, terminal.device_id)
     for centre, (day, figures) in days:
         terminal_id, device = devices[centre]
-        sessions = figures.pop("sessions")
-        store_batch(db, terminal_id, batch(device, day, sessions=sessions, **figures), None)
+        rest = {name: value for name, value in figures.items() if name != "sessions"}
+        store_batch(db, terminal_id, batch(device, day, sessions=figures["sessions"], **rest), None)
     publish_due(db, date(2026, 11, 30))
     return db, ids
 
@@ -122,7 +122,8 @@ def truth(days: list[tuple[int, Any]], ids: dict[int, str]) -> dict[str, dict[Fi
     for centre, (day, figures) in days:
         week = Period.of_week(week_of(day)).label
         per = tables[(ids[centre], week)]
-        day_batch = batch("b-audit", day, sessions=figures.get("sessions", 0), **figures)
+        rest = {name: value for name, value in figures.items() if name != "sessions"}
+        day_batch = batch("b-audit", day, sessions=figures["sessions"], **rest)
         for metric, key, value, _ in _cells(day_batch):
             per[metric][key] += value
     out: dict[str, dict[Finest, int]] = defaultdict(dict)
@@ -144,15 +145,18 @@ def audit_family(
     family: Family,
     finest: dict[Finest, int],
     published: dict[tuple[Any, ...], int | None],
-    departement_of: dict[str, str],
+    departement_of: dict[str, str] | None,
     periods: set[str],
 ) -> tuple[int, list[str]]:
-    """The LP audit of one family: (hidden cells audited, failures)."""
+    """The LP audit of one family: (hidden cells audited, failures). ``departement_of`` ``None``:
+    a single terminal's report (one place)."""
     index = {f: n for n, f in enumerate(sorted(finest))}
     members: dict[tuple[Any, ...], list[int]] = defaultdict(list)
     true_value: Counter[tuple[Any, ...]] = Counter()
     for (centre, week, leaf), value in finest.items():
-        places = [("centre", centre), ("departement", departement_of[centre]), ("national", "")]
+        places = [("centre", centre)]
+        if departement_of is not None:
+            places += [("departement", departement_of[centre]), ("national", "")]
         keys = []
         node: str | None = leaf
         while node is not None:
@@ -220,11 +224,47 @@ def test_no_hidden_figure_is_pinned_by_every_published_view(tmp_path_factory, se
     assert ROOT == ""
 
 
-def test_zz_report_the_audit(capsys) -> None:  # type: ignore[no-untyped-def]
-    """Prints what the audit covered (run last in this file)."""
-    with capsys.disabled():
-        print(
-            f"\nLP audit: {TOTALS['fleets']} fleets, {TOTALS['views']} views,"
-            f" {TOTALS['figures']} published figures, {TOTALS['hidden']} hidden cells audited"
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(seed=st.integers(0, 2**32 - 1), weeks=st.integers(3, 13), busy=st.sampled_from([0.2, 0.5, 0.9]))
+def test_the_terminals_report_pins_nothing_either(seed: int, weeks: int, busy: float) -> None:
+    """``kiosk stats report`` over every closed week, month, quarter (one terminal, one place)."""
+    from kiosk.core.stats.aggregate import DayAggregate
+    from kiosk.core.stats.published import publish
+
+    _, days = fleet_batches(seed, 1, weeks, busy)
+    aggregates = []
+    for _, (day, figures) in days:
+        tiles = figures["tiles"]
+        aggregates.append(
+            DayAggregate(
+                day=day,
+                weekday=day.weekday(),
+                sessions=figures["sessions"],
+                sessions_ended=figures["sessions"],
+                hours=figures["hours"],
+                tiles=tiles,
+                categories=figures["categories"],
+                durations=figures["durations"],
+                tickets=figures["tickets"],
+            )
         )
-    assert TOTALS["fleets"] > 0 and TOTALS["hidden"] > 0
+    if not aggregates:
+        return
+    last = Period.parse("2026-09")  # a quarter closes: weeks, months, the quarter are all reported
+    published = publish(aggregates, last, K, b"terminal secret")
+    shown: dict[tuple[Any, ...], int | None] = {}
+    for period, figures in published.periods.items():
+        for (metric, key), figure in figures.items():
+            if figure.value is not None:
+                shown[("centre", "borne", period, metric, key)] = figure.value
+    true = truth([(0, (a.day, f)) for a, (_, (_, f)) in zip(aggregates, days, strict=True)], {0: "borne"})
+    audited, failures = 0, []
+    for name, finest in true.items():
+        family = next(f for f in families_for([name]) if f.name == name)
+        count, failed = audit_family(family, finest, shown, None, set(published.periods))
+        audited += count
+        failures += failed
+    TOTALS["reports"] += 1
+    TOTALS["report periods"] += len(published.periods)
+    TOTALS["report hidden"] += audited
+    assert not failures, "\n".join(failures[:20])

@@ -82,21 +82,6 @@ def busy_centres(fed: Federation) -> None:
             assert answer.status_code == 201, answer.text
 
 
-def login(fed: Federation, username: str) -> requests.Session:
-    web = requests.Session()
-    page = web.get(f"{fed.url}/login", timeout=10)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf
-    answer = web.post(
-        f"{fed.url}/login",
-        data={"username": username, "password": PASSWORD, "csrf": csrf.group(1)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 303
-    return web
-
-
 def crawl(fed: Federation, web: requests.Session) -> tuple[list[str], list[dict[str, str]]]:
     """Every dashboard page reachable from the home page (each published period) and every CSV
     they link to: the pages' text and the CSV rows."""
@@ -170,7 +155,7 @@ def test_nothing_published_tells_one_residents_session(federation: Federation, t
     rows: list[dict[str, Any]] = []
     for name, scope in readers.items():
         admin.create_user(federation.db, f"lecteur-{name}", PASSWORD, scope=scope)
-        pages, csv_rows = crawl(federation, login(federation, f"lecteur-{name}"))
+        pages, csv_rows = crawl(federation, logged_in(federation, f"lecteur-{name}"))
         assert pages, name
         texts += pages
         rows += csv_rows
@@ -201,3 +186,9 @@ def test_nothing_published_tells_one_residents_session(federation: Federation, t
     assert not centre_keys & {("hours", "10"), ("durations", "15_30_min"), ("categories", "etrangers")}
     page_text = " ".join(re.sub(r"<[^>]+>", " ", t) for t in texts)
     assert "Étrangers" not in page_text  # the category of the tile is not even listed
+
+
+def logged_in(fed: Federation, username: str) -> requests.Session:
+    web, answer = fed.login(username)
+    assert answer.status_code == 303
+    return web

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import pytest
@@ -104,17 +103,7 @@ def test_export_needs_a_read_token_and_a_revoked_one_stops_working(federation: F
 
 
 def login(fed: Federation, username: str, password: str) -> tuple[requests.Session, requests.Response]:
-    web = requests.Session()
-    page = web.get(f"{fed.url}/login", timeout=10)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert csrf
-    answer = web.post(
-        f"{fed.url}/login",
-        data={"username": username, "password": password, "csrf": csrf.group(1)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    return web, answer
+    return fed.login(username, password)
 
 
 @pytest.mark.parametrize("path", ["/", "/departements/69", "/centres/1", "/parc"])

@@ -4,7 +4,6 @@ anyone else gets."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -70,24 +69,10 @@ def test_a_centre_token_reads_its_centre_only(federation: Federation) -> None:
     assert everyone == export(federation, token, level="centre", scope=str(centres["lyon"])).json()["rows"]
 
 
-def login(fed: Federation, username: str) -> requests.Session:
-    web = requests.Session()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', web.get(f"{fed.url}/login", timeout=10).text)
-    assert csrf
-    answer = web.post(
-        f"{fed.url}/login",
-        data={"username": username, "password": PASSWORD, "csrf": csrf.group(1)},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 303
-    return web
-
-
 def test_a_departement_user_sees_its_pages_and_terminals_only(federation: Federation) -> None:
     centres = seeded(federation)
     admin.create_user(federation.db, "rhone", PASSWORD, "departement:69")
-    web = login(federation, "rhone")
+    web = logged_in(federation, "rhone")
     home = web.get(f"{federation.url}/", allow_redirects=False, timeout=10)
     assert home.status_code == 303 and home.headers["Location"] == "/departements/69"
     page = web.get(f"{federation.url}/departements/69", timeout=10)
@@ -110,3 +95,9 @@ def test_scopes_from_the_command_line(federation: Federation, capsys: pytest.Cap
     assert federation_main([*url, "set-k", "4"]) == 2
     assert "between 5 and" in capsys.readouterr().err
     assert federation_main([*url, "set-k", "7"]) == 0 and admin.suppression_k(federation.db) == 7
+
+
+def logged_in(fed: Federation, username: str) -> requests.Session:
+    web, answer = fed.login(username)
+    assert answer.status_code == 303
+    return web
