@@ -87,8 +87,8 @@ def _export_period(label: str | None, first: date | None, last: date | None, by:
         if first is None or last is None:
             raise PeriodError(f"give period= ({periods.HELP})")
         return periods.snap(first, last)
-    except PeriodError as error:
-        raise HTTPException(422, str(error)) from None
+    except (PeriodError, OverflowError) as error:
+        raise HTTPException(422, str(error) or "dates out of range") from None
 
 
 def published_within(period: Period, kind: str) -> list[Period]:

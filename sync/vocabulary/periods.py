@@ -207,6 +207,8 @@ def months_between(first: Period, last: Period) -> list[Period]:
 
 def snap(first: date, last: date) -> Period:
     """The one period running exactly from ``first`` to ``last``; :class:`PeriodError` if none does."""
+    if not (2000 <= first.year <= 2100 and 2000 <= last.year <= 2100):
+        raise PeriodError("dates must lie between 2000 and 2100")
     for kind in KINDS:
         candidate = _period_of(first, kind)
         if candidate is not None and candidate.first_day == first and candidate.last_day == last:
