@@ -53,4 +53,8 @@ def prepare_environment(
             flags.append(flag)
     env["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(flags)
     # Chromium's own logging to stderr is noise in the journal; our JSON logs say what matters.
-    env.setdefault("QT_LOGGING_RULES", "qt.webenginecontext.debug=false;qt.qpa.*=false")
+    # qt.qml.propertyCache.append: Qt's own virtual keyboard QML overrides members of its base
+    # types (PopupList.contentWidth), warned once per keyboard created.
+    env.setdefault(
+        "QT_LOGGING_RULES", "qt.webenginecontext.debug=false;qt.qpa.*=false;qt.qml.propertyCache.append=false"
+    )
