@@ -48,6 +48,8 @@ apt:
 	fi
 
 # A venv without a working pip (say, made before python3-venv was installed) is made anew.
+# PYTHONWARNINGS: setuptools' notice that a folder named like the package may shadow it during
+# imports; here that is the point of an editable install.
 VENV_OK := $(shell $(PY) -m pip --version >/dev/null 2>&1 && echo ok)
 venv: $(STAMP)
 $(STAMP): pyproject.toml $(if $(VENV_OK),,FORCE) | apt
@@ -56,7 +58,8 @@ $(STAMP): pyproject.toml $(if $(VENV_OK),,FORCE) | apt
 	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); fi
 	@echo "Installing the project and its test tools into $(VENV)."
 	@$(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
+	@PYTHONWARNINGS="ignore:Editable installation" \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
 	@touch $@
 FORCE:
 
