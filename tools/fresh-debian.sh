@@ -19,7 +19,9 @@
 # Environment: BORNE_FRESH_CACHE (default /var/cache/borne-fresh-root), BORNE_FRESH_SCRATCH
 # (default /var/tmp), BORNE_FRESH_RUN_SECONDS (60), BORNE_FRESH_KEEP=1 keeps the scratch root
 # (it is kept anyway when a step failed), BORNE_FRESH_DOWNLOADS=0 does not reuse downloaded .deb
-# and pip files between runs (they only save downloading; what is installed is fresh either way).
+# and pip files between runs (they only save downloading; what is installed is fresh either way),
+# BORNE_FRESH_BROKEN_VENV=1 first leaves the half-made .venv of a `python3 -m venv .venv` tried
+# before python3-venv was installed, for `make deps` to repair.
 # Certificates in /usr/local/share/ca-certificates are copied in, so that a machine behind a
 # TLS-inspecting proxy reaches the package registries from the chroot as it does itself.
 set -euo pipefail
@@ -96,12 +98,21 @@ if [ "$DOWNLOADS" = 1 ]; then
   mnt --bind "$CACHE/downloads/pip" "$ROOT/root/.cache/pip"
 fi
 [ "$NETWORK" = offline ] && ip link set lo up
-chroot "$ROOT" /usr/bin/env -i HOME=/root PATH="$PATH_IN_ROOT" TERM=dumb /bin/bash -c "cd /root/borne && $SCRIPT"
+chroot "$ROOT" /usr/bin/env -i HOME=/root PATH="$PATH_IN_ROOT" TERM=dumb /bin/bash -c "cd /root/borne || exit 1
+$SCRIPT"
 INSIDE
 }
 
 elapsed() { local s=$1; printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 FAILED=()
+
+if [ "${BORNE_FRESH_BROKEN_VENV:-0}" = 1 ]; then
+  # What a newcomer gets by trying `python3 -m venv .venv` before python3-venv is installed: a
+  # .venv without pip, which `make deps` must make anew.
+  say "python3 -m venv .venv without python3-venv (expected to fail) — log $LOGS/broken-venv.log"
+  in_root online "python3 -m venv .venv" >"$LOGS/broken-venv.log" 2>&1 && die "python3 -m venv worked: not a fresh root?"
+  [ -x "$ROOT/root/borne/.venv/bin/python" ] || die "python3 -m venv left no .venv/bin/python"
+fi
 
 say "make deps (with the network) — log $LOGS/deps.log"
 START=$SECONDS
@@ -116,7 +127,7 @@ if [ "$DEPS_STATUS" = ok ]; then
   if in_root offline "make test" >"$LOGS/test.log" 2>&1; then TEST_STATUS=ok; else TEST_STATUS=FAILED; FAILED+=(test); fi
   TEST_TIME=$((SECONDS - START))
   TEST_LINES=$(wc -l <"$LOGS/test.log")
-  TEST_SUMMARY=$(grep -E '^=+ .*(passed|failed|error).* =+$' "$LOGS/test.log" | tail -1 || true)
+  TEST_SUMMARY=$(grep -E '^(=+ )?[0-9]+ (passed|failed|errors?)' "$LOGS/test.log" | tail -1 || true)
   say "make test: $TEST_STATUS in $(elapsed $TEST_TIME), $TEST_LINES lines of output: $TEST_SUMMARY"
 fi
 
@@ -136,7 +147,7 @@ if [ "$DEPS_STATUS" = ok ]; then
       kill -0 \$RUN 2>/dev/null || { echo \"exited \$i\"; break; }
     done
     kill -0 \$RUN 2>/dev/null && echo alive
-    kill -INT -- -\$RUN 2>/dev/null || kill -INT \$RUN 2>/dev/null || true
+    kill -TERM \$RUN 2>/dev/null || true  # the PID namespace takes the rest (shell, agent, Xvfb)
     wait \$RUN 2>/dev/null || true
   " >"$LOGS/run-checks.log" 2>&1 || true
   cp "$ROOT/root/run.log" "$LOGS/run.log" 2>/dev/null || true
