@@ -53,4 +53,11 @@ def prepare_environment(
             flags.append(flag)
     env["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(flags)
     # Chromium's own logging to stderr is noise in the journal; our JSON logs say what matters.
-    env.setdefault("QT_LOGGING_RULES", "qt.webenginecontext.debug=false;qt.qpa.*=false")
+    # Neither is ours to fix: Qt's own virtual keyboard QML overrides a member of its base type
+    # (qt.qml.propertyCache.append, PopupList.contentWidth), and Qt Multimedia says so when the
+    # optional PipeWire library is absent (qt.multimedia.symbolsresolver).
+    env.setdefault(
+        "QT_LOGGING_RULES",
+        "qt.webenginecontext.debug=false;qt.qpa.*=false;qt.qml.propertyCache.append=false;"
+        "qt.multimedia.symbolsresolver=false",
+    )
