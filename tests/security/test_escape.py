@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtTest import QTest
 
 from tests.security.containment import Snapshot, assert_contained
@@ -328,11 +328,11 @@ def test_escape_vector(qtbot, window, loopback_web, snapshot_roots, vector: Vect
         qtbot.wait(800)
     if vector.check is not None:
         vector.check(qtbot, window)
-    assert_contained(window, snapshot)
+    assert_contained(window, snapshot, qtbot=qtbot)
     if vector.name == "beforeunload_trap":
         window.go_home()
         wait_ready(qtbot, window, "kiosk://home")
-        assert_contained(window, snapshot)
+        assert_contained(window, snapshot, qtbot=qtbot)
     assert not loopback_web.requests_to("evil.test") or vector.name in ("iframe_navigates_top",), (
         "evil.test was reached"
     )
@@ -386,7 +386,7 @@ def test_forbidden_key_never_reaches_the_page(
     assert run_js(qtbot, window.session_page(), "window.keys.join(',')") == ""
     assert window.session_view().zoomFactor() == zoom_before
     assert window.current_url().host() == "www.allowed.test"
-    assert_contained(window, snapshot)
+    assert_contained(window, snapshot, qtbot=qtbot)
 
 
 def test_ordinary_keys_pass_the_guard(qtbot, window, loopback_web) -> None:  # type: ignore[no-untyped-def]
@@ -425,3 +425,19 @@ def test_ctrl_wheel_does_not_zoom(qtbot, window, loopback_web) -> None:  # type:
     qtbot.wait(300)
     assert window.session_view().zoomFactor() == before
     assert_contained(window)
+
+
+def test_containment_does_not_rest_on_the_policy_it_checks(qtbot, window, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    """The control for ``assert_contained``: a policy that wrongly allows a look-alike host
+    (a substring match) lets the page go there, and containment still says "outside"."""
+    from kiosk.core.policy import NavigationPolicy
+
+    open_vector(qtbot, window, loopback_web, Vector("lookalike", "<p>x</p>"))
+    loopback_web.page("evilallowed.test", "/", "<h1>Evil</h1>")
+    wrong = NavigationPolicy.from_strings(["http://*.allowed.test", "http://evilallowed.test"])
+    window.browser.set_tile(window.browser.tile, wrong)
+    window.session_page().setUrl(QUrl("http://evilallowed.test/"))
+    wait_ready(qtbot, window, "http://evilallowed.test/")
+    assert window.current_policy().decide("http://evilallowed.test/").allowed  # the shell's policy says yes
+    with pytest.raises(AssertionError, match="written in the test"):
+        assert_contained(window, qtbot=qtbot)
