@@ -1,10 +1,16 @@
-"""Nothing of one resident reaches the next: session 1 leaves a marker, session 2 finds none."""
+"""Nothing of one resident reaches the next: session 1 leaves a marker, session 2 finds none.
+
+Each kind of residue has its positive control: before the wipe, a new page of the same session
+(or the way a resident would reach it: back, paste) still sees the marker, so "session 2 finds
+none" means the wipe removed it, not that the check could never see it.
+"""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 
 from kiosk.core.session import State
 from tests.shellkit import run_js, wait_ready
@@ -12,7 +18,11 @@ from tests.webserver import Response
 
 pytestmark = pytest.mark.residue
 
-PAGE = "<!doctype html><meta charset=utf-8><body><input id=f name=f autocomplete=on><a href='/two'>two</a></body>"
+PAGE = (
+    "<!doctype html><meta charset=utf-8><body><form action='/two' method=get>"
+    "<input id=f name=f autocomplete=on><button>OK</button></form><input id=g><a href='/two'>two</a></body>"
+)
+SECRET = "Jeanne Dupont"
 
 
 def new_session(qtbot, window, path: str = "/") -> None:  # type: ignore[no-untyped-def]
@@ -23,6 +33,31 @@ def new_session(qtbot, window, path: str = "/") -> None:  # type: ignore[no-unty
     if path != "/":
         window.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
         wait_ready(qtbot, window, f"http://www.allowed.test{path}")
+
+
+def open_page(qtbot, window, path: str) -> None:  # type: ignore[no-untyped-def]
+    """A new document of the same origin, in the same session (same page, same profile)."""
+    window.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
+    wait_ready(qtbot, window, f"http://www.allowed.test{path}")
+
+
+def wait_exactly(qtbot, window, url: str) -> None:  # type: ignore[no-untyped-def]
+    """``wait_ready`` matches a prefix: ``…/`` would match ``…/two`` too."""
+    qtbot.waitUntil(lambda: window.current_url().toString() == url, timeout=10_000)
+    wait_ready(qtbot, window, url)
+
+
+def type_into(qtbot, window, field: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type with real key events, as the resident (or the on-screen keyboard) does."""
+    window.activateWindow()
+    window.session_view().setFocus()
+    js(qtbot, window, f"document.getElementById('{field}').focus(); 1")
+    QTest.keyClicks(window.session_view().focusProxy(), text)
+    qtbot.waitUntil(lambda: js(qtbot, window, f"document.getElementById('{field}').value") == text, timeout=5000)
+
+
+def shortcut(window, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]
+    QTest.keyClick(window.windowHandle(), key, Qt.KeyboardModifier.ControlModifier)
 
 
 def end_session(qtbot, window) -> None:  # type: ignore[no-untyped-def]
@@ -82,8 +117,12 @@ def test_synchronous_storage(qtbot, window, site, kind: str) -> None:  # type: i
     new_session(qtbot, window)
     assert js(qtbot, window, write) not in ("", "null", None)
     assert js(qtbot, window, read) != EMPTY[kind]
+    open_page(qtbot, window, "/two")
+    assert js(qtbot, window, read) != EMPTY[kind]  # control: a new page of this session sees it
     end_session(qtbot, window)
     new_session(qtbot, window)
+    assert js(qtbot, window, read) == EMPTY[kind]
+    open_page(qtbot, window, "/two")
     assert js(qtbot, window, read) == EMPTY[kind]
 
 
@@ -98,8 +137,16 @@ def test_indexeddb(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
         f"{open_db}.then(function(db){{ return new Promise(function(ok){{ var t = db.transaction('s', 'readwrite');"
         " t.objectStore('s').put('1', 'k'); t.oncomplete = function(){ ok('stored'); }; }); })"
     )
+    get = (
+        f"{open_db}.then(function(db){{ return new Promise(function(ok){{"
+        " var r = db.transaction('s').objectStore('s').get('k'); r.onsuccess = function(){ ok(r.result); }; }); })"
+    )
     assert js_async(qtbot, window, put) == "stored"
     assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
+    open_page(qtbot, window, "/two")
+    # control: a new page of this session finds the database and the value in it
+    assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
+    assert js_async(qtbot, window, get) == "1"
     end_session(qtbot, window)
     new_session(qtbot, window)
     assert js_async(qtbot, window, "indexedDB.databases().then(function(d){ return d.length; })") == "0"
@@ -114,24 +161,38 @@ def test_http_cache(qtbot, window, site) -> None:  # type: ignore[no-untyped-def
         ),
     )
     load = "fetch('/cached.js').then(function(r){ return r.text(); })"
+
+    def hits() -> int:
+        return len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"])
+
     new_session(qtbot, window)
+    assert js_async(qtbot, window, load) == "window.cached = 1;"
     js_async(qtbot, window, load)
-    js_async(qtbot, window, load)
-    hits_first_session = len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"])
-    assert hits_first_session == 1  # the second fetch came from the HTTP cache: the marker exists
+    assert hits() == 1  # the second fetch came from the HTTP cache: the marker exists
+    open_page(qtbot, window, "/two")
+    assert js_async(qtbot, window, load) == "window.cached = 1;"
+    assert hits() == 1  # control: a new page of this session is served from the same cache
     end_session(qtbot, window)
     new_session(qtbot, window)
-    js_async(qtbot, window, load)
-    assert len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"]) == 2
+    assert js_async(qtbot, window, load) == "window.cached = 1;"
+    assert hits() == 2
 
 
 def test_history(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
     new_session(qtbot, window, "/two")
     assert window.session_page().history().count() >= 2
+    urls = [item.url().toString() for item in window.session_page().history().items()]
+    assert any(u.endswith("/two") for u in urls)  # control: the visit is in this session's history
+    window.go_back()  # … and Retour reaches the page before it
+    wait_exactly(qtbot, window, "http://www.allowed.test/")
+    window.session_page().history().forward()  # back where the resident was (going back alone drops nothing)
+    wait_ready(qtbot, window, "http://www.allowed.test/two")
     end_session(qtbot, window)
     new_session(qtbot, window)
     urls = [item.url().toString() for item in window.session_page().history().items()]
     assert not any(u.endswith("/two") for u in urls)
+    window.go_back()  # Retour from the tile's first page leads home, not into the last session
+    wait_ready(qtbot, window, "kiosk://home")
 
 
 def test_downloads_and_session_directory(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
@@ -144,7 +205,10 @@ def test_downloads_and_session_directory(qtbot, window, site) -> None:  # type: 
     first_dir = window.browser.dir
     js(qtbot, window, "location.href = '/doc.pdf'; 1")
     qtbot.waitUntil(lambda: window.browser is not None and len(window.browser.documents()) == 1, timeout=8000)
+    (document,) = window.browser.documents()
+    assert document.is_relative_to(first_dir) and document.read_bytes() == pdf  # control: the file is there
     end_session(qtbot, window)
+    assert not document.exists()
     assert not first_dir.exists()
     assert list(window.session_root.iterdir()) == []
     new_session(qtbot, window)
@@ -180,15 +244,43 @@ def test_zoom(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
 
 def test_form_text(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
     new_session(qtbot, window)
-    js(qtbot, window, "document.getElementById('f').value = 'Jeanne Dupont'; document.forms.length; 1")
+    type_into(qtbot, window, "f", SECRET)
+    QTest.keyClick(window.session_view().focusProxy(), Qt.Key.Key_Return)  # the resident sends the form
+    wait_ready(qtbot, window, "http://www.allowed.test/two?f=Jeanne")
+    window.go_back()
+    wait_exactly(qtbot, window, "http://www.allowed.test/")
+    # control: going back shows the form as it was filled in (Chromium restores it)
+    qtbot.waitUntil(lambda: js(qtbot, window, "document.getElementById('f').value") == SECRET, timeout=5000)
+    window.session_page().history().forward()
+    wait_ready(qtbot, window, "http://www.allowed.test/two?f=Jeanne")
     end_session(qtbot, window)
     new_session(qtbot, window)
     assert js(qtbot, window, "document.getElementById('f').value") == ""
+    urls = [item.url().toString() for item in window.session_page().history().items()]
+    assert not any("Jeanne" in u or "/two" in u for u in urls)
+    window.go_back()
+    wait_ready(qtbot, window, "kiosk://home")
 
 
 def test_clipboard(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
     new_session(qtbot, window)
-    QGuiApplication.clipboard().setText("mot de passe secret")
+    type_into(qtbot, window, "f", "mot de passe secret")
+    shortcut(window, Qt.Key.Key_A)
+    shortcut(window, Qt.Key.Key_C)
+    # control: the clipboard holds the text, and a page of this session can paste it
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "mot de passe secret", timeout=5000)
+    js(qtbot, window, "document.getElementById('g').focus(); 1")
+    shortcut(window, Qt.Key.Key_V)
+    pasted = "document.getElementById('g').value"
+    qtbot.waitUntil(lambda: js(qtbot, window, pasted) == "mot de passe secret", timeout=5000)
     end_session(qtbot, window)
     new_session(qtbot, window)
     assert QGuiApplication.clipboard().text() == ""
+    window.activateWindow()
+    window.session_view().setFocus()
+    js(qtbot, window, "document.getElementById('g').focus(); 1")
+    shortcut(window, Qt.Key.Key_V)
+    # A key typed after the paste arrives after it: once it is there, the paste is done.
+    QTest.keyClicks(window.session_view().focusProxy(), "x")
+    qtbot.waitUntil(lambda: js(qtbot, window, "document.getElementById('g').value").endswith("x"), timeout=5000)
+    assert js(qtbot, window, "document.getElementById('g').value") == "x"
