@@ -203,11 +203,15 @@ def run_js(qtbot, page, script: str, timeout: int = 5_000):  # type: ignore[no-u
     return result[0]
 
 
-def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
-    """Wait until the current page's URL starts with ``prefix`` and its document is complete."""
+def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000, *, exact: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """Wait until the current page's URL starts with ``prefix`` (is ``prefix``, when ``exact``:
+    ``…/`` also starts ``…/two``) and its document is complete."""
+
+    def matches(url: str) -> bool:
+        return url == prefix if exact else url.startswith(prefix)
 
     def ready() -> bool:
-        if not window.current_url().toString().startswith(prefix):
+        if not matches(window.current_url().toString()):
             return False
         page = window.session_page() if window.browser is not None else window.lobby_view.page()
         # page.url() is the requested URL from the start of a navigation; the document may
@@ -218,7 +222,7 @@ def wait_ready(qtbot, window, prefix: str, timeout: int = 10_000) -> str:  # typ
         except QtWaitTimeout:
             return False
         href, _, ready = str(state).rpartition(" ")
-        return href.startswith(prefix) and ready == "complete"
+        return matches(href) and ready == "complete"
 
     qtbot.waitUntil(ready, timeout=timeout)
     return str(window.current_url().toString())

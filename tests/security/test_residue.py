@@ -41,12 +41,6 @@ def open_page(qtbot, window, path: str) -> None:  # type: ignore[no-untyped-def]
     wait_ready(qtbot, window, f"http://www.allowed.test{path}")
 
 
-def wait_exactly(qtbot, window, url: str) -> None:  # type: ignore[no-untyped-def]
-    """``wait_ready`` matches a prefix: ``…/`` would match ``…/two`` too."""
-    qtbot.waitUntil(lambda: window.current_url().toString() == url, timeout=10_000)
-    wait_ready(qtbot, window, url)
-
-
 def type_into(qtbot, window, field: str, text: str) -> None:  # type: ignore[no-untyped-def]
     """Type with real key events, as the resident (or the on-screen keyboard) does."""
     window.activateWindow()
@@ -184,7 +178,7 @@ def test_history(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
     urls = [item.url().toString() for item in window.session_page().history().items()]
     assert any(u.endswith("/two") for u in urls)  # control: the visit is in this session's history
     window.go_back()  # … and Retour reaches the page before it
-    wait_exactly(qtbot, window, "http://www.allowed.test/")
+    wait_ready(qtbot, window, "http://www.allowed.test/", exact=True)
     window.session_page().history().forward()  # back where the resident was (going back alone drops nothing)
     wait_ready(qtbot, window, "http://www.allowed.test/two")
     end_session(qtbot, window)
@@ -248,7 +242,7 @@ def test_form_text(qtbot, window, site) -> None:  # type: ignore[no-untyped-def]
     QTest.keyClick(window.session_view().focusProxy(), Qt.Key.Key_Return)  # the resident sends the form
     wait_ready(qtbot, window, "http://www.allowed.test/two?f=Jeanne")
     window.go_back()
-    wait_exactly(qtbot, window, "http://www.allowed.test/")
+    wait_ready(qtbot, window, "http://www.allowed.test/", exact=True)
     # control: going back shows the form as it was filled in (Chromium restores it)
     qtbot.waitUntil(lambda: js(qtbot, window, "document.getElementById('f').value") == SECRET, timeout=5000)
     window.session_page().history().forward()
