@@ -36,7 +36,9 @@ class Kiosk:
     watchdog: RendererWatchdog
 
     def close(self) -> None:
-        """Tear down (tests, tools): end any session at once and let the window close."""
+        """Tear down (tests, tools): nothing ticks any more, then the window closes."""
+        self.watchdog.stop()
+        self.controller.stop()
         self.window.allow_close()
         self.window.close()
         self.window.deleteLater()

@@ -59,6 +59,11 @@ class RendererWatchdog(QObject):
         controller.rendererLost.connect(self._forget_ping)
         controller.residentLeft.connect(self.restart_bloated_renderers)
 
+    def stop(self) -> None:
+        self._timer.stop()
+        self._controller.rendererLost.disconnect(self._forget_ping)
+        self._controller.residentLeft.disconnect(self.restart_bloated_renderers)
+
     def check_renderer(self) -> None:
         """Ping the resident's page; one that has not answered for ``hang_timeout_s`` is killed."""
         browser = self._controller.browser

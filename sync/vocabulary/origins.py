@@ -77,7 +77,9 @@ def normalise_host(raw: str) -> str:
 def parse_port(text: str) -> int | None:
     if text == "":
         return None
-    if not text.isdigit() or len(text) > 5 or int(text) > 65535:
+    # ASCII digits only: str.isdigit() also takes "８０" or "٨٠", which Python's int() reads as 80
+    # but no browser does (the URL is invalid there).
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or int(text) > 65535:
         raise ValueError("bad port")
     return int(text)
 
