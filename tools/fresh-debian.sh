@@ -115,9 +115,15 @@ if [ "${BORNE_FRESH_BROKEN_VENV:-0}" = 1 ]; then
 fi
 
 say "make deps (with the network) — log $LOGS/deps.log"
+if [ "${BORNE_FRESH_DOWNLOADS:-1}" = 1 ]; then
+  # Two runs at once would share apt's download directory and its lock: one downloads at a time.
+  exec 9>"$CACHE/downloads.lock"
+  flock -n 9 || { say "waiting for another run's make deps (shared downloads)"; flock 9; }
+fi
 START=$SECONDS
 if in_root online "make deps" >"$LOGS/deps.log" 2>&1; then DEPS_STATUS=ok; else DEPS_STATUS=FAILED; FAILED+=(deps); fi
 DEPS_TIME=$((SECONDS - START))
+[ "${BORNE_FRESH_DOWNLOADS:-1}" = 1 ] && exec 9>&-
 say "make deps: $DEPS_STATUS in $(elapsed $DEPS_TIME)"
 
 TEST_STATUS=skipped TEST_TIME=0 TEST_SUMMARY="" TEST_LINES=0
