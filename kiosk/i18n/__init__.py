@@ -21,8 +21,6 @@ from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
 from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +100,9 @@ def translator(code: str) -> Translator:
     lang = language(code)
     if lang.code == DEFAULT_LANGUAGE:
         return Translator(lang, NullTranslations())
+    from babel.messages.mofile import write_mo  # only for other languages than French
+    from babel.messages.pofile import read_po
+
     try:
         with catalogue_path(lang.code).open("rb") as po:
             catalog = read_po(po, locale=lang.code, domain=DOMAIN)

@@ -85,6 +85,7 @@ class KioskWindow(QWidget):
         self.chooser = DocumentChooser(self.content)
         self.keyboard = OnScreenKeyboard(self, locale="fr_FR")
         self.keyboard.shownChanged.connect(self._on_keyboard)
+        self.keyboard.load_after(self.lobby_view.loadFinished)
         self.guard = InputGuard(self.activity.emit, self)
 
         layout = QVBoxLayout(self)
