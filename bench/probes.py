@@ -18,21 +18,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.site import HOST, REPO, TILE_ID, serve_demarche, shipped_config_with_bench_tile
-
 if TYPE_CHECKING:
     from PySide6.QtWebEngineCore import QWebEnginePage
 
     from kiosk.shell.assembly import Kiosk
+    from tests.webserver import LoopbackWeb
 
+REPO = Path(__file__).resolve().parents[1]
 LOCAL_PAGE = "<!doctype html><meta charset=utf-8><h1>Bonjour</h1><p>Page locale.</p>"
 
 
+_LOOP: list[Any] = []  # one event loop and its timer for the whole probe: nothing new per wait
+
+
 def _loop(ms: int) -> None:
+    """Let Qt run for ``ms`` milliseconds."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
+    if not _LOOP:
+        loop, timer = QEventLoop(), QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        _LOOP.extend((loop, timer))
+    loop, timer = _LOOP
+    timer.start(ms)
     loop.exec()
 
 
@@ -127,7 +136,8 @@ def kiosk() -> None:
 class Resident:
     """The bench's kiosk on the shipped config plus the bench tile, with a scripted resident."""
 
-    def __init__(self, web_port: int) -> None:
+    def __init__(self, web: LoopbackWeb) -> None:
+        from bench.site import shipped_config_with_bench_tile
         from kiosk.core.ports import ManualClock
         from kiosk.shell.app import create_application
         from kiosk.shell.assembly import build_kiosk
@@ -136,7 +146,8 @@ class Resident:
         config_dir = shipped_config_with_bench_tile(Path(tempfile.mkdtemp(prefix="borne-bench-config-")))
         self.config = _load(config_dir)
         assert self.config.kiosk.stats.questions, "the shipped configuration asks the end-of-session questions"
-        create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web_port}"])
+        self.web = web
+        create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web.port}"])
         # A manual clock only to skip the goodbye screen's few seconds, which nobody waits for here.
         self.clock = ManualClock()
         self.kiosk = build_kiosk(self.config, self.config.kiosk.paths.session_root, clock=self.clock)
@@ -149,6 +160,8 @@ class Resident:
     def demarche(self) -> Path:
         """Touch the welcome screen, open the bench tile, let its site store everything and
         download its PDF; return once the PDF is on screen. Returns the session's directory."""
+        from bench.site import HOST, TILE_ID
+
         controller = self.kiosk.controller
         controller.start_session()
         page = controller.session_page()
@@ -156,6 +169,8 @@ class Resident:
         Loads(page).wait("home", "the home page")
         self.kiosk.actions.dispatch("open", {"tile": TILE_ID})
         _wait(self.kiosk.window.pdf_shown, "the avis in the PDF viewer")
+        assert {"/", "/avis.pdf"} <= {hit.path for hit in self.web.requests_to(HOST)}, "served by the loopback site"
+        self.web.hits.clear()  # the server lives in this process: what it keeps is not the kiosk's
         return controller.browser.dir
 
     def end_and_skip_questions(self) -> None:
@@ -169,6 +184,12 @@ class Resident:
         self.clock.advance(self.config.kiosk.session.goodbye_s)
         self.kiosk.controller.session.tick()
         self.lobby.wait("attract", "the welcome screen again")
+
+    def renderers(self) -> dict[int, str]:
+        """The renderer processes of the kiosk's own views, by pid (for the memory trace)."""
+        window = self.kiosk.window
+        views = {"lobby": window.lobby_view, "layer": window._layer_view}
+        return {view.page().renderProcessPid(): name for name, view in views.items() if view is not None}
 
     def sessions_ended(self) -> int:
         store = self.kiosk.controller.store
@@ -202,9 +223,11 @@ def _baseline_reset_ms() -> float:
 def reset() -> None:
     """After a démarche: "Terminer ma session" → questions skipped → welcome screen ready, the
     old profile destroyed and its directory gone (the goodbye screen's delay left out)."""
+    from bench.site import serve_demarche  # not at the top: the start probe must not pay for it
+
     web = serve_demarche()
     try:
-        resident = Resident(web.port)
+        resident = Resident(web)
         runs = max(3, int(os.environ.get("BENCH_RESET_RUNS", "7")))
         resets, baselines = [], []
         for _ in range(runs):
@@ -216,7 +239,6 @@ def reset() -> None:
             resets.append((time.perf_counter() - start) * 1000)
             baselines.append(_baseline_reset_ms())
         assert resident.sessions_ended() == runs, "each session's end was recorded"
-        assert web.requests_to(HOST), "the démarche was served by the loopback site"
         # The first two of each warm caches up: the median of the rest.
         figures = {"reset_ms": statistics.median(resets[2:]), "baseline_ms": statistics.median(baselines[2:])}
         print("RESULT " + json.dumps(figures), flush=True)
@@ -227,22 +249,24 @@ def reset() -> None:
 def soak() -> None:
     """RSS of the whole shell (with its Chromium processes) over many démarches."""
     from bench.memory import SoakTrace, rss_mib
+    from bench.site import serve_demarche
 
     web = serve_demarche()
     try:
-        resident = Resident(web.port)
+        resident = Resident(web)
         sessions = int(os.environ.get("BENCH_SOAK_SESSIONS", "200"))
         warmup = min(10, max(1, sessions // 2))
         trace = SoakTrace.from_environment()
         start_rss = 0.0
         for n in range(warmup + sessions):
-            resident.demarche()
+            session_dir = resident.demarche()
             resident.end_and_skip_questions()
+            assert not session_dir.exists(), f"session {n}: its directory outlived it"
             if n == warmup - 1:
                 _loop(500)
                 start_rss = rss_mib(os.getpid())
             if trace is not None:
-                trace.session(n)
+                trace.session(n, resident.renderers())
         _loop(1000)
         end_rss = rss_mib(os.getpid())
         assert resident.sessions_ended() == warmup + sessions

@@ -92,7 +92,8 @@ def _psl() -> PublicSuffixList:
     only. (The library's default runs all 10,000 rules through the IDNA codec: a tenth of a
     second of the kiosk's start. A unit test checks that both readings answer alike.)"""
     with open(PSLFILE, encoding="utf-8") as source:
-        return PublicSuffixList([_ascii_rule(line) for line in source], accept_encoded_idn=False)
+        lines = source.read().splitlines()
+    return PublicSuffixList([x if x.isascii() else _ascii_rule(x) for x in lines], accept_encoded_idn=False)
 
 
 def _ascii_rule(line: str) -> str:

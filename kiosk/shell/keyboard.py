@@ -31,7 +31,10 @@ class OnScreenKeyboard(QWidget):
 
     shownChanged = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, locale: str = "fr_FR") -> None:
+    def __init__(
+        self, parent: QWidget | None = None, locale: str = "fr_FR", load_after: SignalInstance | None = None
+    ) -> None:
+        """``load_after``: the first page's ``loadFinished``; the panel is built a moment after it."""
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing must not steal the field's focus
         self._shown = False
@@ -41,6 +44,8 @@ class OnScreenKeyboard(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self.setFixedHeight(0)
+        if load_after is not None:
+            self.load_after(load_after)
 
     def load_after(self, painted: SignalInstance) -> None:
         """Load the keyboard a moment after ``painted`` (the first page's ``loadFinished``) fires."""

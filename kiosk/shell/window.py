@@ -83,9 +83,8 @@ class KioskWindow(QWidget):
         self.notice = NoticeOverlay(self.content)
         self.confirm = ConfirmOverlay(self.content)
         self.chooser = DocumentChooser(self.content)
-        self.keyboard = OnScreenKeyboard(self, locale="fr_FR")
+        self.keyboard = OnScreenKeyboard(self, locale="fr_FR", load_after=self.lobby_view.loadFinished)
         self.keyboard.shownChanged.connect(self._on_keyboard)
-        self.keyboard.load_after(self.lobby_view.loadFinished)
         self.guard = InputGuard(self.activity.emit, self)
 
         layout = QVBoxLayout(self)
@@ -174,8 +173,10 @@ class KioskWindow(QWidget):
         layer.raise_()
 
     def hide_layer(self) -> None:
-        if self._layer_view is not None:
-            self._layer_view.hide()
+        layer, self._layer_view = self._layer_view, None
+        if layer is not None:
+            layer.hide()
+            layer.deleteLater()  # and its renderer with it: seldom needed, it is made again when it is
 
     def visible_kiosk_page(self) -> QWebEnginePage | None:
         """The page on screen if it is one of ours (read-aloud never reads a third-party site)."""
@@ -232,8 +233,7 @@ class KioskWindow(QWidget):
 
     def renew_lobby_page(self, view: QWebEngineView) -> None:
         """A fresh page, hence a fresh renderer, for a lobby view (its renderer grew too big)."""
-        old = view.page()
-        page = self._lobby_page(view)
+        old, page = view.page(), self._lobby_page(view)
         if view is self._layer_view:
             page.setBackgroundColor(Qt.GlobalColor.transparent)
         view.setPage(page)
