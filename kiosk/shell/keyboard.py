@@ -6,9 +6,12 @@ takes the bottom of the window and the web view above it shrinks, so the focused
 stays visible. ``QT_IM_MODULE=qtvirtualkeyboard`` must be set before the QApplication
 (see environment.py).
 
-Qt Quick and the keyboard's QML cost the start a fifth of a second of the GUI thread, and no
+Qt Quick and the keyboard's QML cost the start a tenth of a second of the GUI thread, and no
 one types before the first screen is up: this widget is an empty strip until ``load()``, which
-the window calls once its first page is painted (``load_after``), or which ``available`` calls.
+runs once the welcome screen is painted (``load_after``). It must run before any editable field
+takes focus: QtVirtualKeyboard's input context crashes the process (a null pointer in
+``PlatformInputContext::updateInputPanelVisible``) when a field asks for the keyboard before its
+QML exists. The window therefore also loads it when a resident's browser arrives.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 log = logging.getLogger(__name__)
 
 QML_PATH = Path(__file__).with_name("keyboard.qml")
-LOAD_DELAY_MS = 1000  # after the first screen is painted: let it settle and answer touches first
 
 
 class OnScreenKeyboard(QWidget):
@@ -34,7 +36,7 @@ class OnScreenKeyboard(QWidget):
     def __init__(
         self, parent: QWidget | None = None, locale: str = "fr_FR", load_after: SignalInstance | None = None
     ) -> None:
-        """``load_after``: the first page's ``loadFinished``; the panel is built a moment after it."""
+        """``load_after``: the first page's ``loadFinished``; the panel is built just after it."""
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing must not steal the field's focus
         self._shown = False
@@ -48,10 +50,10 @@ class OnScreenKeyboard(QWidget):
             self.load_after(load_after)
 
     def load_after(self, painted: SignalInstance) -> None:
-        """Load the keyboard a moment after ``painted`` (the first page's ``loadFinished``) fires."""
+        """Load the keyboard just after ``painted`` (the first page's ``loadFinished``) fires."""
 
         def soon(*_args: object) -> None:
-            QTimer.singleShot(LOAD_DELAY_MS, self, self.load)  # never after the window is gone
+            QTimer.singleShot(0, self, self.load)  # never after the window is gone
 
         painted.connect(soon, Qt.ConnectionType.SingleShotConnection)
 
@@ -78,6 +80,11 @@ class OnScreenKeyboard(QWidget):
         root.setProperty("locale", self._locale)
         root.activeChanged.connect(self._sync)  # type: ignore[attr-defined]  # a QML signal
         root.panelHeightChanged.connect(self._sync)  # type: ignore[attr-defined]  # a QML signal
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the panel has been built (without building it)."""
+        return self._view is not None
 
     @property
     def available(self) -> bool:

@@ -134,6 +134,7 @@ class KioskWindow(QWidget):
     def attach_session(self, browser: SessionBrowser) -> None:
         """Put a resident's browser in the window; its pages' verbs come out of ``actionRequested``."""
         self.browser = browser
+        self.keyboard.load()  # before any field of this resident's may take focus (it is loaded by now)
         browser.page.actionRequested.connect(self._forward_action, Qt.ConnectionType.QueuedConnection)
         browser.pdfReady.connect(self.open_pdf)
         self.session_layout.addWidget(browser.view)
@@ -144,8 +145,7 @@ class KioskWindow(QWidget):
 
     def detach_session(self) -> SessionBrowser | None:
         browser, self.browser = self.browser, None
-        if self._pdf_viewer is not None:
-            self._pdf_viewer.close_document()
+        self.close_pdf()  # (no browser left: it shows nothing else)
         self.stack.setCurrentWidget(self.lobby_view)
         return browser
 

@@ -1,5 +1,9 @@
-"""What the shell keeps between residents: nothing that grows (`make bench`'s soak found these).
+"""What the shell makes late and lets go early, for a quick start and a memory that does not
+grow (`make bench`'s start profile and soak found these).
 
+- The on-screen keyboard's Qt Quick panel is built after the welcome screen is painted, but
+  always before a resident's page may focus a field: QtVirtualKeyboard crashes the process when
+  a field asks for the keyboard before its QML exists.
 - The layer over the page (idle warning, crash apology) had its own renderer process, kept for
   the rest of the shell's life once shown: a tenth of a gigabyte that never came back.
 - A hang-check ping left unanswered by one resident's page carried over to the next resident's
@@ -60,3 +64,14 @@ def test_a_ping_left_unanswered_never_condemns_the_next_resident(qtbot, make_kio
     assert kiosk.controller.session_page().renderProcessPid() == pid and _alive(pid)
     assert kiosk.controller.current_url().host() == "www.allowed.test"
     assert kiosk.window.lobby_views() == [kiosk.window.lobby_view]  # no apology shown
+
+
+def test_the_keyboard_is_built_after_the_welcome_screen_and_before_any_resident_page(qtbot, make_kiosk) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk()  # the welcome screen asked for, not yet painted
+    assert not kiosk.window.keyboard.loaded  # nothing of Qt Quick before the first screen
+    qtbot.waitUntil(lambda: kiosk.window.keyboard.loaded, timeout=10_000)  # once it is painted
+
+    early = make_kiosk()
+    assert not early.window.keyboard.loaded
+    early.controller.start_session()  # a resident before the welcome screen was even painted
+    assert early.window.keyboard.loaded and early.window.keyboard.available
