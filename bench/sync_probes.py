@@ -15,6 +15,7 @@ import re
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,9 +25,18 @@ from sync.server import admin
 from sync.server.db import Database, migrate
 from tests.fedkit import PASSWORD, Federation, PostgresCluster, ServerThread, batch
 
-TERMINALS = 1000
-DAYS = 730
-CENTRES = 400
+
+@dataclass(frozen=True)
+class Sizes:
+    terminals: int = 1000
+    days: int = 730
+    centres: int = 400
+    batches: int = 300  # posted per database
+    runs: int = 40  # dashboard requests per page
+
+
+FULL = Sizes()
+SMOKE = Sizes(terminals=20, days=30, centres=8, batches=20, runs=5)  # `--smoke`: it runs, nothing more
 DASHBOARD_TARGET_MS = 200.0
 
 
@@ -85,8 +95,8 @@ def ingest_rate(url: str, batches: int = 300) -> tuple[float, float]:
         db.dispose()
 
 
-def seed_rollups(cluster: PostgresCluster, url: str) -> int:
-    """1,000 terminals in 400 centres over 730 days, as rollup rows, with COPY."""
+def seed_rollups(cluster: PostgresCluster, url: str, sizes: Sizes = FULL) -> int:
+    """1,000 terminals in 400 centres over 730 days (``sizes``), as rollup rows, with COPY."""
     import psycopg
 
     db = Database(url)
@@ -95,22 +105,22 @@ def seed_rollups(cluster: PostgresCluster, url: str) -> int:
     departements = [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B"]
     centre_ids = [
         admin.create_centre(db, f"Centre {n}", f"Commune {n}", rng.choice(departements), "france_services")
-        for n in range(CENTRES)
+        for n in range(sizes.centres)
     ]
     with db.session() as session:
         from sync.server.models import Centre
 
         dep_of = {c.id: c.departement for c in session.query(Centre)}
     terminals_of = dict.fromkeys(centre_ids, 0)
-    for n in range(TERMINALS):
-        terminals_of[centre_ids[n % CENTRES]] += 1
-    first = date.today() - timedelta(days=DAYS)
+    for n in range(sizes.terminals):
+        terminals_of[centre_ids[n % sizes.centres]] += 1
+    first = date.today() - timedelta(days=sizes.days)
     totals: dict[tuple[str, str, date, str, str], int] = {}
     cats = ["famille", "argent", "social_sante", "papiers", "travail", "logement"]
     buffer = io.StringIO()
     rows = 0
     for cid, count in terminals_of.items():
-        for d in range(DAYS):
+        for d in range(sizes.days):
             day = first + timedelta(days=d)
             sessions = sum(rng.randint(0, 20) for _ in range(count))
             cells = {
@@ -147,7 +157,7 @@ def seed_rollups(cluster: PostgresCluster, url: str) -> int:
     return rows
 
 
-def dashboard_latency(url: str, runs: int = 40) -> dict[str, float]:
+def dashboard_latency(url: str, runs: int = 40, days: int = 730) -> dict[str, float]:
     db = Database(url)
     server = ServerThread(db).start()
     try:
@@ -162,7 +172,7 @@ def dashboard_latency(url: str, runs: int = 40) -> dict[str, float]:
         _timed(http, f"{server.url}/", 3)  # warm-up
         national = _timed(http, f"{server.url}/", runs)
         centre = _timed(http, f"{server.url}/centres/1", runs)
-        two_years = (date.today() - timedelta(days=DAYS)).isoformat()
+        two_years = (date.today() - timedelta(days=days)).isoformat()
         national_2y = _timed(http, f"{server.url}/?start={two_years}", max(5, runs // 4))
         health = _timed(http, f"{server.url}/healthz", runs)
         return {
@@ -176,10 +186,11 @@ def dashboard_latency(url: str, runs: int = 40) -> dict[str, float]:
         db.dispose()
 
 
-def measure() -> dict[str, object]:
+def measure(smoke: bool = False) -> dict[str, object]:
+    sizes = SMOKE if smoke else FULL
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="borne-bench-fed-") as tmp:
-        ingest, health = ingest_rate(f"sqlite:///{Path(tmp) / 'federation.db'}")
+        ingest, health = ingest_rate(f"sqlite:///{Path(tmp) / 'federation.db'}", sizes.batches)
         figures.update(
             ingest_batches_per_s_sqlite=round(ingest, 1),
             ingest_baseline_requests_per_s_sqlite=round(health, 1),
@@ -187,7 +198,7 @@ def measure() -> dict[str, object]:
         )
     cluster = PostgresCluster().start()
     try:
-        ingest, health = ingest_rate(cluster.create_database("bench_ingest"))
+        ingest, health = ingest_rate(cluster.create_database("bench_ingest"), sizes.batches)
         figures.update(
             ingest_batches_per_s_postgres=round(ingest, 1),
             ingest_baseline_requests_per_s_postgres=round(health, 1),
@@ -195,13 +206,15 @@ def measure() -> dict[str, object]:
         )
         url = cluster.create_database("bench_dashboard")
         start = time.perf_counter()
-        rows = seed_rollups(cluster, url)
+        rows = seed_rollups(cluster, url, sizes)
         seeded_s = time.perf_counter() - start
-        latency = dashboard_latency(url)
+        latency = dashboard_latency(url, sizes.runs, sizes.days)
     finally:
         cluster.stop()
     figures.update(
-        dashboard_seed=f"{TERMINALS} terminals x {DAYS} days, {CENTRES} centres, {rows} rows, {seeded_s:.0f} s",
+        dashboard_seed=(
+            f"{sizes.terminals} terminals x {sizes.days} days, {sizes.centres} centres, {rows} rows, {seeded_s:.0f} s"
+        ),
         dashboard_p95_ms_national=round(latency["national"], 1),
         dashboard_p95_ms_centre=round(latency["centre"], 1),
         dashboard_p95_ms_national_2_years=round(latency["national_2y"], 1),

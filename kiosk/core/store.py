@@ -20,9 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +97,17 @@ class StoreError(Exception):
 class Store:
     """An open connection to the terminal's database."""
 
-    db: sqlite_utils.Database
+    conn: sqlite3.Connection
     path: Path | None
     role: Role
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, imported on first use (the shell never needs it,
+        and importing it took a tenth of a second of the kiosk's start)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -213,7 +220,7 @@ def _open_once(path: Path | None, role: Role, durability: Durability) -> Store:
     except BaseException:
         conn.close()
         raise
-    return Store(db=sqlite_utils.Database(conn), path=path, role=role)
+    return Store(conn=conn, path=path, role=role)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path | None) -> None:
