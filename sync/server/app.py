@@ -26,6 +26,7 @@ from sync.server.export import export_rows, render_csv
 from sync.server.ingest import Conflict, RateLimited, record_heartbeat, store_batch
 from sync.server.models import ReadToken, Setting, Terminal
 from sync.server.security import token_hash
+from sync.server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def _bearer(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
-def create_app(db: Database) -> FastAPI:
+def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Borne — serveur de la fédération",
         version="1",
@@ -81,6 +82,7 @@ def create_app(db: Database) -> FastAPI:
     )
     app.add_middleware(BodyLimit)
     app.state.db = db
+    app.state.settings = settings or ServerSettings()
 
     def device(authorization: Annotated[str | None, Header()] = None) -> Terminal:
         token = _bearer(authorization)

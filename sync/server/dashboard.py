@@ -28,6 +28,7 @@ from sync.server.db import Database, aware, utcnow
 from sync.server.export import K, suppress_table
 from sync.server.models import Centre, Terminal, UsageCell, User, WebSession
 from sync.server.security import check_password, token_hash
+from sync.server.settings import ServerSettings
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -70,7 +71,8 @@ def _db(request: Request) -> Database:
 
 
 def _secure(request: Request) -> bool:
-    return not getattr(request.app.state, "insecure_cookies", False)
+    settings: ServerSettings = request.app.state.settings
+    return not settings.insecure_cookies
 
 
 def current_user(db: Database, request: Request) -> User | None:
