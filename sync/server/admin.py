@@ -126,7 +126,7 @@ def enrol(db: Database, code: str, software_version: str) -> tuple[Terminal, str
             raise EnrolmentRefused("unknown, used or expired enrolment code")
         token = new_token("dev")
         terminal.token_hash = token_hash(token)
-        terminal.enrolled_at = now
+        terminal.enrolled_at = terminal.enrolled_at or now  # the first enrolment: where its days start
         terminal.software_version = software_version
         centre_name = terminal.centre.name
         return terminal, token, centre_name

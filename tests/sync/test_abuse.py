@@ -234,7 +234,9 @@ def test_bad_bodies_get_4xx_and_are_never_echoed(federation: Federation, body: b
     ):
         assert 400 <= answer.status_code < 500, answer.text
         detail = strict_json(answer)
-        assert "input" not in answer.text and len(answer.content) < 4096, detail
+        assert len(answer.content) < 4096, answer.content[:300]
+        if isinstance(detail, dict) and isinstance(detail["detail"], list):  # a validation error
+            assert all(set(error) == {"loc", "msg", "type"} for error in detail["detail"]), detail
 
 
 def test_nan_and_infinity_in_a_batch_get_422(federation: Federation) -> None:
@@ -356,16 +358,17 @@ def login_error(answer: requests.Response) -> str:
 
 
 def test_login_takes_as_long_for_an_unknown_user(federation: Federation) -> None:
+    """The work done, measured as this process's CPU time (the server runs in it): unlike the
+    wall clock, it does not depend on what else the machine is doing."""
     username, _ = federation.user()
-
-    def seconds(name: str, address: str) -> float:
-        start = time.perf_counter()
-        assert login(federation, name, "not the password!", address).status_code == 401
-        return time.perf_counter() - start
-
-    known = statistics.median(seconds(username, "192.0.2.10") for _ in range(3))
-    unknown = statistics.median(seconds("nobody-here", "192.0.2.11") for _ in range(3))
-    assert 0.5 < unknown / known < 2, f"unknown user {unknown:.3f} s, known user {known:.3f} s"
+    spent: dict[str, list[float]] = {username: [], "nobody-here": []}
+    for n in range(5):
+        for name in spent:  # interleaved, so that both see the same conditions
+            start = time.process_time()
+            assert login(federation, name, "not the password!", f"192.0.2.{10 + n}").status_code == 401
+            spent[name].append(time.process_time() - start)
+    known, unknown = statistics.median(spent[username]), statistics.median(spent["nobody-here"])
+    assert 0.7 < unknown / known < 1.4, f"unknown user {unknown:.3f} s, known user {known:.3f} s of CPU"
 
 
 def test_every_login_failure_says_the_same(federation: Federation) -> None:
