@@ -148,12 +148,23 @@ class StoreOutbox:
         self.store = store
 
     def due(self, now_ms: int, limit: int) -> list[OutboxItem]:
+        """Pending batches in the order of their days, up to the first that must still wait.
+
+        Batches go in order: when the oldest waits (the network is down, the server busy or the
+        token refused), the ones after it wait too, so the backoff of that one batch is the
+        terminal's. Without this, each of a month of batches had its own backoff and, together,
+        they tried the server at every drain."""
         rows = self.store.conn.execute(
-            "SELECT batch_id, payload, attempts FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?"
+            "SELECT batch_id, payload, attempts, next_attempt_ms FROM outbox WHERE state = 'pending'"
             " ORDER BY day LIMIT ?",
-            (now_ms, limit),
+            (limit,),
         ).fetchall()
-        return [OutboxItem(batch_id, payload, attempts) for batch_id, payload, attempts in rows]
+        due = []
+        for batch_id, payload, attempts, next_attempt_ms in rows:
+            if next_attempt_ms > now_ms:
+                break
+            due.append(OutboxItem(batch_id, payload, attempts))
+        return due
 
     def sent(self, batch_id: str, already: bool) -> None:
         with self.store.transaction() as conn:

@@ -207,8 +207,10 @@ def test_two_server_processes_ingesting_the_same_batches_store_each_once(federat
             for n in range(15)
         ]
         statuses: list[int] = []
+        start = threading.Barrier(2)
 
         def hammer(url: str) -> None:
+            start.wait(timeout=60)  # both servers from the same instant
             for token, body in bodies * 2:
                 statuses.append(
                     requests.post(
