@@ -64,8 +64,7 @@ class Terminal(Base):
     last_batch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_heartbeat: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of the last Heartbeat
     clock_skew_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    rate_tokens: Mapped[float] = mapped_column(Float, default=0.0)
-    rate_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Columns rate_tokens, rate_updated_at (migration 0001) are no longer used: see RateBucket.
     centre: Mapped[Centre] = relationship(back_populates="terminals")
 
 
@@ -91,8 +90,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Columns failed_logins, locked_until (migration 0001) are no longer used: logins are
+    # throttled per client address (RateBucket "login:<address>").
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -129,6 +128,15 @@ class UsageCell(Base):
     key: Mapped[str] = mapped_column(String(130), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
     hidden: Mapped[int] = mapped_column(Integer, default=0)  # answer cells hidden by a terminal: a lower bound
+
+
+class RateBucket(Base):
+    """A rate limit's token bucket (see ``ratelimit.py``); ``updated_s`` in seconds since 1970."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_s: Mapped[float] = mapped_column(Float, index=True)
 
 
 class Setting(Base):
