@@ -12,6 +12,9 @@ grow (`make bench`'s start profile and soak found these).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,35 @@ def test_the_keyboard_is_built_after_the_welcome_screen_and_before_any_resident_
     assert not early.window.keyboard.loaded
     early.controller.start_session()  # a resident before the welcome screen was even painted
     assert early.window.keyboard.loaded and early.window.keyboard.available
+
+
+VOID_CALLS = """
+import sys
+from PySide6.QtCore import QCoreApplication, QObject
+{shield}
+app = QCoreApplication([])
+thing, before = QObject(), sys.getrefcount(None)
+thing.setObjectName("x")  # a void method: PySide 6.12 on CPython 3.11 gives None back without a reference
+print(before - sys.getrefcount(None), flush=True)
+for _ in range(200_000):  # more than None has here: without the shield, the process aborts
+    thing.setObjectName("x")
+print("alive", flush=True)
+"""
+
+
+@pytest.mark.parametrize("shielded", [True, False], ids=["shielded", "bare"])
+def test_void_qt_calls_never_use_up_none(shielded: bool) -> None:
+    shield = "from kiosk.shell.environment import shield_none; shield_none()" if shielded else ""
+    run = subprocess.run(
+        [sys.executable, "-c", VOID_CALLS.format(shield=shield)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    taken = run.stdout.split()[0] if run.stdout else ""
+    assert taken in ("0", "1")  # "1": the upstream bug is still there (this test says when it goes)
+    if shielded:
+        assert run.returncode == 0 and "alive" in run.stdout, run.stderr[-2000:]
+    elif taken == "1":
+        assert run.returncode != 0 and "none_dealloc" in run.stderr  # what the shield prevents
