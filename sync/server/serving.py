@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import h11
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -25,7 +24,8 @@ MAX_CONNECTIONS = 500  # beyond, uvicorn answers 503 at once instead of queueing
 
 
 class HeadDeadlineProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request head is not whole in time."""
+    """uvicorn's HTTP/1.1 protocol, closing a connection that sends bytes but no whole request in
+    time: a head arriving one byte a second, or a body trickling after the answer was sent."""
 
     head_timeout_s = ServerSettings().head_timeout_s
     _head_timer: asyncio.TimerHandle | None = None
@@ -36,10 +36,10 @@ class HeadDeadlineProtocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is h11.IDLE:
-            self._arm_head_timer()  # waiting for (the rest of) a request head
+        if self._between_requests():
+            self._arm_head_timer()  # what arrives is not (yet) a request the app is handling
         else:
-            self._disarm_head_timer()
+            self._disarm_head_timer()  # the app has it; a POST body has BodyLimit's deadline
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
@@ -49,19 +49,22 @@ class HeadDeadlineProtocol(H11Protocol):
         super().on_response_complete()
         self._disarm_head_timer()  # idle between requests: uvicorn's keep-alive timeout applies
 
+    def _between_requests(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
     def _arm_head_timer(self) -> None:
         if self._head_timer is None and not self.transport.is_closing():
-            self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_too_slow)
+            self._head_timer = self.loop.call_later(self.head_timeout_s, self._too_slow)
 
     def _disarm_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
-    def _head_too_slow(self) -> None:
+    def _too_slow(self) -> None:
         self._head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.logger.info("request head not received in %.0f s: connection closed", self.head_timeout_s)
+        if self._between_requests() and not self.transport.is_closing():
+            self.logger.info("no whole request within %.0f s: connection closed", self.head_timeout_s)
             self.transport.close()
 
 

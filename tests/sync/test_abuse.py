@@ -526,3 +526,23 @@ def test_a_request_head_sent_one_byte_a_second_is_cut_off(federation: Federation
     data, elapsed = trickle(federation, head, 20.0)
     assert data in (b"", b"HTTP/1.1 408") or data.startswith(b"HTTP/1.1 4"), data[:100]
     assert data != b"still open" and elapsed < 6, elapsed
+
+
+def test_a_body_trickled_after_the_answer_is_cut_off(federation: Federation) -> None:
+    """A GET announcing a body it then sends one byte a second: answered at once, then cut off."""
+    federation.restart(ServerSettings(insecure_cookies=True, body_timeout_s=2.0, head_timeout_s=2.0))
+    with socket.create_connection(("127.0.0.1", federation.server.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: borne\r\nContent-Length: 100000\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sock.settimeout(1.0)
+        start = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - start < 20:
+            try:
+                sock.sendall(b"x")
+                closed = sock.recv(4096) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+        assert closed and time.monotonic() - start < 9, time.monotonic() - start
