@@ -147,8 +147,8 @@ class KioskPage(QWebEnginePage):
     closeRequested = Signal()
     certificateRejected = Signal(str)  # host
 
-    def __init__(self, profile: QWebEngineProfile, host: PageHost, parent: object = None) -> None:
-        super().__init__(profile, parent)  # type: ignore[arg-type]
+    def __init__(self, profile: QWebEngineProfile, host: PageHost, parent: QObject | None = None) -> None:
+        super().__init__(profile, parent)
         self._host = host
         self._dialogs = DialogThrottle()
         self.newWindowRequested.connect(self._on_new_window)
