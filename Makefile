@@ -13,10 +13,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.borne-installed
-APT_STAMP := $(VENV)/.borne-apt
 
-# Debian packages the project needs at run and test time.
+# Debian packages the project needs at run and test time (on top of a minimal Debian 12 with make,
+# git, python3, ca-certificates and sudo: tools/fresh-debian.sh checks exactly that).
+# libatomic1: Playwright's bundled node driver; python3-venv: the venv (ensurepip).
 APT_PACKAGES := \
+  python3-venv libatomic1 \
   xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
   libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxkbcommon0 libpulse0 libnss3 libegl1 libgl1 \
   libopengl0 libfontconfig1 libdbus-1-3 libxcomposite1 libxdamage1 libxrandr2 libxtst6 \
@@ -27,36 +29,41 @@ APT_PACKAGES := \
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: i18n tutorial deps apt venv node run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean
+.PHONY: i18n tutorial deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean FORCE
 
-deps: apt venv node
+deps: apt venv
 
-apt: $(APT_STAMP)
-$(APT_STAMP): Makefile
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+# Checked on every run (one dpkg-query, a few milliseconds), so no stamp can go stale: a package
+# removed since is installed again. apt-get's output goes to a log shown only when it fails.
+apt:
+	@missing=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Package}\n' $(APT_PACKAGES) 2>/dev/null \
+	  | awk '$$1 == "ii" { print $$2 }' | sort | comm -13 - <(printf '%s\n' $(APT_PACKAGES) | sort)); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ] && [ -z "$(SUDO)" ]; then \
-	    echo "Missing Debian packages:$$missing"; echo "Run 'make deps' as root or install sudo."; exit 1; fi; \
-	  echo "Installing Debian packages:$$missing"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	    echo "Missing Debian packages:" $$missing; echo "Run 'make deps' as root or install sudo."; exit 1; fi; \
+	  echo "Installing Debian packages:" $$missing; \
+	  log=$$(mktemp); \
+	  { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  } >"$$log" 2>&1 || { cat "$$log"; rm -f "$$log"; exit 1; }; \
+	  rm -f "$$log"; \
 	fi
-	@mkdir -p $(VENV) && touch $@
 
-# axe-core for the accessibility tests, from the npm registry (Node.js and npm come with the machine).
-NODE_STAMP := $(VENV)/.borne-node
-node: $(NODE_STAMP)
-$(NODE_STAMP): Makefile
-	@command -v npm >/dev/null || { echo "npm is needed for the accessibility tests (axe-core)"; exit 1; }
-	@mkdir -p $(VENV)/node && npm install --silent --no-audit --no-fund --prefix $(VENV)/node axe-core@4.14.1
-	@touch $@
-
+# A venv without a working pip (say, made before python3-venv was installed) is made anew.
+# PYTHONWARNINGS: setuptools' notice that a folder named like the package may shadow it during
+# imports; here that is the point of an editable install.
+VENV_OK := $(shell $(PY) -m pip --version >/dev/null 2>&1 && echo ok)
 venv: $(STAMP)
-$(STAMP): pyproject.toml
-	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml $(if $(VENV_OK),,FORCE) | apt
+	@if ! $(PY) -m pip --version >/dev/null 2>&1; then \
+	  if [ -e $(VENV) ]; then echo "$(VENV) has no working pip: making it anew."; fi; \
+	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); fi
+	@echo "Installing the project and its test tools into $(VENV)."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --upgrade pip
+	@PYTHONWARNINGS="ignore:Editable installation" \
+	  $(PY) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -e '.[test]'
 	@touch $@
+FORCE:
 
 run: deps
 	@bash tools/run.sh
@@ -84,11 +91,14 @@ architecture: deps
 pytest: deps
 	$(VENV)/bin/pytest
 
+# Quiet when all is well: each checker speaks only about problems, pytest prints its dots, what
+# was not a pass (-ra) and one closing line.
 test: deps
-	$(VENV)/bin/ruff check kiosk sync tests bench tools
-	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest
+	@$(VENV)/bin/ruff check --quiet kiosk sync tests bench tools
+	@$(VENV)/bin/mypy --no-error-summary
+	@out=$$($(VENV)/bin/lint-imports --no-logo 2>&1) || { echo "$$out"; exit 1; }
+	@echo "ruff, mypy and import-linter: clean"
+	@$(VENV)/bin/pytest
 
 bench: deps
 	@$(PY) -m bench $(if $(ONLY),--only $(ONLY))

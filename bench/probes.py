@@ -1,33 +1,100 @@
-"""Processes measured by `make bench` (run as ``python -m bench.probes MODE``)."""
+"""Processes measured by `make bench` (run as ``python -m bench.probes MODE``).
+
+Every kiosk probe starts the shell as ``kiosk shell`` does: JSON logs (to stderr, which the
+bench shows when a probe fails), ``load_for_process`` on the shipped configuration with
+KIOSK_DATA_DIR, KIOSK_SESSION_ROOT and KIOSK_LAST_GOOD_DIR pointing into the probe's own
+temporary directory (``bench/__main__.py`` sets them), and the statistics store open.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtWebEngineCore import QWebEnginePage
+
+    from kiosk.shell.assembly import Kiosk
+    from tests.webserver import LoopbackWeb
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_PAGE = "<!doctype html><meta charset=utf-8><h1>Bonjour</h1><p>Page locale.</p>"
 
 
+_LOOP: list[Any] = []  # one event loop and its timer for the whole probe: nothing new per wait
+
+
 def _loop(ms: int) -> None:
+    """Let Qt run for ``ms`` milliseconds."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
+    if not _LOOP:
+        loop, timer = QEventLoop(), QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        _LOOP.extend((loop, timer))
+    loop, timer = _LOOP
+    timer.start(ms)
+    # PySide 6.12 on CPython 3.11 takes a reference from None at each void call (HACKING): give
+    # back the one this wait took, so that the bench never exhausts None in the code it measures.
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
     loop.exec()
 
 
-def _wait(predicate, timeout_s: float = 30) -> None:  # type: ignore[no-untyped-def]
+def _wait(predicate: Callable[[], object], what: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError
-        _loop(5)
+            raise TimeoutError(f"waited {timeout_s:.0f} s for {what}")
+        _loop(2)
+
+
+class Loads:
+    """The hosts a page finished loading, in order (``loadFinished`` with the page's URL then)."""
+
+    def __init__(self, page: QWebEnginePage) -> None:
+        self.hosts: list[str] = []
+        self._page = page
+        page.loadFinished.connect(self._finished)
+
+    def _finished(self, ok: bool) -> None:
+        self.hosts.append(self._page.url().host() if ok else "!failed")
+
+    def wait(self, host: str, what: str) -> None:
+        """Wait for the next load of ``host`` (loads seen so far are forgotten)."""
+        _wait(lambda: host in self.hosts, what)
+        del self.hosts[: self.hosts.index(host) + 1]
+
+
+def _start_logging() -> None:
+    from kiosk.core.logs import configure_logging
+
+    configure_logging("INFO", sys.stderr)
+
+
+def _load(config_dir: Path):  # type: ignore[no-untyped-def]
+    """The configuration as the shell loads it (the process's path overrides applied), with the
+    very function ``kiosk shell``'s entry point calls."""
+    from kiosk.shell import app
+
+    result = app.load_for_process(config_dir)
+    assert not result.problems, result.problems
+    data_dir = result.config.kiosk.paths.data_dir
+    assert os.environ.get("KIOSK_DATA_DIR") and data_dir == Path(os.environ["KIOSK_DATA_DIR"]), data_dir
+    return result.config
+
+
+def _assert_store_open(kiosk: Kiosk) -> None:
+    if kiosk.controller.store is None:
+        raise SystemExit("the statistics store did not open (see stats.store_unavailable above)")
 
 
 def bare() -> None:
@@ -47,19 +114,16 @@ def bare() -> None:
     app.exec()
 
 
-def _config():  # type: ignore[no-untyped-def]
-    from kiosk.core.loading import load_config
-
-    return load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.toml")
-
-
 def kiosk() -> None:
-    """The kiosk from process start to its home page painted."""
+    """The kiosk from process start to its home page painted, as `kiosk shell` starts it."""
+    _start_logging()
+    config = _load(REPO / "config")
     from kiosk.shell.app import create_application
     from kiosk.shell.assembly import build_kiosk
 
     app = create_application()
-    kiosk = build_kiosk(_config(), Path(tempfile.mkdtemp()) / "sessions")
+    kiosk = build_kiosk(config, config.kiosk.paths.session_root)
+    _assert_store_open(kiosk)
     kiosk.window.resize(1280, 800)
     kiosk.window.show()
     kiosk.controller.start_session()
@@ -68,159 +132,156 @@ def kiosk() -> None:
         kiosk.window.grab()
         print("READY", flush=True)
 
-    kiosk.controller.session_page().loadFinished.connect(painted)
+    page = kiosk.controller.session_page()
+    assert page is not None
+    page.loadFinished.connect(painted)
     app.exec()
 
 
-def _rss_mib(pid: int) -> float:
-    """RSS of a process and all its descendants (the QtWebEngine helpers)."""
-    total = 0
-    todo = [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo.extend(int(c) for c in children.read().split())
-        except OSError:
-            continue
-    return total / 1024
+class Resident:
+    """The bench's kiosk on the shipped config plus the bench tile, with a scripted resident."""
 
-
-def reset() -> None:
-    """Terminer ma session → attract ready, old profile destroyed and directory gone."""
-    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
-    from PySide6.QtWebEngineWidgets import QWebEngineView
-
-    from kiosk.core.ports import ManualClock
-    from kiosk.core.session import State
-    from kiosk.devices.fakes import FakePrinter
-    from kiosk.shell.app import create_application
-    from kiosk.shell.assembly import build_kiosk
-    from kiosk.shell.web.profile import destroy_profile
-
-    create_application()
-    clock = ManualClock()
-    kiosk = build_kiosk(_config(), Path(tempfile.mkdtemp()) / "s", printer=FakePrinter(), clock=clock, store=None)
-    kiosk.window.resize(1280, 800)
-    kiosk.window.show()
-    _wait(
-        lambda: (
-            kiosk.window.lobby_view.page().url().host() == "attract" and not kiosk.window.lobby_view.page().isLoading()
-        )
-    )
-    resets, baselines = [], []
-    for _ in range(7):
-        kiosk.controller.start_session()
-        _wait(lambda: kiosk.controller.session_page() is not None and not kiosk.controller.session_page().isLoading())
-        _loop(100)
-        session_dir = kiosk.controller.browser.dir
-        lobby = kiosk.window.lobby_view.page()
-        start = time.perf_counter()
-        kiosk.controller.end_session()
-        _wait(lambda: kiosk.controller.state is State.WIPED)
-        clock.advance(kiosk.controller.config.kiosk.session.goodbye_s)
-        kiosk.controller.session.tick()
-        _wait(
-            lambda d=session_dir, p=lobby: (
-                kiosk.controller.state is State.ATTRACT
-                and p.url().host() == "attract"
-                and not p.isLoading()
-                and not d.exists()
-            )
-        )
-        resets.append((time.perf_counter() - start) * 1000)
-        # Baseline: a fresh off-the-record profile with a page loading a local page, then destroyed.
-        start = time.perf_counter()
-        profile = QWebEngineProfile()
-        page = QWebEnginePage(profile)
-        view = QWebEngineView()
-        view.setPage(page)
-        view.resize(1280, 800)
-        view.show()
-        done: list[bool] = []
-        page.loadFinished.connect(done.append)
-        page.setHtml(LOCAL_PAGE)
-        _wait(lambda d=done: bool(d))
-        destroy_profile(profile, [view, page], None)
-        baselines.append((time.perf_counter() - start) * 1000)
-    print(
-        "RESULT "
-        + json.dumps({"reset_ms": statistics.median(resets[2:]), "baseline_ms": statistics.median(baselines[2:])}),
-        flush=True,
-    )
-
-
-def soak() -> None:
-    """RSS of the whole shell (with its Chromium processes) over many scripted sessions."""
-    sys.path.insert(0, str(REPO))
-    from tests.shellkit import write_test_config
-    from tests.webserver import LoopbackWeb
-
-    web = LoopbackWeb().start()
-    try:
-        web.page(
-            "www.allowed.test",
-            "/",
-            "<!doctype html><meta charset=utf-8><h1>Démarche</h1><input id=f>"
-            "<script>localStorage.setItem('x', 'y'.repeat(10000)); document.cookie='a=b';</script>",
-        )
-        from kiosk.core.loading import load_config
+    def __init__(self, web: LoopbackWeb) -> None:
+        from bench.site import shipped_config_with_bench_tile
         from kiosk.core.ports import ManualClock
-        from kiosk.core.session import State
-        from kiosk.devices.fakes import FakePrinter
         from kiosk.shell.app import create_application
         from kiosk.shell.assembly import build_kiosk
 
+        _start_logging()
+        config_dir = shipped_config_with_bench_tile(Path(tempfile.mkdtemp(prefix="borne-bench-config-")))
+        self.config = _load(config_dir)
+        assert self.config.kiosk.stats.questions, "the shipped configuration asks the end-of-session questions"
+        self.web = web
         create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web.port}"])
-        tmp = Path(tempfile.mkdtemp())
-        directory = write_test_config(tmp / "cfg")
-        config = load_config(directory / "kiosk.toml", directory / "tiles.toml")
-        clock = ManualClock()
-        kiosk = build_kiosk(config, tmp / "s", printer=FakePrinter(), clock=clock, store=None)
-        kiosk.window.resize(1280, 800)
-        kiosk.window.show()
+        # A manual clock only to skip the goodbye screen's few seconds, which nobody waits for here.
+        self.clock = ManualClock()
+        self.kiosk = build_kiosk(self.config, self.config.kiosk.paths.session_root, clock=self.clock)
+        _assert_store_open(self.kiosk)
+        self.kiosk.window.resize(1280, 800)
+        self.kiosk.window.show()
+        self.lobby = Loads(self.kiosk.window.lobby_page())
+        self.lobby.wait("attract", "the welcome screen")
+
+    def demarche(self) -> Path:
+        """Touch the welcome screen, open the bench tile, let its site store everything and
+        download its PDF; return once the PDF is on screen. Returns the session's directory."""
+        from bench.site import HOST, TILE_ID
+
+        controller = self.kiosk.controller
+        controller.start_session()
+        page = controller.session_page()
+        assert page is not None and controller.browser is not None
+        Loads(page).wait("home", "the home page")
+        self.kiosk.actions.dispatch("open", {"tile": TILE_ID})
+        _wait(self.kiosk.window.pdf_shown, "the avis in the PDF viewer")
+        assert {"/", "/avis.pdf"} <= {hit.path for hit in self.web.requests_to(HOST)}, "served by the loopback site"
+        self.web.hits.clear()  # the server lives in this process: what it keeps is not the kiosk's
+        return controller.browser.dir
+
+    def end_and_skip_questions(self) -> None:
+        """ "Terminer ma session", one tap on "Passer les questions", then the welcome screen ready."""
+        from kiosk.core.session import State
+
+        self.kiosk.actions.dispatch("end", {})
+        self.lobby.wait("questions", "the end-of-session questions")
+        self.kiosk.window.lobby_page().runJavaScript("document.getElementById('skip').click()", 0)
+        _wait(lambda: self.kiosk.controller.state is State.WIPED, "the goodbye screen")
+        self.clock.advance(self.config.kiosk.session.goodbye_s)
+        self.kiosk.controller.session.tick()
+        self.lobby.wait("attract", "the welcome screen again")
+
+    def renderers(self) -> dict[int, str]:
+        """The renderer processes of the kiosk's own views, by pid (for the memory trace)."""
+        window = self.kiosk.window
+        views = {"lobby": window.lobby_view, "layer": window._layer_view}
+        return {view.page().renderProcessPid(): name for name, view in views.items() if view is not None}
+
+    def sessions_ended(self) -> int:
+        store = self.kiosk.controller.store
+        assert store is not None
+        self.kiosk.controller.stats.flush()
+        return int(store.conn.execute("SELECT count(*) FROM events WHERE kind = 'session_ended'").fetchone()[0])
+
+
+def _baseline_reset_ms() -> float:
+    """A fresh off-the-record profile with a view loading a local page, then destroyed."""
+    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    from kiosk.shell.web.profile import destroy_profile
+
+    start = time.perf_counter()
+    profile = QWebEngineProfile()
+    page = QWebEnginePage(profile)
+    view = QWebEngineView()
+    view.setPage(page)
+    view.resize(1280, 800)
+    view.show()
+    done: list[bool] = []
+    page.loadFinished.connect(done.append)
+    page.setHtml(LOCAL_PAGE)
+    _wait(lambda: bool(done), "the baseline page")
+    destroy_profile(profile, [view, page], None)
+    return (time.perf_counter() - start) * 1000
+
+
+def reset() -> None:
+    """After a démarche: "Terminer ma session" → questions skipped → welcome screen ready, the
+    old profile destroyed and its directory gone (the goodbye screen's delay left out)."""
+    from bench.site import serve_demarche  # not at the top: the start probe must not pay for it
+
+    web = serve_demarche()
+    try:
+        resident = Resident(web)
+        runs = max(3, int(os.environ.get("BENCH_RESET_RUNS", "7")))
+        resets, baselines = [], []
+        for _ in range(runs):
+            session_dir = resident.demarche()
+            _loop(100)
+            start = time.perf_counter()
+            resident.end_and_skip_questions()
+            assert not session_dir.exists(), "the session directory outlived the session"
+            resets.append((time.perf_counter() - start) * 1000)
+            baselines.append(_baseline_reset_ms())
+        assert resident.sessions_ended() == runs, "each session's end was recorded"
+        # The first two of each warm caches up: the median of the rest.
+        figures = {"reset_ms": statistics.median(resets[2:]), "baseline_ms": statistics.median(baselines[2:])}
+        print("RESULT " + json.dumps(figures), flush=True)
+    finally:
+        web.stop()
+
+
+def soak() -> None:
+    """RSS of the whole shell (with its Chromium processes) over many démarches."""
+    from bench.memory import SoakTrace, rss_mib
+    from bench.site import serve_demarche
+
+    web = serve_demarche()
+    try:
+        resident = Resident(web)
         sessions = int(os.environ.get("BENCH_SOAK_SESSIONS", "200"))
-        warmup = 10
+        warmup = min(10, max(1, sessions // 2))
+        trace = SoakTrace.from_environment()
         start_rss = 0.0
-        for n in range(sessions + warmup):
-            kiosk.controller.start_session()
-            _wait(
-                lambda: kiosk.controller.session_page() is not None and kiosk.controller.current_url().host() == "home"
-            )
-            kiosk.controller.open_tile("allowed")
-            _wait(
-                lambda: (
-                    kiosk.controller.current_url().host() == "www.allowed.test"
-                    and not kiosk.controller.session_page().isLoading()
-                )
-            )
-            kiosk.controller.end_session()
-            _wait(lambda: kiosk.controller.state is State.WIPED)
-            clock.advance(config.kiosk.session.goodbye_s)
-            kiosk.controller.session.tick()
-            _wait(lambda: kiosk.controller.state is State.ATTRACT)
+        for n in range(warmup + sessions):
+            session_dir = resident.demarche()
+            resident.end_and_skip_questions()
+            assert not session_dir.exists(), f"session {n}: its directory outlived it"
             if n == warmup - 1:
                 _loop(500)
-                start_rss = _rss_mib(os.getpid())
+                start_rss = rss_mib(os.getpid())
+            if trace is not None:
+                trace.session(n, resident.renderers())
         _loop(1000)
-        end_rss = _rss_mib(os.getpid())
-        print(
-            "RESULT "
-            + json.dumps(
-                {
-                    "sessions": sessions,
-                    "rss_start_mib": start_rss,
-                    "rss_end_mib": end_rss,
-                    "growth_pct": (end_rss - start_rss) / start_rss * 100,
-                }
-            ),
-            flush=True,
-        )
+        end_rss = rss_mib(os.getpid())
+        assert resident.sessions_ended() == warmup + sessions
+        result: dict[str, Any] = {
+            "sessions": sessions,
+            "rss_start_mib": start_rss,
+            "rss_end_mib": end_rss,
+            "growth_pct": (end_rss - start_rss) / start_rss * 100,
+        }
+        print("RESULT " + json.dumps(result), flush=True)
     finally:
         web.stop()
 

@@ -179,10 +179,10 @@ def busy_day(path: Path, events: int = 5000, sessions: int = 400) -> int:
     return written
 
 
-def aggregate_ms(directory: Path, runs: int) -> tuple[float, float, int]:
+def aggregate_ms(directory: Path, runs: int, day_events: int = 5000) -> tuple[float, float, int]:
     """(median ms of ``seal_day``, median ms of the baseline read, events in the day)."""
     source = directory / "busy.db"
-    count = busy_day(source)
+    count = busy_day(source, day_events)
     seal, read = [], []
     for run in range(runs):
         copy = directory / f"busy-{run}.db"
@@ -223,13 +223,13 @@ def paired_us(directory: Path, durability: Durability, calls: int, rounds: int =
     return statistics.median(records), statistics.median(bares)
 
 
-def measure(calls: int = 5000, runs: int = 5) -> dict[str, object]:
+def measure(calls: int = 5000, runs: int = 5, day_events: int = 5000) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="borne-bench-") as tmp:
         directory = Path(tmp)
         record, bare = paired_us(directory, Durability.NORMAL, calls)
         # Each FULL commit waits for the disk: fewer calls, same number of rounds.
-        record_full, bare_full = paired_us(directory, Durability.FULL, max(200, calls // 10))
-        seal_ms, read_ms, events = aggregate_ms(directory, runs)
+        record_full, bare_full = paired_us(directory, Durability.FULL, max(min(calls, 200), calls // 10))
+        seal_ms, read_ms, events = aggregate_ms(directory, runs, day_events)
     return {
         "event_record_us": round(record, 1),
         "event_record_baseline_us": round(bare, 1),

@@ -177,7 +177,7 @@ def cmd_stats_report(config_dir: Path, period_text: str | None, first: str | Non
 
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     from kiosk.agent.main import software_version
-    from kiosk.agent.sync_jobs import Enrolled, save_enrolment
+    from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
     from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from sync.client import SyncClient, SyncError
 
@@ -186,17 +186,17 @@ def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     except ConfigError as error:
         print(format_problems(error.problems), file=sys.stderr)
         return 2
-    if not server.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        print("kiosk enroll: the server address must start with https://", file=sys.stderr)
+    try:
+        server = server_url(server)
+    except ValueError as error:
+        print(f"kiosk enroll: {error}", file=sys.stderr)
         return 2
     try:
         answer = SyncClient(server, None).enrol(code, software_version())
     except SyncError as error:
         print(f"kiosk enroll: {error}", file=sys.stderr)
         return 1
-    save_enrolment(
-        settings.paths.data_dir, Enrolled(server.rstrip("/"), answer.device_id, answer.token, answer.centre_name)
-    )
+    save_enrolment(settings.paths.data_dir, Enrolled(server, answer.device_id, answer.token, answer.centre_name))
     print(f"Enrolled as {answer.device_id} for {answer.centre_name}. The agent sends statistics from now on.")
     return 0
 

@@ -111,11 +111,12 @@ def _serve(db: object, host: str, port: int, insecure_cookies: bool) -> int:
 
     from sync.server.app import create_app
     from sync.server.db import Database
+    from sync.server.serving import uvicorn_config
+    from sync.server.settings import ServerSettings
 
     assert isinstance(db, Database)
-    app = create_app(db)
-    app.state.insecure_cookies = insecure_cookies
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    settings = ServerSettings(insecure_cookies=insecure_cookies)
+    uvicorn.Server(uvicorn_config(create_app(db, settings), host, port, settings, log_level="info")).run()
     return 0
 
 

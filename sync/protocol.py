@@ -41,6 +41,8 @@ BATCH_VERSION: Literal[2] = 2
 SUPPORTED_BATCH_VERSIONS = (1, 2)
 HEARTBEAT_VERSION = 1
 MAX_BATCH_BYTES = 256 * 1024
+MAX_TABLE_KEYS = 300  # keys in any one table of a day (tiles, help articles, answers of a question…)
+MAX_DAY_KEYS = 3000  # keys in all the tables of a day together
 
 _CATEGORIES = {category.value for category in Category}
 _KEY = re.compile(r"[a-z0-9][a-z0-9_./-]{0,127}")
@@ -62,7 +64,8 @@ def _device(value: str) -> str:
 Key = Annotated[str, AfterValidator(_key)]
 DeviceId = Annotated[str, AfterValidator(_device)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
-Table = dict[Key, Count]
+Table = Annotated[dict[Key, Count], Field(max_length=MAX_TABLE_KEYS)]
+AnswerTable = Annotated[dict[Key, Count | None], Field(max_length=MAX_TABLE_KEYS)]  # None: hidden cell
 
 
 class _Wire(BaseModel):
@@ -112,11 +115,19 @@ class DayFigures(_Wire):
     tickets: Count = 0
     device_errors: Table = Field(default_factory=dict)
     answers_asked: Count = 0
-    answers: dict[Key, dict[Key, Count | None]] = Field(default_factory=dict)  # None: hidden cell
+    answers: dict[Key, AnswerTable] = Field(default_factory=dict, max_length=MAX_TABLE_KEYS)
     suppression_k: int = Field(default=DEFAULT_K, ge=MIN_K, le=MAX_K)
     events_lost: Count = 0
     late_events: Count = 0
     undated_events: Count = 0
+
+    @model_validator(mode="after")
+    def _not_too_many_keys(self) -> DayFigures:
+        keys = sum(len(table) for table in self.answers.values()) + len(self.mediator.waits)
+        keys += sum(len(value) for name, value in self if isinstance(value, dict) and name != "answers")
+        if keys > MAX_DAY_KEYS:
+            raise ValueError(f"{keys} keys in the day's tables: at most {MAX_DAY_KEYS}")
+        return self
 
 
 class DailyBatch(_Wire):
@@ -175,12 +186,12 @@ class Heartbeat(_Wire):
     version: Literal[1] = 1
     device_id: DeviceId
     software_version: str = Field(max_length=40, pattern=r"^[0-9A-Za-z.+_-]+$")
-    uptime_s: int = Field(ge=0)
+    uptime_s: int = Field(ge=0, le=3650 * 86_400)
     last_sync_at: datetime | None = None
     printer: DeviceStatus = Field(default_factory=DeviceStatus)
     scanner: DeviceStatus = Field(default_factory=DeviceStatus)
     ticket_printer: DeviceStatus = Field(default_factory=DeviceStatus)
-    disk_free_mb: int = Field(ge=0)
+    disk_free_mb: int = Field(ge=0, le=2**40)
     device_clock: datetime
     outbox_waiting: Count = 0
 
@@ -211,7 +222,7 @@ class CatalogueTile(_Wire):
 class Catalogue(_Wire):
     """The national tiles, pulled by terminals (the centre's own tiles stay local)."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     origin_groups: dict[Key, list[Origin]] = Field(default_factory=dict)
     tiles: list[CatalogueTile] = Field(default_factory=list, max_length=200)
 

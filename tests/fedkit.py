@@ -11,19 +11,24 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
+import time as timer
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import update
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.protocol import DailyBatch, DayFigures
 from sync.server import admin
 from sync.server.app import create_app
 from sync.server.db import Database, migrate
+from sync.server.models import Terminal
+from sync.server.serving import uvicorn_config
+from sync.server.settings import ServerSettings
 
 PASSWORD = "un mot de passe assez long"
 
@@ -34,16 +39,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ServerThread:
-    """uvicorn serving the app in a thread of this process; ``stop()`` waits for it to end."""
+class StatusLog:
+    """ASGI wrapper keeping ``(method, path, status)`` of every answer the app gave."""
 
-    def __init__(self, db: Database, port: int | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.answers: list[tuple[str, str, int]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def record(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.answers.append((scope["method"], scope["path"], message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, record if scope["type"] == "http" else send)
+
+    def server_errors(self) -> list[tuple[str, str, int]]:
+        return [answer for answer in self.answers if answer[2] >= 500]
+
+
+class ServerThread:
+    """The real server configuration (:func:`sync.server.serving.uvicorn_config`) in a thread of
+    this process; ``stop()`` waits for it to end."""
+
+    def __init__(self, db: Database, port: int | None = None, settings: ServerSettings | None = None) -> None:
         import uvicorn
 
         self.port = port or free_port()
-        app = create_app(db)
-        app.state.insecure_cookies = True
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.settings = settings or ServerSettings(insecure_cookies=True)
+        self.log = StatusLog(create_app(db, self.settings))
+        config = uvicorn_config(self.log, "127.0.0.1", self.port, self.settings, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -53,11 +78,11 @@ class ServerThread:
 
     def start(self) -> ServerThread:
         self.thread.start()
-        deadline = time.monotonic() + 15
+        deadline = timer.monotonic() + 15
         while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
+            if timer.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the federation server did not start")
-            time.sleep(0.02)
+            timer.sleep(0.02)
         return self
 
     def stop(self) -> None:
@@ -65,33 +90,60 @@ class ServerThread:
         self.thread.join(timeout=15)
 
 
+# The tests' terminals were enrolled long ago, so that they may send the past days the tests use.
+ENROLLED_ON = date(2024, 1, 1)
+
+
+def backdate_enrolment(db: Database, device_id: str, day: date = ENROLLED_ON) -> None:
+    """Date a terminal's enrolment back to ``day``: the server takes batches only from the day
+    before a terminal's enrolment, and tests send days of the past."""
+    with db.session() as session:
+        session.execute(
+            update(Terminal)
+            .where(Terminal.device_id == device_id)
+            .values(enrolled_at=datetime.combine(day, time(12), UTC))
+        )
+
+
 @dataclass
 class Federation:
     db: Database
     server: ServerThread
     enrolled: dict[str, str] = field(default_factory=dict)  # device id → token
+    logs: list[StatusLog] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.logs.append(self.server.log)
 
     @property
     def url(self) -> str:
         return self.server.url
 
-    def restart(self) -> None:
-        """Stop the server and start a new one on the same port (a deploy, a crash)."""
+    def restart(self, settings: ServerSettings | None = None) -> None:
+        """Stop the server and start a new one on the same port (a deploy, a crash), with other
+        ``settings`` if given."""
         port = self.server.port
         self.server.stop()
-        self.server = ServerThread(self.db, port).start()
+        self.server = ServerThread(self.db, port, settings or self.server.settings).start()
+        self.logs.append(self.server.log)
+
+    def server_errors(self) -> list[tuple[str, str, int]]:
+        return [error for log in self.logs for error in log.server_errors()]
 
     def centre(self, departement: str = "69", name: str = "France Services de Test") -> int:
         return admin.create_centre(self.db, name, "Testville", departement, "france_services")
 
-    def terminal(self, centre_id: int | None = None) -> tuple[str, str]:
-        """An enrolled terminal: ``(device_id, token)``."""
+    def terminal(self, centre_id: int | None = None, enrolled_on: date | None = ENROLLED_ON) -> tuple[str, str]:
+        """A terminal enrolled over HTTP: ``(device_id, token)``; its enrolment is then dated
+        ``enrolled_on`` (``None``: today, as enrolled)."""
         made = admin.create_terminal(self.db, centre_id or self.centre(), "Borne de test")
         answer = requests.post(
             f"{self.url}/api/v1/enrol", json={"code": made.code, "software_version": "1.0"}, timeout=10
         )
         answer.raise_for_status()
         data = answer.json()
+        if enrolled_on is not None:
+            backdate_enrolment(self.db, data["device_id"], enrolled_on)
         self.enrolled[data["device_id"]] = data["token"]
         return data["device_id"], data["token"]
 
@@ -207,9 +259,11 @@ def federation_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Da
 
 @pytest.fixture
 def federation(federation_db: Database) -> Iterator[Federation]:
+    """A running server on either database; the test fails if the server answered any 5xx."""
     server = ServerThread(federation_db).start()
     fed = Federation(federation_db, server)
     try:
         yield fed
     finally:
         fed.server.stop()
+    assert fed.server_errors() == [], f"the server answered 5xx: {fed.server_errors()}"

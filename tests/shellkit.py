@@ -207,11 +207,15 @@ def run_js(qtbot, page, script: str, timeout: int = 5_000):  # type: ignore[no-u
     return result[0]
 
 
-def wait_ready(qtbot, kiosk, prefix: str, timeout: int = 10_000) -> str:  # type: ignore[no-untyped-def]
-    """Wait until the current page's URL starts with ``prefix`` and its document is complete."""
+def wait_ready(qtbot, kiosk, prefix: str, timeout: int = 10_000, *, exact: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """Wait until the current page's URL starts with ``prefix`` (is ``prefix``, when ``exact``:
+    ``…/`` also starts ``…/two``) and its document is complete."""
+
+    def matches(url: str) -> bool:
+        return url == prefix if exact else url.startswith(prefix)
 
     def ready() -> bool:
-        if not kiosk.controller.current_url().toString().startswith(prefix):
+        if not matches(kiosk.controller.current_url().toString()):
             return False
         page = (
             kiosk.controller.session_page() if kiosk.controller.browser is not None else kiosk.window.lobby_view.page()
@@ -224,7 +228,7 @@ def wait_ready(qtbot, kiosk, prefix: str, timeout: int = 10_000) -> str:  # type
         except QtWaitTimeout:
             return False
         href, _, ready = str(state).rpartition(" ")
-        return href.startswith(prefix) and ready == "complete"
+        return matches(href) and ready == "complete"
 
     qtbot.waitUntil(ready, timeout=timeout)
     return str(kiosk.controller.current_url().toString())

@@ -1,16 +1,18 @@
 """The agent's sync jobs: closed days into the outbox, the outbox to the server, heartbeats.
 
 The enrolment (server, device id, token) is kept in ``data_dir``: ``sync.json`` and
-``sync-token``, the latter readable only by the agent's user (mode 0600).
+``sync-token``, both readable only by the agent's user (mode 0600).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
 import shutil
 import time
+import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,16 +39,51 @@ class Enrolled:
     centre_name: str
 
 
-def save_enrolment(data_dir: Path, enrolled: Enrolled) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    token_path = data_dir / TOKEN_FILE
-    tmp = token_path.with_suffix(".tmp")
+def server_url(text: str) -> str:
+    """The federation server's address as ``kiosk enroll`` takes it: https, or plain http to this
+    machine only (a test server). The address is parsed, never matched as a string prefix:
+    ``http://127.0.0.1.attacker.example`` names a host, not the loopback address.
+    Raises ValueError with the reason."""
+    parts = urllib.parse.urlsplit(text.strip())
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError("the server address has an invalid port") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError("the server address must look like https://stats.federation.example")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValueError("the server address must have no user name, password, query or fragment")
+    if parts.scheme == "http" and not _loopback(host):
+        raise ValueError("the server address must start with https:// (plain http only for 127.0.0.1, ::1, localhost)")
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``, readable by this user only (0600) from the first byte."""
+    tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(enrolled.token + "\n")
-    os.replace(tmp, token_path)
+    os.fchmod(fd, 0o600)  # also when a stale temporary file had another mode
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+def save_enrolment(data_dir: Path, enrolled: Enrolled) -> None:
+    """``sync-token`` and ``sync.json``, both 0600: only the agent reads them (the shell never
+    talks to the server), and the server's address and centre are nobody else's business."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_private(data_dir / TOKEN_FILE, enrolled.token + "\n")
     info = {"server": enrolled.server, "device_id": enrolled.device_id, "centre_name": enrolled.centre_name}
-    (data_dir / SYNC_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    _write_private(data_dir / SYNC_FILE, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
 
 
 def load_enrolment(data_dir: Path) -> Enrolled | None:
@@ -99,12 +136,23 @@ class StoreOutbox:
         self.store = store
 
     def due(self, now_ms: int, limit: int) -> list[OutboxItem]:
+        """Pending batches in the order of their days, up to the first that must still wait.
+
+        Batches go in order: when the oldest waits (the network is down, the server busy or the
+        token refused), the ones after it wait too, so the backoff of that one batch is the
+        terminal's. Without this, each of a month of batches had its own backoff and, together,
+        they tried the server at every drain."""
         rows = self.store.conn.execute(
-            "SELECT batch_id, payload, attempts FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?"
+            "SELECT batch_id, payload, attempts, next_attempt_ms FROM outbox WHERE state = 'pending'"
             " ORDER BY day LIMIT ?",
-            (now_ms, limit),
+            (limit,),
         ).fetchall()
-        return [OutboxItem(batch_id, payload, attempts) for batch_id, payload, attempts in rows]
+        due = []
+        for batch_id, payload, attempts, next_attempt_ms in rows:
+            if next_attempt_ms > now_ms:
+                break
+            due.append(OutboxItem(batch_id, payload, attempts))
+        return due
 
     def sent(self, batch_id: str, already: bool) -> None:
         with self.store.transaction() as conn:

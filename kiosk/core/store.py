@@ -13,16 +13,21 @@ serving residents, and the damaged copy stays for a technician.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +99,17 @@ class StoreError(Exception):
 class Store:
     """An open connection to the terminal's database."""
 
-    db: sqlite_utils.Database
+    conn: sqlite3.Connection
     path: Path | None
     role: Role
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the same connection, imported on first use (the shell never needs it,
+        and importing it took a tenth of a second of the kiosk's start)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -174,9 +183,37 @@ OPEN_WAIT_S = 15.0
 """How long opening may wait for the other process (creating, migrating, checkpointing)."""
 
 
+FILE_MODE = 0o660
+"""The database's mode: the shell's and the agent's users (two users, one group) both write it;
+nobody else may read it. SQLite gives the ``-wal`` and ``-shm`` files the database's own mode."""
+
+
+def _restrict(path: Path) -> None:
+    """Create the database file with :data:`FILE_MODE`; take from an existing one (and its
+    companions) whatever other users could read."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        pass
+    else:
+        os.fchmod(fd, FILE_MODE)  # whatever the process's umask
+        os.close(fd)
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o007:
+                file.chmod(mode & ~0o007)
+        except FileNotFoundError:
+            continue
+        except PermissionError as error:  # the other process's file: it tightens it when it opens it
+            log.warning("store.cannot_restrict", extra={"file": str(file), "error": error.strerror})
+
+
 def _open(path: Path | None, role: Role, durability: Durability) -> Store:
     """Open with waits allowed (nobody is waiting at start-up), retrying while another process
     holds the file; then the shell's connection stops waiting for locks at all."""
+    if path is not None:
+        _restrict(path)
     deadline = time.monotonic() + OPEN_WAIT_S
     while True:
         try:
@@ -213,7 +250,7 @@ def _open_once(path: Path | None, role: Role, durability: Durability) -> Store:
     except BaseException:
         conn.close()
         raise
-    return Store(db=sqlite_utils.Database(conn), path=path, role=role)
+    return Store(conn=conn, path=path, role=role)
 
 
 def _migrate(conn: sqlite3.Connection, path: Path | None) -> None:

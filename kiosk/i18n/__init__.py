@@ -20,10 +20,6 @@ from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 
-from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
@@ -32,6 +28,16 @@ DEFAULT_LANGUAGE = "fr"
 
 SUPPORTED: tuple[str, ...] = ("fr", "en", "ar", "pt")
 """Languages with a complete catalogue, in the order the language picker shows them."""
+
+NATIVE: dict[str, tuple[str, str]] = {
+    "fr": ("Français", "ltr"),
+    "en": ("English", "ltr"),
+    "ar": ("العربية", "rtl"),
+    "pt": ("Português", "ltr"),
+}
+"""Each supported language's name in its own language and its writing direction, as Babel's
+locale data (CLDR) gives them: ``tests/unit/test_language_names.py`` checks that they agree. Written out because
+reading that data for the picker cost a twentieth of a second of each start of the kiosk."""
 
 
 def N_(message: str) -> str:  # noqa: N802 (the gettext convention, which `make i18n` looks for)
@@ -55,9 +61,8 @@ def language(code: str) -> Language:
     """The language ``code`` (one of SUPPORTED); an unknown code is French."""
     if code not in SUPPORTED:
         code = DEFAULT_LANGUAGE
-    locale = Locale.parse(code)
-    name = locale.get_display_name(code) or code
-    return Language(code, name[:1].upper() + name[1:], locale.text_direction)
+    name, direction = NATIVE[code]
+    return Language(code, name, direction)
 
 
 def languages(codes: tuple[str, ...] | list[str] = SUPPORTED) -> list[Language]:
@@ -102,6 +107,9 @@ def translator(code: str) -> Translator:
     lang = language(code)
     if lang.code == DEFAULT_LANGUAGE:
         return Translator(lang, NullTranslations())
+    from babel.messages.mofile import write_mo  # only for other languages than French
+    from babel.messages.pofile import read_po
+
     try:
         with catalogue_path(lang.code).open("rb") as po:
             catalog = read_po(po, locale=lang.code, domain=DOMAIN)

@@ -8,12 +8,14 @@ article read, a search and how many results — never the words typed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kiosk.core.help import HelpCentre
 from kiosk.core.stats.events import Event, HelpArticleViewed, HelpSearched
 from kiosk.i18n import language as language_of
 from kiosk.pages.registry import PAGES, PageRequest, PageServices
+
+if TYPE_CHECKING:  # loaded with the first help page (library.py): the home page needs none of it
+    from kiosk.core.help import HelpCentre
 
 MAX_QUERY = 100
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk.core.help import HelpCentre, HelpError
+if TYPE_CHECKING:  # imported with the first help page: Markdown and search are not for the home page
+    from kiosk.core.help import HelpCentre
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,8 @@ class HelpLibrary:
 
     @cached_property
     def centre(self) -> HelpCentre | None:
+        from kiosk.core.help import HelpCentre, HelpError
+
         try:
             centre = HelpCentre.load(self.directory)
         except (OSError, HelpError) as error:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from kiosk.core.loading import ConfigError, format_problems, load_for_process
-from kiosk.shell.environment import prepare_environment
+from kiosk.shell.environment import prepare_environment, shield_none
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -33,6 +33,7 @@ class ShellOptions:
 def create_application(argv: list[str] | None = None, chromium_flags: list[str] | None = None) -> QApplication:
     """The QApplication, with the environment and the kiosk: scheme in place first."""
     prepare_environment(extra_chromium_flags=chromium_flags or [])
+    shield_none()
     from PySide6.QtWidgets import QApplication
 
     from kiosk.shell.web.scheme import register_kiosk_scheme

@@ -36,11 +36,12 @@ class Kiosk:
     watchdog: RendererWatchdog
 
     def close(self) -> None:
-        """Tear down (tests, tools): end any session at once and let the window close."""
+        """Tear down (tests, tools): nothing ticks any more, then the window closes."""
+        self.watchdog.stop()
+        self.controller.stop()
         self.window.allow_close()
         self.window.close()
-        self.window.deleteLater()
-        self.controller.deleteLater()
+        self.window.deleteLater()  # the controller (its child) with it
 
 
 _DEFAULT = object()  # build_kiosk(store=..., speech=...) not given
@@ -98,6 +99,7 @@ def build_kiosk(
         recorder=recorder or StatsRecorder(store, clock),
         store=store,
     )
+    controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
     actions = ActionTable(controller)
     watchdog = RendererWatchdog(
         controller,

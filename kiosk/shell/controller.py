@@ -9,7 +9,6 @@ calls of its public methods, from the action table (``actions.py``) and from the
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -50,14 +49,6 @@ log = logging.getLogger(__name__)
 CRASH_APOLOGY_MS = 1500  # apology on screen, then home: under the 2 s the resident may wait
 _ERR_ABORTED = -3  # Chromium net error codes
 _ERR_BLOCKED_BY_CLIENT = -20
-# The text of a kiosk page to read aloud, and its language (a French guide inside a page in
-# another language is read with the French voice). PySide returns a JS array as "": JSON it is.
-_READ_SCRIPT = (
-    "(function(){var m=document.querySelector('main')||document.body;"
-    "var a=m.querySelector('article[lang]');var c=(a||m).cloneNode(true);"
-    "c.querySelectorAll('.read-aloud,script,[hidden],.term-def,.languages').forEach(function(e){e.remove();});"
-    "return JSON.stringify([c.innerText,(a||document.documentElement).lang]);})()"
-)
 
 
 class SessionController(QObject):
@@ -103,6 +94,12 @@ class SessionController(QObject):
         view.set_in_session(False)
         view.set_translator(translator(self.language))
         view.show_lobby("attract")
+
+    def stop(self) -> None:
+        """No more ticks, timeouts or signals: the shell is being torn down."""
+        self._tick.stop()
+        self._questions_timer.stop()
+        self.blockSignals(True)
 
     # ------------------------------------------------------------------ what the resident sees
     @property
@@ -222,17 +219,8 @@ class SessionController(QObject):
         """Speak the visible kiosk page (never a third-party site)."""
         self.session.activity()
         page = self.view.visible_kiosk_page()
-        if page is None:
-            return
-
-        def speak(result: object) -> None:
-            try:
-                text, lang = json.loads(str(result))
-            except (ValueError, TypeError):
-                return
-            self.read_aloud.read(str(text or ""), language=str(lang or self.language))
-
-        page.runJavaScript(_READ_SCRIPT, 0, speak)
+        if page is not None:
+            self.read_aloud.read_page(page, self.language)
 
     # ------------------------------------------------------------------ end-of-session questions
     @property

@@ -6,8 +6,10 @@ so they must be in place before the first ``from PySide6 ...`` import.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import sys
 from collections.abc import MutableMapping, Sequence
 
 log = logging.getLogger(__name__)
@@ -53,4 +55,33 @@ def prepare_environment(
             flags.append(flag)
     env["QTWEBENGINE_CHROMIUM_FLAGS"] = " ".join(flags)
     # Chromium's own logging to stderr is noise in the journal; our JSON logs say what matters.
-    env.setdefault("QT_LOGGING_RULES", "qt.webenginecontext.debug=false;qt.qpa.*=false")
+    # Neither is ours to fix: Qt's own virtual keyboard QML overrides a member of its base type
+    # (qt.qml.propertyCache.append, PopupList.contentWidth), and Qt Multimedia says so when the
+    # optional PipeWire library is absent (qt.multimedia.symbolsresolver).
+    env.setdefault(
+        "QT_LOGGING_RULES",
+        "qt.webenginecontext.debug=false;qt.qpa.*=false;qt.qml.propertyCache.append=false;"
+        "qt.multimedia.symbolsresolver=false",
+    )
+
+
+NONE_RESERVE = 1 << 48
+
+
+def shield_none() -> None:
+    """Give ``None`` references for centuries (CPython before 3.12 only).
+
+    PySide6 6.12 returns ``None`` from Qt's void methods without a reference of its own on
+    CPython 3.11, where ``None`` is not yet immortal: every ``timer.start()``, ``setText()`` or
+    ``runJavaScript()`` takes one reference from ``None`` for good. The shell starts with about
+    20,000 and its watchdog pings the resident's page each second, so it aborted with "Fatal
+    Python error: none_dealloc" after about five hours of sessions (``make bench``'s soak found
+    it; ``tests/integration/test_shell_lifetimes.py`` shows it). CPython 3.12 makes ``None``
+    immortal, which is what this does by hand until PySide is fixed: ``ob_refcnt`` is the first
+    field of every object in a release build of CPython.
+    """
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython" or hasattr(sys, "gettotalrefcount"):
+        return  # immortal already; or not the object layout written above (PyPy, a debug build)
+    refcount = ctypes.c_ssize_t.from_address(id(None))
+    if refcount.value < NONE_RESERVE:
+        refcount.value += NONE_RESERVE

@@ -8,11 +8,13 @@ real ``QTextToSpeech``, or in tests a fake that records what it was asked to say
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Protocol, cast
 
 from PySide6.QtCore import QLocale, QObject
+from PySide6.QtWebEngineCore import QWebEnginePage
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,16 @@ def default_engine(parent: QObject | None) -> SpeechEngine | None:
     return cast(SpeechEngine, speech)  # QTextToSpeech.stop(boundary) has a default the stubs omit
 
 
+# The text of a kiosk page to read aloud, and its language (a French guide inside a page in
+# another language is read with the French voice). PySide returns a JS array as "": JSON it is.
+_READ_SCRIPT = (
+    "(function(){var m=document.querySelector('main')||document.body;"
+    "var a=m.querySelector('article[lang]');var c=(a||m).cloneNode(true);"
+    "c.querySelectorAll('.read-aloud,script,[hidden],.term-def,.languages').forEach(function(e){e.remove();});"
+    "return JSON.stringify([c.innerText,(a||document.documentElement).lang]);})()"
+)
+
+
 class ReadAloud(QObject):
     def __init__(self, engine: SpeechEngine | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +81,18 @@ class ReadAloud(QObject):
         self.engine.say(text)
         self.speaking = True
         log.info("read_aloud.started", extra={"chars": len(text), "language": language})
+
+    def read_page(self, page: QWebEnginePage, language: str) -> None:
+        """Read one of our pages: its main text, with the voice of the guide it shows, if any."""
+
+        def speak(result: object) -> None:
+            try:
+                text, lang = json.loads(str(result))
+            except (ValueError, TypeError):
+                return
+            self.read(str(text or ""), language=str(lang or language))
+
+        page.runJavaScript(_READ_SCRIPT, 0, speak)
 
     def stop(self, *_signal_args: object) -> None:
         if self.engine is not None and self.speaking:

@@ -52,12 +52,18 @@ class RendererWatchdog(QObject):
         self._hang_timeout_s = hang_timeout_s
         self._memory_cap_mb = memory_cap_mb
         self.pending_ping: float | None = None
+        self._pinged: SessionBrowser | None = None  # whose page the pending ping was sent to
         self._timer = QTimer(self)
         self._timer.setInterval(HANG_CHECK_MS)
         self._timer.timeout.connect(self.check_renderer)
         self._timer.start()
         controller.rendererLost.connect(self._forget_ping)
         controller.residentLeft.connect(self.restart_bloated_renderers)
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._controller.rendererLost.disconnect(self._forget_ping)
+        self._controller.residentLeft.disconnect(self.restart_bloated_renderers)
 
     def check_renderer(self) -> None:
         """Ping the resident's page; one that has not answered for ``hang_timeout_s`` is killed."""
@@ -66,7 +72,8 @@ class RendererWatchdog(QObject):
             self.pending_ping = None
             return
         now = self._clock.monotonic()
-        if self.pending_ping is not None:
+        # A ping the last resident's page left unanswered says nothing of this resident's page.
+        if self.pending_ping is not None and self._pinged is browser:
             if now - self.pending_ping > self._hang_timeout_s:
                 pid = browser.page.renderProcessPid()
                 log.error("renderer.hung", extra={"pid": pid})
@@ -75,7 +82,7 @@ class RendererWatchdog(QObject):
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
             return
-        self.pending_ping = now
+        self.pending_ping, self._pinged = now, browser
 
         def answered(_result: object, b: SessionBrowser = browser) -> None:
             if self._controller.browser is b:

@@ -84,7 +84,7 @@ class KioskWindow(QWidget):
         self.notice = NoticeOverlay(self.content)
         self.confirm = ConfirmOverlay(self.content)
         self.chooser = DocumentChooser(self.content)
-        self.keyboard = OnScreenKeyboard(self, locale="fr_FR")
+        self.keyboard = OnScreenKeyboard(self, locale="fr_FR", load_after=self.lobby_view.loadFinished)
         self.keyboard.shownChanged.connect(self._on_keyboard)
         self.guard = InputGuard(self.activity.emit, self)
 
@@ -136,6 +136,7 @@ class KioskWindow(QWidget):
     def attach_session(self, browser: SessionBrowser) -> None:
         """Put a resident's browser in the window; its pages' verbs come out of ``actionRequested``."""
         self.browser = browser
+        self.keyboard.load()  # before any field of this resident's may take focus (it is loaded by now)
         browser.page.actionRequested.connect(self._forward_action, Qt.ConnectionType.QueuedConnection)
         browser.pdfReady.connect(self.open_pdf)
         self.session_layout.addWidget(browser.view)
@@ -176,8 +177,10 @@ class KioskWindow(QWidget):
         layer.raise_()
 
     def hide_layer(self) -> None:
-        if self._layer_view is not None:
-            self._layer_view.hide()
+        layer, self._layer_view = self._layer_view, None
+        if layer is not None:
+            layer.hide()
+            layer.deleteLater()  # and its renderer with it: seldom needed, it is made again when it is
 
     def visible_kiosk_page(self) -> QWebEnginePage | None:
         """The page on screen if it is one of ours (read-aloud never reads a third-party site)."""
@@ -234,8 +237,7 @@ class KioskWindow(QWidget):
 
     def renew_lobby_page(self, view: QWebEngineView) -> None:
         """A fresh page, hence a fresh renderer, for a lobby view (its renderer grew too big)."""
-        old = view.page()
-        page = self._lobby_page(view)
+        old, page = view.page(), self._lobby_page(view)
         if view is self._layer_view:
             page.setBackgroundColor(Qt.GlobalColor.transparent)
         view.setPage(page)

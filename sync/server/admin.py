@@ -7,9 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from sync.server.db import Database, aware, utcnow
+from sync.server.db import Database, utcnow
 from sync.server.models import STRUCTURE_TYPES, Centre, EnrolmentCode, ReadToken, Setting, Terminal, User
 from sync.server.security import code_hash, hash_password, new_code, new_token, token_hash
 from sync.vocabulary import MAX_K, MIN_K
@@ -72,16 +73,30 @@ def create_terminal(db: Database, centre_id: int, name: str) -> NewTerminal:
         return NewTerminal(terminal.id, terminal.device_id, code, expires)
 
 
+def _kill_codes(session: Session, terminal_id: int, now: datetime) -> None:
+    """Every code of the terminal not used yet stops working (marked used now)."""
+    session.execute(
+        update(EnrolmentCode)
+        .where(EnrolmentCode.terminal_id == terminal_id, EnrolmentCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+
+
 def new_enrolment_code(db: Database, terminal_id: int) -> str:
-    """A fresh code for an existing terminal (re-installed box); its old token stops working."""
+    """A fresh code for an existing terminal (re-installed box): its old token and every code
+    given before stop working. A revoked terminal gets none: revocation is final."""
     code = new_code()
+    now = utcnow()
     with db.session() as session:
         terminal = session.get(Terminal, terminal_id)
         if terminal is None:
             raise AdminError(f"no terminal {terminal_id}")
+        if terminal.revoked_at is not None:
+            raise AdminError(f"terminal {terminal.device_id} was revoked: create a new terminal for this box")
         terminal.token_hash = None
+        _kill_codes(session, terminal_id, now)
         session.add(
-            EnrolmentCode(code_hash=code_hash(code), terminal_id=terminal_id, expires_at=utcnow() + ENROLMENT_VALIDITY)
+            EnrolmentCode(code_hash=code_hash(code), terminal_id=terminal_id, expires_at=now + ENROLMENT_VALIDITY)
         )
     return code
 
@@ -91,31 +106,43 @@ class EnrolmentRefused(Exception):
 
 
 def enrol(db: Database, code: str, software_version: str) -> tuple[Terminal, str, str]:
-    """Exchange a code for a device token (once). Returns the terminal, its token, its centre's name."""
+    """Exchange a code for a device token (once). Returns the terminal, its token, its centre's name.
+
+    The code is spent by one conditional UPDATE (still unused, not expired): of clients racing
+    with the same code, on SQLite or PostgreSQL, exactly one sees its row updated. A revoked
+    terminal stays revoked whatever code is presented."""
     now = utcnow()
     with db.session() as session:
-        entry = session.get(EnrolmentCode, code_hash(code))
-        expires = aware(entry.expires_at) if entry else None
-        if entry is None or entry.used_at is not None or expires is None or expires < now:
+        spent = session.execute(
+            update(EnrolmentCode)
+            .where(
+                EnrolmentCode.code_hash == code_hash(code),
+                EnrolmentCode.used_at.is_(None),
+                EnrolmentCode.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(EnrolmentCode.terminal_id)
+        ).scalar_one_or_none()
+        terminal = session.get(Terminal, spent) if spent is not None else None
+        if terminal is None or terminal.revoked_at is not None:
             raise EnrolmentRefused("unknown, used or expired enrolment code")
-        entry.used_at = now
-        terminal = session.get(Terminal, entry.terminal_id)
-        assert terminal is not None
         token = new_token("dev")
         terminal.token_hash = token_hash(token)
-        terminal.enrolled_at = now
-        terminal.revoked_at = None
+        terminal.enrolled_at = terminal.enrolled_at or now  # the first enrolment: where its days start
         terminal.software_version = software_version
         centre_name = terminal.centre.name
         return terminal, token, centre_name
 
 
 def revoke_terminal(db: Database, device_id: str) -> None:
+    """Refuse the terminal's token from now on, and every enrolment code it still had, for good."""
+    now = utcnow()
     with db.session() as session:
         terminal = session.execute(select(Terminal).where(Terminal.device_id == device_id)).scalar_one_or_none()
         if terminal is None:
             raise AdminError(f"no terminal {device_id}")
-        terminal.revoked_at = utcnow()
+        terminal.revoked_at = terminal.revoked_at or now
+        _kill_codes(session, terminal.id, now)
 
 
 def check_scope(db: Database, scope: str) -> tuple[str, str]:

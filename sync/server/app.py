@@ -6,12 +6,11 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.protocol import (
-    MAX_BATCH_BYTES,
     Catalogue,
     DailyBatch,
     EnrolmentAnswer,
@@ -24,51 +23,17 @@ from sync.server import admin
 from sync.server.db import Database
 from sync.server.export import Scope as ReaderScope
 from sync.server.export import export_rows, render_csv
-from sync.server.ingest import Conflict, RateLimited, record_heartbeat, store_batch
+from sync.server.ingest import Conflict, Refused, record_heartbeat, store_batch
+from sync.server.middleware import BodyLimit, SecurityHeaders, validation_error
 from sync.server.models import ReadToken, Setting, Terminal
-from sync.server.publication import GRACE_DAYS, is_published, publish_due
+from sync.server.publication import GRACE_DAYS, is_published, publish_due, published_periods
+from sync.server.ratelimit import RateLimit
 from sync.server.security import token_hash
+from sync.server.settings import ServerSettings
 from sync.vocabulary import periods
 from sync.vocabulary.periods import Period, PeriodError
 
 log = logging.getLogger(__name__)
-
-
-class BodyLimit:
-    """Refuse request bodies over the limit (413) before any handler parses them."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        too_large = JSONResponse({"detail": f"body larger than {MAX_BATCH_BYTES} bytes"}, status_code=413)
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BATCH_BYTES):
-            await too_large(scope, receive, send)
-            return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_BATCH_BYTES:
-                await too_large(scope, receive, send)
-                return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
 
 
 def _bearer(authorization: str | None) -> str:
@@ -77,18 +42,31 @@ def _bearer(authorization: str | None) -> str:
     return authorization[7:].strip()
 
 
-def _export_period(label: str | None, first: date | None, last: date | None, by: str) -> Period:
-    """The one fixed period asked for: ``period=``, or ``from``/``to`` that are exactly one."""
+def _export_period(label: str | None, first: date | None, last: date | None, by: str) -> Period | None:
+    """The one fixed period asked for: ``period=``, or ``from``/``to`` that are exactly one;
+    ``None`` when none is asked for (the latest published month is meant)."""
     if by == "day":
         raise HTTPException(422, "no figure is published per day: ask for by=week, month or quarter")
     try:
         if label is not None:
             return Period.parse(label)
+        if first is None and last is None:
+            return None
         if first is None or last is None:
-            raise PeriodError(f"give period= ({periods.HELP})")
+            raise PeriodError(f"give both from= and to=, or period= ({periods.HELP})")
         return periods.snap(first, last)
     except (PeriodError, OverflowError) as error:
         raise HTTPException(422, str(error) or "dates out of range") from None
+
+
+PERIOD_DEFAULT = "; without it (and without from/to), the latest published month"
+
+
+def _latest_month(db: Database) -> Period:
+    months = [period for period in published_periods(db) if period.kind == "month"]
+    if not months:
+        raise HTTPException(404, f"nothing is published yet: a month is published {GRACE_DAYS} days after it ends")
+    return months[0]
 
 
 def published_within(period: Period, kind: str) -> list[Period]:
@@ -106,28 +84,34 @@ def published_within(period: Period, kind: str) -> list[Period]:
     return out
 
 
-def create_app(db: Database) -> FastAPI:
+def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Borne — serveur de la fédération",
         version="1",
         description="Reçoit les statistiques anonymes des bornes et les met à disposition de la fédération.",
+        docs_url=None,  # Swagger UI and ReDoc load third-party scripts: the schema is at /openapi.json
+        redoc_url=None,
     )
-    app.add_middleware(BodyLimit)
+    settings = settings or ServerSettings()
+    # The last added runs first: headers on every answer, then the rate limit, then the body.
+    app.add_middleware(BodyLimit, timeout_s=settings.body_timeout_s)
+    app.add_middleware(RateLimit, db=db, settings=settings)  # outside BodyLimit: a 413 or 408 counts too
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.state.db = db
+    app.state.settings = settings
 
-    def device(authorization: Annotated[str | None, Header()] = None) -> Terminal:
+    def device(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
         token = _bearer(authorization)
-        digest = token_hash(token)
-        with db.session() as session:
-            terminal = session.execute(select(Terminal).where(Terminal.token_hash == digest)).scalar_one_or_none()
-            if terminal is None:
-                if session.execute(select(ReadToken).where(ReadToken.token_hash == digest)).scalar_one_or_none():
+        terminal: Terminal | None = getattr(request.state, "terminal", None)  # found by RateLimit
+        if terminal is None:
+            with db.session() as session:
+                if session.execute(select(ReadToken).where(ReadToken.token_hash == token_hash(token))).scalar():
                     raise HTTPException(403, "a read token cannot write")
-                raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
-            if terminal.revoked_at is not None:
-                raise HTTPException(401, "this terminal's token was revoked", {"WWW-Authenticate": "Bearer"})
-            session.expunge(terminal)
-            return terminal
+            raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
+        if terminal.revoked_at is not None:
+            raise HTTPException(401, "this terminal's token was revoked", {"WWW-Authenticate": "Bearer"})
+        return terminal
 
     def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> tuple[str, ReaderScope]:
         from sync.server.dashboard import current_user
@@ -142,10 +126,6 @@ def create_app(db: Database) -> FastAPI:
             if found is None or found.revoked_at is not None:
                 raise HTTPException(401, "unknown or revoked read token", {"WWW-Authenticate": "Bearer"})
             return f"token:{found.name}", ReaderScope(found.scope_level, found.scope_value)
-
-    @app.exception_handler(RateLimited)
-    async def _rate_limited(_request: Request, error: RateLimited) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": str(error.retry_after_s)})
 
     @app.post("/api/v1/enrol", response_model=EnrolmentAnswer, tags=["terminals"])
     def enrol(request: EnrolmentRequest) -> EnrolmentAnswer:
@@ -173,6 +153,8 @@ def create_app(db: Database) -> FastAPI:
             stored = store_batch(db, terminal.id, batch, x_borne_device_clock)
         except Conflict:
             raise HTTPException(409, "a different batch with this id is already stored") from None
+        except Refused as error:
+            raise HTTPException(422, str(error)) from None
         response.status_code = 200 if stored.already else 201
         return IngestAnswer(
             status="already_stored" if stored.already else "stored",
@@ -204,7 +186,9 @@ def create_app(db: Database) -> FastAPI:
     @app.get("/api/v1/export", tags=["federation"])
     def export(
         who: Annotated[tuple[str, ReaderScope], Depends(reader)],
-        period: Annotated[str | None, Query(max_length=8, description=periods.HELP)] = None,
+        period: Annotated[
+            str | None, Query(max_length=8, pattern=periods.LABEL_PATTERN, description=periods.HELP + PERIOD_DEFAULT)
+        ] = None,
         first: Annotated[date | None, Query(alias="from")] = None,
         last: Annotated[date | None, Query(alias="to")] = None,
         level: Literal["centre", "departement", "national"] = "national",
@@ -216,11 +200,12 @@ def create_app(db: Database) -> FastAPI:
     ) -> Response:
         """Published figures of one fixed period (ISO week, month, quarter or year; ``by`` splits it
         into shorter ones) per centre, département or the whole network, small cells hidden."""
-        chosen = _export_period(period, first, last, by)
+        asked = _export_period(period, first, last, by)
         name, scope_of_reader = who
         if not scope_of_reader.allows_level(level, scope, departement):
             raise HTTPException(403, f"this reader may only read {scope_of_reader.description}")
         publish_due(db)
+        chosen = asked or _latest_month(db)
         if not is_published(db, chosen):
             raise HTTPException(
                 404, f"{chosen.label} is not published yet: a period is published {GRACE_DAYS} days after it ends"

@@ -1,6 +1,6 @@
 """The federation's dashboard: French, server-rendered, usable on a phone.
 
-Accounts log in with a password (scrypt); five failures lock the account for 15 minutes. The
+Accounts log in with a password (scrypt); attempts are throttled per client address. The
 session is a random id in an HttpOnly, SameSite=Strict cookie (Secure unless the server is
 started with ``--insecure-cookies`` for a plain-http test), stored hashed in the database so
 that any server process can check it. Every form carries a CSRF token bound to the session (the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -22,9 +23,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
+from sync.server import ratelimit
 from sync.server.db import Database, aware, utcnow
 from sync.server.models import Centre, Terminal, User, WebSession
-from sync.server.security import check_password, token_hash
+from sync.server.ratelimit import client_address
+from sync.server.security import check_password, csv_cell, hash_password, needs_rehash, token_hash
+from sync.server.settings import ServerSettings
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -33,10 +37,9 @@ router = APIRouter(include_in_schema=False)
 SESSION_COOKIE = "borne_session"
 PRELOGIN_COOKIE = "borne_prelogin"
 SESSION_HOURS = 8
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 STALE_HEARTBEAT = timedelta(minutes=20)
 STALE_BATCH = timedelta(days=2)
+STATIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def _db(request: Request) -> Database:
@@ -45,7 +48,8 @@ def _db(request: Request) -> Database:
 
 
 def _secure(request: Request) -> bool:
-    return not getattr(request.app.state, "insecure_cookies", False)
+    settings: ServerSettings = request.app.state.settings
+    return not settings.insecure_cookies
 
 
 def current_user(db: Database, request: Request) -> User | None:
@@ -78,6 +82,8 @@ def _check_csrf(request: Request, token: str) -> None:
 
 @router.get("/static/{name}")
 def static(name: str) -> FileResponse:
+    if not STATIC_NAME.fullmatch(name):
+        raise HTTPException(404)
     path = (HERE / "static" / name).resolve()
     vendor = (HERE / "static" / "vendor" / name).resolve()
     for candidate in (path, vendor):
@@ -94,6 +100,10 @@ def login_page(request: Request, error: str | None = None) -> Response:
     return response
 
 
+LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
+LOGIN_THROTTLED = "Trop d'essais depuis cette connexion : réessayez dans quelques minutes."
+
+
 @router.post("/login")
 def login(
     request: Request,
@@ -101,37 +111,37 @@ def login(
     password: Annotated[str, Form(max_length=200)],
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
+    """Every attempt counts against the client's address (not the account: nobody can lock
+    someone else out); every failure says the same and takes as long, account or not."""
     expected = request.cookies.get(PRELOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf):
         raise HTTPException(403, "jeton CSRF invalide : rechargez la page de connexion")
     db = _db(request)
-    now = utcnow()
+    settings: ServerSettings = request.app.state.settings
+    throttle = f"login:{client_address(request.scope)}"
+    if (wait := ratelimit.take(db, throttle, settings.login_rate)) is not None:
+        context = {"csrf": expected, "error": LOGIN_THROTTLED}
+        headers = {"Retry-After": str(int(wait) + 1)}
+        return templates.TemplateResponse(request, "login.html", context, status_code=429, headers=headers)
     with db.session() as session:
-        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        locked = user is not None and (aware(user.locked_until) or now) > now
-        if user is None or locked or not check_password(password, user.password_hash):
-            if user is not None and not locked:
-                user.failed_logins += 1
-                if user.failed_logins >= MAX_FAILURES:
-                    user.locked_until = now + LOCKOUT
-                    user.failed_logins = 0
-            message = (
-                "Compte bloqué pendant 15 minutes après trop d'essais."
-                if user is not None and (aware(user.locked_until) or now) > now
-                else "Identifiant ou mot de passe incorrect."
-            )
-            return templates.TemplateResponse(
-                request, "login.html", {"csrf": expected, "error": message}, status_code=401
-            )
-        user.failed_logins = 0
-        user.locked_until = None
-        session_id = secrets.token_urlsafe(32)
+        stored = session.execute(select(User.password_hash).where(User.username == username)).scalar_one_or_none()
+    if not check_password(password, stored):  # outside any transaction: it takes about a second
+        context = {"csrf": expected, "error": LOGIN_FAILED}
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    assert stored is not None
+    ratelimit.forget(db, throttle)
+    session_id = secrets.token_urlsafe(32)
+    upgraded = hash_password(password) if needs_rehash(stored) else None
+    with db.session() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one()
+        if upgraded is not None:
+            user.password_hash = upgraded
         session.add(
             WebSession(
                 id_hash=token_hash(session_id),
                 user_id=user.id,
                 csrf_token=secrets.token_urlsafe(24),
-                expires_at=now + timedelta(hours=SESSION_HOURS),
+                expires_at=utcnow() + timedelta(hours=SESSION_HOURS),
             )
         )
     response = RedirectResponse("/", status_code=303)
@@ -219,7 +229,8 @@ def fleet_csv(request: Request) -> Response:
     )
     for r in _fleet_rows(request, user):
         writer.writerow(
-            [
+            csv_cell(cell)
+            for cell in (
                 r["centre"],
                 r["name"],
                 r["device_id"],
@@ -228,7 +239,7 @@ def fleet_csv(request: Request) -> Response:
                 r["last_batch"].isoformat() if r["last_batch"] else "",
                 "oui" if r["stale"] else "non",
                 "; ".join(r["problems"]),
-            ]
+            )
         )
     return Response(
         out.getvalue(),

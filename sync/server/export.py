@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from sync.server.db import Database
 from sync.server.models import Centre, PublishedCell
+from sync.server.security import csv_cell
 from sync.vocabulary.periods import Period
 
 COLUMNS = ("level", "scope", "scope_name", "period", "metric", "key", "value", "partial")
@@ -119,7 +120,10 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {**row, "value": "" if row["value"] is None else row["value"], "partial": "true" if row["partial"] else ""}
-        )
+        cells = {
+            **row,
+            "value": "" if row["value"] is None else row["value"],
+            "partial": "true" if row["partial"] else "",
+        }
+        writer.writerow({name: csv_cell(value) for name, value in cells.items()})
     return out.getvalue()

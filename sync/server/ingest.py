@@ -12,9 +12,9 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,22 +23,20 @@ from sync.protocol import DailyBatch, DayFigures, Heartbeat, upgrade
 from sync.protocol import cells as protocol_cells
 from sync.server.db import Database, aware, utcnow
 from sync.server.models import Batch, Centre, Terminal, UsageCell
+from sync.vocabulary import periods
 
 log = logging.getLogger(__name__)
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=5)
-RATE_PER_MINUTE = 120.0  # batches and heartbeats per terminal; a catching-up terminal sends 1 per request
-RATE_BURST = 240.0
+MAX_SKEW_S = 10 * 366 * 86_400.0  # a clock further off than ten years is counted as ten years off
 
 
 class Conflict(Exception):
     """Same batch id, different payload."""
 
 
-class RateLimited(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many requests; retry after {retry_after_s} s")
-        self.retry_after_s = retry_after_s
+class Refused(Exception):
+    """The batch breaks one of the server's rules (answered 422 with this message)."""
 
 
 @dataclass(frozen=True)
@@ -64,47 +62,58 @@ def _add_cells(session: Session, db: Database, scopes: list[tuple[str, str]], da
         for level, scope in scopes
         for metric, key, value, hidden in cells(figures)
     ]
-    if not rows:
-        return
-    insert = postgresql.insert if db.is_postgres else sqlite.insert
-    statement = insert(UsageCell).values(rows)
-    statement = statement.on_conflict_do_update(
+    table = UsageCell.__table__
+    assert isinstance(table, Table)
+    insert = postgresql.insert(table) if db.is_postgres else sqlite.insert(table)
+    statement = insert.on_conflict_do_update(
         index_elements=["level", "scope", "day", "metric", "key"],
-        set_={
-            "value": UsageCell.value + statement.excluded.value,
-            "hidden": UsageCell.hidden + statement.excluded.hidden,
-        },
+        set_={"value": table.c.value + insert.excluded.value, "hidden": table.c.hidden + insert.excluded.hidden},
     )
-    session.execute(statement)
+    session.execute(statement, rows)  # one statement, many rows: no limit on bound parameters
 
 
-def _take_rate_token(terminal: Terminal, now: datetime) -> None:
-    updated = aware(terminal.rate_updated_at)
-    tokens = RATE_BURST if updated is None else terminal.rate_tokens
-    if updated is not None:
-        tokens = min(RATE_BURST, tokens + (now - updated).total_seconds() * RATE_PER_MINUTE / 60)
-    if tokens < 1:
-        raise RateLimited(max(1, int((1 - tokens) * 60 / RATE_PER_MINUTE) + 1))
-    terminal.rate_tokens = tokens - 1
-    terminal.rate_updated_at = now
+def check_batch(batch: DailyBatch, enrolled_at: datetime | None, now: datetime) -> None:
+    """Refuse what no terminal of ours sends: days before its enrolment or in the future, answer
+    cells it should have hidden. Raises :class:`Refused`."""
+    first = max((aware(enrolled_at) or now).date() - timedelta(days=1), periods.FIRST_DAY)
+    last = min(now.date() + timedelta(days=1), periods.LAST_DAY)
+    if not first <= batch.day <= last:
+        raise Refused(
+            f"day {batch.day} refused: this terminal may send days from the day before its enrolment"
+            f" ({first}) to tomorrow ({last})"
+        )
+    k = batch.figures.suppression_k
+    for question, table in batch.figures.answers.items():
+        small = sorted(key for key, count in table.items() if count is not None and count < k)
+        if small:
+            raise Refused(
+                f"answers.{question}: {', '.join(small[:5])} below the batch's k = {k}"
+                " (a terminal sends such cells hidden)"
+            )
 
 
-def _locked_terminal(session: Session, db: Database, terminal_id: int) -> Terminal:
-    query = select(Terminal).where(Terminal.id == terminal_id)
-    if db.is_postgres:
-        query = query.with_for_update()
-    return session.execute(query).scalar_one()
+def clock_skew_s(device_clock: datetime, now: datetime) -> float:
+    """How far ahead the terminal's clock is, in seconds (a clock without a zone is UTC); any
+    clock, even in year 1 or 9999, gives a number within ten years."""
+    clock = device_clock if device_clock.tzinfo else device_clock.replace(tzinfo=UTC)
+    try:
+        seconds = (clock - now).total_seconds()
+    except OverflowError:
+        seconds = MAX_SKEW_S if clock.replace(tzinfo=None) > now.replace(tzinfo=None) else -MAX_SKEW_S
+    return max(-MAX_SKEW_S, min(MAX_SKEW_S, seconds))
 
 
 def store_batch(db: Database, terminal_id: int, batch: DailyBatch, device_clock: datetime | None) -> Stored:
-    """Store ``batch`` for the terminal, once. Raises :class:`Conflict` or :class:`RateLimited`."""
+    """Store ``batch`` for the terminal, once. Raises :class:`Conflict` or :class:`Refused`."""
     digest = batch.payload_hash()
     now = utcnow()
-    skew = device_clock is not None and abs(device_clock - now) > CLOCK_SKEW_LIMIT
+    skew_s = None if device_clock is None else clock_skew_s(device_clock, now)
+    skew = skew_s is not None and abs(skew_s) > CLOCK_SKEW_LIMIT.total_seconds()
     try:
         with db.session() as session:
-            terminal = _locked_terminal(session, db, terminal_id)
-            _take_rate_token(terminal, now)
+            terminal = session.get(Terminal, terminal_id)
+            assert terminal is not None
+            check_batch(batch, terminal.enrolled_at, now)
             existing = session.execute(
                 select(Batch.payload_hash).where(Batch.terminal_id == terminal_id, Batch.batch_id == batch.batch_id)
             ).scalar_one_or_none()
@@ -130,8 +139,8 @@ def store_batch(db: Database, terminal_id: int, batch: DailyBatch, device_clock:
             scopes = [("centre", str(centre.id)), ("departement", centre.departement), ("national", "")]
             _add_cells(session, db, scopes, batch.day, upgrade(batch.figures, batch.version))
             terminal.last_batch_at = now
-            if device_clock is not None:
-                terminal.clock_skew_s = (device_clock - now).total_seconds()
+            if skew_s is not None:
+                terminal.clock_skew_s = skew_s
     except IntegrityError:
         # Another process stored the same batch between our check and our insert.
         with db.session() as session:
@@ -142,7 +151,7 @@ def store_batch(db: Database, terminal_id: int, batch: DailyBatch, device_clock:
             raise Conflict(batch.batch_id) from None
         return Stored(already=True, skew_flagged=skew)
     if skew:
-        log.warning("ingest.clock_skew", extra={"device": batch.device_id, "skew_s": terminal.clock_skew_s})
+        log.warning("ingest.clock_skew", extra={"device": batch.device_id, "skew_s": skew_s})
     return Stored(already=False, skew_flagged=skew)
 
 
@@ -150,15 +159,10 @@ def record_heartbeat(db: Database, terminal_id: int, heartbeat: Heartbeat) -> bo
     """Keep the terminal's last heartbeat; returns whether its clock is off by more than 5 minutes."""
     now = utcnow()
     with db.session() as session:
-        terminal = _locked_terminal(session, db, terminal_id)
-        _take_rate_token(terminal, now)
+        terminal = session.get(Terminal, terminal_id)
+        assert terminal is not None
         terminal.last_heartbeat_at = now
         terminal.last_heartbeat = heartbeat.model_dump_json()
         terminal.software_version = heartbeat.software_version
-        clock = (
-            heartbeat.device_clock
-            if heartbeat.device_clock.tzinfo
-            else heartbeat.device_clock.replace(tzinfo=now.tzinfo)
-        )
-        terminal.clock_skew_s = (clock - now).total_seconds()
+        terminal.clock_skew_s = clock_skew_s(heartbeat.device_clock, now)
         return abs(terminal.clock_skew_s) > CLOCK_SKEW_LIMIT.total_seconds()

@@ -65,8 +65,7 @@ class Terminal(Base):
     last_batch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_heartbeat: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON of the last Heartbeat
     clock_skew_s: Mapped[float | None] = mapped_column(Float, nullable=True)
-    rate_tokens: Mapped[float] = mapped_column(Float, default=0.0)
-    rate_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Columns rate_tokens, rate_updated_at (migration 0001) are no longer used: see RateBucket.
     centre: Mapped[Centre] = relationship(back_populates="terminals")
 
 
@@ -95,8 +94,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Columns failed_logins, locked_until (migration 0001) are no longer used: logins are
+    # throttled per client address (RateBucket "login:<address>").
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     scope_level: Mapped[str] = mapped_column(String(12), default="national")  # as ReadToken's
     scope_value: Mapped[str] = mapped_column(String(20), default="")
@@ -170,6 +169,15 @@ class ForcedCell(Base):
     scope: Mapped[str] = mapped_column(String(20), primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(130), primary_key=True)  # the family's key node
+
+
+class RateBucket(Base):
+    """A rate limit's token bucket (see ``ratelimit.py``); ``updated_s`` in seconds since 1970."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated_s: Mapped[float] = mapped_column(Float, index=True)
 
 
 class Setting(Base):

@@ -14,6 +14,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from sync.server.bounds import MAX_ID
 from sync.server.dashboard import _db, _require_user, _terminal_row, templates
 from sync.server.db import Database
 from sync.server.export import Scope
@@ -202,7 +203,7 @@ def departement(request: Request, code: str, periode: str | None = None) -> Resp
 
 @router.get("/centres/{centre_id}", response_class=HTMLResponse)
 def centre(
-    request: Request, centre_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], periode: str | None = None
+    request: Request, centre_id: Annotated[int, PathParam(ge=1, le=MAX_ID)], periode: str | None = None
 ) -> Response:
     user = _require_user(request)
     with _db(request).session() as session:

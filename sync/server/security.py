@@ -1,16 +1,24 @@
 """Secrets of the federation server: device and read tokens, enrolment codes, passwords.
 
 Tokens and codes are random; only their SHA-256 is stored (they carry 256 bits of entropy, a
-slow hash adds nothing). Passwords are hashed with scrypt and a per-user salt.
+slow hash adds nothing). Passwords are hashed with scrypt and a per-user salt, with OWASP's
+parameters (Password Storage Cheat Sheet: N=2^17, r=8, p=1, 128 MiB); a hash made with older
+parameters is replaced at the next successful login (:func:`needs_rehash`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+import threading
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+SCRYPT_MAXMEM = 2**28  # 256 MiB: room for N=2^17, r=8 (128 MiB)
+# Each verification holds 128 MiB for about a second: a burst of logins waits here instead of
+# taking all the memory of the machine.
+_VERIFICATIONS = threading.BoundedSemaphore(2)
 
 
 def new_token(prefix: str) -> str:
@@ -34,16 +42,46 @@ def code_hash(code: str) -> str:
 
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    with _VERIFICATIONS:
+        digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
-def check_password(password: str, stored: str) -> bool:
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=SCRYPT_MAXMEM)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches ``stored``. For an unknown user (``stored`` None) the same
+    work is done against a dummy hash, so the answer takes as long whether the account exists."""
+    target = stored or _dummy_hash()
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
+        scheme, n, r, p, salt, digest = target.split("$")
         if scheme != "scrypt":
             return False
-        computed = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+        with _VERIFICATIONS:
+            computed = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(computed.hex(), digest)
+    return hmac.compare_digest(computed.hex(), digest) and stored is not None
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether ``stored`` was made with other parameters than today's."""
+    return not stored.startswith(f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that no spreadsheet runs as a formula: text starting with = + - @, a tab or a
+    carriage return gets a leading apostrophe (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

@@ -20,6 +20,10 @@ from typing import Literal
 
 Kind = Literal["week", "month", "quarter", "year"]
 KINDS: tuple[Kind, ...] = ("week", "month", "quarter", "year")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # what the server is asked about: never an overflow deeper down
+# The days whose week lies in those years (2000-01-01 belongs to a week of December 1999).
+FIRST_DAY = date.fromisocalendar(FIRST_YEAR, 1, 1)
+LAST_DAY = date.fromisocalendar(LAST_YEAR + 1, 1, 1) - timedelta(days=1)
 KIND_NAMES = {"week": "semaine", "month": "mois", "quarter": "trimestre", "year": "année"}
 MONTH_NAMES = (
     "janvier",
@@ -35,6 +39,7 @@ MONTH_NAMES = (
     "novembre",
     "décembre",
 )
+LABEL_PATTERN = r"^(20\d\d|2100)(-W(0[1-9]|[1-4]\d|5[0-3])|-Q[1-4]|-(0[1-9]|1[0-2]))?$"  # the API's, for clients
 _LABEL = re.compile(r"(?P<year>\d{4})(?:-W(?P<week>\d{2})|-Q(?P<quarter>[1-4])|-(?P<month>\d{2}))?")
 HELP = "a period is YYYY-Www (ISO week), YYYY-MM (month), YYYY-Qn (quarter) or YYYY (year), e.g. 2026-03"
 
@@ -60,8 +65,8 @@ class Period:
         if match is None:
             raise PeriodError(f"{label!r} is not a period: {HELP}")
         year = int(match["year"])
-        if not 2000 <= year <= 2100:
-            raise PeriodError(f"{label!r}: the year must lie between 2000 and 2100")
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise PeriodError(f"{label!r}: the year must lie between {FIRST_YEAR} and {LAST_YEAR}")
         if match["week"]:
             number = int(match["week"])
             if not 1 <= number <= weeks_in_year(year):
@@ -207,8 +212,8 @@ def months_between(first: Period, last: Period) -> list[Period]:
 
 def snap(first: date, last: date) -> Period:
     """The one period running exactly from ``first`` to ``last``; :class:`PeriodError` if none does."""
-    if not (2000 <= first.year <= 2100 and 2000 <= last.year <= 2100):
-        raise PeriodError("dates must lie between 2000 and 2100")
+    if not (FIRST_DAY <= first <= LAST_DAY and FIRST_DAY <= last <= LAST_DAY):
+        raise PeriodError(f"dates must lie between {FIRST_DAY} and {LAST_DAY}")
     for kind in KINDS:
         candidate = _period_of(first, kind)
         if candidate is not None and candidate.first_day == first and candidate.last_day == last:

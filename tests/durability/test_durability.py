@@ -477,11 +477,10 @@ def run_shell_session(qtbot, config, data_dir: Path, session_root: Path) -> tupl
         if kiosk.controller.browser is not None:
             kiosk.controller.end_session()
             qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=15_000)
-        kiosk.window.allow_close()
-        kiosk.window.close()
-        if kiosk.controller.store is not None:
-            kiosk.controller.store.close()
-        kiosk.window.deleteLater()
+        store = kiosk.controller.store
+        kiosk.close()
+        if store is not None:
+            store.close()
         qtbot.wait(50)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.core.devices import DeviceFailure
+from kiosk.core.ports import ManualClock
 from kiosk.core.session import EndReason, State
 from kiosk.core.store import Role, open_store
 from tests.integration.test_shell import PDF, start_in_tile
@@ -62,8 +63,10 @@ def tap(qtbot, kiosk, value: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_kiosk, store, loopback_web) -> None:  # type: ignore[no-untyped-def]
-    kiosk = make_kiosk(store=store)
+    clock = ManualClock()
+    kiosk = make_kiosk(store=store, clock=clock)
     start_in_tile(qtbot, kiosk, loopback_web, "<h1>Bonjour</h1>")
+    clock.advance(42.5)  # the resident stays 42.5 s (below the idle warning at 50 s)
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     recorded = rows(store)
@@ -72,7 +75,7 @@ def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_kio
     assert len(sessions) == 1 and re.fullmatch(r"[0-9a-f]{32}", sessions.pop() or "")
     assert recorded[1][1] == {"tile": "allowed", "category": "autre"}
     ended = recorded[2][1]
-    assert ended["reason"] == "button" and ended["duration_s"] >= 0
+    assert ended["reason"] == "button" and ended["duration_s"] == 42.5
     assert ended["age"] is None and ended["satisfaction"] is None  # questions are off in this config
 
 
@@ -131,11 +134,16 @@ def test_printing_counts_pages_and_a_printer_failure_is_a_device_error(qtbot, ma
 
 
 def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
-    kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
+    clock = ManualClock()
+    kiosk = make_kiosk(config=with_questions(kiosk_config), store=store, clock=clock)
     kiosk.controller.start_session()
     wait_ready(qtbot, kiosk, "kiosk://home")
     session_dir = kiosk.controller.browser.dir
+    clock.advance(30)
+    kiosk.controller.session.activity()  # a touch: the idle delay starts again
+    clock.advance(45)  # 75 s in all, never 50 s without a touch
     end_and_wait_questions(qtbot, kiosk)
+    clock.advance(20)  # answering takes time, which is not the session's
     # Everything is already wiped while the questions are on screen.
     assert kiosk.controller.browser is None and not session_dir.exists()
     assert kiosk.controller.state is State.ENDING and kiosk.controller.asking_questions
@@ -146,7 +154,7 @@ def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk
     ended = [data for kind, data, _ in rows(store) if kind == "session_ended"]
     assert ended == [
         {
-            "duration_s": ended[0]["duration_s"],
+            "duration_s": 75.0,
             "reason": "button",
             "age": "60_69",
             "outcome": "en_partie",

@@ -32,7 +32,7 @@ from sync.server.publication import publish_due, published_periods
 from sync.vocabulary.disclosure import ROOT, Family, Finest
 from sync.vocabulary.figures import EXEMPT, families_for, family_leaves
 from sync.vocabulary.periods import Period, week_of
-from tests.fedkit import batch
+from tests.fedkit import backdate_enrolment, batch
 from tests.privacy.lp import EPS, intervals
 
 pytestmark = [pytest.mark.privacy, pytest.mark.sync]
@@ -87,6 +87,7 @@ def publish_fleet(tmp: Path, where: dict[int, str], days: list[tuple[int, Any]])
         ids[centre] = str(admin.create_centre(db, f"Centre {centre}", "Testville", departement, "france_services"))
         made = admin.create_terminal(db, int(ids[centre]), "Borne")
         terminal, _, _ = admin.enrol(db, made.code, "1.0")
+        backdate_enrolment(db, terminal.device_id)
         devices[centre] = (terminal.id, terminal.device_id)
     for centre, (day, figures) in days:
         terminal_id, device = devices[centre]

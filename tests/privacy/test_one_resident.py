@@ -24,6 +24,7 @@ from kiosk.core.stats.events import NavigationBlocked, Satisfaction, SessionEnde
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Role, open_store
 from sync.server import admin
+from sync.server.settings import Rate, ServerSettings
 from sync.vocabulary import Category
 from sync.vocabulary.periods import Period
 from tests.fedkit import PASSWORD, Federation, batch
@@ -136,6 +137,9 @@ def counts_the_session(row: dict[str, Any], quiet: str) -> bool:
 
 
 def test_nothing_published_tells_one_residents_session(federation: Federation, tmp_path: Path) -> None:
+    # The readers below fetch every page, CSV and export from one address, more than the
+    # production rate allows (the limits themselves are tested in tests/sync/test_abuse.py).
+    federation.restart(ServerSettings(insecure_cookies=True, address_rate=Rate(per_minute=6000.0, burst=6000.0)))
     data = tmp_path / "terminal"
     data.mkdir()
     store = resident_terminal(data)

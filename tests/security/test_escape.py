@@ -3,18 +3,32 @@
 Every vector ends with the same checks (``assert_contained``): the resident is still inside the
 tile's origins or on a kiosk: page, there is no second window and no system dialog, nothing was
 written outside the session directory, and the top bar is still there.
+
+A vector that must show that *nothing* happened first waits for a positive signal: the hostile
+page's own log of its attempt (a beacon to ``/__attempted`` on the loopback server, sent after
+the attempt) and, where the shell is the one refusing, the shell's log of its refusal; then for
+the page to be idle. Only then does it check that the resident's page is still the same document.
+
+A frame from outside the tile's origins (``ads.test``) may show itself inside its box, and no
+more: it never navigates the top page (with or without a tap), never opens a popup, never
+covers the top bar. The one thing it can still do is move the resident within their own
+history (Chromium gives a frame's ``history.back()`` the whole tab's history, and that
+navigation carries no initiator QtWebEngine exposes): it stays among pages of the tile the
+resident already visited.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtTest import QTest
+from pytestqt.exceptions import TimeoutError as QtWaitTimeout
 
 from tests.security.containment import Snapshot, assert_contained
 from tests.shellkit import run_js, wait_ready
@@ -24,6 +38,10 @@ pytestmark = pytest.mark.escape
 
 EVIL = "http://evil.test/"
 ALLOWED_PAGE2 = "http://sub.allowed.test/page2"
+PHISH = "http://www.allowed.test/phish"  # on the tile's origin: only a third party's way there is wrong
+ADS = "ads.test"  # a third party with a frame on the allowed page
+# Sent by a hostile page right after its attempt: the positive signal the test waits for.
+MARK = "navigator.sendBeacon('/__attempted', 'x')"
 
 
 @dataclass(frozen=True)
@@ -35,13 +53,28 @@ class Vector:
     expect_page: str | None = None  # the kiosk: page, or host, the resident should end on
     check: Callable[..., None] | None = None
     routes: dict[str, Response] = field(default_factory=dict)
+    frame: str = ""  # served at http://ads.test/frame, shown over the whole allowed page
+    shell_log: str | None = None  # the shell's own log of its refusal, waited for
+    stays: bool = True  # when no page is expected: the resident's page is still the same document
 
 
 def button(onclick: str) -> str:
     return (
         "<button id=b style='position:fixed;inset:0;width:100%;height:100%;font-size:40px' "
-        f'onclick="{onclick}">go</button>'
+        f'onclick="{onclick}; {MARK}">go</button>'
     )
+
+
+def frame_link(href: str, target: str = "_top") -> str:
+    """A third party's link over the whole frame: the resident's tap lands on it."""
+    return (
+        f"<a target={target} href='{href}' onclick=\"{MARK}\" "
+        "style='display:block;position:fixed;inset:0;font-size:40px'>Gagnez un smartphone</a>"
+    )
+
+
+def back_on_the_page(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/", exact=True)
 
 
 def js_result(name: str, expected: object) -> Callable[..., None]:
@@ -106,7 +139,7 @@ def confirm_answered(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
 
 
 def not_fullscreen(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
-    qtbot.wait(500)
+    js_result("fullscreen", "refused")(qtbot, kiosk)  # the page's request was answered
     assert not kiosk.window.isFullScreen()
     assert run_js(qtbot, kiosk.controller.session_page(), "String(document.fullscreenElement)") == "null"
 
@@ -153,22 +186,24 @@ VECTORS = [
         "document.getElementById('f').submit()",
         expect_page="blocked",
     ),
+    # A javascript: URL runs in the page itself (same origin): its string result becomes the page.
     Vector(
-        "iframe_navigates_top",
-        f"<iframe src='{EVIL}frame'></iframe>",
-        routes={"evil.test /frame": Response(f"<script>top.location = '{EVIL}';</script>")},
+        "javascript_url_navigation",
+        "<p id=p>x</p>",
+        "location.href = 'javascript:document.title=\"pwn\"'",
+        stays=False,
     ),
-    Vector("javascript_url_navigation", "<p id=p>x</p>", "location.href = 'javascript:document.title=\"pwn\"'"),
     Vector("data_url_navigation", "<p>x</p>", "location.href = 'data:text/html,<h1>fake login</h1>'"),
     Vector(
         "blob_url_navigation",
         "<p>x</p>",
         "location.href = URL.createObjectURL(new Blob(['<h1>fake</h1>'], {type: 'text/html'}))",
+        expect_page="blocked",
     ),
     Vector("file_url", "<a id=a href='file:///etc/passwd'>x</a>", "document.getElementById('a').click()"),
     Vector("view_source", "<p>x</p>", "location.href = 'view-source:http://www.allowed.test/'"),
     Vector("chrome_settings", "<p>x</p>", "location.href = 'chrome://settings'"),
-    Vector("chrome_gpu_in_iframe", "<iframe src='chrome://gpu'></iframe>"),
+    Vector("chrome_gpu_in_iframe", f"<iframe src='chrome://gpu'></iframe><script>{MARK}</script>"),
     Vector("mailto_link", "<a id=a href='mailto:x@example.org'>x</a>", "document.getElementById('a').click()"),
     Vector("tel_link", "<a id=a href='tel:+33100000000'>x</a>", "document.getElementById('a').click()"),
     Vector(
@@ -181,7 +216,11 @@ VECTORS = [
         "document.getElementById('a').click()",
         check=session_continues,
     ),
-    Vector("kiosk_page_in_iframe", "<iframe id=f src='kiosk://home/'></iframe>", check=session_continues),
+    Vector(
+        "kiosk_page_in_iframe",
+        f"<iframe id=f src='kiosk://home/'></iframe><script>{MARK}</script>",
+        check=session_continues,
+    ),
     Vector(
         "idn_lookalike",
         "<a id=a href='http://www.аllowed.test/'>x</a>",
@@ -199,7 +238,13 @@ VECTORS = [
     ),
     Vector("other_port", "<p>x</p>", "location.href = 'http://www.allowed.test:8080/'", expect_page="blocked"),
     Vector(
-        "fullscreen_request", button("document.documentElement.requestFullscreen()"), click=True, check=not_fullscreen
+        "fullscreen_request",
+        button(
+            "document.documentElement.requestFullscreen().then("
+            "function(){ window.fullscreen = 'granted'; }, function(){ window.fullscreen = 'refused'; })"
+        ),
+        click=True,
+        check=not_fullscreen,
     ),
     Vector(
         "alert_loop",
@@ -277,6 +322,90 @@ VECTORS = [
         "Notification.requestPermission().then(function(p){window.answer=p})",
         check=js_result("answer", "denied"),
     ),
+    # -- a third party's frame on the allowed page ------------------------------------------------
+    Vector(
+        "third_party_frame_sends_top_elsewhere",
+        "<p>x</p>",
+        # Without a tap Chromium refuses a frame a cross-site top navigation itself, by throwing.
+        frame=f"<script>try {{ top.location = '{EVIL}'; }} catch (refused) {{}} {MARK};</script>",
+    ),
+    Vector(
+        "third_party_frame_sends_top_to_an_allowed_page",
+        "<p>x</p>",
+        frame=f"<script>top.location = '{PHISH}'; {MARK};</script>",
+        shell_log="navigation.third_party_refused",
+    ),
+    Vector(
+        "third_party_link_to_top_elsewhere_tapped",
+        "<p>x</p>",
+        frame=frame_link(EVIL),
+        click=True,
+        shell_log="navigation.third_party_refused",
+    ),
+    Vector(
+        "third_party_link_to_top_allowed_page_tapped",
+        "<p>x</p>",
+        frame=frame_link(PHISH),
+        click=True,
+        shell_log="navigation.third_party_refused",
+    ),
+    Vector(
+        "third_party_form_to_top_tapped",
+        "<p>x</p>",
+        frame=(
+            f"<form target=_top method=post action='{PHISH}'><input type=hidden name=q value=1></form>"
+            + button("document.forms[0].submit()")
+        ),
+        click=True,
+        shell_log="navigation.third_party_refused",
+    ),
+    Vector(
+        "third_party_popup_tapped",
+        "<p>x</p>",
+        frame=frame_link(PHISH, target="_blank"),
+        click=True,
+        shell_log="popup.third_party_refused",
+    ),
+    Vector(
+        "third_party_window_open_untapped",
+        "<p>x</p>",
+        frame=f"<script>window.open('{PHISH}'); {MARK};</script>",
+        shell_log="popup.third_party_refused",
+    ),
+    Vector(
+        "opaque_frame_inside_third_party_link_to_top_tapped",
+        "<p>x</p>",
+        frame=(
+            "<iframe style='position:fixed;inset:0;width:100%;height:100%;border:0' src=\"data:text/html,"
+            f"<a target=_top href='{PHISH}' style='display:block;position:fixed;inset:0'>go</a>\"></iframe>"
+            f"<script>{MARK}</script>"
+        ),
+        click=True,
+        shell_log="navigation.third_party_refused",
+    ),
+    Vector(
+        "sandboxed_frame_allowed_top_navigation_tapped",
+        "<p>x</p>",
+        frame=(
+            "<iframe sandbox='allow-scripts allow-top-navigation' "
+            "style='position:fixed;inset:0;width:100%;height:100%;border:0' "
+            f"srcdoc=\"<a target=_top href='{PHISH}' style='display:block;position:fixed;inset:0'>go</a>\"></iframe>"
+            f"<script>{MARK}</script>"
+        ),
+        click=True,
+        shell_log="navigation.third_party_refused",
+    ),
+    # about:blank at the top is the one navigation no hook is asked about: the shell undoes it
+    # at once (the page comes back by going back, what the resident typed restored with it).
+    Vector(
+        "third_party_frame_empties_top_tapped",
+        "<p>x</p>",
+        frame=button("top.location = 'about:blank'"),
+        click=True,
+        shell_log="navigation.blank_top_undone",
+        check=back_on_the_page,
+        stays=False,
+    ),
 ]
 
 
@@ -285,9 +414,20 @@ def snapshot_roots(tmp_path: Path) -> list[Path]:
     return [Path(os.environ["HOME"]), tmp_path]
 
 
+# Each document draws its own identity: the same value later means the same document.
+IDENTITY = "<script>window.__doc = window.__doc || String(Math.random()).slice(2);</script>"
+FRAME = (
+    f"<iframe id=ad src='http://{ADS}/frame' allowfullscreen "
+    "style='position:fixed;inset:0;width:100%;height:100%;border:0;z-index:2147483647'></iframe>"
+)
+
+
 def open_vector(qtbot, kiosk, web, vector: Vector) -> None:  # type: ignore[no-untyped-def]
     web.clear()
-    web.page("www.allowed.test", "/", f"<!doctype html><meta charset=utf-8><body>{vector.html}</body>")
+    frame = FRAME if vector.frame else ""
+    web.page("www.allowed.test", "/", f"<!doctype html><meta charset=utf-8><body>{vector.html}{frame}{IDENTITY}</body>")
+    web.page(ADS, "/frame", f"<!doctype html><meta charset=utf-8><body style='margin:0'>{vector.frame}</body>")
+    web.page("www.allowed.test", "/phish", "<h1>Connectez-vous</h1>")
     web.page("evil.test", "/", "<h1>Evil</h1>")
     for key, response in vector.routes.items():
         host, path = key.split(" ")
@@ -312,31 +452,119 @@ def touch_centre(kiosk) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+def attempts(web, host: str = "www.allowed.test") -> int:  # type: ignore[no-untyped-def]
+    return len([h for h in web.requests_to(host) if h.path == "/__attempted"])
+
+
+def wait_attempted(qtbot, web, host: str, timeout: int = 8000) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: attempts(web, host) > 0, timeout=timeout)
+
+
+def wait_logged(qtbot, caplog, message: str) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: any(r.getMessage() == message for r in caplog.records), timeout=8000)
+
+
 @pytest.mark.parametrize("vector", VECTORS, ids=[v.name for v in VECTORS])
-def test_escape_vector(qtbot, kiosk, loopback_web, snapshot_roots, vector: Vector) -> None:  # type: ignore[no-untyped-def]
+def test_escape_vector(qtbot, kiosk, loopback_web, snapshot_roots, caplog, vector: Vector) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="kiosk")
     open_vector(qtbot, kiosk, loopback_web, vector)
+    document = (
+        run_js(qtbot, kiosk.controller.session_page(), "String(window.__doc)") if vector.name != "meta_refresh" else ""
+    )
     snapshot = Snapshot(snapshot_roots)
     answer_overlay_when_shown(kiosk.window.confirm, kiosk.window.confirm.no)
     answer_overlay_when_shown(kiosk.window.chooser, kiosk.window.chooser.cancel)
     if vector.click:
-        touch_centre(kiosk)
+        # A synthesised touch can land while the page is still settling: touch again until the
+        # page logs that the tap reached it.
+        for _ in range(4):
+            touch_centre(kiosk)
+            try:
+                wait_attempted(qtbot, loopback_web, ADS if vector.frame else "www.allowed.test", timeout=2500)
+                break
+            except QtWaitTimeout:
+                continue
     if vector.script:
-        kiosk.controller.session_page().runJavaScript(vector.script)
+        # The mark follows the attempt: a script that fails before its attempt never sends it.
+        kiosk.controller.session_page().runJavaScript(f"{vector.script}; {MARK};")
     if vector.expect_page:
         expected = vector.expect_page
         qtbot.waitUntil(lambda: kiosk.controller.current_url().host() == expected, timeout=8000)
     else:
-        qtbot.wait(800)
+        # Nothing is expected to happen: first the signal that the attempt was made (and
+        # refused, where the shell refuses), then the page at rest, then the checks.
+        wait_attempted(qtbot, loopback_web, ADS if vector.frame else "www.allowed.test")
+        if vector.shell_log:
+            wait_logged(qtbot, caplog, vector.shell_log)
+        qtbot.waitUntil(lambda: not kiosk.controller.session_page().isLoading(), timeout=8000)
     if vector.check is not None:
         vector.check(qtbot, kiosk)
-    assert_contained(kiosk, snapshot)
+    assert_contained(kiosk, snapshot, qtbot=qtbot)
+    on_the_page = (
+        kiosk.controller.current_url().scheme() != "kiosk"
+        and kiosk.window.stack.currentWidget() is not kiosk.window.pdf_viewer
+    )
+    if not vector.expect_page and vector.stays and on_the_page:
+        assert run_js(qtbot, kiosk.controller.session_page(), "String(window.__doc)") == document, (
+            "the page was replaced"
+        )
     if vector.name == "beforeunload_trap":
         kiosk.controller.go_home()
         wait_ready(qtbot, kiosk, "kiosk://home")
-        assert_contained(kiosk, snapshot)
-    assert not loopback_web.requests_to("evil.test") or vector.name in ("iframe_navigates_top",), (
-        "evil.test was reached"
+        assert_contained(kiosk, snapshot, qtbot=qtbot)
+    assert not loopback_web.requests_to("evil.test"), "evil.test was reached"
+    assert not [h for h in loopback_web.requests_to("www.allowed.test") if h.path == "/phish"], (
+        "a third party moved the page"
     )
+
+
+def test_third_party_frame_moves_only_within_the_residents_own_history(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    """What a frame can still do (see the module's docstring), and no more."""
+    open_vector(qtbot, kiosk, loopback_web, Vector("history", "<p>x</p>", frame=button("history.back()")))
+    loopback_web.page("www.allowed.test", "/start", "<p>start</p>")
+    kiosk.controller.session_page().setUrl(QUrl("http://www.allowed.test/start"))
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/start")
+    kiosk.controller.session_page().setUrl(QUrl("http://www.allowed.test/"))
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/", exact=True)
+    touch_centre(kiosk)
+    wait_attempted(qtbot, loopback_web, ADS)
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/start", exact=True)
+    assert_contained(kiosk, qtbot=qtbot)
+
+
+def test_third_party_frame_cannot_cover_the_top_bar(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    """A frame painted over the whole page, as large as it can make itself, asking for full
+    screen on a tap: the page area shows it, and the window's top bar area shows exactly what
+    the top bar draws by itself, pixel for pixel."""
+    cover = (
+        "<style>html,body{margin:0;background:#ff00ff}</style>"
+        "<div style='position:fixed;inset:-2000px;background:#ff00ff;z-index:2147483647'></div>"
+        "<script>document.addEventListener('click', function () {"
+        " document.documentElement.requestFullscreen().then("
+        "function(){ window.fullscreen = 'granted'; }, function(){ window.fullscreen = 'refused'; });"
+        f" {MARK}; }});</script>"
+    )
+    open_vector(qtbot, kiosk, loopback_web, Vector("cover", "<p>x</p>", frame=cover))
+    from PySide6.QtGui import QImage
+
+    bar = kiosk.window.top_bar.geometry()
+
+    def top_bar_intact() -> bool:
+        rgb = QImage.Format.Format_RGB32
+        return kiosk.window.grab(bar).toImage().convertToFormat(
+            rgb
+        ) == kiosk.window.top_bar.grab().toImage().convertToFormat(rgb)
+
+    assert top_bar_intact()
+    touch_centre(kiosk)
+    wait_attempted(qtbot, loopback_web, ADS)
+    view = kiosk.controller.session_view()
+    centre = view.mapTo(kiosk.window, QPoint(view.width() // 2, view.height() // 2))
+    # control: the grab sees the page, and the frame covers all of it
+    qtbot.waitUntil(lambda: kiosk.window.grab().toImage().pixelColor(centre).name() == "#ff00ff", timeout=5000)
+    assert top_bar_intact(), "something is drawn over the top bar"
+    assert not kiosk.window.isFullScreen() and kiosk.window.top_bar.isVisible()
+    assert_contained(kiosk, qtbot=qtbot)
 
 
 # -- key sequences ---------------------------------------------------------------------------
@@ -372,28 +600,54 @@ def focus_field(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     run_js(qtbot, kiosk.controller.session_page(), "document.getElementById('f').focus(); 1")
 
 
+def keys_seen(qtbot, kiosk) -> list[str]:  # type: ignore[no-untyped-def]
+    """The page's keydowns, less the modifier keys themselves (pressing Ctrl alone is harmless)."""
+    seen = str(run_js(qtbot, kiosk.controller.session_page(), "window.keys.join(',')"))
+    return [k for k in seen.split(",") if k and k not in ("Control", "Alt", "Shift", "Meta")]
+
+
+def type_until_seen(qtbot, kiosk, char: str) -> None:  # type: ignore[no-untyped-def]
+    """Type ``char`` the resident's way and wait until the page has it: the route is live, and
+    everything sent before it had its chance to arrive. (The first key after focusing can be
+    lost offscreen: type again until one arrives.)"""
+    for _ in range(10):
+        QTest.keyClick(kiosk.window.windowHandle(), char)  # a character: a bare Qt.Key carries no text
+        try:
+            qtbot.waitUntil(lambda: char in keys_seen(qtbot, kiosk), timeout=500)
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"{char!r} never reached the page")
+
+
 @pytest.mark.parametrize(("name", "key", "modifiers"), KEYS, ids=[k[0] for k in KEYS])
 def test_forbidden_key_never_reaches_the_page(qtbot, kiosk, loopback_web, snapshot_roots, name, key, modifiers) -> None:  # type: ignore[no-untyped-def]
     open_vector(qtbot, kiosk, loopback_web, Vector(name, KEY_PAGE))
     snapshot = Snapshot(snapshot_roots)
     focus_field(qtbot, kiosk)
+    type_until_seen(qtbot, kiosk, "a")  # control: keys sent this way reach the page
+    run_js(qtbot, kiosk.controller.session_page(), "window.keys = []; 1")
     blocked_before = kiosk.window.guard.blocked_count
     zoom_before = kiosk.controller.session_view().zoomFactor()
     QTest.keyClick(kiosk.window.windowHandle(), key, modifiers)
-    qtbot.wait(300)
+    type_until_seen(qtbot, kiosk, "z")  # the forbidden key had its chance to arrive before it
     assert kiosk.window.guard.blocked_count > blocked_before
-    assert run_js(qtbot, kiosk.controller.session_page(), "window.keys.join(',')") == ""
+    assert set(keys_seen(qtbot, kiosk)) == {"z"}  # the forbidden key never reached the page
     assert kiosk.controller.session_view().zoomFactor() == zoom_before
     assert kiosk.controller.current_url().host() == "www.allowed.test"
-    assert_contained(kiosk, snapshot)
+    assert_contained(kiosk, snapshot, qtbot=qtbot)
 
 
-def test_ordinary_keys_pass_the_guard(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+def test_ordinary_keys_pass_the_guard(qtbot, make_kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
     """The control for the key vectors: the same route lets ordinary keys through, as activity."""
+    from kiosk.core.ports import ManualClock
+
+    clock = ManualClock()
+    kiosk = make_kiosk(clock=clock)
     open_vector(qtbot, kiosk, loopback_web, Vector("typing", KEY_PAGE))
     focus_field(qtbot, kiosk)
     blocked_before = kiosk.window.guard.blocked_count
-    kiosk.controller.clock.advance(50)
+    clock.advance(50)
     assert kiosk.controller.session.idle_remaining() == pytest.approx(10)
     for key in (Qt.Key.Key_A, Qt.Key.Key_B, Qt.Key.Key_Return, Qt.Key.Key_Backspace):
         QTest.keyClick(kiosk.window.windowHandle(), key)
@@ -401,26 +655,58 @@ def test_ordinary_keys_pass_the_guard(qtbot, kiosk, loopback_web) -> None:  # ty
     assert kiosk.controller.session.idle_remaining() == pytest.approx(60)  # a key is activity
 
 
-def test_ctrl_wheel_does_not_zoom(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+WHEEL_PAGE = (
+    "<p style='height:3000px'>x</p><script>window.wheels = [];"
+    "addEventListener('wheel', function(e){ window.wheels.push(e.ctrlKey ? 'ctrl' : 'plain'); }, true);</script>"
+)
+
+
+def send_wheel(kiosk, modifiers: Qt.KeyboardModifier, delta: int) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
 
-    open_vector(qtbot, kiosk, loopback_web, Vector("wheel", "<p style='height:3000px'>x</p>"))
-    before = kiosk.controller.session_view().zoomFactor()
-    handle = kiosk.window.windowHandle()
     centre = QPointF(kiosk.window.width() / 2, kiosk.window.height() / 2)
     event = QWheelEvent(
         centre,
         centre,
         QPoint(0, 0),
-        QPoint(0, 120),
+        QPoint(0, delta),
         Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.ControlModifier,
+        modifiers,
         Qt.ScrollPhase.NoScrollPhase,
         False,
     )
-    QApplication.sendEvent(handle, event)
-    qtbot.wait(300)
+    QApplication.sendEvent(kiosk.window.windowHandle(), event)
+
+
+def test_ctrl_wheel_does_not_zoom(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    open_vector(qtbot, kiosk, loopback_web, Vector("wheel", WHEEL_PAGE))
+    page = kiosk.controller.session_page()
+    before = kiosk.controller.session_view().zoomFactor()
+    send_wheel(kiosk, Qt.KeyboardModifier.ControlModifier, 120)  # would zoom in
+    # control: a plain wheel sent the same way reaches the page and scrolls it; once it has
+    # arrived, the Ctrl+wheel sent before it had its chance
+    send_wheel(kiosk, Qt.KeyboardModifier.NoModifier, -120)  # scrolls down
+    qtbot.waitUntil(lambda: run_js(qtbot, page, "window.wheels.join(',')") != "", timeout=5000)
+    qtbot.waitUntil(lambda: run_js(qtbot, page, "window.scrollY") > 0, timeout=5000)
+    assert run_js(qtbot, page, "window.wheels.join(',')") == "plain"  # the Ctrl one never reached it
     assert kiosk.controller.session_view().zoomFactor() == before
+    assert run_js(qtbot, page, "String(window.visualViewport.scale)") == "1"
     assert_contained(kiosk)
+
+
+def test_containment_does_not_rest_on_the_policy_it_checks(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    """The control for ``assert_contained``: a policy that wrongly allows a look-alike host
+    (a substring match) lets the page go there, and containment still says "outside"."""
+    from kiosk.core.policy import NavigationPolicy
+
+    open_vector(qtbot, kiosk, loopback_web, Vector("lookalike", "<p>x</p>"))
+    loopback_web.page("evilallowed.test", "/", "<h1>Evil</h1>")
+    wrong = NavigationPolicy.from_strings(["http://*.allowed.test", "http://evilallowed.test"])
+    kiosk.controller.browser.set_tile(kiosk.controller.browser.tile, wrong)
+    kiosk.controller.session_page().setUrl(QUrl("http://evilallowed.test/"))
+    wait_ready(qtbot, kiosk, "http://evilallowed.test/")
+    assert kiosk.controller.current_policy().decide("http://evilallowed.test/").allowed  # the shell's policy says yes
+    with pytest.raises(AssertionError, match="written in the test"):
+        assert_contained(kiosk, qtbot=qtbot)

@@ -1,10 +1,16 @@
-"""Nothing of one resident reaches the next: session 1 leaves a marker, session 2 finds none."""
+"""Nothing of one resident reaches the next: session 1 leaves a marker, session 2 finds none.
+
+Each kind of residue has its positive control: before the wipe, a new page of the same session
+(or the way a resident would reach it: back, paste) still sees the marker, so "session 2 finds
+none" means the wipe removed it, not that the check could never see it.
+"""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
 
 from kiosk.core.session import State
 from tests.shellkit import run_js, wait_ready
@@ -12,7 +18,11 @@ from tests.webserver import Response
 
 pytestmark = pytest.mark.residue
 
-PAGE = "<!doctype html><meta charset=utf-8><body><input id=f name=f autocomplete=on><a href='/two'>two</a></body>"
+PAGE = (
+    "<!doctype html><meta charset=utf-8><body><form action='/two' method=get>"
+    "<input id=f name=f autocomplete=on><button>OK</button></form><input id=g><a href='/two'>two</a></body>"
+)
+SECRET = "Jeanne Dupont"
 
 
 def new_session(qtbot, kiosk, path: str = "/") -> None:  # type: ignore[no-untyped-def]
@@ -23,6 +33,25 @@ def new_session(qtbot, kiosk, path: str = "/") -> None:  # type: ignore[no-untyp
     if path != "/":
         kiosk.controller.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
         wait_ready(qtbot, kiosk, f"http://www.allowed.test{path}")
+
+
+def open_page(qtbot, kiosk, path: str) -> None:  # type: ignore[no-untyped-def]
+    """A new document of the same origin, in the same session (same page, same profile)."""
+    kiosk.controller.session_page().setUrl(QUrl(f"http://www.allowed.test{path}"))
+    wait_ready(qtbot, kiosk, f"http://www.allowed.test{path}")
+
+
+def type_into(qtbot, kiosk, field: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type with real key events, as the resident (or the on-screen keyboard) does."""
+    kiosk.window.activateWindow()
+    kiosk.controller.session_view().setFocus()
+    js(qtbot, kiosk, f"document.getElementById('{field}').focus(); 1")
+    QTest.keyClicks(kiosk.controller.session_view().focusProxy(), text)
+    qtbot.waitUntil(lambda: js(qtbot, kiosk, f"document.getElementById('{field}').value") == text, timeout=5000)
+
+
+def shortcut(kiosk, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]
+    QTest.keyClick(kiosk.window.windowHandle(), key, Qt.KeyboardModifier.ControlModifier)
 
 
 def end_session(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
@@ -82,8 +111,12 @@ def test_synchronous_storage(qtbot, kiosk, site, kind: str) -> None:  # type: ig
     new_session(qtbot, kiosk)
     assert js(qtbot, kiosk, write) not in ("", "null", None)
     assert js(qtbot, kiosk, read) != EMPTY[kind]
+    open_page(qtbot, kiosk, "/two")
+    assert js(qtbot, kiosk, read) != EMPTY[kind]  # control: a new page of this session sees it
     end_session(qtbot, kiosk)
     new_session(qtbot, kiosk)
+    assert js(qtbot, kiosk, read) == EMPTY[kind]
+    open_page(qtbot, kiosk, "/two")
     assert js(qtbot, kiosk, read) == EMPTY[kind]
 
 
@@ -98,8 +131,16 @@ def test_indexeddb(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
         f"{open_db}.then(function(db){{ return new Promise(function(ok){{ var t = db.transaction('s', 'readwrite');"
         " t.objectStore('s').put('1', 'k'); t.oncomplete = function(){ ok('stored'); }; }); })"
     )
+    get = (
+        f"{open_db}.then(function(db){{ return new Promise(function(ok){{"
+        " var r = db.transaction('s').objectStore('s').get('k'); r.onsuccess = function(){ ok(r.result); }; }); })"
+    )
     assert js_async(qtbot, kiosk, put) == "stored"
     assert js_async(qtbot, kiosk, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
+    open_page(qtbot, kiosk, "/two")
+    # control: a new page of this session finds the database and the value in it
+    assert js_async(qtbot, kiosk, "indexedDB.databases().then(function(d){ return d.length; })") == "1"
+    assert js_async(qtbot, kiosk, get) == "1"
     end_session(qtbot, kiosk)
     new_session(qtbot, kiosk)
     assert js_async(qtbot, kiosk, "indexedDB.databases().then(function(d){ return d.length; })") == "0"
@@ -114,24 +155,38 @@ def test_http_cache(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
         ),
     )
     load = "fetch('/cached.js').then(function(r){ return r.text(); })"
+
+    def hits() -> int:
+        return len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"])
+
     new_session(qtbot, kiosk)
+    assert js_async(qtbot, kiosk, load) == "window.cached = 1;"
     js_async(qtbot, kiosk, load)
-    js_async(qtbot, kiosk, load)
-    hits_first_session = len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"])
-    assert hits_first_session == 1  # the second fetch came from the HTTP cache: the marker exists
+    assert hits() == 1  # the second fetch came from the HTTP cache: the marker exists
+    open_page(qtbot, kiosk, "/two")
+    assert js_async(qtbot, kiosk, load) == "window.cached = 1;"
+    assert hits() == 1  # control: a new page of this session is served from the same cache
     end_session(qtbot, kiosk)
     new_session(qtbot, kiosk)
-    js_async(qtbot, kiosk, load)
-    assert len([h for h in site.requests_to("www.allowed.test") if h.path == "/cached.js"]) == 2
+    assert js_async(qtbot, kiosk, load) == "window.cached = 1;"
+    assert hits() == 2
 
 
 def test_history(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     new_session(qtbot, kiosk, "/two")
     assert kiosk.controller.session_page().history().count() >= 2
+    urls = [item.url().toString() for item in kiosk.controller.session_page().history().items()]
+    assert any(u.endswith("/two") for u in urls)  # control: the visit is in this session's history
+    kiosk.controller.go_back()  # … and Retour reaches the page before it
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/", exact=True)
+    kiosk.controller.session_page().history().forward()  # back where the resident was (going back alone drops nothing)
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/two")
     end_session(qtbot, kiosk)
     new_session(qtbot, kiosk)
     urls = [item.url().toString() for item in kiosk.controller.session_page().history().items()]
     assert not any(u.endswith("/two") for u in urls)
+    kiosk.controller.go_back()  # Retour from the tile's first page leads home, not into the last session
+    wait_ready(qtbot, kiosk, "kiosk://home")
 
 
 def test_downloads_and_session_directory(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
@@ -146,7 +201,10 @@ def test_downloads_and_session_directory(qtbot, kiosk, site) -> None:  # type: i
     qtbot.waitUntil(
         lambda: kiosk.controller.browser is not None and len(kiosk.controller.browser.documents()) == 1, timeout=8000
     )
+    (document,) = kiosk.controller.browser.documents()
+    assert document.is_relative_to(first_dir) and document.read_bytes() == pdf  # control: the file is there
     end_session(qtbot, kiosk)
+    assert not document.exists()
     assert not first_dir.exists()
     assert list(kiosk.controller.session_root.iterdir()) == []
     new_session(qtbot, kiosk)
@@ -182,15 +240,43 @@ def test_zoom(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
 
 def test_form_text(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     new_session(qtbot, kiosk)
-    js(qtbot, kiosk, "document.getElementById('f').value = 'Jeanne Dupont'; document.forms.length; 1")
+    type_into(qtbot, kiosk, "f", SECRET)
+    QTest.keyClick(kiosk.controller.session_view().focusProxy(), Qt.Key.Key_Return)  # the resident sends the form
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/two?f=Jeanne")
+    kiosk.controller.go_back()
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/", exact=True)
+    # control: going back shows the form as it was filled in (Chromium restores it)
+    qtbot.waitUntil(lambda: js(qtbot, kiosk, "document.getElementById('f').value") == SECRET, timeout=5000)
+    kiosk.controller.session_page().history().forward()
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/two?f=Jeanne")
     end_session(qtbot, kiosk)
     new_session(qtbot, kiosk)
     assert js(qtbot, kiosk, "document.getElementById('f').value") == ""
+    urls = [item.url().toString() for item in kiosk.controller.session_page().history().items()]
+    assert not any("Jeanne" in u or "/two" in u for u in urls)
+    kiosk.controller.go_back()
+    wait_ready(qtbot, kiosk, "kiosk://home")
 
 
 def test_clipboard(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     new_session(qtbot, kiosk)
-    QGuiApplication.clipboard().setText("mot de passe secret")
+    type_into(qtbot, kiosk, "f", "mot de passe secret")
+    shortcut(kiosk, Qt.Key.Key_A)
+    shortcut(kiosk, Qt.Key.Key_C)
+    # control: the clipboard holds the text, and a page of this session can paste it
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "mot de passe secret", timeout=5000)
+    js(qtbot, kiosk, "document.getElementById('g').focus(); 1")
+    shortcut(kiosk, Qt.Key.Key_V)
+    pasted = "document.getElementById('g').value"
+    qtbot.waitUntil(lambda: js(qtbot, kiosk, pasted) == "mot de passe secret", timeout=5000)
     end_session(qtbot, kiosk)
     new_session(qtbot, kiosk)
     assert QGuiApplication.clipboard().text() == ""
+    kiosk.window.activateWindow()
+    kiosk.controller.session_view().setFocus()
+    js(qtbot, kiosk, "document.getElementById('g').focus(); 1")
+    shortcut(kiosk, Qt.Key.Key_V)
+    # A key typed after the paste arrives after it: once it is there, the paste is done.
+    QTest.keyClicks(kiosk.controller.session_view().focusProxy(), "x")
+    qtbot.waitUntil(lambda: js(qtbot, kiosk, "document.getElementById('g').value").endswith("x"), timeout=5000)
+    assert js(qtbot, kiosk, "document.getElementById('g').value") == "x"

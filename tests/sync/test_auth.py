@@ -135,15 +135,6 @@ def test_login_without_the_form_token_is_refused(federation: Federation) -> None
     assert answer.status_code == 403
 
 
-def test_five_wrong_passwords_lock_the_account(federation: Federation) -> None:
-    username, password = federation.user()
-    for _ in range(5):
-        _, answer = login(federation, username, "wrong password!")
-        assert answer.status_code == 401
-    _, answer = login(federation, username, password)  # even the right one, for 15 minutes
-    assert answer.status_code == 401 and "bloqué" in answer.text
-
-
 def test_passwords_too_short_are_refused() -> None:
     from sync.server.db import Database, migrate
 

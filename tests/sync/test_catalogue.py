@@ -57,7 +57,6 @@ def terminal(federation: Federation, tmp_path: Path, monkeypatch: pytest.MonkeyP
     store.close()
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 def test_published_pulled_once_and_merged_under_local_tiles(federation: Federation, terminal, tmp_path) -> None:  # type: ignore[no-untyped-def]
     jobs, data = terminal
     source = tmp_path / "catalogue.json"

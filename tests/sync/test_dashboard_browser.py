@@ -52,15 +52,18 @@ def seed(fed: Federation) -> dict[str, int]:
                 categories={c: rng.randint(0, sessions) for c in rng.sample(CATEGORIES, 3)},
                 mediator={"opened": 3, "taken": 2, "missed": 1},
                 answers_asked=sessions,
-                answers={
-                    "satisfaction": {"content": sessions - 4, "moyen": None, "mecontent": None, "sans_reponse": 2}
-                },
+                # As a terminal sends them: cells below k = 5 hidden (None), with one more when needed.
+                answers={"satisfaction": {"content": sessions, "moyen": None, "mecontent": None, "sans_reponse": None}},
             )
-            requests.post(f"{fed.url}/api/v1/batches", data=body.model_dump_json(), headers=headers, timeout=10)
+            stored = requests.post(
+                f"{fed.url}/api/v1/batches", data=body.model_dump_json(), headers=headers, timeout=10
+            )
+            assert stored.status_code == 201, stored.text
         beat = Heartbeat(
             device_id=device, software_version="0.4.0", uptime_s=7200, disk_free_mb=2048, device_clock=datetime.now(UTC)
         )
-        requests.post(f"{fed.url}/api/v1/heartbeats", data=beat.model_dump_json(), headers=headers, timeout=10)
+        taken = requests.post(f"{fed.url}/api/v1/heartbeats", data=beat.model_dump_json(), headers=headers, timeout=10)
+        assert taken.status_code == 200, taken.text
     fed.terminal(centres["marseille"])  # enrolled, never heard of since: stale
     return centres
 
@@ -80,7 +83,6 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("viewport", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
 def test_log_in_drill_down_and_download(federation: Federation, browser, tmp_path, viewport) -> None:  # type: ignore[no-untyped-def]
     centres = seed(federation)
@@ -91,6 +93,15 @@ def test_log_in_drill_down_and_download(federation: Federation, browser, tmp_pat
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Script errors and Content-Security-Policy violations (a refused load, 401 or 404, is a page's business).
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     try:
         page.goto(f"{federation.url}/")
         assert page.url.endswith("/login")

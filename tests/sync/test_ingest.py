@@ -16,8 +16,8 @@ import requests
 from sqlalchemy import func, select
 
 from sync.protocol import MAX_BATCH_BYTES, DailyBatch, DayFigures, Heartbeat
-from sync.server.ingest import RATE_BURST
 from sync.server.models import Batch, UsageCell
+from sync.server.settings import ServerSettings
 from tests.fedkit import Federation, batch, free_port
 
 pytestmark = pytest.mark.sync
@@ -104,16 +104,17 @@ def test_a_clock_off_by_more_than_five_minutes_is_flagged_but_the_batch_kept(fed
 
 def test_a_terminal_sending_too_fast_is_told_when_to_come_back(federation: Federation) -> None:
     device, token = federation.terminal()
+    burst = ServerSettings().terminal_rate.burst
     accepted = 0
-    for n in range(int(RATE_BURST) * 2):
-        answer = send(federation, token, batch(device, DAY + timedelta(days=n)).model_dump_json())
+    for n in range(int(burst) * 2):
+        answer = send(federation, token, batch(device, DAY - timedelta(days=n)).model_dump_json())
         if answer.status_code == 429:
             break
         assert answer.status_code == 201
         accepted += 1
     else:
         raise AssertionError("never limited")
-    assert accepted >= RATE_BURST  # the burst goes through, then the limit holds
+    assert accepted >= burst  # the burst goes through, then the limit holds
     assert int(answer.headers["Retry-After"]) >= 1 and "retry after" in answer.json()["detail"]
 
 
@@ -279,8 +280,10 @@ def test_two_server_processes_ingesting_the_same_batches_store_each_once(federat
             for n in range(15)
         ]
         statuses: list[int] = []
+        start = threading.Barrier(2)
 
         def hammer(url: str) -> None:
+            start.wait(timeout=60)  # both servers from the same instant
             for token, body in bodies * 2:
                 statuses.append(
                     requests.post(
@@ -312,7 +315,7 @@ def test_two_server_processes_ingesting_the_same_batches_store_each_once(federat
 def test_openapi_and_json_schemas_are_published(federation: Federation, tmp_path) -> None:  # type: ignore[no-untyped-def]
     spec = requests.get(f"{federation.url}/openapi.json", timeout=10).json()
     assert "/api/v1/batches" in spec["paths"] and "/api/v1/export" in spec["paths"]
-    assert requests.get(f"{federation.url}/docs", timeout=10).status_code == 200
+    assert requests.get(f"{federation.url}/docs", timeout=10).status_code == 404  # off: its scripts are third-party
     done = subprocess.run(
         [sys.executable, "-m", "sync.protocol", str(tmp_path)], capture_output=True, text=True, check=True, timeout=60
     )

@@ -49,6 +49,36 @@ def test_a_month_is_published_once_and_a_late_batch_changes_nothing(federation: 
     assert publish_due(federation.db, date(2026, 8, 30)) == []
 
 
+def test_the_export_without_a_period_is_the_latest_published_month(federation: Federation) -> None:
+    headers = {"Authorization": f"Bearer {federation.read_token()}"}
+
+    def export() -> requests.Response:
+        return requests.get(f"{federation.url}/api/v1/export", headers=headers, timeout=30)
+
+    nothing = export()
+    assert nothing.status_code == 404 and "nothing is published yet" in nothing.text
+    device, token = federation.terminal()
+    post(federation, token, batch(device, date(2026, 6, 10), sessions=9).model_dump_json())
+    latest = publish_due(federation.db)[-1]
+    answer = export()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["period"] == latest.label and latest.kind == "month"
+
+
+def test_days_outside_the_weeks_of_2000_to_2100_are_refused(federation: Federation) -> None:
+    """2000-01-01 belongs to a week of December 1999, which no period can name."""
+    device, token = federation.terminal(enrolled_on=date(1990, 1, 1))
+    for day in (date(1999, 12, 31), date(2000, 1, 2)):
+        answer = requests.post(
+            f"{federation.url}/api/v1/batches",
+            data=batch(device, day).model_dump_json(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code == 422 and "2000-01-03" in answer.text, (day, answer.text)
+    post(federation, token, batch(device, date(2000, 1, 3)).model_dump_json())
+
+
 def test_a_quarter_and_a_year_are_published_with_their_last_month(federation: Federation) -> None:
     device, token = federation.terminal()
     post(federation, token, batch(device, date(2026, 6, 10), sessions=9).model_dump_json())

@@ -4,6 +4,7 @@ terminal's own."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -24,7 +25,7 @@ from kiosk.core.stats.aggregate import seal_closed_days
 from kiosk.core.stats.events import Satisfaction, SessionEnded, SessionStarted, TileOpened
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Role, Store, open_store
-from sync.client import SyncClient
+from sync.client import BACKOFF_BASE_S, BACKOFF_CAP_S, SyncClient
 from sync.server import admin
 from sync.server.models import Batch, UsageCell
 from sync.vocabulary import Category
@@ -105,7 +106,6 @@ def enrolled_client(fed: Federation, proxy: FaultProxy, wall: FakeWall) -> tuple
     return device, client
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 def test_every_fault_at_random_yet_each_batch_once(federation: Federation, proxy: FaultProxy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = terminal_with_days(tmp_path / "kiosk.db", 30)
     wall = FakeWall()
@@ -118,28 +118,65 @@ def test_every_fault_at_random_yet_each_batch_once(federation: Federation, proxy
     assert StoreOutbox(store).counts() == {"sent": 30}
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
+def offline(store: Store, client: SyncClient, proxy: FaultProxy, wall: FakeWall, days: int) -> list[datetime]:
+    """Drain every 5 minutes (as the agent does) for ``days`` with no network; the times at which
+    a request went out."""
+    proxy.weights = {"drop_before": 1.0}
+    attempts: list[datetime] = []
+    for _ in range(days * 24 * 12):
+        before = sum(proxy.seen.values())
+        client.drain(StoreOutbox(store))
+        sent = sum(proxy.seen.values()) - before
+        assert sent <= 1, f"{sent} requests in one drain at {wall.now}: the drain must stop at the first failure"
+        attempts += [wall.now] * sent
+        wall.now += timedelta(minutes=5)
+    return attempts
+
+
+def assert_backoff_schedule(attempts: list[datetime]) -> None:
+    """After the n-th failure the next try waits 30 s × 2ⁿ (at most an hour), jittered to between
+    half and all of it, and comes at the first drain after that (drains every 5 minutes)."""
+    assert attempts, "the terminal never tried"
+    for n, (previous, current) in enumerate(itertools.pairwise(attempts)):
+        delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**n)
+        gap = (current - previous).total_seconds()
+        assert delay / 2 <= gap <= delay + 300, f"try {n + 2} came {gap:.0f} s after try {n + 1}; backoff {delay:.0f} s"
+
+
 def test_a_month_offline_then_bounded_catch_up(federation: Federation, proxy: FaultProxy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = terminal_with_days(tmp_path / "kiosk.db", 31)
     wall = FakeWall()
     device, client = enrolled_client(federation, proxy, wall)
     fill_outbox(store, device, 5)
-    proxy.weights = {"drop_before": 1.0}  # no network for 30 days
-    attempts_offline = 0
-    for _ in range(30 * 24):
-        before = sum(proxy.seen.values())
-        client.drain(StoreOutbox(store))
-        attempts_offline += sum(proxy.seen.values()) - before
-        wall.now += timedelta(hours=1)
-    assert attempts_offline <= 30 * 24  # one try per due time, never a storm
+    attempts = offline(store, client, proxy, wall, days=30)
+    assert_backoff_schedule(attempts)
+    assert len(attempts) <= 30 * 48 + 8  # never more than one try per half hour once backed off
     proxy.weights = {"pass": 1.0}
     before = sum(proxy.seen.values())
     rounds = drain_until_done(store, client, wall)
-    assert sum(proxy.seen.values()) - before == 31 and rounds == 1  # one request per batch, one drain
+    # One request per batch, all in the first drain after the last backoff (at most an hour).
+    assert sum(proxy.seen.values()) - before == 31 and rounds <= 2
     assert server_totals(federation) == terminal_totals(store)
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
+def test_the_schedule_check_fails_a_client_without_backoff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: the same day offline with backoff disabled is a storm it catches.
+    No server is needed: the proxy drops every request before it would reach one."""
+    store = terminal_with_days(tmp_path / "kiosk.db", 2)
+    wall = FakeWall()
+    proxy = FaultProxy("http://127.0.0.1:9", seed=7).start()
+    try:
+        client = SyncClient(proxy.url, "dev_token", wall=wall, rng=random.Random(3), timeouts=(1.0, 0.8))
+        fill_outbox(store, "b-0123456789abcdef", 5)
+        monkeypatch.setattr("sync.client.backoff_s", lambda attempts, rng: 0.0)
+        attempts = offline(store, client, proxy, wall, days=1)
+    finally:
+        proxy.stop()
+    assert len(attempts) == 24 * 12  # a try at every drain
+    with pytest.raises(AssertionError, match="backoff"):
+        assert_backoff_schedule(attempts)
+
+
 def test_the_server_restarting_between_and_during_drains(federation: Federation, proxy: FaultProxy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = terminal_with_days(tmp_path / "kiosk.db", 20)
     wall = FakeWall()
@@ -158,7 +195,6 @@ def test_the_server_restarting_between_and_during_drains(federation: Federation,
     assert server_totals(federation) == terminal_totals(store)
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 def test_an_agent_killed_mid_upload(federation: Federation, proxy: FaultProxy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
     data.mkdir()
@@ -196,7 +232,6 @@ def test_an_agent_killed_mid_upload(federation: Federation, proxy: FaultProxy, t
     assert server_totals(federation) == terminal_totals(store)
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 def test_a_conflicting_batch_is_quarantined(federation: Federation, proxy: FaultProxy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from tests.fedkit import batch
 
@@ -220,7 +255,6 @@ def test_a_conflicting_batch_is_quarantined(federation: Federation, proxy: Fault
     assert "different batch" in reason
 
 
-@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 def test_a_refused_token_stops_the_drain(federation: Federation, proxy: FaultProxy, tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = terminal_with_days(tmp_path / "kiosk.db", 4)
     wall = FakeWall()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ada_url
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.core.policy import (
@@ -63,6 +64,8 @@ BLOCKED = [
     ("https://www.impots.gouv.fr:8443/", BlockReason.BAD_PORT),
     ("https://www.impots.gouv.fr:0/", BlockReason.BAD_PORT),
     ("https://www.impots.gouv.fr:99999/", BlockReason.MALFORMED),
+    ("https://www.impots.gouv.fr:４４３/", BlockReason.MALFORMED),  # fullwidth digits: no browser reads them
+    ("http://www.allowed.test:٨٠/", BlockReason.MALFORMED),  # Arabic-Indic digits
     ("https://portal.example.org/login", BlockReason.BAD_PORT),
     ("http://www.impots.gouv.fr/", BlockReason.INSECURE),
     ("http://app.franceconnect.gouv.fr/", BlockReason.INSECURE),
@@ -183,6 +186,7 @@ def test_rule_parsing(text: str, expected: OriginRule) -> None:
         "ftp://impots.gouv.fr",
         "impots.gouv.fr:99999",
         "impots.gouv.fr:abc",
+        "impots.gouv.fr:８４４３",
         "localhost",
         "bad_host!.fr",
     ],
@@ -208,6 +212,76 @@ HOST_LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True
 HOSTS = st.lists(HOST_LABEL, min_size=1, max_size=4).map(".".join)
 RULE_HOSTS = ["impots.gouv.fr", "app.franceconnect.gouv.fr", "allowed.test", "portal.example.org"]
 
+# POLICY's rules written out again for the independent check: (scheme, host, sub-domains too, port).
+RULES = [
+    ("https", "impots.gouv.fr", True, 443),
+    ("https", "app.franceconnect.gouv.fr", False, 443),
+    ("http", "allowed.test", True, 80),
+    ("https", "portal.example.org", False, 8443),
+]
+
+
+def whatwg_destination(url: str) -> tuple[str, str, int] | None:
+    """Where a WHATWG URL parser (ada, as in Node.js) sends ``url``: (scheme, host, port), or
+    None when it would not go to a named host without credentials (unparsable, IP literal,
+    user info, not http(s))."""
+    try:
+        parts = ada_url.parse_url(url)
+    except ValueError:
+        return None
+    scheme = str(parts["protocol"]).rstrip(":")
+    if scheme not in ("http", "https") or parts["username"] or parts["password"]:
+        return None
+    if parts["host_type"] != ada_url.HostType.DEFAULT:  # IPv4 / IPv6 literal
+        return None
+    host = str(parts["hostname"]).lower()
+    host = host[:-1] if host.endswith(".") else host
+    port = int(parts["port"]) if parts["port"] else {"http": 80, "https": 443}[scheme]
+    return scheme, host, port
+
+
+def whatwg_allows(url: str) -> bool:
+    """The test's own answer, from the WHATWG parse and ``RULES`` (no policy code)."""
+    if url_is_about_blank(url):
+        return True
+    destination = whatwg_destination(url)
+    if destination is None:
+        return False
+    scheme, host, port = destination
+    return any(
+        scheme == r_scheme and port == r_port and (host == r_host or (subdomains and host.endswith("." + r_host)))
+        for r_scheme, r_host, subdomains, r_port in RULES
+    )
+
+
+def url_is_about_blank(url: str) -> bool:
+    try:
+        href = str(ada_url.parse_url(url)["href"])
+    except ValueError:
+        return False
+    return href == "about:blank" or href.startswith(("about:blank#", "about:blank?"))
+
+
+def assert_agrees_with_whatwg(url: str) -> None:
+    """Whatever the policy lets through, a WHATWG parser sends to the same allowed host."""
+    decision = POLICY.decide(url)
+    if decision.verdict is not Verdict.ALLOW:
+        return
+    assert whatwg_allows(url), f"policy allows {url!r}, WHATWG sends it to {whatwg_destination(url)}"
+    destination = whatwg_destination(url)
+    if destination is not None:
+        assert decision.host == destination[1], (url, decision.host, destination)
+
+
+@pytest.mark.parametrize("url", ALLOWED)
+def test_allowed_urls_go_where_whatwg_says(url: str) -> None:
+    assert whatwg_allows(url), url  # the test's own parse agrees with every "allowed" example
+
+
+@pytest.mark.parametrize(("url", "reason"), BLOCKED)
+def test_blocked_urls_agree_with_whatwg(url: str, reason: BlockReason) -> None:
+    assert_agrees_with_whatwg(url)
+
 
 @given(
     host=HOSTS,
@@ -217,10 +291,117 @@ RULE_HOSTS = ["impots.gouv.fr", "app.franceconnect.gouv.fr", "allowed.test", "po
 def test_property_only_rule_hosts_or_their_subdomains_are_allowed(host: str, prefix: str, suffix: str) -> None:
     candidate = f"{prefix}{host}{suffix}"
     for scheme in ("https", "http"):
-        decision = POLICY.decide(f"{scheme}://{candidate}/")
+        url = f"{scheme}://{candidate}/"
+        decision = POLICY.decide(url)
         if decision.verdict is Verdict.ALLOW:
             assert decision.host is not None
             assert any(decision.host == r or decision.host.endswith("." + r) for r in RULE_HOSTS)
+        # The generated URL itself, read by an independent parser, decides the same way.
+        assert (decision.verdict is Verdict.ALLOW) == whatwg_allows(url), (url, decision)
+
+
+# -- wider URLs: every part a browser parses, with the tricks parsers disagree on ---------------
+
+SCHEMES = st.one_of(
+    st.sampled_from(["http", "https", "HTTP", "hTtPs", "ftp", "ws", "wss", "file", "javascript", "data", "blob"]),
+    st.lists(st.sampled_from(list("abcdefghijklmnopqrstuvwxyzHTPS0123456789+.-")), min_size=1, max_size=7).map(
+        lambda chars: "h" + "".join(chars)
+    ),
+)
+SEPARATORS = st.sampled_from(["://", "://", "://", ":/", ":", ":\\\\", ":/\\", ":///", "://\t", ": //"])
+# Labels: ASCII, Unicode letters (accents, Cyrillic and Greek look-alikes, dotless i, fullwidth),
+# percent-encoded bytes, and the characters some parsers treat as separators.
+LABEL_PIECES = st.one_of(
+    st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789-_")),
+    st.sampled_from(list("éèàçøıіаеоρΑＡａ．。｡ß")),
+    st.sampled_from(["%2e", "%2E", "%41", "%77", "%00", "%20", "\\", "@", ":", "\t", "\n", "\x00"]),
+)
+UNICODE_LABEL = st.lists(LABEL_PIECES, min_size=1, max_size=8).map("".join)
+RULE_NAMES = st.sampled_from([*RULE_HOSTS, "www.impots.gouv.fr", "sub.allowed.test", "IMPOTS.GOUV.FR"])
+ASCII_LABEL = st.lists(st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789-")), min_size=1, max_size=12).map(
+    "".join
+)
+HOST_PARTS = st.lists(st.one_of(RULE_NAMES, UNICODE_LABEL, ASCII_LABEL), min_size=1, max_size=4)
+HOSTS_WIDE = st.one_of(
+    HOST_PARTS.map(".".join),
+    st.tuples(HOST_PARTS.map(".".join), st.sampled_from([".", "..", "。", "%2e"])).map("".join),
+    st.sampled_from(["127.0.0.1", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "[::1]", "[::ffff:7f00:1]"]),
+    st.ip_addresses().map(lambda ip: f"[{ip}]" if ip.version == 6 else str(ip)),
+)
+USERINFO = st.one_of(
+    st.just(""),
+    st.tuples(st.one_of(RULE_NAMES, UNICODE_LABEL), st.sampled_from(["@", ":x@", "%40", "@@"])).map("".join),
+)
+PORTS = st.one_of(
+    st.just(""),
+    st.integers(min_value=0, max_value=99_999).map(lambda n: f":{n}"),
+    st.sampled_from([":", ":80", ":443", ":8443", ":0443", ":+80", ": 80", ":80a", ":８０", ":٨٠", ":８４４３", ":²"]),
+)
+TAILS = st.text(alphabet=st.sampled_from(list("/?#@\\.:%2eabc ")), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)  # a loaded machine is slow, not wrong
+@given(scheme=SCHEMES, separator=SEPARATORS, userinfo=USERINFO, host=HOSTS_WIDE, port=PORTS, tail=TAILS)
+def test_property_wide_urls_agree_with_an_independent_whatwg_parser(
+    scheme: str, separator: str, userinfo: str, host: str, port: str, tail: str
+) -> None:
+    url = f"{scheme}{separator}{userinfo}{host}{port}{tail}"
+    assert_agrees_with_whatwg(url)
+
+
+# Near the allowed origins, where a disagreement would let a resident out: a rule's host with
+# look-alike spellings (fullwidth letters and dots, soft hyphen, zero-width characters,
+# percent-encoding, case, trailing dots), any port spelling, user info now and then.
+SPELLINGS = st.one_of(
+    st.just(""),  # half the time: the plain spelling
+    st.sampled_from([".", "．", "%2e", "\u00ad", "\u200b", "\u200d", "ａ", "Ａ", "ı", "\t", "\\"]),
+)
+
+
+@st.composite
+def near_allowed_urls(draw: st.DrawFn) -> str:
+    scheme, host, _subdomains, _port = draw(st.sampled_from(RULES))
+    labels = host.split(".")
+    where = draw(st.integers(min_value=0, max_value=len(labels)))
+    labels.insert(where, draw(SPELLINGS) + draw(st.sampled_from(["", "www", "a"])))
+    name = ".".join(label for label in labels if label) + draw(SPELLINGS)
+    if draw(st.booleans()):
+        name = name.upper()
+    scheme = draw(st.sampled_from([scheme, scheme.upper(), "http", "https"]))
+    port, tail = draw(st.one_of(st.just(""), PORTS)), draw(TAILS)
+    layout = draw(st.sampled_from(["plain", "plain", "user", "allowed_as_user", "allowed_as_user"]))
+    if layout == "user":  # credentials in front of an allowed host
+        return f"{scheme}://{draw(st.sampled_from(['user', 'a:b', 'evil.test']))}@{name}{port}{tail}"
+    if layout == "allowed_as_user":  # the allowed name is only the user info: the host is elsewhere
+        joint = draw(st.sampled_from(["@", ":x@", "\\@", "%40", "@@", "#@", "?@"]))
+        return f"{scheme}://{name}{port}{joint}evil.example{tail}"
+    return f"{scheme}://{name}{port}{tail}"
+
+
+@settings(max_examples=400, deadline=None)  # a loaded machine is slow, not wrong
+@given(url=near_allowed_urls())
+def test_property_near_allowed_urls_agree_with_an_independent_whatwg_parser(url: str) -> None:
+    assert_agrees_with_whatwg(url)
+
+
+@settings(max_examples=300, deadline=None)  # a loaded machine is slow, not wrong
+@given(
+    rule=st.sampled_from(RULES),
+    # IDNA forbids "--" in a label's third and fourth places (as in "xn--"): not a plain name.
+    sub=st.lists(HOST_LABEL.filter(lambda label: label[2:4] != "--"), max_size=2).map(
+        lambda labels: "".join(f"{label}." for label in labels)
+    ),
+    path=st.text(alphabet=st.sampled_from(list("abc/=&?#%20-_")), max_size=20),
+)
+def test_property_plain_urls_of_the_rules_are_allowed(rule: tuple[str, str, bool, int], sub: str, path: str) -> None:
+    """The control for the property above: plain URLs on the rules' origins are allowed, by the
+    policy and by the independent parser alike (so "allowed" is not an empty set)."""
+    scheme, host, subdomains, port = rule
+    name = f"{sub}{host}" if subdomains else host
+    default = {"http": 80, "https": 443}[scheme]
+    url = f"{scheme}://{name}{'' if port == default else f':{port}'}/{path}"
+    assert POLICY.decide(url).verdict is Verdict.ALLOW, url
+    assert whatwg_allows(url), url
 
 
 @given(st.text(max_size=200))
@@ -229,3 +410,4 @@ def test_property_decide_never_raises(url: str) -> None:
     assert decision.verdict in (Verdict.ALLOW, Verdict.BLOCK, Verdict.INTERNAL)
     if decision.verdict is Verdict.ALLOW and decision.host:
         assert any(decision.host == r or decision.host.endswith("." + r) for r in RULE_HOSTS)
+    assert_agrees_with_whatwg(url)

@@ -227,10 +227,12 @@ def test_two_agents_sealing_at_once_count_each_event_once(tmp_path: Path) -> Non
     writer.close()
     now = at(date(2026, 10, 25), 12)
     errors: list[BaseException] = []
+    start = threading.Barrier(2)
 
     def agent() -> None:
         store = open_store(path, Role.AGENT)
         try:
+            start.wait(timeout=30)  # both agents open, then seal at the same instant
             seal_closed_days(store, PARIS, now, "b1")
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)

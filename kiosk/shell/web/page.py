@@ -25,6 +25,8 @@ from PySide6.QtWebEngineCore import (
     QWebEnginePage,
     QWebEnginePermission,
     QWebEngineProfile,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
 )
 
 from kiosk.core.policy import (
@@ -63,6 +65,19 @@ _NOT_A_VISIT = (
 )
 
 _SUBFRAME_SCHEMES = frozenset({"http", "https", "data", "blob", "about", "javascript"})
+
+_Nav = QWebEnginePage.NavigationType
+# Navigations the shell or the browser itself starts (setUrl, Retour, reload): no page asked.
+_SHELL_NAVIGATIONS = frozenset({_Nav.NavigationTypeTyped, _Nav.NavigationTypeBackForward, _Nav.NavigationTypeReload})
+# Navigations a document starts with a link, a form or a script. (Redirects are decided at
+# once: a server redirect's request would leave before the request interceptor sees it.)
+_CONTENT_NAVIGATIONS = frozenset(
+    {_Nav.NavigationTypeLinkClicked, _Nav.NavigationTypeFormSubmitted, _Nav.NavigationTypeOther}
+)
+_ReqNav = QWebEngineUrlRequestInfo.NavigationType
+_SHELL_REQUESTS = frozenset(
+    {_ReqNav.NavigationTypeTyped, _ReqNav.NavigationTypeBackForward, _ReqNav.NavigationTypeReload}
+)
 
 
 class PageHost(Protocol):
@@ -114,8 +129,42 @@ class DialogThrottle:
         return True
 
 
+def started_by_third_party(
+    initiator: QUrl, navigation: QWebEngineUrlRequestInfo.NavigationType, policy: NavigationPolicy
+) -> bool:
+    """Was this main-frame request started by content outside the tile's origins?
+
+    ``initiator`` is the origin of the document that asked (a frame inside the page, say);
+    it is empty when the shell or the browser started the navigation, and also when the
+    document has an opaque origin (a ``data:`` or sandboxed frame), which only a page's own
+    kind of navigation (a link, a form, a script) tells apart.
+    """
+    if initiator.isEmpty():
+        return navigation not in _SHELL_REQUESTS
+    if initiator.scheme() == KIOSK_SCHEME:
+        return False
+    return policy.decide(initiator.toString(QUrl.ComponentFormattingOption.FullyEncoded)).verdict is not Verdict.ALLOW
+
+
+class _MainFrameGuard(QWebEngineUrlRequestInterceptor):
+    """The page's own interceptor: the one place that learns who started a main-frame request."""
+
+    def __init__(self, page: KioskPage) -> None:
+        super().__init__(page)
+        self._page = page
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
+        if info.resourceType() == QWebEngineUrlRequestInfo.ResourceType.ResourceTypeMainFrame:
+            self._page._on_main_frame_request(info)
+
+
 class KioskPage(QWebEnginePage):
-    """A page that cannot take the resident outside the allowed origins."""
+    """A page that cannot take the resident outside the allowed origins.
+
+    Nor can anything a page shows from elsewhere (an advertisement, a widget in a frame) move
+    the resident: a main-frame navigation or a popup started by a frame outside the tile's
+    origins is refused, with or without a tap, and the resident's page stays as it was.
+    """
 
     navigationBlocked = Signal(object, str)  # Decision, URL (for suggestions only; never logged)
     actionRequested = Signal(str, dict)  # kiosk://action/<name>?params
@@ -139,6 +188,8 @@ class KioskPage(QWebEnginePage):
         self.authenticationRequired.connect(self._on_authentication)
         self.proxyAuthenticationRequired.connect(self._on_proxy_authentication)
         self.selectClientCertificate.connect(self._on_client_certificate)
+        self._guard = _MainFrameGuard(self)
+        self.setUrlRequestInterceptor(self._guard)
 
     # -- navigation -------------------------------------------------------------------
     def acceptNavigationRequest(
@@ -164,13 +215,43 @@ class KioskPage(QWebEnginePage):
             return False
         decision = self._host.current_policy().decide(text)
         if decision.verdict is Verdict.BLOCK:
-            log.info(
-                "navigation.blocked",
-                extra={"host": decision.host or host_for_log(text), "reason": str(decision.reason)},
-            )
-            self.navigationBlocked.emit(decision, text)
+            if qurl.scheme() in ("http", "https") and nav_type in _CONTENT_NAVIGATIONS:
+                # Started by web content: whether the page itself or a frame from elsewhere asked
+                # is known only when the request is made (its initiator). The request never
+                # leaves: the profile's interceptor blocks it and _on_main_frame_request decides
+                # whether the resident sees why.
+                return True
+            self._refuse(decision, text)
             return False
         return True
+
+    def _refuse(self, decision: Decision, url: str) -> None:
+        log.info(
+            "navigation.blocked", extra={"host": decision.host or host_for_log(url), "reason": str(decision.reason)}
+        )
+        self.navigationBlocked.emit(decision, url)
+
+    def _on_main_frame_request(self, info: QWebEngineUrlRequestInfo) -> None:
+        url = info.requestUrl()
+        if url.scheme() == KIOSK_SCHEME:
+            return  # acceptNavigationRequest and the scheme handler decide
+        text = url.toString(QUrl.ComponentFormattingOption.FullyEncoded)
+        policy = self._host.current_policy()
+        third_party = started_by_third_party(info.initiator(), info.navigationType(), policy)
+        decision = policy.decide(text)
+        if not third_party and decision.verdict is not Verdict.BLOCK:
+            return
+        info.block(True)
+        # Stop the navigation before it commits: a blocked request would otherwise put an
+        # error page in place of the resident's page.
+        self.triggerAction(QWebEnginePage.WebAction.Stop)
+        if third_party:
+            log.warning(
+                "navigation.third_party_refused",
+                extra={"from_host": info.initiator().host() or "<opaque>", "host": decision.host or host_for_log(text)},
+            )
+            return
+        self._refuse(decision, text)
 
     def _accept_internal(
         self, url: QUrl, main_frame: bool, on_kiosk_page: bool, nav_type: QWebEnginePage.NavigationType
@@ -201,13 +282,32 @@ class KioskPage(QWebEnginePage):
     def _on_url_changed(self, url: QUrl) -> None:
         if url.toString() == CLOSE_MARKER:
             self.closeRequested.emit()
+        elif url.toString() == "about:blank" and self._host.current_policy().rules and self.history().canGoBack():
+            # An empty page at the top of a tile: nothing a démarche needs, and the one
+            # navigation no hook is asked about (a frame can do it with a tap). Undo it.
+            log.warning("navigation.blank_top_undone")
+            self.triggerAction(QWebEnginePage.WebAction.Back)
 
     def _on_new_window(self, request: QWebEngineNewWindowRequest) -> None:
         # Popups and target=_blank open in this same view, through the same policy.
         url = request.requestedUrl()
+        if not url.isValid() or url.isEmpty() or url.toString() == "about:blank":
+            return
+        if url.scheme() not in ("http", "https"):
+            self._open_popup_here(url, third_party=False)  # refused with its reason; no request is made
+            return
+        # Who opened it (this page, or a frame from elsewhere) only the popup's request tells:
+        # let a hidden page receive it, learn that, and load nothing.
+        probe = _PopupProbe(self.profile(), self._host, self)
+        probe.decided.connect(self._open_popup_here)
+        request.openIn(probe)
+
+    def _open_popup_here(self, url: QUrl, third_party: bool) -> None:
+        if third_party:
+            log.warning("popup.third_party_refused", extra={"host": url.host()})
+            return
         log.info("popup.redirected_to_same_view", extra={"host": url.host()})
-        if url.isValid() and not url.isEmpty() and url.toString() != "about:blank":
-            self.setUrl(url)
+        self.setUrl(url)
 
     # -- JavaScript dialogs: shown inside the window, never as system dialogs -------------
     def javaScriptAlert(self, securityOrigin: QUrl | str, msg: str) -> None:
@@ -289,3 +389,37 @@ class KioskPage(QWebEnginePage):
         select_none = getattr(selection, "selectNone", None)
         if callable(select_none):
             select_none()
+
+
+class _PopupProbe(KioskPage):
+    """Receives a popup (``openIn``) only to read who opened it from its first request, which it
+    blocks; it has no view and is deleted once it has told. Being a ``KioskPage``, whatever an
+    opener writes into it meanwhile meets the same refusals."""
+
+    decided = Signal(QUrl, bool)  # the popup's URL, opened by a third party
+
+    def __init__(self, profile: QWebEngineProfile, host: PageHost, parent: QObject) -> None:
+        super().__init__(profile, host, parent)
+        self._told = False
+
+    def acceptNavigationRequest(
+        self, url: QUrl | str, nav_type: QWebEnginePage.NavigationType, isMainFrame: bool
+    ) -> bool:
+        qurl = QUrl(url)
+        if isMainFrame and qurl.scheme() in ("http", "https") and not self._told:
+            return True  # the request carries its initiator: _on_main_frame_request reads it
+        if isMainFrame and not self._told:
+            self._tell(qurl, third_party=True)  # only the first request is the popup's own
+        return False
+
+    def _on_main_frame_request(self, info: QWebEngineUrlRequestInfo) -> None:
+        info.block(True)
+        if not self._told:
+            policy = self._host.current_policy()
+            self._tell(info.requestUrl(), started_by_third_party(info.initiator(), info.navigationType(), policy))
+
+    def _tell(self, url: QUrl, third_party: bool) -> None:
+        self._told = True
+        self.triggerAction(QWebEnginePage.WebAction.Stop)
+        self.decided.emit(url, third_party)
+        self.deleteLater()

@@ -1,7 +1,7 @@
 """Published figures (fixed periods, decided once) and scopes of read tokens and dashboard users.
 
-Revision ID: 0002_publication
-Revises: 0001
+Revision ID: 0003_publication
+Revises: 0002_rate_buckets
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_publication"
-down_revision = "0001"
+revision = "0003_publication"
+down_revision = "0002_rate_buckets"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,76 @@
+"""`make bench` keeps working: its smoke run (one start of each, a few sessions, small stats and
+federation sizes) on the shipped configuration prints every figure. No timing is asserted here:
+figures are for `make bench` on a quiet machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.bench
+
+REPO = Path(__file__).resolve().parents[2]
+
+SHELL = {
+    "startup_baseline_s",
+    "startup_kiosk_s",
+    "startup_ratio",
+    "session_reset_ms",
+    "session_reset_baseline_ms",
+    "session_reset_ratio",
+    "soak_sessions",
+    "soak_rss_start_mib",
+    "soak_rss_end_mib",
+    "soak_rss_growth_pct",
+    "runs",
+}
+STATS = {
+    "event_record_us",
+    "event_record_baseline_us",
+    "event_record_ratio",
+    "event_record_target_us",
+    "event_record_target_met",
+    "event_record_full_us",
+    "event_record_full_baseline_us",
+    "event_record_full_ratio",
+    "aggregate_day_ms",
+    "aggregate_day_events",
+    "aggregate_day_baseline_ms",
+    "aggregate_day_ratio",
+    "aggregate_day_target_ms",
+    "aggregate_day_target_met",
+}
+SYNC = {
+    f"{figure}_{db}"
+    for figure in ("ingest_batches_per_s", "ingest_baseline_requests_per_s", "ingest_ratio")
+    for db in ("sqlite", "postgres")
+} | {
+    "dashboard_seed",
+    "dashboard_p95_ms_national",
+    "dashboard_p95_ms_centre",
+    "dashboard_p95_ms_national_2_years",
+    "dashboard_baseline_p95_ms",
+    "dashboard_ratio_national",
+    "dashboard_ratio_centre",
+    "dashboard_target_ms",
+    "dashboard_target_met",
+}
+
+
+@pytest.mark.timeout(900)
+def test_the_bench_smoke_run_prints_every_figure() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=880,
+    )
+    assert run.returncode == 0, run.stderr[-6000:]
+    figures = json.loads(run.stdout)
+    assert set(figures) == SHELL | STATS | SYNC
+    assert figures["soak_sessions"] > 0 and figures["runs"] == 1
