@@ -21,9 +21,11 @@ from typing import Literal
 Kind = Literal["week", "month", "quarter", "year"]
 KINDS: tuple[Kind, ...] = ("week", "month", "quarter", "year")
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # what the server is asked about: never an overflow deeper down
-# The days whose week lies in those years (2000-01-01 belongs to a week of December 1999).
+# Days whose week lies in those years (2000-01-01 belongs to a week of December 1999; 2100-12-31,
+# a Friday, to the last week of 2100).
 FIRST_DAY = date.fromisocalendar(FIRST_YEAR, 1, 1)
-LAST_DAY = date.fromisocalendar(LAST_YEAR + 1, 1, 1) - timedelta(days=1)
+LAST_DAY = date(LAST_YEAR, 12, 31)
+assert LAST_DAY.isocalendar().year == LAST_YEAR
 KIND_NAMES = {"week": "semaine", "month": "mois", "quarter": "trimestre", "year": "année"}
 MONTH_NAMES = (
     "janvier",

@@ -56,6 +56,8 @@ SYNC = {
     "dashboard_baseline_p95_ms",
     "dashboard_ratio_national",
     "dashboard_ratio_centre",
+    "dashboard_publish_s",
+    "dashboard_published_months",
     "dashboard_target_ms",
     "dashboard_target_met",
 }

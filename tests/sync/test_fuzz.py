@@ -33,6 +33,7 @@ from sync.server.db import Database, utcnow
 from sync.server.ingest import store_batch
 from sync.server.publication import publish_due
 from sync.server.settings import Rate, ServerSettings
+from sync.vocabulary import periods
 from tests.fedkit import StatusLog, batch
 
 pytestmark = [pytest.mark.sync, pytest.mark.fuzz]
@@ -62,7 +63,11 @@ class Target:
         day = body.get("day")
         if isinstance(day, str) and isinstance(body.get("batch_id"), str):
             with contextlib.suppress(ValueError):
-                body["batch_id"] = DailyBatch.make_id(self.device, date.fromisoformat(day))
+                # into the days the server takes (the window itself is tested in test_abuse.py)
+                first, span = periods.FIRST_DAY, (utcnow().date() - periods.FIRST_DAY).days
+                moved = first + timedelta(days=date.fromisoformat(day).toordinal() % span)
+                body["day"] = moved.isoformat()
+                body["batch_id"] = DailyBatch.make_id(self.device, moved)
 
 
 @pytest.fixture
