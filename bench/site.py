@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tests.pdfkit import text_pdf
 from tests.webserver import LoopbackWeb, Response
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,31 +53,7 @@ open.onsuccess = function () {
 
 def avis_pdf(pages: int = 3) -> bytes:
     """A small valid PDF with text on each page (what a tax notice or a certificate looks like)."""
-    objects: list[bytes] = [b"<</Type/Catalog/Pages 2 0 R>>", b""]  # 2: the page tree, filled below
-    kids = []
-    font = 3
-    objects.append(b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
-    for n in range(pages):
-        lines = "".join(f"BT /F1 11 Tf 60 {760 - 16 * i} Td (Ligne {i} de la page {n + 1}) Tj ET\n" for i in range(40))
-        stream = lines.encode()
-        objects.append(b"<</Length %d>>stream\n%s\nendstream" % (len(stream), stream))
-        content = len(objects)
-        objects.append(
-            b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents %d 0 R/Resources<</Font<</F1 %d 0 R>>>>>>"
-            % (content, font)
-        )
-        kids.append(len(objects))
-    objects[1] = b"<</Type/Pages/Kids[%s]/Count %d>>" % (b" ".join(b"%d 0 R" % k for k in kids), pages)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return text_pdf([[f"Ligne {i} de la page {n + 1}" for i in range(40)] for n in range(pages)])
 
 
 def serve_demarche() -> LoopbackWeb:

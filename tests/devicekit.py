@@ -35,6 +35,8 @@ from typing import Any
 
 import pytest
 
+from tests.pdfkit import text_pdf
+
 PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
 CUPS_PDF_CONF_DIR = Path("/etc/cups")
 
@@ -109,28 +111,7 @@ def page_count(pdf: Path) -> int:
 
 def make_pdf(pages: int, text: str = "Borne") -> bytes:
     """A small valid PDF with ``pages`` pages of text (what a site's attestation looks like)."""
-    font = 3 + 2 * pages
-    objects = [b"<</Type/Catalog/Pages 2 0 R>>"]
-    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages))
-    objects.append(f"<</Type/Pages/Kids[{kids}]/Count {pages}>>".encode())
-    for i in range(pages):
-        objects.append(
-            f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents {4 + 2 * i} 0 R"
-            f"/Resources<</Font<</F1 {font} 0 R>>>>>>".encode()
-        )
-        stream = f"BT /F1 24 Tf 72 760 Td ({text} {i + 1}) Tj ET".encode()
-        objects.append(b"<</Length %d>>stream\n%s\nendstream" % (len(stream), stream))
-    objects.append(b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return text_pdf([[f"{text} {n + 1}"] for n in range(pages)], size=24)
 
 
 @dataclass
