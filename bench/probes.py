@@ -58,7 +58,8 @@ def _wait(predicate: Callable[[], object], what: str, timeout_s: float = 60) -> 
 
 
 class Loads:
-    """The hosts a page finished loading, in order (``loadFinished`` with the page's URL then)."""
+    """What a page finished loading, in order: the ``kiosk:`` page's name, or the host
+    (``loadFinished`` with the page's URL then)."""
 
     def __init__(self, page: QWebEnginePage) -> None:
         self.hosts: list[str] = []
@@ -66,7 +67,10 @@ class Loads:
         page.loadFinished.connect(self._finished)
 
     def _finished(self, ok: bool) -> None:
-        self.hosts.append(self._page.url().host() if ok else "!failed")
+        from kiosk.shell.web.scheme import page_name
+
+        url = self._page.url()
+        self.hosts.append((page_name(url) or url.host()) if ok else "!failed")
 
     def wait(self, host: str, what: str) -> None:
         """Wait for the next load of ``host`` (loads seen so far are forgotten)."""

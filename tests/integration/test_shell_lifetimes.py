@@ -6,6 +6,8 @@ grow (`make bench`'s start profile and soak found these).
   a field asks for the keyboard before its QML exists.
 - The layer over the page (idle warning, crash apology) had its own renderer process, kept for
   the rest of the shell's life once shown: a tenth of a gigabyte that never came back.
+- Each lobby page (welcome, questions, goodbye) had a renderer process of its own, launched at
+  every step between two residents (each ``kiosk:`` page was a site of its own to Chromium).
 - A hang-check ping left unanswered by one resident's page carried over to the next resident's
   page, which the watchdog then killed as hung (and the layer above, for the apology, stayed).
 """
@@ -21,8 +23,10 @@ import pytest
 
 import kiosk.shell.watchdog as watchdog_module
 from kiosk.core.session import State
+from kiosk.shell.web.scheme import page_name
 from tests.integration.test_shell import start_in_tile
-from tests.shellkit import wait_url
+from tests.integration.test_shell_stats import end_and_wait_questions, with_questions
+from tests.shellkit import wait_ready, wait_url
 
 pytestmark = pytest.mark.shell
 
@@ -33,18 +37,37 @@ def _alive(pid: int) -> bool:
 
 def test_the_layer_and_its_renderer_go_away_when_the_layer_is_hidden(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.controller.start_session()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
     kiosk.controller.clock.advance(kiosk.controller.config.kiosk.session.idle_timeout_s + 1)
     kiosk.controller.session.tick()
     assert kiosk.controller.state is State.WARNING
     layer = kiosk.window.layer_view
-    qtbot.waitUntil(lambda: layer.isVisible() and layer.page().url().host() == "warning", timeout=10_000)
+    qtbot.waitUntil(lambda: layer.isVisible() and page_name(layer.page().url()) == "warning", timeout=10_000)
     qtbot.waitUntil(lambda: layer.page().renderProcessPid() > 0, timeout=10_000)
     pid = layer.page().renderProcessPid()
     assert pid != kiosk.window.lobby_view.page().renderProcessPid()  # a renderer of its own
     kiosk.controller.session.activity()  # the resident is back
     assert kiosk.window.lobby_views() == [kiosk.window.lobby_view]
     qtbot.waitUntil(lambda: not _alive(pid), timeout=10_000)
+
+
+def test_the_lobby_keeps_one_renderer_from_one_resident_to_the_next(qtbot, make_kiosk, kiosk_config) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(with_questions(kiosk_config))
+    lobby = kiosk.window.lobby_view.page()
+    qtbot.waitUntil(lambda: lobby.renderProcessPid() > 0, timeout=10_000)
+    pid = lobby.renderProcessPid()
+    kiosk.controller.start_session()
+    wait_url(qtbot, kiosk, lambda u: page_name(kiosk.controller.current_url()) == "home")
+    end_and_wait_questions(qtbot, kiosk)
+    assert lobby.renderProcessPid() == pid
+    kiosk.controller.skip_questions()
+    qtbot.waitUntil(lambda: page_name(lobby.url()) == "goodbye", timeout=10_000)
+    kiosk.controller.clock.advance(kiosk.controller.config.kiosk.session.goodbye_s)
+    kiosk.controller.session.tick()
+    assert kiosk.controller.state is State.ATTRACT
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
+    assert page_name(lobby.url()) == "attract"
+    assert kiosk.window.lobby_view.page() is lobby and lobby.renderProcessPid() == pid
 
 
 def test_a_ping_left_unanswered_never_condemns_the_next_resident(qtbot, make_kiosk, loopback_web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
