@@ -8,6 +8,8 @@ grow (`make bench`'s start profile and soak found these).
   the rest of the shell's life once shown: a tenth of a gigabyte that never came back.
 - Each lobby page (welcome, questions, goodbye) had a renderer process of its own, launched at
   every step between two residents (each ``kiosk:`` page was a site of its own to Chromium).
+- The welcome screen's breathing hand repainted a shadow sixty times a second for as long as it
+  was up (most of the day): 40 % of a core of a machine without GPU, for a screen at rest.
 - A hang-check ping left unanswered by one resident's page carried over to the next resident's
   page, which the watchdog then killed as hung (and the layer above, for the apology, stayed).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +36,24 @@ pytestmark = pytest.mark.shell
 
 def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_welcome_screen_at_rest_leaves_the_processor_alone(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    lobby = kiosk.window.lobby_view.page()
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
+    renderer = lobby.renderProcessPid()
+    qtbot.wait(3_500)  # its breath is over (3 s of every 12)
+    before, start = _cpu_s(renderer) + _cpu_s(os.getpid()), time.monotonic()
+    qtbot.wait(5_000)
+    busy = (_cpu_s(renderer) + _cpu_s(os.getpid()) - before) / (time.monotonic() - start)
+    assert busy < 0.15, f"{busy:.0%} of a core for a still screen"  # 40 % with the endless pulse
 
 
 def test_the_layer_and_its_renderer_go_away_when_the_layer_is_hidden(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
