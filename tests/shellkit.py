@@ -167,6 +167,7 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
             store=store,
             recorder=StatsRecorder(store, clock, boot="test-boot"),
             speech=FakeSpeech(),
+            template_cache=tmp_path / "template-cache",
         )
         kiosk.window.resize(*size)
         kiosk.window.show()

@@ -102,7 +102,9 @@ def main(out: Path) -> int:
             )
             for width, height in ((1920, 1080), (1280, 800)):
                 clock = ManualClock()
-                kiosk = build_kiosk(config, Path(tmp) / f"s{width}", printer=FakePrinter(), clock=clock, store=None)
+                kiosk = build_kiosk(
+                    config, Path(tmp) / f"s{width}", printer=FakePrinter(), clock=clock, store=None, template_cache=None
+                )
                 kiosk.window.resize(width, height)
                 kiosk.window.show()
 

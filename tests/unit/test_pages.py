@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from pathlib import Path
@@ -209,3 +210,26 @@ def test_every_kiosk_url_is_on_one_host_and_reads_back_as_what_it_names() -> Non
 def test_no_page_may_take_the_name_of_the_files_or_the_verbs(name: str) -> None:
     with pytest.raises(ValueError, match="not a page name"):
         PageRegistry().static_pages(name)
+
+
+def test_compiled_templates_outlive_the_process_and_a_broken_cache_is_no_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "templates"
+    first = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body
+    entries = sorted(cache.iterdir())
+    assert entries, "the compiled templates were kept"
+    # A later start reads them back (the same page), a damaged entry is compiled again.
+    assert PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body == first
+    for entry in entries:
+        entry.write_bytes(b"garbage")
+    assert PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body == first
+    # A cache that cannot be written (a full or read-only disk) leaves the pages as they are.
+    unwritable = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    (tmp_path / "gone").write_text("no longer a directory")  # even root cannot write in it
+    with caplog.at_level(logging.WARNING, logger="kiosk.pages.renderer"):
+        assert unwritable.render("attract").body == first
+    assert "templates.cache_not_written" in caplog.messages
+    unusable = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=tmp_path / "gone" / "templates")
+    assert unusable.render("attract").body == first
