@@ -345,6 +345,11 @@ class SessionController(QObject):
         self.view.clear_screen()
         browser = self.view.detach_session()
         self.browser = None
+        ask = self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions
+        if ask:
+            # The lobby's renderer starts on the questions while the profile is destroyed below;
+            # the page itself is rendered (and answered) only once this wipe has returned.
+            self.view.show_lobby("questions")
         if browser is not None:
             browser.destroy()
         self._zoom_level = 0
@@ -353,10 +358,9 @@ class SessionController(QObject):
         self.view.set_in_session(False)
         # The language stays until the goodbye: the questions are asked in the resident's language.
         log.info("session.wiped", extra={"duration_s": round(self.session.session_duration(), 1)})
-        if self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions:
+        if ask:
             # Asked after everything is wiped; one tap skips them, and they go away on their own.
             self._asking = True
-            self.view.show_lobby("questions")
             self._questions_timer.start(self.config.kiosk.stats.questions_timeout_s * 1000)
         else:
             self.skip_questions()
