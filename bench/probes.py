@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PySide6.QtWebEngineCore import QWebEnginePage
+    from PySide6.QtWebEngineWidgets import QWebEngineView
 
     from kiosk.shell.assembly import Kiosk
     from tests.webserver import LoopbackWeb
@@ -59,9 +60,10 @@ def _wait(predicate: Callable[[], object], what: str, timeout_s: float = 60) -> 
 
 class Loads:
     """What a page finished loading, in order: the ``kiosk:`` page's name, or the host
-    (``loadFinished`` with the page's URL then)."""
+    (``loadFinished`` with the page's URL then). Given a view, whatever page the view shows
+    (the watchdog may give the lobby a fresh page)."""
 
-    def __init__(self, page: QWebEnginePage) -> None:
+    def __init__(self, page: QWebEnginePage | QWebEngineView) -> None:
         self.hosts: list[str] = []
         self._page = page
         page.loadFinished.connect(self._finished)
@@ -70,11 +72,15 @@ class Loads:
         from kiosk.shell.web.scheme import page_name
 
         url = self._page.url()
-        self.hosts.append((page_name(url) or url.host()) if ok else "!failed")
+        self.hosts.append((page_name(url) or url.host()) if ok else f"!failed:{page_name(url) or url.host()}")
 
     def wait(self, host: str, what: str) -> None:
         """Wait for the next load of ``host`` (loads seen so far are forgotten)."""
-        _wait(lambda: host in self.hosts, what)
+        try:
+            _wait(lambda: host in self.hosts, what)
+        except TimeoutError as error:
+            seen = f"loads seen since: {self.hosts}, now at {self._page.url().toString()}"
+            raise TimeoutError(f"{error}; {seen}") from None
         del self.hosts[: self.hosts.index(host) + 1]
 
 
@@ -223,7 +229,7 @@ class Resident:
         _assert_store_open(self.kiosk)
         self.kiosk.window.resize(1280, 800)
         self.kiosk.window.show()
-        self.lobby = Loads(self.kiosk.window.lobby_page())
+        self.lobby = Loads(self.kiosk.window.lobby_view)
         self.lobby.wait("attract", "the welcome screen")
 
     def demarche(self) -> Path:

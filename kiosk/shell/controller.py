@@ -53,6 +53,7 @@ _ERR_BLOCKED_BY_CLIENT = -20
 
 class SessionController(QObject):
     residentLeft = Signal()  # back to the welcome screen: a quiet moment for housekeeping
+    residentArrived = Signal()  # a resident's browser is on screen: the lobby is hidden
     rendererLost = Signal()  # the resident's renderer died (crash, or killed by the watchdog)
 
     def __init__(
@@ -334,6 +335,7 @@ class SessionController(QObject):
         log.info("session.started")
         self.record(SessionStarted)
         self.go_home()
+        self.residentArrived.emit()
 
     def _wipe_session(self) -> None:
         if self.view.dismiss_overlays():

@@ -240,11 +240,12 @@ class KioskWindow(QWidget):
         return self.chooser.choose(documents)
 
     def renew_lobby_page(self, view: QWebEngineView) -> None:
-        """A fresh page, hence a fresh renderer, for a lobby view (its renderer grew too big)."""
+        """A fresh page, hence a fresh renderer, for a lobby view, showing what the old one showed."""
         old, page = view.page(), self._lobby_page(view)
         if view is self._layer_view:
             page.setBackgroundColor(Qt.GlobalColor.transparent)
         view.setPage(page)
+        page.setUrl(old.url())
         old.deleteLater()
 
     def allow_close(self) -> None:
@@ -270,8 +271,7 @@ class KioskWindow(QWidget):
 
     def _on_keyboard(self, shown: bool) -> None:
         browser = self.browser
-        if shown and browser is not None:
-            # Keep the focused field in sight above the keyboard.
+        if shown and browser is not None:  # keep the focused field in sight above the keyboard
             script = "document.activeElement && document.activeElement.scrollIntoView({block: 'center'})"
             QTimer.singleShot(
                 KEYBOARD_SCROLL_MS, lambda: self.browser is browser and browser.page.runJavaScript(script, 0)

@@ -195,27 +195,50 @@ def test_responsive_page_is_left_alone(qtbot, kiosk, loopback_web) -> None:  # t
     assert kiosk.controller.current_url().host() == "www.allowed.test"
 
 
-def test_lobby_renderer_over_the_memory_cap_is_restarted_between_sessions(qtbot, kiosk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import kiosk.shell.watchdog as window_module
+def test_lobby_renderer_over_the_memory_cap_is_renewed_while_a_resident_hides_it(qtbot, kiosk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import kiosk.shell.watchdog as watchdog_module
 
     before = kiosk.window.lobby_view.page()
     qtbot.waitUntil(lambda: before.renderProcessPid() > 0, timeout=10_000)  # slow to start on a busy machine
-    assert window_module.process_rss_mib(before.renderProcessPid()) > 0  # real measurement works
+    assert watchdog_module.process_rss_mib(before.renderProcessPid()) > 0  # real measurement works
     kiosk.controller.start_session()
     wait_ready(qtbot, kiosk, "kiosk://borne/home")
+    assert kiosk.window.lobby_view.page() is before  # as it was, under the cap
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
-    monkeypatch.setattr(window_module, "process_rss_mib", lambda pid: 10_000.0)
-    kiosk.controller.session.activity()  # goodbye → attract: between sessions
-    assert kiosk.window.lobby_view.page() is not before
-    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "attract", timeout=10_000)
-    monkeypatch.setattr(window_module, "process_rss_mib", lambda pid: 1.0)
-    current = kiosk.window.lobby_view.page()
-    kiosk.controller.start_session()
+    kiosk.controller.session.activity()  # goodbye → attract
+    monkeypatch.setattr(watchdog_module, "process_rss_mib", lambda pid: 10_000.0)
+    kiosk.controller.start_session()  # the lobby is hidden behind the resident's page
+    renewed = kiosk.window.lobby_view.page()
+    assert renewed is not before
+    # Its own renderer shows the welcome screen again, ready for when the resident leaves.
+    qtbot.waitUntil(lambda: page_name(renewed.url()) == "attract" and renewed.renderProcessPid() > 0, timeout=10_000)
+    monkeypatch.setattr(watchdog_module, "process_rss_mib", lambda pid: 1.0)
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     kiosk.controller.session.activity()
-    assert kiosk.window.lobby_view.page() is current
+    kiosk.controller.start_session()
+    assert kiosk.window.lobby_view.page() is renewed
+
+
+def test_a_lobby_renderer_that_keeps_growing_is_renewed(qtbot, kiosk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import kiosk.shell.watchdog as watchdog_module
+
+    rss = [200.0]
+    monkeypatch.setattr(watchdog_module, "process_rss_mib", lambda pid: rss[0])
+    first = kiosk.window.lobby_view.page()
+    qtbot.waitUntil(lambda: first.renderProcessPid() > 0, timeout=10_000)
+    for grown, renewed in (
+        (0.0, False),
+        (watchdog_module.LOBBY_GROWTH_MIB - 1, False),
+        (watchdog_module.LOBBY_GROWTH_MIB + 1, True),
+    ):
+        rss[0] = 200.0 + grown  # far under the cap: only the growth since it was new counts
+        kiosk.controller.start_session()
+        assert (kiosk.window.lobby_view.page() is not first) is renewed, grown
+        kiosk.controller.end_session()
+        qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
+        kiosk.controller.session.activity()
 
 
 def test_every_verb_has_a_handler_and_every_top_bar_button_its_icon(kiosk) -> None:  # type: ignore[no-untyped-def]
