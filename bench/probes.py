@@ -249,13 +249,17 @@ class Resident:
         return controller.browser.dir
 
     def end_and_skip_questions(self) -> None:
-        """ "Terminer ma session", one tap on "Passer les questions", then the welcome screen ready."""
+        """ "Terminer ma session", one tap on "Passer les questions", the goodbye screen, then the
+        welcome screen ready."""
         from kiosk.core.session import State
 
         self.kiosk.actions.dispatch("end", {})
         self.lobby.wait("questions", "the end-of-session questions")
         self.kiosk.window.lobby_page().runJavaScript("document.getElementById('skip').click()", 0)
-        _wait(lambda: self.kiosk.controller.state is State.WIPED, "the goodbye screen")
+        _wait(lambda: self.kiosk.controller.state is State.WIPED, "the wipe")
+        # The goodbye screen on screen, as a resident sees it before its seconds run out (a
+        # welcome screen asked for while it still loads would measure a goodbye never shown).
+        self.lobby.wait("goodbye", "the goodbye screen")
         self.clock.advance(self.config.kiosk.session.goodbye_s)
         self.kiosk.controller.session.tick()
         self.lobby.wait("attract", "the welcome screen again")
