@@ -108,6 +108,7 @@ def _assert_store_open(kiosk: Kiosk) -> None:
 
 
 SETTLE_MS = 1000  # the screen up and idle before the first resident touches it (both probes)
+GOODBYE_SHOWN_MS = 200  # the goodbye screen's own seconds, shortened (and not counted)
 
 
 def _show_local_page(profile: Any, title: str) -> tuple[Any, Any]:
@@ -248,21 +249,26 @@ class Resident:
         self.web.hits.clear()  # the server lives in this process: what it keeps is not the kiosk's
         return controller.browser.dir
 
-    def end_and_skip_questions(self) -> None:
+    def end_and_skip_questions(self) -> float:
         """ "Terminer ma session", one tap on "Passer les questions", the goodbye screen, then the
-        welcome screen ready."""
+        welcome screen ready. Returns the seconds a resident waits for screens: to the goodbye,
+        and from the end of its own seconds (left out) to the welcome screen."""
         from kiosk.core.session import State
 
+        start = time.perf_counter()
         self.kiosk.actions.dispatch("end", {})
         self.lobby.wait("questions", "the end-of-session questions")
         self.kiosk.window.lobby_page().runJavaScript("document.getElementById('skip').click()", 0)
         _wait(lambda: self.kiosk.controller.state is State.WIPED, "the wipe")
-        # The goodbye screen on screen, as a resident sees it before its seconds run out (a
-        # welcome screen asked for while it still loads would measure a goodbye never shown).
+        # The goodbye screen on screen a moment, as a resident sees it before its seconds run out.
         self.lobby.wait("goodbye", "the goodbye screen")
+        waited = time.perf_counter() - start
+        _loop(GOODBYE_SHOWN_MS)
+        start = time.perf_counter()
         self.clock.advance(self.config.kiosk.session.goodbye_s)
         self.kiosk.controller.session.tick()
         self.lobby.wait("attract", "the welcome screen again")
+        return waited + time.perf_counter() - start
 
     def renderers(self) -> dict[int, str]:
         """The renderer processes of the kiosk's own views, by pid (for the memory trace)."""
@@ -303,10 +309,9 @@ def reset() -> None:
         for _ in range(runs):
             session_dir = resident.demarche()
             _loop(100)
-            start = time.perf_counter()
-            resident.end_and_skip_questions()
+            waited = resident.end_and_skip_questions()
             assert not session_dir.exists(), "the session directory outlived the session"
-            resets.append((time.perf_counter() - start) * 1000)
+            resets.append(waited * 1000)
             baselines.append(_baseline_reset_ms())
         assert resident.sessions_ended() == runs, "each session's end was recorded"
         # The first two of each warm caches up: the median of the rest.

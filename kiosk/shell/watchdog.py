@@ -98,7 +98,8 @@ class RendererWatchdog(QObject):
         browser.page.runJavaScript("0", 1, answered)
 
     def restart_bloated_renderers(self) -> None:
-        pids = {view.page().renderProcessPid(): view for view in self._lobby.lobby_views()}
+        views = {view.page().renderProcessPid(): view for view in self._lobby.lobby_views()}
+        pids = {pid: view for pid, view in views.items() if pid > 0}  # 0: its renderer is not up yet
         self._fresh_rss = {pid: rss for pid, rss in self._fresh_rss.items() if pid in pids}
         for pid, view in pids.items():
             rss = process_rss_mib(pid)
