@@ -27,9 +27,9 @@ from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
 from kiosk.shell.topbar import TopBar
 from kiosk.shell.web.browser import SessionBrowser
+from kiosk.shell.web.internal_load import load_kiosk_page
 from kiosk.shell.web.page import InternalPageHost, KioskPage
 from kiosk.shell.web.profile import build_profile
-from kiosk.shell.web.scheme import kiosk_url
 
 if TYPE_CHECKING:
     from kiosk.shell.pdfviewer import PdfViewer
@@ -129,7 +129,7 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ the KioskView protocol
     def show_lobby(self, page: str) -> None:
-        self.lobby_view.page().setUrl(kiosk_url(page))
+        load_kiosk_page(self.lobby_view.page(), page)
         self.stack.setCurrentWidget(self.lobby_view)
 
     def showing_lobby(self) -> bool:
@@ -176,7 +176,7 @@ class KioskWindow(QWidget):
 
     def show_layer(self, page: str) -> None:
         layer = self.layer_view
-        layer.page().setUrl(kiosk_url(page))
+        load_kiosk_page(layer.page(), page)
         layer.setGeometry(self.content.rect())
         layer.show()
         layer.raise_()

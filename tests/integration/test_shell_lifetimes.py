@@ -16,6 +16,7 @@ grow (`make bench`'s start profile and soak found these).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from kiosk.core.session import State
 from kiosk.shell.web.scheme import page_name
 from tests.integration.test_shell import start_in_tile
 from tests.integration.test_shell_stats import end_and_wait_questions, with_questions
-from tests.shellkit import wait_ready, wait_url
+from tests.shellkit import run_js, wait_ready, wait_url
 
 pytestmark = pytest.mark.shell
 
@@ -89,6 +90,27 @@ def test_the_lobby_keeps_one_renderer_from_one_resident_to_the_next(qtbot, make_
     wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
     assert page_name(lobby.url()) == "attract"
     assert kiosk.window.lobby_view.page() is lobby and lobby.renderProcessPid() == pid
+
+
+def test_a_lobby_page_that_does_not_come_is_asked_for_again(qtbot, kiosk, caplog) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.pages import PageNotFound
+
+    caplog.set_level(logging.WARNING, logger="kiosk")
+    pages, render, failed = kiosk.controller.pages, kiosk.controller.pages.render, []
+
+    def fails_once(page: str, params):  # type: ignore[no-untyped-def]
+        if page == "goodbye" and not failed:
+            failed.append(page)
+            raise PageNotFound(page)  # the view's load ends aborted, as Chromium's sometimes does
+        return render(page, params)
+
+    pages.render = fails_once
+    kiosk.window.show_lobby("goodbye")
+    lobby = kiosk.window.lobby_view.page()
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
+    assert failed and page_name(lobby.url()) == "goodbye"
+    assert run_js(qtbot, lobby, "!!document.querySelector('.big-title')") is True  # the page itself
+    assert "internal_page.asked_again" in caplog.messages
 
 
 def test_a_ping_left_unanswered_never_condemns_the_next_resident(qtbot, make_kiosk, loopback_web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
