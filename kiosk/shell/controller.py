@@ -306,13 +306,13 @@ class SessionController(QObject):
         elif t.new is State.WIPED:
             self.view.show_lobby("goodbye")
         elif t.new is State.ATTRACT:
-            # Between residents: write what waits and fold the WAL, while nobody is waiting.
+            self.set_language(self.pages.default_language)
+            self.view.show_lobby("attract")
+            # Between residents, while the welcome screen loads: write what waits, fold the WAL.
             self.stats.flush()
             if self.store is not None:
                 self.store.checkpoint()
             self.residentLeft.emit()
-            self.set_language(self.pages.default_language)
-            self.view.show_lobby("attract")
 
     def _begin_session(self) -> None:
         session_id = self.session.session_id or "session"

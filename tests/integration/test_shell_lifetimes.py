@@ -104,9 +104,10 @@ def test_a_lobby_page_that_does_not_come_is_asked_for_again(qtbot, kiosk, caplog
             raise PageNotFound(page)  # the view's load ends aborted, as Chromium's sometimes does
         return render(page, params)
 
+    lobby = kiosk.window.lobby_view.page()
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)  # the welcome screen, at rest
     pages.render = fails_once
     kiosk.window.show_lobby("goodbye")
-    lobby = kiosk.window.lobby_view.page()
     wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
     assert failed and page_name(lobby.url()) == "goodbye"
     assert run_js(qtbot, lobby, "!!document.querySelector('.big-title')") is True  # the page itself

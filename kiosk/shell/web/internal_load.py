@@ -4,8 +4,9 @@ All ``kiosk:`` pages share one host, so the lobby's navigations stay in one rend
 now and then, a page the shell asks for never starts (no ``loadStarted``, the page's URL already
 the new one) or comes back aborted when it follows another navigation closely (seen about once
 in a hundred residents by the bench's soak). A page the shell asked for that has not loaded
-within ``SETTLE_MS``, or failed, is asked for again, ``TRIES`` times in all, unless something
-else was asked for meanwhile.
+within ``SETTLE_MS``, or failed, is asked for again, ``TRIES`` times in all, unless the shell
+asked for another page meanwhile (the lobby's pages themselves only ever ask for verbs, which
+are refused navigations, never for another page).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from kiosk.shell.web.scheme import kiosk_url
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 1500
+AFTER_FAILURE_MS = 50  # never from inside Chromium's own notification of the failure
 TRIES = 3
 
 
@@ -48,7 +50,7 @@ class InternalLoad(QObject):
     def load(self, url: QUrl) -> None:
         self._url, self._tries = url, 1
         self._page.setUrl(url)
-        self._timer.start()
+        self._timer.start(SETTLE_MS)
 
     def _changed(self, info: QWebEngineLoadingInfo) -> None:
         # Only the load of the page asked for counts (a page's refused verb ends as a load too).
@@ -59,15 +61,14 @@ class InternalLoad(QObject):
             self._url = None
             self._timer.stop()
         elif status != QWebEngineLoadingInfo.LoadStatus.LoadStartedStatus:
-            self._again()  # failed, or stopped: asked again unless something else was asked for
+            self._timer.start(AFTER_FAILURE_MS)  # failed or stopped
 
     def _again(self) -> None:
         url = self._url
-        if url is None or self._page.url() != url:
-            self._url = None
+        if url is None:
             return
         if self._page.isLoading():
-            self._timer.start()  # slow, not lost: let it come
+            self._timer.start(SETTLE_MS)  # slow, not lost: let it come
             return
         if self._tries >= TRIES:
             log.error("internal_page.never_loaded", extra={"page": url.path()})
@@ -76,4 +77,4 @@ class InternalLoad(QObject):
         log.warning("internal_page.asked_again", extra={"page": url.path()})
         self._tries += 1
         self._page.setUrl(url)
-        self._timer.start()
+        self._timer.start(SETTLE_MS)
