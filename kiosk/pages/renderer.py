@@ -75,7 +75,11 @@ class TemplateCache(FileSystemBytecodeCache):
     """Compiled templates kept on disk from one start to the next (Jinja compiles a template to
     Python the first time a process renders it: 30 ms of the welcome screen's first paint).
     Jinja checks each entry against its template's source; a cache that cannot be read or
-    written is no cache, never a page that fails."""
+    written is no cache, never a page that fails. It is written only by ``PageRenderer.warm``
+    (the shell calls it once the welcome screen is painted): a resident's visit never leaves a
+    file behind, not even a compiled template."""
+
+    writing = False
 
     @classmethod
     def at(cls, directory: Path) -> TemplateCache | None:
@@ -93,6 +97,8 @@ class TemplateCache(FileSystemBytecodeCache):
             bucket.reset()
 
     def dump_bytecode(self, bucket: Bucket) -> None:
+        if not self.writing:
+            return
         try:
             super().dump_bytecode(bucket)
         except OSError as error:  # a full or read-only disk
@@ -137,6 +143,20 @@ class PageRenderer:
         }
         self._environments: dict[str, Environment] = {}
         self._pages = template_names()
+
+    def warm(self) -> None:
+        """Compile every template now (from the cache when it has them), writing the cache."""
+        if self._cache is None:
+            return
+        self._cache.writing = True
+        try:
+            environment = self._environment(self.default_language)
+            if environment.cache is not None:
+                environment.cache.clear()  # those compiled before, while the cache was not written
+            for template in sorted(TEMPLATES.glob("*.html")):
+                environment.get_template(template.name)
+        finally:
+            self._cache.writing = False
 
     def offered_or_default(self, code: str | None) -> str:
         """``code`` if the picker offers it, else the terminal's default language."""

@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Qt, QTimer
+
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.stats.recorder import StatsRecorder
@@ -92,6 +94,9 @@ def build_kiosk(
     pages = ResidentPages(renderer, services)
     scheme_handler = KioskSchemeHandler(pages)
     window = KioskWindow(settings.centre.name, scheme_handler, printer)
+    # Compiled templates written once the welcome screen is painted, never during a visit.
+    warm = lambda _ok: QTimer.singleShot(0, window, renderer.warm)  # noqa: E731
+    window.lobby_view.loadFinished.connect(warm, Qt.ConnectionType.SingleShotConnection)
     scheme_handler.setParent(window)
     read_aloud.setParent(window)
     controller = SessionController(

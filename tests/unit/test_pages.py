@@ -216,9 +216,12 @@ def test_compiled_templates_outlive_the_process_and_a_broken_cache_is_no_cache(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = tmp_path / "templates"
-    first = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body
+    renderer = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache)
+    first = renderer.render("attract").body
+    assert not list(cache.iterdir()), "rendering a page writes nothing (a visit leaves no file)"
+    renderer.warm()
     entries = sorted(cache.iterdir())
-    assert entries, "the compiled templates were kept"
+    assert len(entries) == len(list(TEMPLATES.glob("*.html"))), "warm() compiled and kept every template"
     # A later start reads them back (the same page), a damaged entry is compiled again.
     assert PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body == first
     for entry in entries:
@@ -229,7 +232,9 @@ def test_compiled_templates_outlive_the_process_and_a_broken_cache_is_no_cache(
     (tmp_path / "gone").rmdir()
     (tmp_path / "gone").write_text("no longer a directory")  # even root cannot write in it
     with caplog.at_level(logging.WARNING, logger="kiosk.pages.renderer"):
+        unwritable.warm()
         assert unwritable.render("attract").body == first
     assert "templates.cache_not_written" in caplog.messages
     unusable = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=tmp_path / "gone" / "templates")
+    unusable.warm()
     assert unusable.render("attract").body == first
