@@ -76,8 +76,8 @@ class TemplateCache(FileSystemBytecodeCache):
     Python the first time a process renders it: 30 ms of the welcome screen's first paint).
     Jinja checks each entry against its template's source; a cache that cannot be read or
     written is no cache, never a page that fails. It is written only by ``PageRenderer.warm``
-    (the shell calls it once the welcome screen is painted): a resident's visit never leaves a
-    file behind, not even a compiled template."""
+    (the shell calls it as it starts): a resident's visit never leaves a file behind, not even a
+    compiled template."""
 
     writing = False
 

@@ -7,8 +7,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.stats.recorder import StatsRecorder
@@ -90,13 +88,11 @@ def build_kiosk(
         help_videos=help_dir / "videos",
         template_cache=template_cache,
     )
+    renderer.warm()  # the templates, compiled or read back now: never written during a visit
     services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s)
     pages = ResidentPages(renderer, services)
     scheme_handler = KioskSchemeHandler(pages)
     window = KioskWindow(settings.centre.name, scheme_handler, printer)
-    # Compiled templates written once the welcome screen is painted, never during a visit.
-    warm = lambda _ok: QTimer.singleShot(0, window, renderer.warm)  # noqa: E731
-    window.lobby_view.loadFinished.connect(warm, Qt.ConnectionType.SingleShotConnection)
     scheme_handler.setParent(window)
     read_aloud.setParent(window)
     controller = SessionController(
