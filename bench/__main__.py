@@ -34,6 +34,9 @@ def _env(tmp: Path) -> dict[str, str]:
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["PYTHONPATH"] = str(REPO)
     env.setdefault("KIOSK_SPEECH", "off")  # no speech-dispatcher left behind by the probes
+    # An installed kiosk starts from compiled bytecode (pip compiles it at install): let the
+    # warm-up run write it, rather than compile the kiosk's modules again at every measured start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # As `kiosk shell` runs under systemd with its paths set, never /var/lib/kiosk here.
     env["KIOSK_DATA_DIR"] = str(tmp / "data")
     env["KIOSK_SESSION_ROOT"] = str(tmp / "sessions")
@@ -47,19 +50,24 @@ def _failed(mode: str, why: str, stderr: IO[str]) -> ProbeFailed:
     return ProbeFailed(f"probe {mode}: {why}\n--- its stderr (end) ---\n{tail}")
 
 
-def time_to_ready(mode: str, tmp: Path) -> float:
-    """Seconds from spawning ``bench.probes MODE`` to its READY line."""
+def time_to_ready(mode: str, tmp: Path) -> tuple[float, float]:
+    """Seconds from spawning ``bench.probes MODE`` to its READY line (its first screen painted),
+    and the milliseconds of its first session that it then reports (``SESSION <ms>``)."""
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         start = time.perf_counter()
         command = [sys.executable, "-m", "bench.probes", mode]
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=_env(tmp), text=True)
         assert proc.stdout is not None
+        ready: float | None = None
         try:
             for line in proc.stdout:
                 if line.startswith("READY"):
-                    return time.perf_counter() - start
+                    ready = time.perf_counter() - start
+                elif line.startswith("SESSION ") and ready is not None:
+                    return ready, float(line.split()[1])
             proc.wait(timeout=60)
-            raise _failed(mode, f"ended without READY (exit {proc.returncode})", stderr)
+            seen = "READY but no SESSION" if ready is not None else "no READY"
+            raise _failed(mode, f"ended with {seen} (exit {proc.returncode})", stderr)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -94,16 +102,21 @@ def shell_figures(runs: int, soak_sessions: int, reset_runs: int) -> dict[str, o
         # turns, so that a load change on the machine weighs on both alike.
         time_to_ready("bare", root / "bare")
         time_to_ready("kiosk", root / "kiosk")
-        baseline, kiosk = [], []
+        baseline, kiosk, session_baseline, session = [], [], [], []
         for _ in range(runs):
-            baseline.append(time_to_ready("bare", root / "bare"))
-            kiosk.append(time_to_ready("kiosk", root / "kiosk"))
+            for mode, starts, sessions in (("bare", baseline, session_baseline), ("kiosk", kiosk, session)):
+                start_s, session_ms = time_to_ready(mode, root / mode)
+                starts.append(start_s)
+                sessions.append(session_ms)
         reset = probe_json("reset", root / "reset", {"BENCH_RESET_RUNS": str(reset_runs)})
         soak = probe_json("soak", root / "soak", {"BENCH_SOAK_SESSIONS": str(soak_sessions)})
     return {
         "startup_baseline_s": round(statistics.median(baseline), 3),
         "startup_kiosk_s": round(statistics.median(kiosk), 3),
         "startup_ratio": round(statistics.median(kiosk) / statistics.median(baseline), 2),
+        "session_start_ms": round(statistics.median(session), 1),
+        "session_start_baseline_ms": round(statistics.median(session_baseline), 1),
+        "session_start_ratio": round(statistics.median(session) / statistics.median(session_baseline), 2),
         "session_reset_ms": round(reset["reset_ms"], 1),
         "session_reset_baseline_ms": round(reset["baseline_ms"], 1),
         "session_reset_ratio": round(reset["reset_ms"] / reset["baseline_ms"], 2),

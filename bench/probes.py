@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PySide6.QtWebEngineCore import QWebEnginePage
+    from PySide6.QtWebEngineWidgets import QWebEngineView
 
     from kiosk.shell.assembly import Kiosk
     from tests.webserver import LoopbackWeb
@@ -58,19 +59,28 @@ def _wait(predicate: Callable[[], object], what: str, timeout_s: float = 60) -> 
 
 
 class Loads:
-    """The hosts a page finished loading, in order (``loadFinished`` with the page's URL then)."""
+    """What a page finished loading, in order: the ``kiosk:`` page's name, or the host
+    (``loadFinished`` with the page's URL then). Given a view, whatever page the view shows
+    (the watchdog may give the lobby a fresh page)."""
 
-    def __init__(self, page: QWebEnginePage) -> None:
+    def __init__(self, page: QWebEnginePage | QWebEngineView) -> None:
         self.hosts: list[str] = []
         self._page = page
         page.loadFinished.connect(self._finished)
 
     def _finished(self, ok: bool) -> None:
-        self.hosts.append(self._page.url().host() if ok else "!failed")
+        from kiosk.shell.web.scheme import page_name
+
+        url = self._page.url()
+        self.hosts.append((page_name(url) or url.host()) if ok else f"!failed:{page_name(url) or url.host()}")
 
     def wait(self, host: str, what: str) -> None:
         """Wait for the next load of ``host`` (loads seen so far are forgotten)."""
-        _wait(lambda: host in self.hosts, what)
+        try:
+            _wait(lambda: host in self.hosts, what)
+        except TimeoutError as error:
+            seen = f"loads seen since: {self.hosts}, now at {self._page.url().toString()}"
+            raise TimeoutError(f"{error}; {seen}") from None
         del self.hosts[: self.hosts.index(host) + 1]
 
 
@@ -97,11 +107,46 @@ def _assert_store_open(kiosk: Kiosk) -> None:
         raise SystemExit("the statistics store did not open (see stats.store_unavailable above)")
 
 
+SETTLE_MS = 1000  # the screen up and idle before the first resident touches it (both probes)
+GOODBYE_SHOWN_MS = 200  # the goodbye screen's own seconds, shortened (and not counted)
+
+
+def _show_local_page(profile: Any, title: str) -> tuple[Any, Any]:
+    """A view of its own on ``profile`` showing the local page, painted; returns (view, page)."""
+    from PySide6.QtWebEngineCore import QWebEnginePage
+    from PySide6.QtWebEngineWidgets import QWebEngineView
+
+    page = QWebEnginePage(profile)
+    view = QWebEngineView()
+    view.setPage(page)
+    view.resize(1280, 800)
+    view.show()
+    done: list[bool] = []
+    page.loadFinished.connect(done.append)
+    page.setHtml(LOCAL_PAGE)
+    _wait(lambda: bool(done), title)
+    view.grab()
+    return view, page
+
+
+def _report_after_settling(name: str, measure: Callable[[], float]) -> None:
+    """``name <ms>`` on stdout for ``measure()``, once the first screen has been idle a while."""
+    from PySide6.QtCore import QTimer
+
+    def run() -> None:
+        print(f"{name} {measure():.1f}", flush=True)
+
+    QTimer.singleShot(SETTLE_MS, run)
+
+
 def bare() -> None:
-    """Baseline: a bare QtWebEngine window loading a local page."""
+    """Baseline: a bare QtWebEngine window loading a local page (READY once painted); then,
+    for the first session's baseline, a fresh off-the-record profile whose own view paints a
+    local page (SESSION <ms>)."""
     from kiosk.shell.environment import prepare_environment
 
     prepare_environment()
+    from PySide6.QtWebEngineCore import QWebEngineProfile
     from PySide6.QtWebEngineWidgets import QWebEngineView
     from PySide6.QtWidgets import QApplication
 
@@ -109,32 +154,58 @@ def bare() -> None:
     view = QWebEngineView()
     view.resize(1280, 800)
     view.show()
-    view.loadFinished.connect(lambda ok: (view.grab(), print("READY", flush=True)))
+    kept: list[object] = []
+
+    def fresh_profile_page() -> float:
+        start = time.perf_counter()
+        profile = QWebEngineProfile()
+        kept.extend((profile, *_show_local_page(profile, "the baseline's second page")))
+        return (time.perf_counter() - start) * 1000
+
+    def painted(_ok: bool) -> None:
+        view.grab()
+        print("READY", flush=True)
+        _report_after_settling("SESSION", fresh_profile_page)
+
+    view.loadFinished.connect(painted)
     view.setHtml(LOCAL_PAGE)
     app.exec()
 
 
 def kiosk() -> None:
-    """The kiosk from process start to its home page painted, as `kiosk shell` starts it."""
+    """The kiosk from process start to its welcome screen painted, as `kiosk shell` starts it
+    (READY); then the first resident's touch to their home page painted (SESSION <ms>)."""
     _start_logging()
     config = _load(REPO / "config")
     from kiosk.shell.app import create_application
     from kiosk.shell.assembly import build_kiosk
+    from kiosk.shell.web.scheme import page_name
 
     app = create_application()
     kiosk = build_kiosk(config, config.kiosk.paths.session_root)
     _assert_store_open(kiosk)
     kiosk.window.resize(1280, 800)
     kiosk.window.show()
-    kiosk.controller.start_session()
+    lobby = kiosk.window.lobby_page()
+
+    def first_session() -> float:
+        start = time.perf_counter()
+        kiosk.controller.start_session()
+        page = kiosk.controller.session_page()
+        assert page is not None
+        Loads(page).wait("home", "the first resident's home page")
+        kiosk.window.grab()
+        return (time.perf_counter() - start) * 1000
 
     def painted(ok: bool) -> None:
+        if not ok or page_name(lobby.url()) != "attract":
+            return
+        lobby.loadFinished.disconnect(painted)
         kiosk.window.grab()
         print("READY", flush=True)
+        _report_after_settling("SESSION", first_session)
 
-    page = kiosk.controller.session_page()
-    assert page is not None
-    page.loadFinished.connect(painted)
+    lobby.loadFinished.connect(painted)
     app.exec()
 
 
@@ -159,7 +230,7 @@ class Resident:
         _assert_store_open(self.kiosk)
         self.kiosk.window.resize(1280, 800)
         self.kiosk.window.show()
-        self.lobby = Loads(self.kiosk.window.lobby_page())
+        self.lobby = Loads(self.kiosk.window.lobby_view)
         self.lobby.wait("attract", "the welcome screen")
 
     def demarche(self) -> Path:
@@ -178,17 +249,26 @@ class Resident:
         self.web.hits.clear()  # the server lives in this process: what it keeps is not the kiosk's
         return controller.browser.dir
 
-    def end_and_skip_questions(self) -> None:
-        """ "Terminer ma session", one tap on "Passer les questions", then the welcome screen ready."""
+    def end_and_skip_questions(self) -> float:
+        """ "Terminer ma session", one tap on "Passer les questions", the goodbye screen, then the
+        welcome screen ready. Returns the seconds a resident waits for screens: to the goodbye,
+        and from the end of its own seconds (left out) to the welcome screen."""
         from kiosk.core.session import State
 
+        start = time.perf_counter()
         self.kiosk.actions.dispatch("end", {})
         self.lobby.wait("questions", "the end-of-session questions")
         self.kiosk.window.lobby_page().runJavaScript("document.getElementById('skip').click()", 0)
-        _wait(lambda: self.kiosk.controller.state is State.WIPED, "the goodbye screen")
+        _wait(lambda: self.kiosk.controller.state is State.WIPED, "the wipe")
+        # The goodbye screen on screen a moment, as a resident sees it before its seconds run out.
+        self.lobby.wait("goodbye", "the goodbye screen")
+        waited = time.perf_counter() - start
+        _loop(GOODBYE_SHOWN_MS)
+        start = time.perf_counter()
         self.clock.advance(self.config.kiosk.session.goodbye_s)
         self.kiosk.controller.session.tick()
         self.lobby.wait("attract", "the welcome screen again")
+        return waited + time.perf_counter() - start
 
     def renderers(self) -> dict[int, str]:
         """The renderer processes of the kiosk's own views, by pid (for the memory trace)."""
@@ -205,22 +285,13 @@ class Resident:
 
 def _baseline_reset_ms() -> float:
     """A fresh off-the-record profile with a view loading a local page, then destroyed."""
-    from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
-    from PySide6.QtWebEngineWidgets import QWebEngineView
+    from PySide6.QtWebEngineCore import QWebEngineProfile
 
     from kiosk.shell.web.profile import destroy_profile
 
     start = time.perf_counter()
     profile = QWebEngineProfile()
-    page = QWebEnginePage(profile)
-    view = QWebEngineView()
-    view.setPage(page)
-    view.resize(1280, 800)
-    view.show()
-    done: list[bool] = []
-    page.loadFinished.connect(done.append)
-    page.setHtml(LOCAL_PAGE)
-    _wait(lambda: bool(done), "the baseline page")
+    view, page = _show_local_page(profile, "the baseline page")
     destroy_profile(profile, [view, page], None)
     return (time.perf_counter() - start) * 1000
 
@@ -238,10 +309,9 @@ def reset() -> None:
         for _ in range(runs):
             session_dir = resident.demarche()
             _loop(100)
-            start = time.perf_counter()
-            resident.end_and_skip_questions()
+            waited = resident.end_and_skip_questions()
             assert not session_dir.exists(), "the session directory outlived the session"
-            resets.append((time.perf_counter() - start) * 1000)
+            resets.append(waited * 1000)
             baselines.append(_baseline_reset_ms())
         assert resident.sessions_ended() == runs, "each session's end was recorded"
         # The first two of each warm caches up: the median of the rest.

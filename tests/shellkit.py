@@ -153,6 +153,7 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
     from kiosk.core.stats.recorder import StatsRecorder
     from kiosk.devices.fakes import FakePrinter
     from kiosk.shell.assembly import Kiosk, build_kiosk
+    from kiosk.shell.web.scheme import page_name
 
     made: list[Kiosk] = []
 
@@ -166,11 +167,12 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
             store=store,
             recorder=StatsRecorder(store, clock, boot="test-boot"),
             speech=FakeSpeech(),
+            template_cache=tmp_path / "template-cache",
         )
         kiosk.window.resize(*size)
         kiosk.window.show()
         made.append(kiosk)
-        qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "attract", timeout=10_000)
+        qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "attract", timeout=10_000)
         return kiosk
 
     yield build

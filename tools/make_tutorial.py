@@ -96,7 +96,15 @@ def screens(out: Path) -> list[Path]:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    kiosk = build_kiosk(config, out / "sessions", printer=FakePrinter(), clock=ManualClock(), store=None, speech=None)
+    kiosk = build_kiosk(
+        config,
+        out / "sessions",
+        printer=FakePrinter(),
+        clock=ManualClock(),
+        store=None,
+        speech=None,
+        template_cache=None,
+    )
     kiosk.window.resize(*SIZE)
     kiosk.window.show()
     shots = []

@@ -30,35 +30,37 @@ header{background:#2a5c8a;color:#fff;padding:1rem 1.5rem;margin:-2rem -3rem 2rem
 
 def arabic_tour(kiosk, shot, wait_for, settle) -> None:  # type: ignore[no-untyped-def]
     """The same screens in Arabic (right to left), reached the way a resident does: the picker."""
+    from kiosk.shell.web.scheme import page_name
+
     kiosk.controller.session.activity()  # the goodbye screen: a touch brings the welcome screen
-    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "attract")
+    wait_for(lambda: page_name(kiosk.window.lobby_view.page().url()) == "attract")
     settle()
     kiosk.window.lobby_view.page().runJavaScript("document.querySelector('.language[lang=ar]').click()")
-    wait_for(lambda: kiosk.controller.current_url().host() == "home" and kiosk.controller.language == "ar")
+    wait_for(lambda: page_name(kiosk.controller.current_url()) == "home" and kiosk.controller.language == "ar")
     shot("ar-home")
     kiosk.controller.open_page("help")
-    wait_for(lambda: kiosk.controller.current_url().host() == "help")
+    wait_for(lambda: page_name(kiosk.controller.current_url()) == "help")
     shot("ar-help")
-    kiosk.controller.session_page().runJavaScript("location.href='kiosk://help?q=carte+vitale'")
+    kiosk.controller.session_page().runJavaScript("location.href='kiosk://borne/help?q=carte+vitale'")
     wait_for(lambda: "q=" in kiosk.controller.current_url().query())
     shot("ar-help-search")
-    kiosk.controller.session_page().runJavaScript("location.href='kiosk://article?slug=declarer-ses-revenus'")
-    wait_for(lambda: kiosk.controller.current_url().host() == "article")
+    kiosk.controller.session_page().runJavaScript("location.href='kiosk://borne/article?slug=declarer-ses-revenus'")
+    wait_for(lambda: page_name(kiosk.controller.current_url()) == "article")
     shot("ar-help-article")
-    kiosk.controller.session_page().runJavaScript("location.href='kiosk://article?slug=utiliser-la-borne'")
+    kiosk.controller.session_page().runJavaScript("location.href='kiosk://borne/article?slug=utiliser-la-borne'")
     wait_for(lambda: "utiliser-la-borne" in kiosk.controller.current_url().toString())
     shot("ar-help-article-translated")
     kiosk.controller.session_page().runJavaScript("location.href='http://evil.test/phishing'")
-    wait_for(lambda: kiosk.controller.current_url().host() == "blocked")
+    wait_for(lambda: page_name(kiosk.controller.current_url()) == "blocked")
     shot("ar-blocked")
     kiosk.controller.end_session()
-    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "questions")
+    wait_for(lambda: page_name(kiosk.window.lobby_view.page().url()) == "questions")
     shot("ar-questions")
     kiosk.window.lobby_view.page().runJavaScript("document.getElementById('skip').click()")
-    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye")
+    wait_for(lambda: page_name(kiosk.window.lobby_view.page().url()) == "goodbye")
     shot("ar-goodbye")
     kiosk.controller.session.activity()
-    wait_for(lambda: kiosk.window.lobby_view.page().url().host() == "attract")
+    wait_for(lambda: page_name(kiosk.window.lobby_view.page().url()) == "attract")
     shot("attract-after-ar")
 
 
@@ -74,6 +76,7 @@ def main(out: Path) -> int:
         from kiosk.devices.fakes import FakePrinter
         from kiosk.shell.app import create_application
         from kiosk.shell.assembly import Kiosk, build_kiosk
+        from kiosk.shell.web.scheme import page_name
 
         create_application(chromium_flags=[f"--proxy-server=http://127.0.0.1:{web.port}"])
 
@@ -99,7 +102,9 @@ def main(out: Path) -> int:
             )
             for width, height in ((1920, 1080), (1280, 800)):
                 clock = ManualClock()
-                kiosk = build_kiosk(config, Path(tmp) / f"s{width}", printer=FakePrinter(), clock=clock, store=None)
+                kiosk = build_kiosk(
+                    config, Path(tmp) / f"s{width}", printer=FakePrinter(), clock=clock, store=None, template_cache=None
+                )
                 kiosk.window.resize(width, height)
                 kiosk.window.show()
 
@@ -109,29 +114,29 @@ def main(out: Path) -> int:
                     w.window.grab().save(str(path))
                     print(path)
 
-                wait_for(lambda w=kiosk: w.window.lobby_view.page().url().host() == "attract")
+                wait_for(lambda w=kiosk: page_name(w.window.lobby_view.page().url()) == "attract")
                 shot("attract")
                 kiosk.controller.start_session()
-                wait_for(lambda w=kiosk: w.controller.current_url().host() == "home")
+                wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "home")
                 shot("home")
                 kiosk.controller.cycle_zoom()
                 kiosk.controller.cycle_zoom()
                 shot("home-zoom-max")
                 kiosk.controller.cycle_zoom()
                 kiosk.controller.open_page("help")
-                wait_for(lambda w=kiosk: w.controller.current_url().host() == "help")
+                wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "help")
                 shot("help")
                 kiosk.controller.session_page().runJavaScript(
-                    "location.href='kiosk://article?slug=declarer-ses-revenus'"
+                    "location.href='kiosk://borne/article?slug=declarer-ses-revenus'"
                 )
-                wait_for(lambda w=kiosk: w.controller.current_url().host() == "article")
+                wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "article")
                 settle(300)
                 kiosk.controller.session_page().runJavaScript(
                     "var b=document.querySelector('.term-word'); b && b.click();"
                 )
                 shot("help-article")
-                kiosk.controller.session_page().runJavaScript("location.href='kiosk://glossary'")
-                wait_for(lambda w=kiosk: w.controller.current_url().host() == "glossary")
+                kiosk.controller.session_page().runJavaScript("location.href='kiosk://borne/glossary'")
+                wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "glossary")
                 shot("help-glossary")
                 kiosk.controller.open_tile("allowed")
                 wait_for(lambda w=kiosk: w.controller.current_url().host() == "www.allowed.test")
@@ -142,14 +147,14 @@ def main(out: Path) -> int:
                 wait_for(lambda w=kiosk: w.window.keyboard.shown, 5000)
                 shot("form-keyboard")
                 kiosk.controller.session_page().runJavaScript("location.href='http://evil.test/phishing'")
-                wait_for(lambda w=kiosk: w.controller.current_url().host() == "blocked")
+                wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "blocked")
                 shot("blocked")
                 clock.advance(config.kiosk.session.idle_timeout_s + 1)
                 kiosk.controller.session.tick()
                 settle(1200)
                 shot("idle-warning")
                 kiosk.controller.end_session()
-                wait_for(lambda w=kiosk: w.window.lobby_view.page().url().host() == "questions")
+                wait_for(lambda w=kiosk: page_name(w.window.lobby_view.page().url()) == "questions")
                 shot("questions-age")
                 lobby = kiosk.window.lobby_view.page()
                 for value in ("40_59", "oui"):
@@ -160,7 +165,7 @@ def main(out: Path) -> int:
                     settle(500)
                 shot("questions-satisfaction")
                 lobby.runJavaScript("document.getElementById('skip').click()")
-                wait_for(lambda w=kiosk: w.window.lobby_view.page().url().host() == "goodbye")
+                wait_for(lambda w=kiosk: page_name(w.window.lobby_view.page().url()) == "goodbye")
                 shot("goodbye")
                 arabic_tour(kiosk, shot, wait_for, settle)
                 kiosk.close()

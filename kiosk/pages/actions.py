@@ -1,6 +1,6 @@
 """What a resident can ask of the kiosk: the verbs of the top bar and of the ``kiosk:`` pages.
 
-One vocabulary for both: a page asks with a ``kiosk://action/<verb>?…`` link (made by the
+One vocabulary for both: a page asks with a ``kiosk://borne/action/<verb>?…`` link (made by the
 template global ``action()``, which refuses a verb that is not here), the top bar with the same
 verb, and the shell dispatches both through one table.
 """
@@ -8,9 +8,8 @@ verb, and the shell dispatches both through one table.
 from __future__ import annotations
 
 from enum import StrEnum
-from urllib.parse import urlencode
 
-ACTION_HOST = "action"
+from kiosk.pages.address import verb_url
 
 
 class Action(StrEnum):
@@ -32,6 +31,5 @@ class Action(StrEnum):
 
 
 def action_url(action: Action | str, **params: str) -> str:
-    """``kiosk://action/<verb>?…``; raises ValueError for a verb the shell does not know."""
-    verb = Action(action)
-    return f"kiosk://{ACTION_HOST}/{verb.value}" + (f"?{urlencode(params)}" if params else "")
+    """``kiosk://borne/action/<verb>?…``; raises ValueError for a verb the shell does not know."""
+    return verb_url(Action(action).value, **params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 from urllib.parse import quote, urlencode
 
+from kiosk.pages import address
 from kiosk.pages.actions import action_url
 
 
@@ -27,10 +28,10 @@ class KioskLinks:
     website = False
 
     def page(self, name: str, lang: str, **query: str) -> str:
-        return f"kiosk://{name}" + (f"?{urlencode(query)}" if query else "")
+        return address.page_url(name, **query)
 
     def static(self, path: str) -> str:
-        return f"kiosk://static/{path}"
+        return address.static_url(path)
 
     def language(self, code: str) -> str:
         return action_url("language", code=code)

@@ -15,6 +15,7 @@ from typing import Any
 
 from kiosk.core.stats.events import Event
 from kiosk.core.tiles import TilesConfig
+from kiosk.pages.address import RESERVED
 from kiosk.pages.library import HelpLibrary
 from kiosk.pages.renderer import PageNotFound
 
@@ -60,6 +61,8 @@ class PageRegistry:
         def register(handler: Handler) -> Handler:
             if name in self._pages:
                 raise ValueError(f"page {name!r} registered twice")
+            if name in RESERVED:
+                raise ValueError(f"{name!r} is not a page name: kiosk://borne/{name}/ is not a page")
             self._pages[name] = PageSpec(name, handler, visit)
             return handler
 

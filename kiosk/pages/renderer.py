@@ -7,16 +7,20 @@ is a ``Links`` strategy given at construction.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from jinja2.runtime import Context
 
 from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, languages, translator
 from kiosk.i18n import language as language_of
 from kiosk.pages.links import KioskLinks, Links
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -67,6 +71,40 @@ def _safe_relative(path: str) -> PurePosixPath:
     return relative
 
 
+class TemplateCache(FileSystemBytecodeCache):
+    """Compiled templates kept on disk from one start to the next (Jinja compiles a template to
+    Python the first time a process renders it: 30 ms of the welcome screen's first paint).
+    Jinja checks each entry against its template's source; a cache that cannot be read or
+    written is no cache, never a page that fails. It is written only by ``PageRenderer.warm``
+    (the shell calls it as it starts): a resident's visit never leaves a file behind, not even a
+    compiled template."""
+
+    writing = False
+
+    @classmethod
+    def at(cls, directory: Path) -> TemplateCache | None:
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            log.warning("templates.cache_unavailable", extra={"error": str(error)})
+            return None
+        return cls(str(directory))
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged entry (cut short, garbage): compile from the source
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if not self.writing:
+            return
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as error:  # a full or read-only disk
+            log.warning("templates.cache_not_written", extra={"error": str(error)})
+
+
 def template_names() -> frozenset[str]:
     """The pages that have a template (partials start with ``_``; ``base`` is the frame)."""
     return frozenset(p.stem for p in TEMPLATES.glob("*.html") if not p.stem.startswith("_") and p.stem != "base")
@@ -83,9 +121,12 @@ class PageRenderer:
         offered: tuple[str, ...] = SUPPORTED,
         read_aloud: bool = False,
         help_videos: Path | None = None,
+        template_cache: Path | None = None,
     ) -> None:
-        """``language`` is the default (the terminal's); ``offered`` the ones its picker offers."""
+        """``language`` is the default (the terminal's); ``offered`` the ones its picker offers;
+        ``template_cache`` a directory where compiled templates outlive the process."""
         self._icons = icons_dir
+        self._cache = TemplateCache.at(template_cache) if template_cache is not None else None
         self._videos = help_videos
         self.links: Links = links or KioskLinks()
         self.default_language = language_of(language).code
@@ -102,6 +143,20 @@ class PageRenderer:
         }
         self._environments: dict[str, Environment] = {}
         self._pages = template_names()
+
+    def warm(self) -> None:
+        """Compile every template now (from the cache when it has them), writing the cache."""
+        if self._cache is None:
+            return
+        self._cache.writing = True
+        try:
+            environment = self._environment(self.default_language)
+            if environment.cache is not None:
+                environment.cache.clear()  # those compiled before, while the cache was not written
+            for template in sorted(TEMPLATES.glob("*.html")):
+                environment.get_template(template.name)
+        finally:
+            self._cache.writing = False
 
     def offered_or_default(self, code: str | None) -> str:
         """``code`` if the picker offers it, else the terminal's default language."""
@@ -141,6 +196,7 @@ class PageRenderer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 extensions=["jinja2.ext.i18n"],
+                bytecode_cache=self._cache,
             )
             env.policies["ext.i18n.trimmed"] = True
             env.install_gettext_translations(translator(code).translations, newstyle=True)  # type: ignore[attr-defined]

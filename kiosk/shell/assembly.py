@@ -44,7 +44,7 @@ class Kiosk:
         self.window.deleteLater()  # the controller (its child) with it
 
 
-_DEFAULT = object()  # build_kiosk(store=..., speech=...) not given
+_DEFAULT = object()  # build_kiosk(store=..., speech=..., template_cache=...) not given
 
 
 def build_kiosk(
@@ -56,12 +56,14 @@ def build_kiosk(
     store: Store | object | None = _DEFAULT,
     recorder: StatsRecorder | None = None,
     speech: SpeechEngine | object | None = _DEFAULT,
+    template_cache: Path | object | None = _DEFAULT,
 ) -> Kiosk:
     """Everything the shell needs, from the configuration: pages, window, controller, actions.
 
     ``store``: the statistics database (default: opened from ``data_dir``; ``None``: events wait
     in memory). ``printer``: default the one ``[devices]`` chooses. ``speech``: default the
-    machine's voice (``None``: no read-aloud).
+    machine's voice (``None``: no read-aloud). ``template_cache``: where compiled templates
+    outlive the process (default: ``data_dir/cache/templates``; ``None``: compiled at each start).
     """
     settings = config.kiosk
     clock = clock or SystemClock()
@@ -70,6 +72,9 @@ def build_kiosk(
     if store is _DEFAULT:
         store = open_shell_store(config)
     assert store is None or isinstance(store, Store)
+    if template_cache is _DEFAULT:
+        template_cache = settings.paths.data_dir / "cache" / "templates"
+    assert template_cache is None or isinstance(template_cache, Path)
     prepare_session_root(session_root)
     help_dir = config.kiosk_path.parent / "help"
     engine = default_engine(None) if speech is _DEFAULT else speech
@@ -81,7 +86,9 @@ def build_kiosk(
         offered=settings.shell.languages,
         read_aloud=read_aloud.available,
         help_videos=help_dir / "videos",
+        template_cache=template_cache,
     )
+    renderer.warm()  # the templates, compiled or read back now: never written during a visit
     services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s)
     pages = ResidentPages(renderer, services)
     scheme_handler = KioskSchemeHandler(pages)

@@ -53,6 +53,7 @@ _ERR_BLOCKED_BY_CLIENT = -20
 
 class SessionController(QObject):
     residentLeft = Signal()  # back to the welcome screen: a quiet moment for housekeeping
+    residentArrived = Signal()  # a resident's browser is on screen: the lobby is hidden
     rendererLost = Signal()  # the resident's renderer died (crash, or killed by the watchdog)
 
     def __init__(
@@ -305,13 +306,13 @@ class SessionController(QObject):
         elif t.new is State.WIPED:
             self.view.show_lobby("goodbye")
         elif t.new is State.ATTRACT:
-            # Between residents: write what waits and fold the WAL, while nobody is waiting.
+            self.set_language(self.pages.default_language)
+            self.view.show_lobby("attract")
+            # Between residents, while the welcome screen loads: write what waits, fold the WAL.
             self.stats.flush()
             if self.store is not None:
                 self.store.checkpoint()
             self.residentLeft.emit()
-            self.set_language(self.pages.default_language)
-            self.view.show_lobby("attract")
 
     def _begin_session(self) -> None:
         session_id = self.session.session_id or "session"
@@ -334,6 +335,7 @@ class SessionController(QObject):
         log.info("session.started")
         self.record(SessionStarted)
         self.go_home()
+        self.residentArrived.emit()
 
     def _wipe_session(self) -> None:
         if self.view.dismiss_overlays():
@@ -345,6 +347,11 @@ class SessionController(QObject):
         self.view.clear_screen()
         browser = self.view.detach_session()
         self.browser = None
+        ask = self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions
+        if ask:
+            # The lobby's renderer starts on the questions while the profile is destroyed below;
+            # the page itself is rendered (and answered) only once this wipe has returned.
+            self.view.show_lobby("questions")
         if browser is not None:
             browser.destroy()
         self._zoom_level = 0
@@ -353,10 +360,9 @@ class SessionController(QObject):
         self.view.set_in_session(False)
         # The language stays until the goodbye: the questions are asked in the resident's language.
         log.info("session.wiped", extra={"duration_s": round(self.session.session_duration(), 1)})
-        if self.session.end_reason is EndReason.BUTTON and self.config.kiosk.stats.questions:
+        if ask:
             # Asked after everything is wiped; one tap skips them, and they go away on their own.
             self._asking = True
-            self.view.show_lobby("questions")
             self._questions_timer.start(self.config.kiosk.stats.questions_timeout_s * 1000)
         else:
             self.skip_questions()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QShowEvent
@@ -24,12 +25,14 @@ from kiosk.i18n import Translator
 from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
-from kiosk.shell.pdfviewer import PdfViewer
 from kiosk.shell.topbar import TopBar
 from kiosk.shell.web.browser import SessionBrowser
+from kiosk.shell.web.internal_load import load_kiosk_page
 from kiosk.shell.web.page import InternalPageHost, KioskPage
 from kiosk.shell.web.profile import build_profile
-from kiosk.shell.web.scheme import kiosk_url
+
+if TYPE_CHECKING:
+    from kiosk.shell.pdfviewer import PdfViewer
 
 KEYBOARD_SCROLL_MS = 50
 
@@ -99,6 +102,8 @@ class KioskWindow(QWidget):
     @property
     def pdf_viewer(self) -> PdfViewer:
         if self._pdf_viewer is None:
+            from kiosk.shell.pdfviewer import PdfViewer  # QtPdf and the print tracker: on first use
+
             self._pdf_viewer = PdfViewer(self._printer, self.stack)
             self._pdf_viewer.closed.connect(self.close_pdf)
             self._pdf_viewer.printed.connect(lambda _job, pages: self.printed.emit(pages))
@@ -124,7 +129,7 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ the KioskView protocol
     def show_lobby(self, page: str) -> None:
-        self.lobby_view.page().setUrl(kiosk_url(page))
+        load_kiosk_page(self.lobby_view.page(), page)
         self.stack.setCurrentWidget(self.lobby_view)
 
     def showing_lobby(self) -> bool:
@@ -171,7 +176,7 @@ class KioskWindow(QWidget):
 
     def show_layer(self, page: str) -> None:
         layer = self.layer_view
-        layer.page().setUrl(kiosk_url(page))
+        load_kiosk_page(layer.page(), page)
         layer.setGeometry(self.content.rect())
         layer.show()
         layer.raise_()
@@ -184,8 +189,7 @@ class KioskWindow(QWidget):
 
     def visible_kiosk_page(self) -> QWebEnginePage | None:
         """The page on screen if it is one of ours (read-aloud never reads a third-party site)."""
-        view = self.lobby_view if self.showing_lobby() or self.browser is None else self.browser.view
-        page = view.page()
+        page = (self.lobby_view if self.showing_lobby() or self.browser is None else self.browser.view).page()
         return page if page.url().scheme() == "kiosk" else None
 
     def reload_kiosk_pages(self) -> None:
@@ -236,11 +240,12 @@ class KioskWindow(QWidget):
         return self.chooser.choose(documents)
 
     def renew_lobby_page(self, view: QWebEngineView) -> None:
-        """A fresh page, hence a fresh renderer, for a lobby view (its renderer grew too big)."""
+        """A fresh page, hence a fresh renderer, for a lobby view, showing what the old one showed."""
         old, page = view.page(), self._lobby_page(view)
         if view is self._layer_view:
             page.setBackgroundColor(Qt.GlobalColor.transparent)
         view.setPage(page)
+        page.setUrl(old.url())
         old.deleteLater()
 
     def allow_close(self) -> None:
@@ -266,8 +271,7 @@ class KioskWindow(QWidget):
 
     def _on_keyboard(self, shown: bool) -> None:
         browser = self.browser
-        if shown and browser is not None:
-            # Keep the focused field in sight above the keyboard.
+        if shown and browser is not None:  # keep the focused field in sight above the keyboard
             script = "document.activeElement && document.activeElement.scrollIntoView({block: 'center'})"
             QTimer.singleShot(
                 KEYBOARD_SCROLL_MS, lambda: self.browser is browser and browser.page.runJavaScript(script, 0)
@@ -281,9 +285,8 @@ class KioskWindow(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        # The guard watches our top-level QWindow, which receives every key, mouse and touch
-        # event before any widget, web views included. (An application-wide Python event
-        # filter would also see Qt objects still under construction, which PySide cannot wrap.)
+        # The guard watches our top-level QWindow: every key, mouse and touch event reaches it before any widget,
+        # web views included (an application-wide Python filter would also see Qt objects under construction).
         handle = self.windowHandle()
         if handle is not None and not self._guard_installed:
             handle.installEventFilter(self.guard)

@@ -460,15 +460,18 @@ def run_shell_session(qtbot, config, data_dir: Path, session_root: Path) -> tupl
 
     Returns whether the shell had a database, and the session's id."""
     from kiosk.shell.assembly import build_kiosk
+    from kiosk.shell.web.scheme import page_name
 
     kiosk = build_kiosk(with_data_dir(config, data_dir), session_root)
     try:
         kiosk.window.resize(1280, 800)
         kiosk.window.show()
-        qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "attract", timeout=15_000)
+        qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "attract", timeout=15_000)
         kiosk.controller.start_session()
         session = kiosk.controller.session.session_id
-        qtbot.waitUntil(lambda: kiosk.controller.current_url().toString().startswith("kiosk://home"), timeout=15_000)
+        qtbot.waitUntil(
+            lambda: kiosk.controller.current_url().toString().startswith("kiosk://borne/home"), timeout=15_000
+        )
         kiosk.controller.end_session()
         qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=15_000)
         kiosk.controller.stats.flush()

@@ -108,7 +108,12 @@ KIOSK_PAGES = {
     "questions": {"questions": QUESTIONS_PAGE},
     "mediator": {},
     "unreachable": {"site": "www.caf.fr"},
-    "blocked": {"site": "evil.example", "reason": "not_allowed", "back_url": "kiosk://action/back", "suggest": None},
+    "blocked": {
+        "site": "evil.example",
+        "reason": "not_allowed",
+        "back_url": "kiosk://borne/action/back",
+        "suggest": None,
+    },
     "home": {},
 }
 

@@ -84,7 +84,7 @@ def test_the_page_shows_the_translation_in_its_direction(centre: HelpCentre) -> 
     }
     assert set(tracks) == {"fr", "en", "ar", "pt"}
     assert [code for code, (default, _src) in tracks.items() if default] == ["ar"]
-    assert tracks["ar"][1] == "kiosk://static/help-videos/utiliser-la-borne.ar.vtt"
+    assert tracks["ar"][1] == "kiosk://borne/static/help-videos/utiliser-la-borne.ar.vtt"
     assert renderer.static("help-videos/utiliser-la-borne.ar.vtt").content_type == "text/vtt"
 
     context = help_context(centre, "article", {"slug": "carte-vitale"}, "ar")

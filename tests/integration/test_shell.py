@@ -9,6 +9,7 @@ import pytest
 
 from kiosk.core.devices import DeviceFailure
 from kiosk.core.session import State
+from kiosk.shell.web.scheme import page_name
 from tests.shellkit import wait_ready, wait_url
 from tests.webserver import LoopbackWeb, Response
 
@@ -23,7 +24,7 @@ PDF = (
 def start_in_tile(qtbot, kiosk, web: LoopbackWeb, html: str, path: str = "/") -> None:  # type: ignore[no-untyped-def]
     web.page("www.allowed.test", path, html)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     kiosk.controller.open_tile("allowed")
     wait_ready(qtbot, kiosk, "http://www.allowed.test/")
 
@@ -31,7 +32,7 @@ def start_in_tile(qtbot, kiosk, web: LoopbackWeb, html: str, path: str = "/") ->
 def test_touch_starts_a_session_with_its_own_directory_and_end_wipes_it(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     assert kiosk.controller.state is State.ATTRACT
     kiosk.controller.session.activity()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
     assert kiosk.controller.state is State.ACTIVE
     session_dir = kiosk.controller.browser.dir
     assert session_dir.is_dir() and session_dir.parent == kiosk.controller.session_root
@@ -40,18 +41,18 @@ def test_touch_starts_a_session_with_its_own_directory_and_end_wipes_it(qtbot, k
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     assert not session_dir.exists()
     assert kiosk.controller.browser is None
-    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
+    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "goodbye", timeout=10_000)
 
 
 def test_idle_warning_then_wipe(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.controller.start_session()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
     clock = kiosk.controller.clock
     clock.advance(60)
     kiosk.controller.session.tick()
     assert kiosk.controller.state is State.WARNING
     qtbot.waitUntil(
-        lambda: kiosk.window.layer_view.isVisible() and kiosk.window.layer_view.page().url().host() == "warning"
+        lambda: kiosk.window.layer_view.isVisible() and page_name(kiosk.window.layer_view.page().url()) == "warning"
     )
     kiosk.controller.session.activity()  # the resident is back
     assert kiosk.controller.state is State.ACTIVE and not kiosk.window.layer_view.isVisible()
@@ -69,13 +70,13 @@ def test_home_lists_tiles_and_opens_one(qtbot, kiosk, loopback_web) -> None:  # 
     start_in_tile(qtbot, kiosk, loopback_web, "<h1>Bienvenue</h1>")
     assert kiosk.controller.browser.tile.id == "allowed"
     kiosk.controller.go_back()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
 
 
 def test_home_page_tiles_are_clickable_links(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
     loopback_web.page("other.test", "/", "<h1>Autre</h1>")
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     kiosk.controller.session_page().runJavaScript("document.querySelector('a[href*=\"tile=other\"]').click()")
     wait_url(qtbot, kiosk, lambda u: u.startswith("http://other.test/"))
     assert kiosk.controller.browser.tile.id == "other"
@@ -83,7 +84,7 @@ def test_home_page_tiles_are_clickable_links(qtbot, kiosk, loopback_web) -> None
 
 def test_zoom_cycles_three_levels_and_resets_with_the_session(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.controller.start_session()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
     factors = []
     for _ in range(3):
         kiosk.window.top_bar.buttons["zoom"].click()
@@ -99,12 +100,12 @@ def test_zoom_cycles_three_levels_and_resets_with_the_session(qtbot, kiosk) -> N
 
 def test_top_bar_buttons(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.window.top_bar.buttons["help"].click()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://help"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/help"))
     assert kiosk.controller.state is State.ACTIVE
     kiosk.window.top_bar.buttons["mediator"].click()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://mediator"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/mediator"))
     kiosk.window.top_bar.buttons["home"].click()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
     kiosk.window.top_bar.buttons["end"].click()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
 
@@ -169,7 +170,7 @@ def test_renderer_crash_returns_home_within_two_seconds(qtbot, kiosk, loopback_w
     assert pid > 0
     os.kill(pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: kiosk.window.layer_view.isVisible(), timeout=2000)
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"), timeout=2000)
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"), timeout=2000)
     assert kiosk.controller.state is State.ACTIVE
 
 
@@ -182,7 +183,7 @@ def test_hung_renderer_is_restarted(qtbot, kiosk, loopback_web) -> None:  # type
     kiosk.controller.clock.advance(kiosk.controller.config.kiosk.shell.hang_timeout_s + 0.5)
     kiosk.watchdog.check_renderer()
     qtbot.waitUntil(lambda: kiosk.window.layer_view.isVisible(), timeout=2000)
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"), timeout=2000)
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"), timeout=2000)
 
 
 def test_responsive_page_is_left_alone(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
@@ -194,27 +195,50 @@ def test_responsive_page_is_left_alone(qtbot, kiosk, loopback_web) -> None:  # t
     assert kiosk.controller.current_url().host() == "www.allowed.test"
 
 
-def test_lobby_renderer_over_the_memory_cap_is_restarted_between_sessions(qtbot, kiosk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import kiosk.shell.watchdog as window_module
+def test_lobby_renderer_over_the_memory_cap_is_renewed_while_a_resident_hides_it(qtbot, kiosk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import kiosk.shell.watchdog as watchdog_module
 
     before = kiosk.window.lobby_view.page()
     qtbot.waitUntil(lambda: before.renderProcessPid() > 0, timeout=10_000)  # slow to start on a busy machine
-    assert window_module.process_rss_mib(before.renderProcessPid()) > 0  # real measurement works
+    assert watchdog_module.process_rss_mib(before.renderProcessPid()) > 0  # real measurement works
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
+    assert kiosk.window.lobby_view.page() is before  # as it was, under the cap
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
-    monkeypatch.setattr(window_module, "process_rss_mib", lambda pid: 10_000.0)
-    kiosk.controller.session.activity()  # goodbye → attract: between sessions
-    assert kiosk.window.lobby_view.page() is not before
-    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "attract", timeout=10_000)
-    monkeypatch.setattr(window_module, "process_rss_mib", lambda pid: 1.0)
-    current = kiosk.window.lobby_view.page()
-    kiosk.controller.start_session()
+    kiosk.controller.session.activity()  # goodbye → attract
+    monkeypatch.setattr(watchdog_module, "process_rss_mib", lambda pid: 10_000.0)
+    kiosk.controller.start_session()  # the lobby is hidden behind the resident's page
+    renewed = kiosk.window.lobby_view.page()
+    assert renewed is not before
+    # Its own renderer shows the welcome screen again, ready for when the resident leaves.
+    qtbot.waitUntil(lambda: page_name(renewed.url()) == "attract" and renewed.renderProcessPid() > 0, timeout=10_000)
+    monkeypatch.setattr(watchdog_module, "process_rss_mib", lambda pid: 1.0)
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     kiosk.controller.session.activity()
-    assert kiosk.window.lobby_view.page() is current
+    kiosk.controller.start_session()
+    assert kiosk.window.lobby_view.page() is renewed
+
+
+def test_a_lobby_renderer_that_keeps_growing_is_renewed(qtbot, kiosk, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import kiosk.shell.watchdog as watchdog_module
+
+    rss = [200.0]
+    monkeypatch.setattr(watchdog_module, "process_rss_mib", lambda pid: rss[0])
+    first = kiosk.window.lobby_view.page()
+    qtbot.waitUntil(lambda: first.renderProcessPid() > 0, timeout=10_000)
+    for grown, renewed in (
+        (0.0, False),
+        (watchdog_module.LOBBY_GROWTH_MIB - 1, False),
+        (watchdog_module.LOBBY_GROWTH_MIB + 1, True),
+    ):
+        rss[0] = 200.0 + grown  # far under the cap: only the growth since it was new counts
+        kiosk.controller.start_session()
+        assert (kiosk.window.lobby_view.page() is not first) is renewed, grown
+        kiosk.controller.end_session()
+        qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
+        kiosk.controller.session.activity()
 
 
 def test_every_verb_has_a_handler_and_every_top_bar_button_its_icon(kiosk) -> None:  # type: ignore[no-untyped-def]

@@ -14,14 +14,14 @@ pytestmark = [pytest.mark.shell, pytest.mark.help]
 
 def wait_article(qtbot, kiosk, slug: str) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: f"slug={slug}" in kiosk.controller.current_url().toString(), timeout=10_000)
-    wait_ready(qtbot, kiosk, "kiosk://article")
+    wait_ready(qtbot, kiosk, "kiosk://borne/article")
 
 
 def open_article(qtbot, kiosk, slug: str) -> None:  # type: ignore[no-untyped-def]
     """Aide in the top bar, then the guide (as a tap on its link would)."""
     kiosk.window.top_bar.triggered.emit("help")
-    wait_ready(qtbot, kiosk, "kiosk://help")
-    kiosk.controller.session_page().runJavaScript(f"location.href = 'kiosk://article?slug={slug}'")
+    wait_ready(qtbot, kiosk, "kiosk://borne/help")
+    kiosk.controller.session_page().runJavaScript(f"location.href = 'kiosk://borne/article?slug={slug}'")
     wait_article(qtbot, kiosk, slug)
 
 
@@ -35,14 +35,14 @@ def store(tmp_path):  # type: ignore[no-untyped-def]
 def test_search_read_and_tap_a_word(qtbot, make_kiosk, store) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(store=store)
     kiosk.window.top_bar.triggered.emit("help")
-    wait_ready(qtbot, kiosk, "kiosk://help")
+    wait_ready(qtbot, kiosk, "kiosk://borne/help")
     page = kiosk.controller.session_page()
     assert run_js(qtbot, page, "document.querySelectorAll('a.guide').length") >= 20
     run_js(qtbot, page, "document.getElementById('q').value = 'carte vital perdue'; document.forms[0].submit()")
     qtbot.waitUntil(lambda: "q=carte" in kiosk.controller.current_url().toString(), timeout=10_000)
-    wait_ready(qtbot, kiosk, "kiosk://help")
+    wait_ready(qtbot, kiosk, "kiosk://borne/help")
     first = run_js(qtbot, page, "document.querySelector('section[aria-live] a.guide').getAttribute('href')")
-    assert first == "kiosk://article?slug=carte-vitale"  # the first result
+    assert first == "kiosk://borne/article?slug=carte-vitale"  # the first result
     run_js(qtbot, page, "document.querySelector('section[aria-live] a.guide').click()")
     wait_article(qtbot, kiosk, "carte-vitale")
     assert run_js(qtbot, page, "document.querySelector('h1').textContent").strip()
@@ -64,9 +64,9 @@ def test_search_read_and_tap_a_word(qtbot, make_kiosk, store) -> None:  # type: 
 def test_the_glossary_page_lists_every_term(qtbot, make_kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk()
     kiosk.window.top_bar.triggered.emit("help")
-    wait_ready(qtbot, kiosk, "kiosk://help")
-    kiosk.controller.session_page().runJavaScript("location.href = 'kiosk://glossary'")
-    wait_ready(qtbot, kiosk, "kiosk://glossary")
+    wait_ready(qtbot, kiosk, "kiosk://borne/help")
+    kiosk.controller.session_page().runJavaScript("location.href = 'kiosk://borne/glossary'")
+    wait_ready(qtbot, kiosk, "kiosk://borne/glossary")
     assert run_js(qtbot, kiosk.controller.session_page(), "document.querySelectorAll('.glossary dt').length") >= 40
 
 
@@ -74,16 +74,20 @@ def test_read_aloud_speaks_the_page_and_stops_when_it_changes(qtbot, make_kiosk)
     kiosk = make_kiosk()
     speech = kiosk.controller.read_aloud.engine
     open_article(qtbot, kiosk, "carte-vitale")
-    read_links = "document.querySelectorAll('a[href=\"kiosk://action/read\"]').length"
+    read_links = "document.querySelectorAll('a[href=\"kiosk://borne/action/read\"]').length"
     assert run_js(qtbot, kiosk.controller.session_page(), read_links) == 1
-    run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
+    run_js(
+        qtbot,
+        kiosk.controller.session_page(),
+        "document.querySelector('a[href=\"kiosk://borne/action/read\"]').click()",
+    )
     qtbot.waitUntil(lambda: len(speech.said) == 1, timeout=5_000)
     title = run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('h1').textContent").strip()
     assert title in speech.said[0] and "Écouter" not in speech.said[0] and "Contraste" not in speech.said[0]
     assert "Étapes" in speech.said[0]
     stops = speech.stops
-    kiosk.controller.session_page().runJavaScript("location.href = 'kiosk://help'")
-    wait_ready(qtbot, kiosk, "kiosk://help")
+    kiosk.controller.session_page().runJavaScript("location.href = 'kiosk://borne/help'")
+    wait_ready(qtbot, kiosk, "kiosk://borne/help")
     assert speech.stops > stops and not kiosk.controller.read_aloud.speaking  # another page: silence
 
 

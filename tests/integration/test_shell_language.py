@@ -30,7 +30,7 @@ def test_picking_arabic_on_the_attract_screen_starts_a_right_to_left_session(qtb
     from PySide6.QtCore import Qt
 
     kiosk = make_kiosk()
-    wait_ready(qtbot, kiosk, "kiosk://attract")
+    wait_ready(qtbot, kiosk, "kiosk://borne/attract")
     names = run_js(
         qtbot,
         kiosk.window.lobby_view.page(),
@@ -40,7 +40,7 @@ def test_picking_arabic_on_the_attract_screen_starts_a_right_to_left_session(qtb
     assert bar_order(kiosk)[0] == "home"
 
     run_js(qtbot, kiosk.window.lobby_view.page(), "document.querySelector('.language[lang=ar]').click()")
-    wait_ready(qtbot, kiosk, "kiosk://home")  # the tap started the session, at home
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")  # the tap started the session, at home
     wait_language(qtbot, kiosk, "ar rtl")
     assert kiosk.controller.language == "ar"
     assert kiosk.window.layoutDirection() == Qt.LayoutDirection.RightToLeft
@@ -63,7 +63,7 @@ def test_switching_language_at_home_then_the_next_resident_gets_french(qtbot, ma
 
     kiosk = make_kiosk()
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     wait_language(qtbot, kiosk, "fr ltr")
     run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('.language[lang=pt]').click()")
     wait_language(qtbot, kiosk, "pt ltr")
@@ -73,16 +73,16 @@ def test_switching_language_at_home_then_the_next_resident_gets_french(qtbot, ma
     run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('.language[lang=ar]').click()")
     wait_language(qtbot, kiosk, "ar rtl")
     kiosk.controller.open_page("help")  # the help navigation follows, the guides stay in French
-    wait_ready(qtbot, kiosk, "kiosk://help")
+    wait_ready(qtbot, kiosk, "kiosk://borne/help")
     wait_language(qtbot, kiosk, "ar rtl")
     assert run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('.french-only') !== null") is True
 
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
-    wait_ready(qtbot, kiosk, "kiosk://goodbye")
+    wait_ready(qtbot, kiosk, "kiosk://borne/goodbye")
     wait_language(qtbot, kiosk, "ar rtl")  # the goodbye is said in the resident's language
     kiosk.controller.session.activity()
-    wait_ready(qtbot, kiosk, "kiosk://attract")
+    wait_ready(qtbot, kiosk, "kiosk://borne/attract")
     wait_language(qtbot, kiosk, "fr ltr")
     assert kiosk.controller.language == "fr"
     assert kiosk.window.layoutDirection() == Qt.LayoutDirection.LeftToRight
@@ -95,16 +95,16 @@ def test_a_language_the_centre_does_not_offer_is_refused(qtbot, make_kiosk, kios
         update={"shell": kiosk_config.kiosk.shell.model_copy(update={"languages": ("fr", "en")})}
     )
     kiosk = make_kiosk(config=type(kiosk_config)(**{**kiosk_config.__dict__, "kiosk": settings}))
-    wait_ready(qtbot, kiosk, "kiosk://attract")
+    wait_ready(qtbot, kiosk, "kiosk://borne/attract")
     names = run_js(
         qtbot, kiosk.window.lobby_view.page(), "[...document.querySelectorAll('.language')].map(a => a.lang).join('|')"
     )
     assert names == "fr|en"
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     # A forged link asks for Arabic (or anything else): the kiosk stays in its default language.
     for code in ("ar", "xx", "../fr"):
-        run_js(qtbot, kiosk.controller.session_page(), f"location.href = 'kiosk://action/language?code={code}'")
+        run_js(qtbot, kiosk.controller.session_page(), f"location.href = 'kiosk://borne/action/language?code={code}'")
         qtbot.wait(200)
         assert kiosk.controller.language == "fr"
     wait_language(qtbot, kiosk, "fr ltr")
@@ -113,19 +113,21 @@ def test_a_language_the_centre_does_not_offer_is_refused(qtbot, make_kiosk, kios
 def test_guides_are_read_with_the_voice_of_their_language(qtbot, make_kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk()
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     kiosk.controller.set_language("ar")
     wait_language(qtbot, kiosk, "ar rtl")
     engine = kiosk.controller.read_aloud.engine
 
     def read(slug: str) -> str:
-        kiosk.controller.session_page().runJavaScript(f"location.href='kiosk://article?slug={slug}'")
+        kiosk.controller.session_page().runJavaScript(f"location.href='kiosk://borne/article?slug={slug}'")
         qtbot.waitUntil(lambda: slug in kiosk.controller.current_url().toString(), timeout=10_000)
-        wait_ready(qtbot, kiosk, "kiosk://article")
+        wait_ready(qtbot, kiosk, "kiosk://borne/article")
         wait_language(qtbot, kiosk, "ar rtl")
         before = len(engine.said)
         run_js(
-            qtbot, kiosk.controller.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()"
+            qtbot,
+            kiosk.controller.session_page(),
+            "document.querySelector('a[href=\"kiosk://borne/action/read\"]').click()",
         )
         qtbot.waitUntil(lambda: len(engine.said) == before + 1, timeout=5_000)
         return engine.said[-1]
@@ -139,8 +141,12 @@ def test_guides_are_read_with_the_voice_of_their_language(qtbot, make_kiosk) -> 
     assert engine.voices[-1] == "ar" and said.startswith("استعمال الجهاز")
     # The kiosk's own page: the page's language.
     kiosk.controller.go_home()
-    wait_ready(qtbot, kiosk, "kiosk://home")
-    run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
+    run_js(
+        qtbot,
+        kiosk.controller.session_page(),
+        "document.querySelector('a[href=\"kiosk://borne/action/read\"]').click()",
+    )
     qtbot.waitUntil(lambda: engine.voices[-1] == "ar" and "مرحباً" in engine.said[-1], timeout=5_000)
 
 

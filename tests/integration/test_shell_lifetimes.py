@@ -6,23 +6,31 @@ grow (`make bench`'s start profile and soak found these).
   a field asks for the keyboard before its QML exists.
 - The layer over the page (idle warning, crash apology) had its own renderer process, kept for
   the rest of the shell's life once shown: a tenth of a gigabyte that never came back.
+- Each lobby page (welcome, questions, goodbye) had a renderer process of its own, launched at
+  every step between two residents (each ``kiosk:`` page was a site of its own to Chromium).
+- The welcome screen's breathing hand repainted a shadow sixty times a second for as long as it
+  was up (most of the day): 40 % of a core of a machine without GPU, for a screen at rest.
 - A hang-check ping left unanswered by one resident's page carried over to the next resident's
   page, which the watchdog then killed as hung (and the layer above, for the apology, stayed).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import kiosk.shell.watchdog as watchdog_module
 from kiosk.core.session import State
+from kiosk.shell.web.scheme import page_name
 from tests.integration.test_shell import start_in_tile
-from tests.shellkit import wait_url
+from tests.integration.test_shell_stats import end_and_wait_questions, with_questions
+from tests.shellkit import run_js, wait_ready, wait_url
 
 pytestmark = pytest.mark.shell
 
@@ -31,20 +39,79 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_welcome_screen_at_rest_leaves_the_processor_alone(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    lobby = kiosk.window.lobby_view.page()
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
+    renderer = lobby.renderProcessPid()
+    qtbot.wait(3_500)  # its breath is over (3 s of every 12)
+    before, start = _cpu_s(renderer) + _cpu_s(os.getpid()), time.monotonic()
+    qtbot.wait(5_000)
+    busy = (_cpu_s(renderer) + _cpu_s(os.getpid()) - before) / (time.monotonic() - start)
+    assert busy < 0.15, f"{busy:.0%} of a core for a still screen"  # 40 % with the endless pulse
+
+
 def test_the_layer_and_its_renderer_go_away_when_the_layer_is_hidden(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.controller.start_session()
-    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://home"))
+    wait_url(qtbot, kiosk, lambda u: u.startswith("kiosk://borne/home"))
     kiosk.controller.clock.advance(kiosk.controller.config.kiosk.session.idle_timeout_s + 1)
     kiosk.controller.session.tick()
     assert kiosk.controller.state is State.WARNING
     layer = kiosk.window.layer_view
-    qtbot.waitUntil(lambda: layer.isVisible() and layer.page().url().host() == "warning", timeout=10_000)
+    qtbot.waitUntil(lambda: layer.isVisible() and page_name(layer.page().url()) == "warning", timeout=10_000)
     qtbot.waitUntil(lambda: layer.page().renderProcessPid() > 0, timeout=10_000)
     pid = layer.page().renderProcessPid()
     assert pid != kiosk.window.lobby_view.page().renderProcessPid()  # a renderer of its own
     kiosk.controller.session.activity()  # the resident is back
     assert kiosk.window.lobby_views() == [kiosk.window.lobby_view]
     qtbot.waitUntil(lambda: not _alive(pid), timeout=10_000)
+
+
+def test_the_lobby_keeps_one_renderer_from_one_resident_to_the_next(qtbot, make_kiosk, kiosk_config) -> None:  # type: ignore[no-untyped-def]
+    kiosk = make_kiosk(with_questions(kiosk_config))
+    lobby = kiosk.window.lobby_view.page()
+    qtbot.waitUntil(lambda: lobby.renderProcessPid() > 0, timeout=10_000)
+    pid = lobby.renderProcessPid()
+    kiosk.controller.start_session()
+    wait_url(qtbot, kiosk, lambda u: page_name(kiosk.controller.current_url()) == "home")
+    end_and_wait_questions(qtbot, kiosk)
+    assert lobby.renderProcessPid() == pid
+    kiosk.controller.skip_questions()
+    qtbot.waitUntil(lambda: page_name(lobby.url()) == "goodbye", timeout=10_000)
+    kiosk.controller.clock.advance(kiosk.controller.config.kiosk.session.goodbye_s)
+    kiosk.controller.session.tick()
+    assert kiosk.controller.state is State.ATTRACT
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
+    assert page_name(lobby.url()) == "attract"
+    assert kiosk.window.lobby_view.page() is lobby and lobby.renderProcessPid() == pid
+
+
+def test_a_lobby_page_that_does_not_come_is_asked_for_again(qtbot, kiosk, caplog) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.pages import PageNotFound
+
+    caplog.set_level(logging.WARNING, logger="kiosk")
+    pages, render, failed = kiosk.controller.pages, kiosk.controller.pages.render, []
+
+    def fails_once(page: str, params):  # type: ignore[no-untyped-def]
+        if page == "goodbye" and not failed:
+            failed.append(page)
+            raise PageNotFound(page)  # the view's load ends aborted, as Chromium's sometimes does
+        return render(page, params)
+
+    lobby = kiosk.window.lobby_view.page()
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)  # the welcome screen, at rest
+    pages.render = fails_once
+    kiosk.window.show_lobby("goodbye")
+    wait_ready(qtbot, kiosk, lobby.url().toString(), exact=True)
+    assert failed and page_name(lobby.url()) == "goodbye"
+    assert run_js(qtbot, lobby, "!!document.querySelector('.big-title')") is True  # the page itself
+    assert "internal_page.asked_again" in caplog.messages
 
 
 def test_a_ping_left_unanswered_never_condemns_the_next_resident(qtbot, make_kiosk, loopback_web, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ DOCUMENT = make_pdf(3, "Attestation de Mme Martin")
 def shell_window(qtbot, tmp_path: Path, devices: str):  # type: ignore[no-untyped-def]
     """The shell `kiosk shell` builds (assembly.build_kiosk), with ``devices`` as its [devices]."""
     from kiosk.shell.assembly import build_kiosk
+    from kiosk.shell.web.scheme import page_name
 
     directory = write_test_config(tmp_path / "config")
     with (directory / "kiosk.toml").open("a", encoding="utf-8") as kiosk_toml:
@@ -33,7 +34,7 @@ def shell_window(qtbot, tmp_path: Path, devices: str):  # type: ignore[no-untype
     kiosk = build_kiosk(config, tmp_path / "sessions", clock=ManualClock())
     kiosk.window.resize(1280, 800)
     kiosk.window.show()
-    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "attract", timeout=10_000)
+    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "attract", timeout=10_000)
     return kiosk
 
 

@@ -14,8 +14,12 @@ def test_read_aloud_stops_at_the_end_of_the_session(qtbot, make_kiosk) -> None: 
 
     kiosk = make_kiosk()
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
-    run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href=\"kiosk://action/read\"]').click()")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
+    run_js(
+        qtbot,
+        kiosk.controller.session_page(),
+        "document.querySelector('a[href=\"kiosk://borne/action/read\"]').click()",
+    )
     qtbot.waitUntil(lambda: len(kiosk.controller.read_aloud.engine.said) == 1, timeout=5_000)
     assert kiosk.controller.read_aloud.speaking
     kiosk.controller.end_session()
@@ -39,7 +43,7 @@ def test_high_contrast_for_this_resident_only(qtbot, make_kiosk) -> None:  # typ
 
     kiosk = make_kiosk()
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     page = kiosk.controller.session_page()
     assert run_js(qtbot, page, "document.body.classList.contains('theme-contrast')") is False
     run_js(qtbot, page, "document.querySelector('a.contrast').click()")

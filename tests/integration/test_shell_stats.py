@@ -13,6 +13,7 @@ from kiosk.core.devices import DeviceFailure
 from kiosk.core.ports import ManualClock
 from kiosk.core.session import EndReason, State
 from kiosk.core.store import Role, open_store
+from kiosk.shell.web.scheme import page_name
 from tests.integration.test_shell import PDF, start_in_tile
 from tests.shellkit import run_js, wait_ready
 from tests.webserver import Response
@@ -41,7 +42,7 @@ def with_questions(config, timeout_s: int = 45):  # type: ignore[no-untyped-def]
 
 def end_and_wait_questions(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.controller.end_session(EndReason.BUTTON)
-    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "questions", timeout=10_000)
+    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "questions", timeout=10_000)
     qtbot.waitUntil(
         lambda: run_js(qtbot, kiosk.window.lobby_view.page(), "document.querySelectorAll('.question').length") == 4,
         timeout=10_000,
@@ -82,7 +83,7 @@ def test_a_session_is_recorded_start_tile_end_with_one_random_id(qtbot, make_kio
 def test_asking_for_a_person_is_counted(qtbot, make_kiosk, store) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(store=store)
     kiosk.window.top_bar.triggered.emit("mediator")
-    qtbot.waitUntil(lambda: kiosk.controller.current_url().host() == "mediator", timeout=10_000)
+    qtbot.waitUntil(lambda: page_name(kiosk.controller.current_url()) == "mediator", timeout=10_000)
     assert [(kind, data) for kind, data, _ in rows(store)][-1] == (
         "mediator_call",
         {"stage": "opened", "wait_s": None},
@@ -99,7 +100,7 @@ def test_a_blocked_navigation_keeps_the_domain_and_nothing_of_the_url(qtbot, mak
         '<a id=a href="http://www.elsewhere.test/dossier/dupont-jean?nom=Dupont&nir=1840512345678">x</a>',
     )
     run_js(qtbot, kiosk.controller.session_page(), "document.getElementById('a').click()")
-    wait_ready(qtbot, kiosk, "kiosk://blocked")
+    wait_ready(qtbot, kiosk, "kiosk://borne/blocked")
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     blocked = [data for kind, data, _ in rows(store) if kind == "navigation_blocked"]
@@ -137,7 +138,7 @@ def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk
     clock = ManualClock()
     kiosk = make_kiosk(config=with_questions(kiosk_config), store=store, clock=clock)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     session_dir = kiosk.controller.browser.dir
     clock.advance(30)
     kiosk.controller.session.activity()  # a touch: the idle delay starts again
@@ -150,7 +151,7 @@ def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk
     for value in ("60_69", "en_partie", "content", "oui"):
         tap(qtbot, kiosk, value)
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
-    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
+    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "goodbye", timeout=10_000)
     ended = [data for kind, data, _ in rows(store) if kind == "session_ended"]
     assert ended == [
         {
@@ -167,7 +168,7 @@ def test_questions_answered_travel_with_the_end_of_the_session(qtbot, make_kiosk
 def test_one_tap_skips_the_questions_and_keeps_what_was_answered(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     end_and_wait_questions(qtbot, kiosk)
     tap(qtbot, kiosk, "non_communique")
     run_js(qtbot, kiosk.window.lobby_view.page(), "document.getElementById('skip').click()")
@@ -181,7 +182,7 @@ def test_unanswered_questions_go_away_on_their_own(qtbot, make_kiosk, kiosk_conf
     config = with_questions(kiosk_config, timeout_s=1)  # below the configurable minimum, for the test
     kiosk = make_kiosk(config=config, store=store)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     end_and_wait_questions(qtbot, kiosk)
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=5_000)
     assert [kind for kind, _, _ in rows(store)] == ["session_started", "session_ended"]
@@ -190,22 +191,22 @@ def test_unanswered_questions_go_away_on_their_own(qtbot, make_kiosk, kiosk_conf
 def test_a_resident_who_walked_away_is_not_asked(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     kiosk.controller.end_session(EndReason.IDLE)
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
-    qtbot.waitUntil(lambda: kiosk.window.lobby_view.page().url().host() == "goodbye", timeout=10_000)
+    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "goodbye", timeout=10_000)
     assert [data["reason"] for kind, data, _ in rows(store) if kind == "session_ended"] == ["idle"]
 
 
 def test_forged_answers_are_dropped(qtbot, make_kiosk, kiosk_config, store) -> None:  # type: ignore[no-untyped-def]
     kiosk = make_kiosk(config=with_questions(kiosk_config), store=store)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     end_and_wait_questions(qtbot, kiosk)
     run_js(
         qtbot,
         kiosk.window.lobby_view.page(),
-        "location.href='kiosk://action/answers?age=%3Cscript%3E&outcome=oui&satisfaction=Jean%20Dupont&first_visit=1'",
+        "location.href='kiosk://borne/action/answers?age=%3Cscript%3E&outcome=oui&satisfaction=Jean%20Dupont&first_visit=1'",
     )
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     ended = next(data for kind, data, _ in rows(store) if kind == "session_ended")
@@ -218,7 +219,7 @@ def test_events_wait_in_memory_while_the_database_is_locked(qtbot, make_kiosk, s
     blocker.conn.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         kiosk.controller.start_session()
-        wait_ready(qtbot, kiosk, "kiosk://home")
+        wait_ready(qtbot, kiosk, "kiosk://borne/home")
         assert kiosk.controller.state is State.ACTIVE  # the screen did not wait for the lock
         assert kiosk.controller.stats.waiting == 1
     finally:

@@ -27,7 +27,7 @@ SECRET = "Jeanne Dupont"
 
 def new_session(qtbot, kiosk, path: str = "/") -> None:  # type: ignore[no-untyped-def]
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     kiosk.controller.open_tile("allowed")
     wait_ready(qtbot, kiosk, "http://www.allowed.test/")
     if path != "/":
@@ -198,7 +198,7 @@ def test_history(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     urls = [item.url().toString() for item in kiosk.controller.session_page().history().items()]
     assert not any(u.endswith("/two") for u in urls)
     kiosk.controller.go_back()  # Retour from the tile's first page leads home, not into the last session
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
 
 
 def test_downloads_and_session_directory(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
@@ -228,13 +228,13 @@ def test_permission_grants(qtbot, kiosk, loopback_web) -> None:  # type: ignore[
     loopback_web.clear()
     loopback_web.page("cam.test", "/", PAGE)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     kiosk.controller.open_tile("camera")
     wait_ready(qtbot, kiosk, "http://cam.test/")
     assert kiosk.controller.granted_permissions()
     end_session(qtbot, kiosk)
     kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
     assert kiosk.controller.granted_permissions() == frozenset()
     assert kiosk.controller.browser.profile.listAllPermissions() == []
 
@@ -267,7 +267,7 @@ def test_form_text(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     urls = [item.url().toString() for item in kiosk.controller.session_page().history().items()]
     assert not any("Jeanne" in u or "/two" in u for u in urls)
     kiosk.controller.go_back()
-    wait_ready(qtbot, kiosk, "kiosk://home")
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
 
 
 def test_clipboard(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]

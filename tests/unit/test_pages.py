@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from kiosk.core.help import Article, GlossaryTerm, HelpCentre
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
-from kiosk.pages import PAGES, STATIC, TEMPLATES, Action, PageNotFound, PageRenderer
+from kiosk.pages import PAGES, STATIC, TEMPLATES, Action, KioskLinks, PageNotFound, PageRegistry, PageRenderer
+from kiosk.pages.address import Kind, Place, place
 from kiosk.pages.guides import help_context, help_visit
 from kiosk.pages.questions import QUESTIONS_PAGE, parse_answers
 from sync.vocabulary import Category
@@ -30,7 +33,7 @@ SAMPLE = {
     "blocked": {
         "site": "evil.example",
         "reason": "not_allowed",
-        "back_url": "kiosk://action/back",
+        "back_url": "kiosk://borne/action/back",
         "suggest": {"id": "caf", "label": "La CAF"},
     },
     "warning": {"seconds": 30},
@@ -65,7 +68,7 @@ def test_every_page_renders_in_french_with_only_known_actions(renderer: PageRend
     html = rendered.body.decode()
     assert rendered.content_type.startswith("text/html")
     assert '<html lang="fr"' in html
-    for action in re.findall(r"kiosk://action/([a-z]+)", html):
+    for action in re.findall(r"kiosk://borne/action/([a-z]+)", html):
         assert action in set(Action)
     assert "Centre <b>test</b>" not in html  # escaped
 
@@ -144,7 +147,7 @@ def test_help_pages_say_which_usage_event_the_visit_is() -> None:
 
 def test_article_page_links_its_tile_and_lists_what_to_prepare(renderer: PageRenderer) -> None:
     html = renderer.render("article", **SAMPLE["article"]).body.decode()
-    assert "kiosk://action/open?tile=caf" in html and "Votre téléphone" in html
+    assert "kiosk://borne/action/open?tile=caf" in html and "Votre téléphone" in html
     assert 'class="term-word"' in html
 
 
@@ -157,7 +160,7 @@ def test_every_template_is_a_registered_page_and_every_page_has_a_template() -> 
 def test_a_page_asking_for_an_unknown_verb_fails_at_render_time() -> None:
     from kiosk.pages import action_url
 
-    assert action_url(Action.OPEN, tile="caf") == "kiosk://action/open?tile=caf"
+    assert action_url(Action.OPEN, tile="caf") == "kiosk://borne/action/open?tile=caf"
     with pytest.raises(ValueError):
         action_url("close")  # handled by nothing: not a verb
 
@@ -185,3 +188,53 @@ def test_the_renderer_keeps_no_language_between_renders(renderer: PageRenderer) 
     assert '<html lang="fr"' in renderer.render("attract").body.decode()
     assert "theme-contrast" in renderer.render("attract", high_contrast=True).body.decode()
     assert "theme-contrast" not in renderer.render("attract").body.decode()
+
+
+def test_every_kiosk_url_is_on_one_host_and_reads_back_as_what_it_names() -> None:
+    # One host, one site for Chromium: the lobby's pages share one renderer process.
+    links = KioskLinks()
+    for url, named in [
+        (links.page("goodbye", "fr"), Place(Kind.PAGE, "goodbye")),
+        (links.page("article", "fr", slug="carte-vitale"), Place(Kind.PAGE, "article")),
+        (links.static("icons/caf.svg"), Place(Kind.STATIC, "icons/caf.svg")),
+        (links.action("open", tile="caf"), Place(Kind.ACTION, "open")),
+    ]:
+        parsed = urlsplit(url)
+        assert (parsed.scheme, parsed.netloc) == ("kiosk", "borne")
+        assert place(parsed.netloc, parsed.path) == named
+    assert place("home", "/") is None  # the old one-host-per-page form names nothing
+    assert place("borne", "/home/more") is None and place("borne", "/") is None
+
+
+@pytest.mark.parametrize("name", ["static", "action"])
+def test_no_page_may_take_the_name_of_the_files_or_the_verbs(name: str) -> None:
+    with pytest.raises(ValueError, match="not a page name"):
+        PageRegistry().static_pages(name)
+
+
+def test_compiled_templates_outlive_the_process_and_a_broken_cache_is_no_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "templates"
+    renderer = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache)
+    first = renderer.render("attract").body
+    assert not list(cache.iterdir()), "rendering a page writes nothing (a visit leaves no file)"
+    renderer.warm()
+    entries = sorted(cache.iterdir())
+    assert len(entries) == len(list(TEMPLATES.glob("*.html"))), "warm() compiled and kept every template"
+    # A later start reads them back (the same page), a damaged entry is compiled again.
+    assert PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body == first
+    for entry in entries:
+        entry.write_bytes(b"garbage")
+    assert PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=cache).render("attract").body == first
+    # A cache that cannot be written (a full or read-only disk) leaves the pages as they are.
+    unwritable = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    (tmp_path / "gone").write_text("no longer a directory")  # even root cannot write in it
+    with caplog.at_level(logging.WARNING, logger="kiosk.pages.renderer"):
+        unwritable.warm()
+        assert unwritable.render("attract").body == first
+    assert "templates.cache_not_written" in caplog.messages
+    unusable = PageRenderer(icons_dir=ICONS, centre_name="Centre", template_cache=tmp_path / "gone" / "templates")
+    unusable.warm()
+    assert unusable.render("attract").body == first

@@ -134,7 +134,9 @@ def test_blocked(url: str, reason: BlockReason) -> None:
     assert decision.reason is reason, decision
 
 
-@pytest.mark.parametrize("url", ["kiosk://home/", "KIOSK://blocked/?reason=x", "kiosk://action/open?tile=caf"])
+@pytest.mark.parametrize(
+    "url", ["kiosk://borne/home", "KIOSK://borne/blocked?reason=x", "kiosk://borne/action/open?tile=caf"]
+)
 def test_kiosk_pages_are_internal(url: str) -> None:
     assert POLICY.decide(url).verdict is Verdict.INTERNAL
 
@@ -142,7 +144,7 @@ def test_kiosk_pages_are_internal(url: str) -> None:
 def test_internal_only_allows_nothing_on_the_web() -> None:
     policy = NavigationPolicy.internal_only()
     assert policy.decide("https://www.impots.gouv.fr/").reason is BlockReason.NOT_ALLOWED
-    assert policy.decide("kiosk://home/").verdict is Verdict.INTERNAL
+    assert policy.decide("kiosk://borne/home").verdict is Verdict.INTERNAL
     assert policy.decide("about:blank").verdict is Verdict.ALLOW
 
 

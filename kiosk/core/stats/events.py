@@ -99,7 +99,8 @@ Device = Literal["printer", "scanner", "ticket_printer", "touchscreen", "network
 class Event(BaseModel):
     """Base of all events. ``kind`` is the name stored in the database."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Each kind's validator is built when it is first recorded, not when the shell starts.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     kind: ClassVar[str]
 
 

@@ -38,7 +38,9 @@ from kiosk.core.policy import (
     host_for_log,
 )
 from kiosk.core.tiles import Permission
-from kiosk.pages.actions import ACTION_HOST, Action
+from kiosk.pages.actions import Action
+from kiosk.pages.address import Kind
+from kiosk.shell.web.scheme import kiosk_place
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ class KioskPage(QWebEnginePage):
     """
 
     navigationBlocked = Signal(object, str)  # Decision, URL (for suggestions only; never logged)
-    actionRequested = Signal(str, dict)  # kiosk://action/<name>?params
+    actionRequested = Signal(str, dict)  # kiosk://borne/action/<name>?params
     pageVisited = Signal(str, dict)  # a kiosk: page the resident went to (not a reload): name, query
     closeRequested = Signal()
     certificateRejected = Signal(str)  # host
@@ -270,13 +272,13 @@ class KioskPage(QWebEnginePage):
                 self.navigationBlocked.emit(Decision(Verdict.BLOCK, BlockReason.FORBIDDEN_SCHEME), "")
             return False
         params = dict(parse_qsl(url.query(), keep_blank_values=True))
-        if url.host() == ACTION_HOST:
-            name = url.path().strip("/")
-            if name in Action.__members__.values():
-                self.actionRequested.emit(name, params)
+        where = kiosk_place(url)
+        if where is not None and where.kind is Kind.ACTION:
+            if where.name in Action.__members__.values():
+                self.actionRequested.emit(where.name, params)
             return False
-        if nav_type not in _NOT_A_VISIT:
-            self.pageVisited.emit(url.host(), params)
+        if where is not None and where.kind is Kind.PAGE and nav_type not in _NOT_A_VISIT:
+            self.pageVisited.emit(where.name, params)
         return True
 
     def _on_url_changed(self, url: QUrl) -> None:

@@ -1,6 +1,7 @@
 """The ``kiosk:`` scheme: resident-facing internal pages rendered from Jinja2 templates.
 
-URLs look like ``kiosk://home/`` (the host names the page) and ``kiosk://static/kiosk.css``.
+URLs look like ``kiosk://borne/home`` and ``kiosk://borne/static/kiosk.css``: every page on
+one host, hence one site, so that the lobby's pages share one renderer (``kiosk.pages.address``).
 Only the shell itself or another ``kiosk:`` page may load them: a third-party site that
 points a link or an iframe at ``kiosk://…`` gets nothing (the initiator is checked, as
 qutebrowser does for ``qute://``).
@@ -21,7 +22,8 @@ from PySide6.QtWebEngineCore import (
 )
 
 from kiosk.core.policy import KIOSK_SCHEME
-from kiosk.pages import PageNotFound, RenderedPage
+from kiosk.pages import PageNotFound, RenderedPage, address
+from kiosk.pages.address import Kind, Place
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +52,19 @@ def register_kiosk_scheme() -> None:
 
 
 def kiosk_url(page: str, **query: str) -> QUrl:
-    """``kiosk://page/?a=b`` as a QUrl."""
-    url = QUrl(f"{KIOSK_SCHEME}://{page}/")
-    if query:
-        from PySide6.QtCore import QUrlQuery
+    """``kiosk://borne/page?a=b`` as a QUrl."""
+    return QUrl(address.page_url(page, **query))
 
-        q = QUrlQuery()
-        for key, value in query.items():
-            q.addQueryItem(key, value)
-        url.setQuery(q)
-    return url
+
+def kiosk_place(url: QUrl) -> Place | None:
+    """What a ``kiosk:`` URL names (a page, a static file, a verb); None for any other URL."""
+    return address.place(url.host(), url.path()) if url.scheme() == KIOSK_SCHEME else None
+
+
+def page_name(url: QUrl) -> str:
+    """The ``kiosk:`` page a URL shows (``""`` for any other URL)."""
+    where = kiosk_place(url)
+    return where.name if where is not None and where.kind is Kind.PAGE else ""
 
 
 class KioskSchemeHandler(QWebEngineUrlSchemeHandler):
@@ -77,10 +82,13 @@ class KioskSchemeHandler(QWebEngineUrlSchemeHandler):
             log.warning("kiosk_scheme.denied", extra={"initiator_host": initiator.host()})
             job.fail(QWebEngineUrlRequestJob.Error.RequestDenied)
             return
-        page = url.host()
+        where = kiosk_place(url)
+        page = where.name if where is not None else ""
         try:
-            if page == "static":
-                rendered = self._pages.static(url.path().lstrip("/"))
+            if where is None or where.kind is Kind.ACTION:
+                raise PageNotFound(url.toString())  # a verb is never loaded: its page intercepts it
+            if where.kind is Kind.STATIC:
+                rendered = self._pages.static(where.name)
             else:
                 rendered = self._pages.render(page, dict(parse_qsl(url.query(), keep_blank_values=True)))
         except PageNotFound:
