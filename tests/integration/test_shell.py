@@ -10,7 +10,7 @@ import pytest
 from kiosk.core.devices import DeviceFailure
 from kiosk.core.session import State
 from kiosk.shell.web.scheme import page_name
-from tests.shellkit import wait_ready, wait_url
+from tests.shellkit import run_js, wait_ready, wait_url
 from tests.webserver import LoopbackWeb, Response
 
 pytestmark = pytest.mark.shell
@@ -174,9 +174,19 @@ def test_renderer_crash_returns_home_within_two_seconds(qtbot, kiosk, loopback_w
     assert kiosk.controller.state is State.ACTIVE
 
 
-def test_hung_renderer_is_restarted(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
-    start_in_tile(qtbot, kiosk, loopback_web, "<h1>page</h1><script>setTimeout(function(){while(true){}}, 50)</script>")
+# A page that hangs its renderer when the test says so (``hang(qtbot, kiosk)``), not on a timer: on a
+# loaded machine a timer could hang it before the test has seen it loaded.
+HANGS_ON_DEMAND = "<h1>page</h1><script>window.hang = function(){ setTimeout(function(){while(true){}}, 0); };</script>"
+
+
+def hang(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    assert run_js(qtbot, kiosk.controller.session_page(), "hang(); 1") == 1
     qtbot.wait(300)
+
+
+def test_hung_renderer_is_restarted(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    start_in_tile(qtbot, kiosk, loopback_web, HANGS_ON_DEMAND)
+    hang(qtbot, kiosk)
     kiosk.watchdog.check_renderer()  # sends a ping the hung page cannot answer
     qtbot.wait(500)
     assert kiosk.watchdog.pending_ping is not None

@@ -28,7 +28,7 @@ import pytest
 import kiosk.shell.watchdog as watchdog_module
 from kiosk.core.session import State
 from kiosk.shell.web.scheme import page_name
-from tests.integration.test_shell import start_in_tile
+from tests.integration.test_shell import HANGS_ON_DEMAND, hang, start_in_tile
 from tests.integration.test_shell_stats import end_and_wait_questions, with_questions
 from tests.shellkit import run_js, wait_ready, wait_url
 
@@ -117,9 +117,8 @@ def test_a_lobby_page_that_does_not_come_is_asked_for_again(qtbot, kiosk, caplog
 def test_a_ping_left_unanswered_never_condemns_the_next_resident(qtbot, make_kiosk, loopback_web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(watchdog_module, "HANG_CHECK_MS", 3_600_000)  # only the checks made here
     kiosk = make_kiosk()
-    hung = "<h1>page</h1><script>setTimeout(function(){while(true){}}, 50)</script>"
-    start_in_tile(qtbot, kiosk, loopback_web, hung)
-    qtbot.wait(300)
+    start_in_tile(qtbot, kiosk, loopback_web, HANGS_ON_DEMAND)
+    hang(qtbot, kiosk)
     kiosk.watchdog.check_renderer()  # a ping the hung page will never answer
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
