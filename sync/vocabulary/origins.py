@@ -114,7 +114,11 @@ class OriginRule:
     port: int | None = None
 
     @classmethod
+    @lru_cache(maxsize=1024)
     def parse(cls, text: str) -> OriginRule:
+        """The rule ``text`` names; ValueError saying why if it names none. Kept for the next
+        call with the same text (a configuration names the same origins many times: the national
+        catalogue's, each tile's); only configuration text comes here, never a resident's URL."""
         raw = text.strip()
         if not raw:
             raise ValueError("empty origin")

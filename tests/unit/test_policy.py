@@ -413,3 +413,10 @@ def test_property_decide_never_raises(url: str) -> None:
     if decision.verdict is Verdict.ALLOW and decision.host:
         assert any(decision.host == r or decision.host.endswith("." + r) for r in RULE_HOSTS)
     assert_agrees_with_whatwg(url)
+
+
+def test_an_origin_named_again_is_parsed_once_and_a_bad_one_refused_each_time() -> None:
+    assert OriginRule.parse("*.caf.fr") is OriginRule.parse("*.caf.fr")
+    for _ in range(2):
+        with pytest.raises(ValueError, match="public suffix"):
+            OriginRule.parse("*.gouv.fr")
