@@ -7,6 +7,7 @@ last good one: the shell starts on the last good copy and says why in its log.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import shutil
@@ -264,16 +265,26 @@ def _save_last_good(kiosk_path: Path, tiles_path: Path, last_good_dir: Path) -> 
         last_good_dir.mkdir(parents=True, exist_ok=True)
         icons_target = last_good_dir / "icons"
         for source in (kiosk_path, tiles_path):
+            target = last_good_dir / source.name
+            if target.is_file() and filecmp.cmp(source, target, shallow=False):
+                continue  # the usual start: the same config as last time, nothing to write
             fd, tmp = tempfile.mkstemp(dir=last_good_dir, prefix=".tmp-")
             os.close(fd)
             shutil.copyfile(source, tmp)
-            os.replace(tmp, last_good_dir / source.name)
+            os.replace(tmp, target)
         source_icons = icons_dir(tiles_path)
         if source_icons.is_dir() and source_icons.resolve() != icons_target.resolve():
-            shutil.copytree(source_icons, icons_target, dirs_exist_ok=True)
+            shutil.copytree(source_icons, icons_target, copy_function=_copy_if_changed, dirs_exist_ok=True)
     except OSError:
         # Not being able to save a copy must not stop the kiosk; the next start tries again.
         pass
+
+
+def _copy_if_changed(source: str, target: str) -> None:
+    """``copy2`` unless ``target`` already has ``source``'s size and modification time (which
+    ``copy2`` gave it last time): the icons are not written again at each start."""
+    if not (os.path.isfile(target) and filecmp.cmp(source, target, shallow=True)):
+        shutil.copy2(source, target)
 
 
 def format_problems(problems: Sequence[Problem]) -> str:

@@ -125,6 +125,23 @@ def test_last_good_fallback(cfg: Path, tmp_path: Path) -> None:
     assert result.config.tiles.tile("caf").label == "La CAF"
 
 
+def test_last_good_copy_follows_each_good_config_and_is_not_rewritten_unchanged(cfg: Path, tmp_path: Path) -> None:
+    last_good = tmp_path / "last-good"
+    load_with_last_good(cfg / "kiosk.toml", cfg / "tiles.toml", last_good)
+    icon = sorted((cfg / "icons").iterdir())[0]
+    copies = [last_good / "kiosk.toml", last_good / "tiles.toml", last_good / "icons" / icon.name]
+    written = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in copies]
+    load_with_last_good(cfg / "kiosk.toml", cfg / "tiles.toml", last_good)
+    assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in copies] == written  # the same config: no write
+    tiles = (cfg / "tiles.toml").read_text(encoding="utf-8").replace('label = "La CAF"', 'label = "La CAF!"')
+    (cfg / "tiles.toml").write_text(tiles, encoding="utf-8")
+    icon.write_bytes(icon.read_bytes() + b"\n<!-- redrawn -->\n")
+    load_with_last_good(cfg / "kiosk.toml", cfg / "tiles.toml", last_good)
+    assert copies[1].read_text(encoding="utf-8") == tiles
+    assert copies[2].read_bytes() == icon.read_bytes()
+    assert (last_good / "kiosk.toml").read_bytes() == (cfg / "kiosk.toml").read_bytes()
+
+
 def test_no_last_good_refuses(cfg: Path, tmp_path: Path) -> None:
     (cfg / "tiles.toml").write_text("tiles = 3", encoding="utf-8")
     with pytest.raises(ConfigError) as error:
