@@ -211,7 +211,7 @@ def _fleet_rows(request: Request, user: User) -> list[dict[str, Any]]:
             query = query.where(Centre.departement == user.scope_value)
         elif user.scope_level == "centre":
             query = query.where(Centre.id == int(user.scope_value))
-        for terminal, centre in session.execute(query).tuples():
+        for terminal, centre in session.execute(query).all():
             row = _terminal_row(terminal)
             row["centre"] = f"{centre.name} ({centre.commune})"
             row["centre_id"] = terminal.centre_id
