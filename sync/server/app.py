@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from sync.protocol import (
@@ -59,6 +59,7 @@ def _export_period(label: str | None, first: date | None, last: date | None, by:
         raise HTTPException(422, str(error) or "dates out of range") from None
 
 
+EXPORTS_KEPT = 16
 PERIOD_DEFAULT = "; without it (and without from/to), the latest published month"
 
 
@@ -100,6 +101,9 @@ def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.state.db = db
     app.state.settings = settings
+    # Published figures and centres never change: an export, once rendered, is kept (a year of
+    # centres is 50,000 rows, about a second to read and render), the last few per process.
+    exports: dict[tuple[object, ...], tuple[bytes, int]] = {}
 
     def device(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
         token = _bearer(authorization)
@@ -211,16 +215,26 @@ def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
                 404, f"{chosen.label} is not published yet: a period is published {GRACE_DAYS} days after it ends"
             )
         parts = [chosen] if by == "period" else published_within(chosen, by)
-        rows = export_rows(db, level, parts, scope_of_reader, scope=scope, departement=departement, metric=metric)
-        log.info("export", extra={"who": name, "level": level, "period": chosen.label, "rows": len(rows)})
+        key = (level, tuple(p.label for p in parts), scope_of_reader, scope, departement, metric, format)
+        if (found := exports.get(key)) is None:
+            rows = export_rows(db, level, parts, scope_of_reader, scope=scope, departement=departement, metric=metric)
+            if format == "csv":
+                body = render_csv(rows).encode()
+            else:
+                body = bytes(JSONResponse({"period": chosen.label, "level": level, "rows": rows}).body)
+            found = exports[key] = (body, len(rows))
+            while len(exports) > EXPORTS_KEPT:
+                exports.pop(next(iter(exports)))
+        body, count = found
+        log.info("export", extra={"who": name, "level": level, "period": chosen.label, "rows": count})
         if format == "csv":
             filename = f"borne-{level}-{chosen.label}.csv"
-            return PlainTextResponse(
-                render_csv(rows),
+            return Response(
+                body,
                 media_type="text/csv; charset=utf-8",
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
-        return JSONResponse({"period": chosen.label, "level": level, "rows": rows})
+        return Response(body, media_type="application/json")
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -205,14 +205,15 @@ def _fleet_rows(request: Request, user: User) -> list[dict[str, Any]]:
     """The terminals the user's scope covers (national: all; a département's; a centre's)."""
     with _db(request).session() as session:
         rows = []
-        query = select(Terminal).join(Centre).order_by(Centre.departement, Centre.name)
+        # The centre in the same query: one query for the whole fleet, not one per terminal.
+        query = select(Terminal, Centre).join(Centre).order_by(Centre.departement, Centre.name)
         if user.scope_level == "departement":
             query = query.where(Centre.departement == user.scope_value)
         elif user.scope_level == "centre":
             query = query.where(Centre.id == int(user.scope_value))
-        for terminal in session.execute(query).scalars():
+        for terminal, centre in session.execute(query).all():
             row = _terminal_row(terminal)
-            row["centre"] = f"{terminal.centre.name} ({terminal.centre.commune})"
+            row["centre"] = f"{centre.name} ({centre.commune})"
             row["centre_id"] = terminal.centre_id
             rows.append(row)
     rows.sort(key=lambda r: (not r["stale"], r["centre"]))

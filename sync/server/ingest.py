@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sync.protocol import DailyBatch, DayFigures, Heartbeat, upgrade
+from sync.protocol import BATCH_VERSION, DailyBatch, DayFigures, Heartbeat, upgrade
 from sync.protocol import cells as protocol_cells
 from sync.server.db import Database, aware, utcnow
 from sync.server.models import Batch, Centre, Terminal, UsageCell
@@ -53,6 +53,8 @@ def cells(figures: DayFigures) -> Iterator[tuple[str, str, int, int]]:
 def _kept(batch: DailyBatch) -> dict[str, object]:
     """What is kept of a batch: the current version's figures (a version 1 batch's exact
     durations and refused domains are not stored)."""
+    if batch.version >= BATCH_VERSION:
+        return batch.model_dump(mode="json")  # dumped once: this is on every batch's path
     return {**batch.model_dump(mode="json"), "figures": upgrade(batch.figures, batch.version).model_dump(mode="json")}
 
 

@@ -13,6 +13,7 @@ nothing else, whoever asks, so no reader sees a figure another reader could not.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -271,11 +272,18 @@ def figure_by_scope(db: Database, level: str, period: Period, metric: str, key: 
 def published_periods(db: Database) -> list[Period]:
     """Every published period, newest first."""
     with db.session() as session:
-        months = [Period.parse(m) for m in session.execute(select(PublishedMonth.month)).scalars()]
+        months = session.execute(select(PublishedMonth.month)).scalars()
+        return list(_periods_of(frozenset(months)))
+
+
+@functools.lru_cache(maxsize=4)
+def _periods_of(labels: frozenset[str]) -> tuple[Period, ...]:
+    """The periods that published months make (every page asks: computed once per set)."""
+    months = {Period.parse(m) for m in labels}
     seen: set[Period] = set()
     for month in months:
         for period in [*month.children(), *month.ancestors()]:
             if period.months()[-1] in months:
                 seen.add(period)
     order = {"year": 0, "quarter": 1, "month": 2, "week": 3}
-    return sorted(seen, key=lambda p: (p.first_day, -order[p.kind]), reverse=True)
+    return tuple(sorted(seen, key=lambda p: (p.first_day, -order[p.kind]), reverse=True))

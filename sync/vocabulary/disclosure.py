@@ -39,6 +39,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sync.vocabulary.periods import Period
 
@@ -99,6 +100,7 @@ class _Move:
     corners: tuple[tuple[Finest, int], ...]
     changed: frozenset[Cell]
     order: bytes
+    weighted: tuple[tuple[Cell, int], ...]  # the changed cells with their weights
 
 
 class Suppressor:
@@ -140,8 +142,13 @@ class Suppressor:
         self.kind = {p.label: p.kind for w in self.weeks for p in Period.parse(w).ancestors()}
         self.key_up: dict[str, list[str]] = {}
         self.already = set(already_forced)
+        self._covered = set(self.already)  # hidden, forced or already forced: free to hide again
         self._weights: dict[Cell, int] = {}
         self._moves: dict[tuple[Finest, tuple[str | None, str | None, str | None]], _Move | None] = {}
+        self._tags: dict[tuple[str, str], bytes] = {}
+        self._pools: dict[tuple[str, str, GeoNode], list[str]] = {}
+        self._shared: dict[tuple[str, str], int] = {}
+        self.all_centres = {node[1] for node in self.geo_parent if node[0] == "centre"}
         self.result = Suppression(values={})
         self._index()
 
@@ -201,48 +208,94 @@ class Suppressor:
         return weight
 
     def _free(self, cell: Cell) -> bool:
-        return cell in self.result.hidden or cell in self.result.forced or cell in self.already
+        return cell in self._covered
 
     def _move(self, finest: Finest, partners: tuple[str | None, str | None, str | None]) -> _Move | None:
         key = (finest, partners)
         if key in self._moves:
             return self._moves[key]
-        choices = [(0, 1) if partner is not None else (0,) for partner in partners]
+        centre, week, leaf = finest
+        geo_partner, time_partner, key_partner = partners
         corners: dict[Finest, int] = {}
-        move: _Move | None = None
-        for pick in itertools.product(*choices):
-            parts = [partners[i] if pick[i] else finest[i] for i in range(3)]
-            corner: Finest = (str(parts[0]), str(parts[1]), str(parts[2]))
-            if self.values.get(corner, 0) <= 0:
-                break  # every corner must hold something to move
-            corners[corner] = -1 if sum(pick) % 2 else 1
-        else:
-            total: dict[Cell, int] = defaultdict(int)
-            for corner, sign in corners.items():
-                for cell in self._ancestors(corner):
-                    total[cell] += sign
-            changed = frozenset(cell for cell, sign in total.items() if sign)
-            move = _Move(tuple(sorted(corners.items())), changed, self._digest(finest, partners))
+        for g, geo_corner in enumerate((centre,) if geo_partner is None else (centre, geo_partner)):
+            for t, time_corner in enumerate((week,) if time_partner is None else (week, time_partner)):
+                for y, key_corner in enumerate((leaf,) if key_partner is None else (leaf, key_partner)):
+                    corner = (geo_corner, time_corner, key_corner)
+                    if corner not in self.values:  # every corner must hold something to move
+                        self._moves[key] = None
+                        return None
+                    corners[corner] = -1 if (g + t + y) % 2 else 1
+        # A published sum changes by the product, over the three dimensions, of (covers the
+        # cell's coordinate) − (covers the partner's): the cells that cover exactly one of the
+        # two in every dimension that has a partner.
+        geo = self._differ(self.geo_up[("centre", centre)], geo_partner, lambda c: self.geo_up[("centre", c)])
+        time = self._differ(self.time_up[week], time_partner, self.time_up.__getitem__)
+        keys = self._differ(self._keys(leaf), key_partner, self._keys)
+        changed = frozenset(itertools.product(geo, time, keys))
+        weighted = tuple((cell, self._weight(cell)) for cell in changed)
+        move = _Move(tuple(sorted(corners.items())), changed, self._digest(finest, partners), weighted)
         self._moves[key] = move
         return move
 
-    def _near(self, node: GeoNode, other: GeoNode) -> int:
-        """How far up the common ancestor of two places is (0: siblings)."""
-        mine = self.geo_up[node]
-        return next((i for i, up in enumerate(mine) if up in self.geo_up[other]), len(mine))
+    @staticmethod
+    def _differ(mine: list[Any], partner: str | None, up: Callable[[str], list[Any]]) -> list[Any]:
+        """The nodes above one coordinate and not above its partner's, and the other way round."""
+        if partner is None:
+            return mine
+        theirs = up(partner)
+        return [node for node in mine if node not in theirs] + [node for node in theirs if node not in mine]
+
+    def _tag(self, kind: str, name: str) -> bytes:
+        """The secret's order of a partner (cached: the same for every cell of the month)."""
+        found = self._tags.get((kind, name))
+        if found is None:
+            found = self._tags[(kind, name)] = self._digest(kind, name)
+        return found
+
+    def _pool(self, week: str, leaf: str, node: GeoNode) -> list[str]:
+        """The centres under ``node`` holding (week, leaf), in the secret's order."""
+        found = self._pools.get((week, leaf, node))
+        if found is None:
+            under = self.centres_under[node]
+            found = sorted((c for c in self.by_week_key[(week, leaf)] if c in under), key=lambda c: self._tag("g", c))
+            self._pools[(week, leaf, node)] = found
+        return found
+
+    def _geo_partners(self, centre: str, week: str, leaf: str, inside: set[str]) -> list[str]:
+        """The first partners outside ``inside``, nearest places first (siblings, then cousins),
+        in the secret's order within each: as sorting them all by how far up their common
+        ancestor is, then by tag."""
+        mine = self.geo_up[("centre", centre)]
+        out: list[str] = []
+        for i in range(1, len(mine)):
+            closer = self.centres_under[mine[i - 1]]
+            for c in self._pool(week, leaf, mine[i]):
+                if c not in closer and c not in inside:
+                    out.append(c)
+                    if len(out) == CANDIDATES:
+                        return out
+        if len(self.centres_under[mine[-1]]) < len(self.all_centres):  # a forest: no common ancestor
+            top = self.centres_under[mine[-1]]
+            rest = [c for c in self.by_week_key[(week, leaf)] if c not in top and c not in inside]
+            out += sorted(rest, key=lambda c: self._tag("g", c))
+        return out[:CANDIDATES]
+
+    def _shared_keys(self, one: str, other: str) -> int:
+        found = self._shared.get((one, other))
+        if found is None:
+            found = self._shared[(one, other)] = len(set(self._keys(one)) & set(self._keys(other)))
+        return found
 
     def _candidates(self, cell: Cell, finest: Finest) -> list[_Move]:
         geo, period, key = cell
         centre, week, leaf = finest
-        inside_geo = self.centres_under[geo]
-        geo_partners = [c for c in self.by_week_key[(week, leaf)] if c not in inside_geo]
-        geo_partners.sort(key=lambda c: (self._near(("centre", centre), ("centre", c)), self._digest("g", c)))
+        geo_partners = self._geo_partners(centre, week, leaf, self.centres_under[geo])
         time_partners: list[str] = []
         if self.kind[period] == "week":
             time_partners = [w for w in self.by_centre_key[(centre, leaf)] if w != week]
-            time_partners.sort(key=lambda w: self._digest("t", w))
+            time_partners.sort(key=lambda w: self._tag("t", w))
         key_partners = [y for y in self.by_centre_week[(centre, week)] if key not in self._keys(y)]
-        key_partners.sort(key=lambda y: (len(set(self._keys(y)) & set(self._keys(leaf))) * -1, self._digest("k", y)))
+        key_partners.sort(key=lambda y: (-self._shared_keys(y, leaf), self._tag("k", y)))
         moves = []
         for partners in itertools.product(
             [None, *geo_partners[:CANDIDATES]], [None, *time_partners[:CANDIDATES]], [None, *key_partners[:CANDIDATES]]
@@ -295,7 +348,8 @@ class Suppressor:
         return [f for f, sign in move.corners if sign > 0]
 
     def _cost(self, move: _Move) -> int:
-        return sum(self._weight(cell) for cell in move.changed if not self._free(cell))
+        covered = self._covered
+        return sum(weight for cell, weight in move.weighted if cell not in covered)
 
     def _take(self, move: _Move, budget: dict[Finest, int], wanted: int) -> int:
         if wanted <= 0:
@@ -307,6 +361,7 @@ class Suppressor:
         return taken
 
     def _hide(self, move: _Move) -> None:
+        self._covered.update(move.changed)
         for cell in move.changed:
             if self.kind[cell[1]] in ("week", "month"):
                 self.result.hidden.add(cell)

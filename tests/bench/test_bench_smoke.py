@@ -47,23 +47,34 @@ STATS = {
     "aggregate_day_target_ms",
     "aggregate_day_target_met",
 }
-SYNC = {
-    f"{figure}_{db}"
-    for figure in ("ingest_batches_per_s", "ingest_baseline_requests_per_s", "ingest_ratio")
-    for db in ("sqlite", "postgres")
-} | {
-    "dashboard_seed",
-    "dashboard_p95_ms_national",
-    "dashboard_p95_ms_centre",
-    "dashboard_p95_ms_national_2_years",
-    "dashboard_baseline_p95_ms",
-    "dashboard_ratio_national",
-    "dashboard_ratio_centre",
-    "dashboard_publish_s",
-    "dashboard_published_months",
-    "dashboard_target_ms",
-    "dashboard_target_met",
-}
+SYNC = (
+    {
+        f"{figure}_{db}"
+        for figure in ("ingest_batches_per_s", "ingest_baseline_requests_per_s", "ingest_ratio")
+        for db in ("sqlite", "postgres")
+    }
+    | {
+        "dashboard_seed",
+        "dashboard_periods",
+        "dashboard_baseline_p95_ms",
+        "dashboard_target_ms",
+        "dashboard_slowest",
+        "dashboard_target_met",
+        "publication_months",
+        "publication_cells",
+        "publication_s_month",
+        "publication_suppressed_months",
+        "publication_s_month_sums_only",
+        "dashboard_p95_ms_parc",
+        "dashboard_ratio_parc",
+    }
+    | {
+        f"dashboard_{figure}_{page}_{kind}"
+        for figure in ("p95_ms", "ratio")
+        for page in ("national", "departement", "centre", "export")
+        for kind in ("week", "month", "quarter", "year")
+    }
+)
 
 
 @pytest.mark.timeout(900)
