@@ -502,6 +502,8 @@ def trickle(fed: Federation, head: bytes, limit_s: float) -> tuple[bytes, float]
                 return data, time.monotonic() - start
             except TimeoutError:
                 pass
+            except ConnectionResetError:  # cut off with a reset (the byte sent into a closing socket)
+                return b"", time.monotonic() - start
             try:
                 sock.sendall(b"x")
             except OSError:
