@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -249,12 +249,24 @@ def fleet_csv(request: Request) -> Response:
     )
 
 
+FLEET_PAGE = 100  # terminals per page of /parc (the CSV has them all)
+
+
 @router.get("/parc", response_class=HTMLResponse)
-def fleet(request: Request) -> Response:
+def fleet(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+    """The terminals, silent ones first, a hundred per page."""
     user = _require_user(request)
     rows = _fleet_rows(request, user)
-    return templates.TemplateResponse(
-        request,
-        "fleet.html",
-        {"user": user, "csrf": request.state.csrf, "terminals": rows},
-    )
+    pages = max(1, -(-len(rows) // FLEET_PAGE))
+    if page > pages:
+        raise HTTPException(404, f"il n'y a que {pages} page(s)")
+    context = {
+        "user": user,
+        "csrf": request.state.csrf,
+        "terminals": rows[(page - 1) * FLEET_PAGE : page * FLEET_PAGE],
+        "total": len(rows),
+        "silent": sum(1 for row in rows if row["stale"]),
+        "page": page,
+        "pages": pages,
+    }
+    return templates.TemplateResponse(request, "fleet.html", context)

@@ -4,12 +4,13 @@ anyone else gets."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
 
 from sync.cli import main as federation_main
+from sync.protocol import Heartbeat
 from sync.server import admin
 from tests.fedkit import PASSWORD, Federation, batch
 
@@ -83,6 +84,34 @@ def test_a_departement_user_sees_its_pages_and_terminals_only(federation: Federa
     fleet = web.get(f"{federation.url}/parc.csv", timeout=10).text
     assert "Lyon" in fleet and "Mars" not in fleet
     assert web.get(f"{federation.url}/api/v1/export?period=2026-06&level=national", timeout=10).status_code == 403
+
+
+def test_the_fleet_page_shows_a_hundred_terminals_at_a_time_silent_ones_first(federation: Federation) -> None:
+    centre = federation.centre("69", "Lyon")
+    for n in range(101):
+        admin.create_terminal(federation.db, centre, f"Borne {n:03d}")  # never seen: all silent
+    device, token = federation.terminal(centre)
+    beat = Heartbeat(
+        device_id=device, software_version="1.0", uptime_s=60, disk_free_mb=900, device_clock=datetime.now(UTC)
+    )
+    yesterday = batch(device, datetime.now(UTC).date() - timedelta(days=1))
+    for path, body in (("heartbeats", beat), ("batches", yesterday)):
+        answer = requests.post(
+            f"{federation.url}/api/v1/{path}",
+            data=body.model_dump_json(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code in (200, 201), answer.text
+    admin.create_user(federation.db, "parc", PASSWORD)
+    web = logged_in(federation, "parc")
+    first = web.get(f"{federation.url}/parc", timeout=10)
+    assert first.status_code == 200 and "102 bornes, dont 101 à surveiller" in first.text
+    assert first.text.count('<tr class="stale">') == 100 and "Page 1 sur 2" in first.text
+    second = web.get(f"{federation.url}/parc?page=2", timeout=10)
+    assert second.text.count("<tr class") == 2 and device in second.text  # the one that answers, last
+    assert web.get(f"{federation.url}/parc?page=3", timeout=10).status_code == 404
+    assert len(web.get(f"{federation.url}/parc.csv", timeout=10).text.splitlines()) == 103  # all, and a header
 
 
 def test_scopes_from_the_command_line(federation: Federation, capsys: pytest.CaptureFixture[str]) -> None:
