@@ -2,6 +2,7 @@
 
 import json
 import logging
+import threading
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -104,6 +105,7 @@ def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
     # Published figures and centres never change: an export, once rendered, is kept (a year of
     # centres is 50,000 rows, about a second to read and render), the last few per process.
     exports: dict[tuple[object, ...], tuple[bytes, int]] = {}
+    exports_lock = threading.Lock()
 
     def device(request: Request, authorization: Annotated[str | None, Header()] = None) -> Terminal:
         token = _bearer(authorization)
@@ -222,9 +224,10 @@ def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
                 body = render_csv(rows).encode()
             else:
                 body = bytes(JSONResponse({"period": chosen.label, "level": level, "rows": rows}).body)
-            found = exports[key] = (body, len(rows))
-            while len(exports) > EXPORTS_KEPT:
-                exports.pop(next(iter(exports)))
+            with exports_lock:  # requests run on a thread pool
+                found = exports[key] = (body, len(rows))
+                while len(exports) > EXPORTS_KEPT:
+                    exports.pop(next(iter(exports)))
         body, count = found
         log.info("export", extra={"who": name, "level": level, "period": chosen.label, "rows": count})
         if format == "csv":

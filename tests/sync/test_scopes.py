@@ -58,6 +58,19 @@ def test_a_departement_token_reads_its_departement_and_its_centres_only(federati
     assert other.status_code == 200 and other.json()["rows"] == []
 
 
+def test_a_kept_export_is_never_served_to_a_reader_of_another_scope(federation: Federation) -> None:
+    """The server keeps rendered exports (published figures never change): the same question
+    from a national reader first, then a département's, gets each its own answer."""
+    centres = seeded(federation)
+    national = admin.create_read_token(federation.db, "national")
+    rhone = admin.create_read_token(federation.db, "rhone", "departement:69")
+    for _ in range(2):  # the second time from what the server kept
+        everyone = {r["scope"] for r in export(federation, national, level="centre").json()["rows"]}
+        assert everyone == {str(c) for c in centres.values()}
+        mine = {r["scope"] for r in export(federation, rhone, level="centre").json()["rows"]}
+        assert mine == {str(centres["lyon"]), str(centres["bron"])}
+
+
 def test_a_centre_token_reads_its_centre_only(federation: Federation) -> None:
     centres = seeded(federation)
     token = admin.create_read_token(federation.db, "lyon", f"centre:{centres['lyon']}")
