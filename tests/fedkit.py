@@ -147,6 +147,13 @@ class Federation:
         self.enrolled[data["device_id"]] = data["token"]
         return data["device_id"], data["token"]
 
+    def post(self, path: str, body: str | bytes, token: str | None = None, **headers: str) -> requests.Response:
+        """POST ``body`` as JSON to ``path``, with a bearer ``token`` when given."""
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.post(
+            f"{self.url}{path}", data=body, headers={"Content-Type": "application/json", **auth, **headers}, timeout=30
+        )
+
     def read_token(self, name: str = "federation") -> str:
         return admin.create_read_token(self.db, name)
 

@@ -74,12 +74,7 @@ def busy_centres(fed: Federation) -> None:
                 tiles={"famille/caf": sessions - 2, "travail/france-travail": 2},
                 categories={"famille": sessions - 2, "travail": 2},
             )
-            answer = requests.post(
-                f"{fed.url}/api/v1/batches",
-                data=body.model_dump_json(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                timeout=10,
-            )
+            answer = fed.post("/api/v1/batches", body.model_dump_json(), token)
             assert answer.status_code == 201, answer.text
 
 

@@ -33,15 +33,8 @@ pytestmark = [pytest.mark.sync, pytest.mark.abuse]
 DAY = date(2026, 11, 2)
 
 
-def post(fed: Federation, path: str, body: str | bytes, token: str | None = None, **headers: str) -> requests.Response:
-    auth = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.post(
-        f"{fed.url}{path}", data=body, headers={"Content-Type": "application/json", **auth, **headers}, timeout=30
-    )
-
-
 def enrol(fed: Federation, code: str) -> requests.Response:
-    return post(fed, "/api/v1/enrol", json.dumps({"code": code, "software_version": "1.0"}))
+    return fed.post("/api/v1/enrol", json.dumps({"code": code, "software_version": "1.0"}))
 
 
 def strict_json(answer: requests.Response) -> object:
@@ -75,7 +68,7 @@ def test_revocation_kills_outstanding_codes_and_enrolment_never_lifts_it(federat
     with federation.db.session() as session:
         terminal = session.get(Terminal, made.terminal_id)
         assert terminal is not None and terminal.revoked_at is not None
-    stale = post(federation, "/api/v1/batches", batch(made.device_id, DAY).model_dump_json(), first.json()["token"])
+    stale = federation.post("/api/v1/batches", batch(made.device_id, DAY).model_dump_json(), first.json()["token"])
     assert stale.status_code == 401
     with pytest.raises(admin.AdminError, match="revoked"):
         admin.new_enrolment_code(federation.db, made.terminal_id)
@@ -134,19 +127,19 @@ def test_refused_requests_count_against_the_limits(federation: Federation) -> No
         insecure_cookies=True, terminal_rate=Rate(per_minute=0.01, burst=4), address_rate=Rate(per_minute=0.01, burst=3)
     )
     federation.restart(tight)
-    assert post(federation, "/api/v1/batches", batch(device, DAY).model_dump_json(), token).status_code == 201
+    assert federation.post("/api/v1/batches", batch(device, DAY).model_dump_json(), token).status_code == 201
     conflict = batch(device, DAY, sessions=99).model_dump_json()  # its transaction is rolled back
-    assert post(federation, "/api/v1/batches", conflict, token).status_code == 409
-    assert post(federation, "/api/v1/batches", b"{not json", token).status_code == 422
-    assert post(federation, "/api/v1/batches", batch(other, DAY).model_dump_json(), token).status_code == 403
-    limited = post(federation, "/api/v1/batches", batch(device, DAY - timedelta(days=1)).model_dump_json(), token)
+    assert federation.post("/api/v1/batches", conflict, token).status_code == 409
+    assert federation.post("/api/v1/batches", b"{not json", token).status_code == 422
+    assert federation.post("/api/v1/batches", batch(other, DAY).model_dump_json(), token).status_code == 403
+    limited = federation.post("/api/v1/batches", batch(device, DAY - timedelta(days=1)).model_dump_json(), token)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     # Without a terminal's token, the client's address is what is counted.
-    assert post(federation, "/api/v1/batches", "{}", "dev_guessed").status_code == 401
-    assert post(federation, "/api/v1/batches", "{}", read).status_code == 403
+    assert federation.post("/api/v1/batches", "{}", "dev_guessed").status_code == 401
+    assert federation.post("/api/v1/batches", "{}", read).status_code == 403
     assert enrol(federation, "ABCD-EFGH-JKLM-NPQR").status_code == 403
     assert enrol(federation, "ABCD-EFGH-JKLM-NPQS").status_code == 429
-    assert post(federation, "/api/v1/batches", "{}").status_code == 429
+    assert federation.post("/api/v1/batches", "{}").status_code == 429
 
 
 # -- what a batch may hold -----------------------------------------------------------------------
@@ -156,7 +149,7 @@ def test_a_table_with_too_many_keys_is_refused_with_the_reason(federation: Feder
     device, token = federation.terminal()
     body = json.loads(batch(device, DAY).model_dump_json())
     body["figures"]["tiles"] = {f"tile-{n}": 1 for n in range(1000)}
-    answer = post(federation, "/api/v1/batches", json.dumps(body), token)
+    answer = federation.post("/api/v1/batches", json.dumps(body), token)
     assert answer.status_code == 422 and "tiles" in answer.text
 
 
@@ -171,7 +164,7 @@ def test_a_valid_batch_with_thousands_of_keys_is_cheap(federation: Federation) -
     figures["answers"] = {f"q{q}": {f"a{n}": 5 for n in range(25)} for q in range(10)}
     body = batch(device, DAY, **figures).model_dump_json()
     start = time.process_time()  # the server runs in this process: its CPU time is counted too
-    answer = post(federation, "/api/v1/batches", body, token)
+    answer = federation.post("/api/v1/batches", body, token)
     spent = time.process_time() - start
     assert answer.status_code == 201, answer.text
     assert spent < 2.0, f"{spent:.2f} s of CPU for one batch of {8 * 250 + 250 + 250} keys"
@@ -190,7 +183,7 @@ def test_days_are_taken_from_the_day_before_enrolment_to_tomorrow(federation: Fe
         (date(9999, 12, 31), 422),
     ]
     for day, expected in cases:
-        answer = post(federation, "/api/v1/batches", batch(device, day).model_dump_json(), token)
+        answer = federation.post("/api/v1/batches", batch(device, day).model_dump_json(), token)
         assert answer.status_code == expected, (day, answer.text)
         if expected == 422:
             assert "day" in answer.text
@@ -201,7 +194,7 @@ def test_answer_cells_below_the_batch_k_are_refused(federation: Federation) -> N
 
     def send(day: date, k: int, cells: dict[str, int | None]) -> requests.Response:
         body = batch(device, day, answers_asked=20, answers={"satisfaction": cells}, suppression_k=k)
-        return post(federation, "/api/v1/batches", body.model_dump_json(), token)
+        return federation.post("/api/v1/batches", body.model_dump_json(), token)
 
     refused = send(DAY, 5, {"content": 3, "moyen": None, "mecontent": None})
     assert refused.status_code == 422 and "satisfaction" in refused.text and "below" in refused.text
@@ -230,10 +223,10 @@ def test_bad_bodies_get_4xx_and_are_never_echoed(federation: Federation, body: b
     _device, token = federation.terminal()
     figures = body.replace(b'"code"', b'"sessions"')
     for answer in (
-        post(federation, "/api/v1/enrol", body),  # no token needed here
-        post(federation, "/api/v1/batches", body),  # no token
-        post(federation, "/api/v1/batches", body, token),
-        post(federation, "/api/v1/heartbeats", figures, token),
+        federation.post("/api/v1/enrol", body),  # no token needed here
+        federation.post("/api/v1/batches", body),  # no token
+        federation.post("/api/v1/batches", body, token),
+        federation.post("/api/v1/heartbeats", figures, token),
     ):
         assert 400 <= answer.status_code < 500, answer.text
         detail = strict_json(answer)
@@ -246,7 +239,7 @@ def test_nan_and_infinity_in_a_batch_get_422(federation: Federation) -> None:
     device, token = federation.terminal()
     for constant in ("NaN", "Infinity", "-Infinity"):
         body = batch(device, DAY).model_dump_json().replace('"median_wait_s":null', f'"median_wait_s":{constant}')
-        answer = post(federation, "/api/v1/batches", body, token)
+        answer = federation.post("/api/v1/batches", body, token)
         assert answer.status_code == 422 and "median_wait_s" in answer.text
         strict_json(answer)
 
@@ -254,11 +247,11 @@ def test_nan_and_infinity_in_a_batch_get_422(federation: Federation) -> None:
 def test_a_clock_header_without_a_time_zone_is_taken_as_utc(federation: Federation) -> None:
     device, token = federation.terminal()
     naive = datetime.now(UTC).replace(tzinfo=None)
-    on_time = post(federation, "/api/v1/batches", batch(device, DAY).model_dump_json(), token,
+    on_time = federation.post("/api/v1/batches", batch(device, DAY).model_dump_json(), token,
                    **{"X-Borne-Device-Clock": naive.isoformat()})  # fmt: skip
     assert on_time.status_code == 201 and on_time.json()["clock_skew_flagged"] is False
     late = (naive - timedelta(hours=3)).isoformat()
-    skewed = post(federation, "/api/v1/batches", batch(device, DAY - timedelta(days=1)).model_dump_json(), token,
+    skewed = federation.post("/api/v1/batches", batch(device, DAY - timedelta(days=1)).model_dump_json(), token,
                   **{"X-Borne-Device-Clock": late})  # fmt: skip
     assert skewed.status_code == 201 and skewed.json()["clock_skew_flagged"] is True
 
@@ -266,11 +259,11 @@ def test_a_clock_header_without_a_time_zone_is_taken_as_utc(federation: Federati
 @pytest.mark.parametrize("clock", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00"])
 def test_a_clock_at_the_ends_of_time_is_flagged_not_fatal(federation: Federation, clock: str) -> None:
     device, token = federation.terminal()
-    answer = post(federation, "/api/v1/batches", batch(device, DAY).model_dump_json(), token,
+    answer = federation.post("/api/v1/batches", batch(device, DAY).model_dump_json(), token,
                   **{"X-Borne-Device-Clock": clock})  # fmt: skip
     assert answer.status_code == 201 and answer.json()["clock_skew_flagged"] is True
     beat = {"device_id": device, "software_version": "1.0", "uptime_s": 1, "disk_free_mb": 1, "device_clock": clock}
-    assert post(federation, "/api/v1/heartbeats", json.dumps(beat), token).json() == {"clock_skew_flagged": True}
+    assert federation.post("/api/v1/heartbeats", json.dumps(beat), token).json() == {"clock_skew_flagged": True}
     web = logged_in(federation)
     assert web.get(f"{federation.url}/parc", timeout=30).status_code == 200
 
@@ -280,7 +273,7 @@ def test_heartbeat_numbers_are_bounded(federation: Federation, field: str) -> No
     device, token = federation.terminal()
     beat = {"device_id": device, "software_version": "1.0", "uptime_s": 1, "disk_free_mb": 1}
     beat |= {"device_clock": datetime.now(UTC).isoformat(), field: 10**30}
-    answer = post(federation, "/api/v1/heartbeats", json.dumps(beat), token)
+    answer = federation.post("/api/v1/heartbeats", json.dumps(beat), token)
     assert answer.status_code == 422 and field in answer.text
 
 
@@ -472,10 +465,10 @@ def test_every_answer_carries_the_security_headers(federation: Federation) -> No
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised(federation: Federation, evil: str) -> None:
     centre = federation.centre("69", evil)
     device, token = federation.terminal(centre)
-    assert post(federation, "/api/v1/batches", batch(device, DAY).model_dump_json(), token).status_code == 201
+    assert federation.post("/api/v1/batches", batch(device, DAY).model_dump_json(), token).status_code == 201
     beat = {"device_id": device, "software_version": "+1+1", "uptime_s": 1, "disk_free_mb": 1}
     beat |= {"device_clock": datetime.now(UTC).isoformat()}
-    assert post(federation, "/api/v1/heartbeats", json.dumps(beat), token).status_code == 200
+    assert federation.post("/api/v1/heartbeats", json.dumps(beat), token).status_code == 200
     web = logged_in(federation)
     export = web.get(
         f"{federation.url}/api/v1/export?from=2026-11-01&to=2026-11-30&level=centre&format=csv", timeout=30

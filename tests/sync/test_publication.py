@@ -21,12 +21,7 @@ pytestmark = pytest.mark.sync
 
 
 def post(fed: Federation, token: str, body: str) -> None:
-    answer = requests.post(
-        f"{fed.url}/api/v1/batches",
-        data=body,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        timeout=10,
-    )
+    answer = fed.post("/api/v1/batches", body, token)
     assert answer.status_code == 201, answer.text
 
 
@@ -69,12 +64,7 @@ def test_days_outside_the_weeks_of_2000_to_2100_are_refused(federation: Federati
     """2000-01-01 belongs to a week of December 1999, which no period can name."""
     device, token = federation.terminal(enrolled_on=date(1990, 1, 1))
     for day in (date(1999, 12, 31), date(2000, 1, 2)):
-        answer = requests.post(
-            f"{federation.url}/api/v1/batches",
-            data=batch(device, day).model_dump_json(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            timeout=10,
-        )
+        answer = federation.post("/api/v1/batches", batch(device, day).model_dump_json(), token)
         assert answer.status_code == 422 and "2000-01-03" in answer.text, (day, answer.text)
     post(federation, token, batch(device, date(2000, 1, 3)).model_dump_json())
 

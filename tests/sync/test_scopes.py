@@ -26,12 +26,7 @@ def seeded(fed: Federation) -> dict[str, int]:
     }
     for centre in centres.values():
         device, token = fed.terminal(centre)
-        answer = requests.post(
-            f"{fed.url}/api/v1/batches",
-            data=batch(device, DAY, sessions=12).model_dump_json(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            timeout=10,
-        )
+        answer = fed.post("/api/v1/batches", batch(device, DAY, sessions=12).model_dump_json(), token)
         assert answer.status_code == 201
     return centres
 
@@ -109,12 +104,7 @@ def test_the_fleet_page_shows_a_hundred_terminals_at_a_time_silent_ones_first(fe
     )
     yesterday = batch(device, datetime.now(UTC).date() - timedelta(days=1))
     for path, body in (("heartbeats", beat), ("batches", yesterday)):
-        answer = requests.post(
-            f"{federation.url}/api/v1/{path}",
-            data=body.model_dump_json(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            timeout=10,
-        )
+        answer = federation.post(f"/api/v1/{path}", body.model_dump_json(), token)
         assert answer.status_code in (200, 201), answer.text
     admin.create_user(federation.db, "parc", PASSWORD)
     web = logged_in(federation, "parc")
