@@ -50,21 +50,25 @@ def _failed(mode: str, why: str, stderr: IO[str]) -> ProbeFailed:
     return ProbeFailed(f"probe {mode}: {why}\n--- its stderr (end) ---\n{tail}")
 
 
-def time_to_ready(mode: str, tmp: Path) -> tuple[float, float]:
-    """Seconds from spawning ``bench.probes MODE`` to its READY line (its first screen painted),
-    and the milliseconds of its first session that it then reports (``SESSION <ms>``)."""
+def time_to_ready(mode: str, tmp: Path) -> tuple[float, float, float]:
+    """Seconds from spawning ``bench.probes MODE`` to its READY line (its first screen painted)
+    and to its INTERACTIVE line (complete; the bare baseline is complete when painted), and the
+    milliseconds of its first session that it then reports (``SESSION <ms>``)."""
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         start = time.perf_counter()
         command = [sys.executable, "-m", "bench.probes", mode]
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=_env(tmp), text=True)
         assert proc.stdout is not None
         ready: float | None = None
+        interactive: float | None = None
         try:
             for line in proc.stdout:
-                if line.startswith("READY"):
+                if line.startswith("READY") and ready is None:
                     ready = time.perf_counter() - start
+                elif line.startswith("INTERACTIVE"):
+                    interactive = time.perf_counter() - start
                 elif line.startswith("SESSION ") and ready is not None:
-                    return ready, float(line.split()[1])
+                    return ready, max(ready, interactive or ready), float(line.split()[1])
             proc.wait(timeout=60)
             seen = "READY but no SESSION" if ready is not None else "no READY"
             raise _failed(mode, f"ended with {seen} (exit {proc.returncode})", stderr)
@@ -102,18 +106,22 @@ def shell_figures(runs: int, soak_sessions: int, reset_runs: int) -> dict[str, o
         # turns, so that a load change on the machine weighs on both alike.
         time_to_ready("bare", root / "bare")
         time_to_ready("kiosk", root / "kiosk")
-        baseline, kiosk, session_baseline, session = [], [], [], []
+        baseline, kiosk, session_baseline, session, complete = [], [], [], [], []
         for _ in range(runs):
             for mode, starts, sessions in (("bare", baseline, session_baseline), ("kiosk", kiosk, session)):
-                start_s, session_ms = time_to_ready(mode, root / mode)
+                start_s, complete_s, session_ms = time_to_ready(mode, root / mode)
                 starts.append(start_s)
                 sessions.append(session_ms)
+                if mode == "kiosk":
+                    complete.append(complete_s)
         reset = probe_json("reset", root / "reset", {"BENCH_RESET_RUNS": str(reset_runs)})
         soak = probe_json("soak", root / "soak", {"BENCH_SOAK_SESSIONS": str(soak_sessions)})
     return {
         "startup_baseline_s": round(statistics.median(baseline), 3),
         "startup_kiosk_s": round(statistics.median(kiosk), 3),
         "startup_ratio": round(statistics.median(kiosk) / statistics.median(baseline), 2),
+        "startup_complete_s": round(statistics.median(complete), 3),
+        "startup_complete_ratio": round(statistics.median(complete) / statistics.median(baseline), 2),
         "session_start_ms": round(statistics.median(session), 1),
         "session_start_baseline_ms": round(statistics.median(session_baseline), 1),
         "session_start_ratio": round(statistics.median(session) / statistics.median(session_baseline), 2),

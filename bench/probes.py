@@ -174,38 +174,52 @@ def bare() -> None:
 
 def kiosk() -> None:
     """The kiosk from process start to its welcome screen painted, as `kiosk shell` starts it
-    (READY); then the first resident's touch to their home page painted (SESSION <ms>)."""
+    (READY; from the last start's first screen when it is still good, as in production); then
+    complete, the configuration read and everything built (INTERACTIVE); then the first
+    resident's touch to their home page painted (SESSION <ms>)."""
     _start_logging()
-    config = _load(REPO / "config")
     from kiosk.shell.app import create_application
-    from kiosk.shell.assembly import build_kiosk
+    from kiosk.shell.startup import start_shell
     from kiosk.shell.web.scheme import page_name
 
     app = create_application()
-    kiosk = build_kiosk(config, config.kiosk.paths.session_root)
-    _assert_store_open(kiosk)
-    kiosk.window.resize(1280, 800)
-    kiosk.window.show()
-    lobby = kiosk.window.lobby_page()
 
-    def first_session() -> float:
-        start = time.perf_counter()
-        kiosk.controller.start_session()
-        page = kiosk.controller.session_page()
-        assert page is not None
-        Loads(page).wait("home", "the first resident's home page")
-        kiosk.window.grab()
-        return (time.perf_counter() - start) * 1000
+    def place(window: Any, _fullscreen: bool) -> None:
+        window.resize(1280, 800)
+        window.show()
+        lobby = window.lobby_page()
 
-    def painted(ok: bool) -> None:
-        if not ok or page_name(lobby.url()) != "attract":
-            return
-        lobby.loadFinished.disconnect(painted)
-        kiosk.window.grab()
-        print("READY", flush=True)
+        def painted(ok: bool) -> None:
+            if not ok or page_name(lobby.url()) != "attract":
+                return
+            lobby.loadFinished.disconnect(painted)
+            window.grab()
+            print("READY", flush=True)
+
+        lobby.loadFinished.connect(painted)
+
+    def ready(kiosk: Kiosk, result: Any) -> None:
+        assert not result.problems, result.problems
+        data_dir = result.config.kiosk.paths.data_dir
+        assert os.environ.get("KIOSK_DATA_DIR") and data_dir == Path(os.environ["KIOSK_DATA_DIR"]), data_dir
+        _assert_store_open(kiosk)
+        print("INTERACTIVE", flush=True)
+
+        def first_session() -> float:
+            start = time.perf_counter()
+            kiosk.controller.start_session()
+            page = kiosk.controller.session_page()
+            assert page is not None
+            Loads(page).wait("home", "the first resident's home page")
+            kiosk.window.grab()
+            return (time.perf_counter() - start) * 1000
+
         _report_after_settling("SESSION", first_session)
 
-    lobby.loadFinished.connect(painted)
+    def failed(error: Exception) -> None:
+        raise SystemExit(f"the shipped configuration was refused: {error}")
+
+    start_shell(REPO / "config", place, ready, failed)
     app.exec()
 
 

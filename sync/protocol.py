@@ -30,12 +30,8 @@ from sync.vocabulary import (
     SCALARS,
     TABLES,
     Category,
-    IconName,
-    TileDescription,
-    TileId,
-    TileLabel,
 )
-from sync.vocabulary.origins import Origin
+from sync.vocabulary.fields import IconName, Origin, TileDescription, TileId, TileLabel
 
 BATCH_VERSION: Literal[2] = 2
 SUPPORTED_BATCH_VERSIONS = (1, 2)

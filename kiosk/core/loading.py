@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kiosk.core import places
 from kiosk.core.catalogue import with_national_catalogue
 from kiosk.core.policy import Verdict
 from kiosk.core.settings import Config, KioskSettings
@@ -308,14 +309,7 @@ def default_config_dir() -> Path:
 
 def with_env_overrides(settings: KioskSettings) -> KioskSettings:
     """Apply KIOSK_DATA_DIR, KIOSK_SESSION_ROOT, KIOSK_LAST_GOOD_DIR when set."""
-    updates: dict[str, Path] = {}
-    for env, key in (
-        ("KIOSK_DATA_DIR", "data_dir"),
-        ("KIOSK_SESSION_ROOT", "session_root"),
-        ("KIOSK_LAST_GOOD_DIR", "last_good_dir"),
-    ):
-        if os.environ.get(env):
-            updates[key] = Path(os.environ[env])
+    updates = {key: Path(os.environ[env]) for env, key in places.ENV_OVERRIDES.items() if os.environ.get(env)}
     if not updates:
         return settings
     return settings.model_copy(update={"paths": settings.paths.model_copy(update=updates)})
@@ -327,9 +321,7 @@ def load_for_process(config_dir: Path) -> LoadResult:
 
     Raises :class:`ConfigError` when the config is invalid and no good copy exists.
     """
-    # Where the last good copy lives cannot come from a config that may be broken.
-    last_good_dir = with_env_overrides(KioskSettings()).paths.last_good_dir
-    result = load_with_last_good(config_dir / "kiosk.toml", config_dir / "tiles.toml", last_good_dir)
+    result = load_with_last_good(config_dir / "kiosk.toml", config_dir / "tiles.toml", places.last_good_dir())
     config = result.config
     settings = with_env_overrides(config.kiosk)
     fixed = Config(kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path)

@@ -33,6 +33,17 @@ class Verdict(StrEnum):
     INTERNAL = "internal"
 
 
+class Permission(StrEnum):
+    """What a tile's sites may ask the resident for (``permissions`` in ``tiles.toml``)."""
+
+    CAMERA = "camera"
+    MICROPHONE = "microphone"
+    GEOLOCATION = "geolocation"
+    NOTIFICATIONS = "notifications"
+    CLIPBOARD_READ = "clipboard_read"
+    SCREEN_CAPTURE = "screen_capture"
+
+
 class BlockReason(StrEnum):
     NOT_ALLOWED = "not_allowed"
     FORBIDDEN_SCHEME = "forbidden_scheme"

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from kiosk.core import places
 from kiosk.core.store import Durability
 from kiosk.core.tiles import TilesConfig
 from kiosk.i18n import SUPPORTED
@@ -105,9 +106,9 @@ class AgentSettings(_Strict):
 
 
 class PathsSettings(_Strict):
-    data_dir: Path = Path("/var/lib/kiosk")
-    session_root: Path = Path("/run/kiosk/sessions")
-    last_good_dir: Path = Path("/var/lib/kiosk/last-good-config")
+    data_dir: Path = places.DATA_DIR
+    session_root: Path = places.SESSION_ROOT
+    last_good_dir: Path = places.LAST_GOOD_DIR
 
 
 class DevicesSettings(_Strict):

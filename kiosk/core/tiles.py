@@ -10,24 +10,15 @@ file and reporting its problems is :mod:`kiosk.core.loading`'s job.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kiosk.core.policy import NavigationPolicy
+from kiosk.core.policy import NavigationPolicy, Permission
 from kiosk.i18n import SUPPORTED
-from sync.vocabulary import Category, IconName, TileDescription, TileId, TileLabel
+from sync.vocabulary import Category
+from sync.vocabulary.fields import IconName, TileDescription, TileId, TileLabel
 from sync.vocabulary.origins import check_origin
-
-
-class Permission(StrEnum):
-    CAMERA = "camera"
-    MICROPHONE = "microphone"
-    GEOLOCATION = "geolocation"
-    NOTIFICATIONS = "notifications"
-    CLIPBOARD_READ = "clipboard_read"
-    SCREEN_CAPTURE = "screen_capture"
 
 
 class _Strict(BaseModel):

@@ -16,8 +16,8 @@ from typing import Any
 from kiosk.core.stats.events import Event
 from kiosk.core.tiles import TilesConfig
 from kiosk.pages.address import RESERVED
+from kiosk.pages.files import PageNotFound
 from kiosk.pages.library import HelpLibrary
-from kiosk.pages.renderer import PageNotFound
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ is a ``Links`` strategy given at construction.
 from __future__ import annotations
 
 import logging
-import mimetypes
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.bccache import Bucket, FileSystemBytecodeCache
@@ -18,13 +16,11 @@ from jinja2.runtime import Context
 
 from kiosk.i18n import DEFAULT_LANGUAGE, N_, SUPPORTED, languages, translator
 from kiosk.i18n import language as language_of
+from kiosk.pages.files import TEMPLATES, PageNotFound, RenderedPage, static_file
 from kiosk.pages.links import KioskLinks, Links
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
 
 BLOCK_REASONS: dict[str, str] = {
     "not_allowed": N_("Ce site n'est pas disponible depuis cette démarche."),
@@ -40,35 +36,6 @@ BLOCK_REASONS: dict[str, str] = {
     "certificate": N_("La connexion à ce site n'est pas sûre. Par prudence, la borne ne l'ouvre pas."),
 }
 """Why a page was refused, in the resident's words (msgids: translated on the page)."""
-
-_CONTENT_TYPES = {
-    ".css": "text/css",
-    ".js": "text/javascript",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".woff2": "font/woff2",
-    ".webm": "video/webm",
-    ".vtt": "text/vtt",
-}
-
-
-class PageNotFound(Exception):
-    """No such page or static file (or a path that tries to leave the static folder)."""
-
-
-@dataclass(frozen=True)
-class RenderedPage:
-    body: bytes
-    content_type: str
-
-
-def _safe_relative(path: str) -> PurePosixPath:
-    if not path or "\x00" in path or "\\" in path or "%" in path or path.startswith("/"):
-        raise PageNotFound(path)
-    relative = PurePosixPath(path)
-    if any(part in ("..", ".", "") for part in relative.parts):
-        raise PageNotFound(path)
-    return relative
 
 
 class TemplateCache(FileSystemBytecodeCache):
@@ -204,20 +171,7 @@ class PageRenderer:
         return env
 
     def static(self, path: str) -> RenderedPage:
-        relative = _safe_relative(path)
-        if relative.parts[0] == "icons" and len(relative.parts) == 2:
-            base, target = self._icons, self._icons / relative.parts[1]
-        elif relative.parts[0] == "help-videos" and len(relative.parts) == 2 and self._videos is not None:
-            base, target = self._videos, self._videos / relative.parts[1]
-        else:
-            base, target = STATIC, STATIC.joinpath(*relative.parts)
-        try:
-            resolved = target.resolve(strict=True)
-        except OSError:
-            raise PageNotFound(path) from None
-        if not resolved.is_relative_to(base.resolve()) or not resolved.is_file():
-            raise PageNotFound(path)
-        content_type = _CONTENT_TYPES.get(resolved.suffix) or mimetypes.guess_type(resolved.name)[0]
-        if content_type is None:
-            raise PageNotFound(path)
-        return RenderedPage(resolved.read_bytes(), content_type)
+        roots = {"icons": self._icons}
+        if self._videos is not None:
+            roots["help-videos"] = self._videos
+        return static_file(path, roots)

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from kiosk.core.loading import ConfigError, format_problems, load_for_process
 from kiosk.shell.environment import prepare_environment, shield_none
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
+
+    from kiosk.core.loading import ConfigError, LoadResult
+    from kiosk.shell.assembly import Kiosk
+    from kiosk.shell.window import KioskWindow
 
 log = logging.getLogger(__name__)
 
@@ -48,38 +51,51 @@ def create_application(argv: list[str] | None = None, chromium_flags: list[str] 
 
 
 def run_shell(options: ShellOptions) -> int:
-    try:
-        result = load_for_process(options.config_dir)
-    except ConfigError as error:
-        log.critical("config.invalid_no_last_good", extra={"problems": format_problems(error.problems)})
-        print(format_problems(error.problems), file=sys.stderr)
-        return 2
-    if result.from_last_good:
-        log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
-    config = result.config
-    settings = config.kiosk
-
     app = create_application(chromium_flags=options.chromium_flags)
     from PySide6.QtCore import QTimer
 
-    from kiosk.shell.assembly import build_kiosk
+    from kiosk.shell.startup import start_shell
 
-    kiosk = build_kiosk(config, settings.paths.session_root)
-    window = kiosk.window
-    if options.size:
-        window.resize(*options.size)
-    if options.windowed or not settings.shell.fullscreen:
-        window.show()
-    else:
-        # Without a window manager (Xvfb, some compositors) "full screen" is only a hint:
-        # cover the whole screen ourselves too.
-        window.setGeometry(app.primaryScreen().geometry())
-        window.showFullScreen()
+    def place(window: KioskWindow, fullscreen: bool) -> None:
+        if options.size:
+            window.resize(*options.size)
+        if options.windowed or not fullscreen:
+            window.show()
+        else:
+            # Without a window manager (Xvfb, some compositors) "full screen" is only a hint:
+            # cover the whole screen ourselves too.
+            window.setGeometry(app.primaryScreen().geometry())
+            window.showFullScreen()
+
+    def failed(error: ConfigError) -> None:
+        from kiosk.core.loading import format_problems
+
+        log.critical("config.invalid_no_last_good", extra={"problems": format_problems(error.problems)})
+        print(format_problems(error.problems), file=sys.stderr)
+        refused.append(2)
+        app.exit(2)  # when the first screen was up: the loop runs already
+
+    def ready(kiosk: Kiosk, result: LoadResult) -> None:
+        from kiosk.core.loading import format_problems
+
+        if result.from_last_good:
+            log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
+        started.append(kiosk)
+        log.info(
+            "shell.started", extra={"tiles": len(result.config.tiles.tiles), "centre": result.config.kiosk.centre.name}
+        )
+
+    started: list[Kiosk] = []
+    refused: list[int] = []
+    start_shell(options.config_dir, place, ready, failed)
+    if refused:
+        return refused[0]  # found before the loop started: no first screen
 
     def quit_cleanly(*_args: object) -> None:
         log.info("shell.stopping")
-        kiosk.controller.end_session()
-        window.allow_close()
+        for kiosk in started:
+            kiosk.controller.end_session()
+            kiosk.window.allow_close()
         QTimer.singleShot(200, app.quit)
 
     def let_device_calls_finish() -> None:
@@ -91,8 +107,9 @@ def run_shell(options: ShellOptions) -> int:
 
     def screenshot(*_args: object) -> None:
         target = options.screenshot_path or Path(os.environ.get("KIOSK_SCREENSHOT", "/tmp/borne-screen.png"))
-        window.grab().save(str(target))
-        log.info("shell.screenshot_saved", extra={"path": str(target)})
+        for kiosk in started:
+            kiosk.window.grab().save(str(target))
+            log.info("shell.screenshot_saved", extra={"path": str(target)})
 
     signal.signal(signal.SIGTERM, quit_cleanly)
     signal.signal(signal.SIGINT, quit_cleanly)
@@ -101,7 +118,6 @@ def run_shell(options: ShellOptions) -> int:
     wake = QTimer()
     wake.start(200)
     wake.timeout.connect(lambda: None)
-    log.info("shell.started", extra={"tiles": len(config.tiles.tiles), "centre": settings.centre.name})
     app.aboutToQuit.connect(let_device_calls_finish)
     code = app.exec()
     return int(code)

@@ -15,6 +15,7 @@ from kiosk.devices.select import build_printer
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.controller import SessionController
+from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
 from kiosk.shell.watchdog import RendererWatchdog
@@ -23,6 +24,16 @@ from kiosk.shell.web.scheme import KioskSchemeHandler
 from kiosk.shell.window import KioskWindow
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class ShownWindow:
+    """A window already on screen with the first screen (``kiosk.shell.startup``): completed
+    rather than built again."""
+
+    window: KioskWindow
+    scheme_handler: KioskSchemeHandler
+    screen: FirstScreen  # what it shows
 
 
 @dataclass
@@ -57,6 +68,7 @@ def build_kiosk(
     recorder: StatsRecorder | None = None,
     speech: SpeechEngine | object | None = _DEFAULT,
     template_cache: Path | object | None = _DEFAULT,
+    shown: ShownWindow | None = None,
 ) -> Kiosk:
     """Everything the shell needs, from the configuration: pages, window, controller, actions.
 
@@ -64,6 +76,7 @@ def build_kiosk(
     in memory). ``printer``: default the one ``[devices]`` chooses. ``speech``: default the
     machine's voice (``None``: no read-aloud). ``template_cache``: where compiled templates
     outlive the process (default: ``data_dir/cache/templates``; ``None``: compiled at each start).
+    ``shown``: the first screen's window, completed instead of a new one.
     """
     settings = config.kiosk
     clock = clock or SystemClock()
@@ -91,9 +104,16 @@ def build_kiosk(
     renderer.warm()  # the templates, compiled or read back now: never written during a visit
     services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s)
     pages = ResidentPages(renderer, services)
-    scheme_handler = KioskSchemeHandler(pages)
-    window = KioskWindow(settings.centre.name, scheme_handler, printer)
-    scheme_handler.setParent(window)
+    if shown is None:
+        scheme_handler = KioskSchemeHandler(pages)
+        window = KioskWindow(settings.centre.name, scheme_handler, printer)
+        scheme_handler.setParent(window)
+        welcome_shown = False
+    else:
+        scheme_handler, window = shown.scheme_handler, shown.window
+        scheme_handler.set_source(pages)
+        window.printer = printer
+        welcome_shown = pages.render(WELCOME_PAGE, {}).body == shown.screen.body
     read_aloud.setParent(window)
     controller = SessionController(
         window,
@@ -105,6 +125,7 @@ def build_kiosk(
         session_root=session_root,
         recorder=recorder or StatsRecorder(store, clock),
         store=store,
+        welcome_shown=welcome_shown,
     )
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
     actions = ActionTable(controller)

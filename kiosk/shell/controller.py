@@ -18,7 +18,7 @@ from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage, QWebE
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
 from kiosk.core.devices import PrintOutcome
-from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Verdict
+from kiosk.core.policy import BlockReason, Decision, NavigationPolicy, Permission, Verdict
 from kiosk.core.ports import Clock
 from kiosk.core.session import EndReason, SessionStateMachine, State, Timings, Transition
 from kiosk.core.settings import Config
@@ -34,7 +34,7 @@ from kiosk.core.stats.events import (
 )
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Store
-from kiosk.core.tiles import Permission, Tile
+from kiosk.core.tiles import Tile
 from kiosk.i18n import N_, translator
 from kiosk.pages.questions import parse_answers
 from kiosk.shell.readaloud import ReadAloud
@@ -68,6 +68,7 @@ class SessionController(QObject):
         session_root: Path,
         recorder: StatsRecorder,
         store: Store | None = None,
+        welcome_shown: bool = False,
     ) -> None:
         super().__init__()
         self.view = view
@@ -94,7 +95,8 @@ class SessionController(QObject):
         self._tick.start()
         view.set_in_session(False)
         view.set_translator(translator(self.language))
-        view.show_lobby("attract")
+        if not welcome_shown:  # else the first screen shows it already (kiosk.shell.first_screen)
+            view.show_lobby("attract")
 
     def stop(self) -> None:
         """No more ticks, timeouts or signals: the shell is being torn down."""

@@ -7,7 +7,7 @@ from PySide6.QtGui import QFontMetrics, QIcon, QPixmap, QResizeEvent, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from kiosk.i18n import N_, Translator, translator
-from kiosk.pages.renderer import STATIC
+from kiosk.pages.files import STATIC
 
 ICONS_DIR = STATIC / "actions"
 

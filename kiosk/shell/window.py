@@ -20,7 +20,6 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.core.policy import NavigationPolicy
-from kiosk.core.ports import Printer
 from kiosk.i18n import Translator
 from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
@@ -32,6 +31,7 @@ from kiosk.shell.web.page import InternalPageHost, KioskPage
 from kiosk.shell.web.profile import build_profile
 
 if TYPE_CHECKING:
+    from kiosk.core.ports import Printer
     from kiosk.shell.pdfviewer import PdfViewer
 
 KEYBOARD_SCROLL_MS = 50
@@ -57,7 +57,7 @@ class KioskWindow(QWidget):
         super().__init__(parent)
         self.setObjectName("kioskWindow")
         self.setWindowTitle("Borne")
-        self._printer = printer
+        self.printer = printer  # the PDF viewer's, set before its first use
         self._allow_close = False
         self._guard_installed = False
         self._translator: Translator | None = None
@@ -104,7 +104,7 @@ class KioskWindow(QWidget):
         if self._pdf_viewer is None:
             from kiosk.shell.pdfviewer import PdfViewer  # QtPdf and the print tracker: on first use
 
-            self._pdf_viewer = PdfViewer(self._printer, self.stack)
+            self._pdf_viewer = PdfViewer(self.printer, self.stack)
             self._pdf_viewer.closed.connect(self.close_pdf)
             self._pdf_viewer.printed.connect(lambda _job, pages: self.printed.emit(pages))
             self._pdf_viewer.printHeld.connect(lambda _job, pages: self.printHeld.emit(pages))

@@ -5,7 +5,8 @@ and the small-cell rule. The terminal's core (``kiosk.core``) and the server (``
 ``sync.server``) both import them from here, so a catalogue the server accepts is one every
 terminal can show, and a table is hidden the same way wherever it is published.
 
-Pure: the standard library and pydantic, nothing of ``kiosk`` and no I/O. Origins (host names
+Pure: the standard library only (the pydantic field types are in :mod:`sync.vocabulary.fields`,
+so that the shell's first screen never waits for pydantic), nothing of ``kiosk`` and no I/O. Origins (host names
 and their rules) need idna and the public suffix list: they are :mod:`sync.vocabulary.origins`.
 
 The categories' French names are plain strings here: the terminal marks them for translation
@@ -18,9 +19,6 @@ import hashlib
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated
-
-from pydantic import AfterValidator, Field
 
 # -- démarche categories -------------------------------------------------------------------
 
@@ -86,10 +84,7 @@ def check_icon_name(value: str) -> str:
     return value
 
 
-TileId = Annotated[str, AfterValidator(check_tile_id)]
-TileLabel = Annotated[str, Field(min_length=1, max_length=TILE_LABEL_MAX)]
-TileDescription = Annotated[str, Field(min_length=1, max_length=TILE_DESCRIPTION_MAX)]
-IconName = Annotated[str, AfterValidator(check_icon_name)]
+# The pydantic field types built on these checks: :mod:`sync.vocabulary.fields`.
 
 # -- the day's counts ----------------------------------------------------------------------
 

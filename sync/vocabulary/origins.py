@@ -14,11 +14,9 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated
 
 import idna
 from publicsuffixlist import PSLFILE, PublicSuffixList
-from pydantic import AfterValidator
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -176,6 +174,3 @@ def check_origin(text: str) -> str:
     """``text`` if it is an origin rule, else ValueError saying why (for pydantic models)."""
     OriginRule.parse(text)
     return text
-
-
-Origin = Annotated[str, AfterValidator(check_origin)]

@@ -19,6 +19,8 @@ SHELL = {
     "startup_baseline_s",
     "startup_kiosk_s",
     "startup_ratio",
+    "startup_complete_s",
+    "startup_complete_ratio",
     "session_start_ms",
     "session_start_baseline_ms",
     "session_start_ratio",

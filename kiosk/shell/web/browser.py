@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtWebEngineCore import QWebEngineDownloadRequest, QWebEnginePage, QWebEngineUrlSchemeHandler
@@ -14,10 +15,12 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMenu, QWidget
 
 from kiosk.core.policy import NavigationPolicy
-from kiosk.core.tiles import Tile
 from kiosk.i18n import N_
 from kiosk.shell.web.page import KioskPage, PageHost
 from kiosk.shell.web.profile import build_profile, destroy_profile
+
+if TYPE_CHECKING:
+    from kiosk.core.tiles import Tile
 
 log = logging.getLogger(__name__)
 

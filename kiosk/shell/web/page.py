@@ -34,10 +34,10 @@ from kiosk.core.policy import (
     BlockReason,
     Decision,
     NavigationPolicy,
+    Permission,
     Verdict,
     host_for_log,
 )
-from kiosk.core.tiles import Permission
 from kiosk.pages.actions import Action
 from kiosk.pages.address import Kind
 from kiosk.shell.web.scheme import kiosk_place

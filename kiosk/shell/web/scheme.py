@@ -22,8 +22,9 @@ from PySide6.QtWebEngineCore import (
 )
 
 from kiosk.core.policy import KIOSK_SCHEME
-from kiosk.pages import PageNotFound, RenderedPage, address
+from kiosk.pages import address
 from kiosk.pages.address import Kind, Place
+from kiosk.pages.files import PageNotFound, RenderedPage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ class KioskSchemeHandler(QWebEngineUrlSchemeHandler):
 
     def __init__(self, pages: PageSource, parent: object = None) -> None:
         super().__init__(parent)  # type: ignore[arg-type]
+        self._pages = pages
+
+    def set_source(self, pages: PageSource) -> None:
+        """Serve ``pages`` from now on (the first screen's pages give way to the real ones)."""
         self._pages = pages
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
