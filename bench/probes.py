@@ -92,10 +92,10 @@ def _start_logging() -> None:
 
 def _load(config_dir: Path):  # type: ignore[no-untyped-def]
     """The configuration as the shell loads it (the process's path overrides applied), with the
-    very function ``kiosk shell``'s entry point calls."""
-    from kiosk.shell import app
+    very function ``kiosk shell``'s start calls (``kiosk.shell.startup``)."""
+    from kiosk.core.loading import load_for_process
 
-    result = app.load_for_process(config_dir)
+    result = load_for_process(config_dir)
     assert not result.problems, result.problems
     data_dir = result.config.kiosk.paths.data_dir
     assert os.environ.get("KIOSK_DATA_DIR") and data_dir == Path(os.environ["KIOSK_DATA_DIR"]), data_dir
