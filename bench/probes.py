@@ -177,6 +177,9 @@ def kiosk() -> None:
     (READY; from the last start's first screen when it is still good, as in production); then
     complete, the configuration read and everything built (INTERACTIVE); then the first
     resident's touch to their home page painted (SESSION <ms>)."""
+    from kiosk.cli import build_parser  # the entry point's own imports, as `kiosk shell` pays them
+
+    build_parser().parse_args(["shell", "--config-dir", str(REPO / "config")])
     _start_logging()
     from kiosk.shell.app import create_application
     from kiosk.shell.startup import start_shell

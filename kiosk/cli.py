@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from kiosk.core.logs import configure_logging
+from kiosk.core.places import default_config_dir
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -18,8 +19,6 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kiosk.core.loading import default_config_dir
-
     parser = argparse.ArgumentParser(prog="kiosk", description="Borne: self-service terminal for social centres.")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR (default INFO)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,7 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_dir(path: Path | None) -> Path:
-    from kiosk.core.loading import default_config_dir
 
     if path is None:
         return default_config_dir()
@@ -107,7 +105,6 @@ def _tile_ids(tiles_path: Path) -> set[str] | None:
 def cmd_help_check(help_dir: Path | None) -> int:
     """What an editor must fix after editing a guide; 1 if anything, else 0 and a summary."""
     from kiosk.core.help import HelpCentre
-    from kiosk.core.loading import default_config_dir
 
     directory = help_dir if help_dir is not None else default_config_dir() / "help"
     if not directory.is_dir():

@@ -297,16 +297,6 @@ def format_problems(problems: Sequence[Problem]) -> str:
     return "\n".join(lines)
 
 
-def default_config_dir() -> Path:
-    env = os.environ.get("KIOSK_CONFIG_DIR")
-    if env:
-        return Path(env)
-    etc = Path("/etc/kiosk")
-    if (etc / "kiosk.toml").is_file():
-        return etc
-    return Path(__file__).resolve().parents[2] / "config"
-
-
 def with_env_overrides(settings: KioskSettings) -> KioskSettings:
     """Apply KIOSK_DATA_DIR, KIOSK_SESSION_ROOT, KIOSK_LAST_GOOD_DIR when set."""
     updates = {key: Path(os.environ[env]) for env, key in places.ENV_OVERRIDES.items() if os.environ.get(env)}

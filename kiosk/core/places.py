@@ -27,3 +27,14 @@ def last_good_dir() -> Path:
     """Where the last good configuration is kept: it cannot come from a configuration that may
     be broken, so only the environment moves it."""
     return Path(os.environ.get("KIOSK_LAST_GOOD_DIR") or LAST_GOOD_DIR)
+
+
+def default_config_dir() -> Path:
+    """KIOSK_CONFIG_DIR, else /etc/kiosk when it holds a kiosk.toml, else the checkout's config/."""
+    env = os.environ.get("KIOSK_CONFIG_DIR")
+    if env:
+        return Path(env)
+    etc = Path("/etc/kiosk")
+    if (etc / "kiosk.toml").is_file():
+        return etc
+    return Path(__file__).resolve().parents[2] / "config"
