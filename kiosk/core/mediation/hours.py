@@ -2,8 +2,9 @@
 
 Hours are wall-clock times of the centre (``09:00-12:00``); :func:`day_intervals` turns one day's
 hours into :class:`Interval` values in UTC. A wall-clock time that does not exist (02:30 on the
-last Sunday of March in Paris) is read with the offset before the change, so a range inside the
-skipped hour is empty; a range across the October change lasts one hour more, as it really does.
+last Sunday of March in Paris) is read with the offset before the change (PEP 495's ``fold=0``),
+which is the instant the clocks show as 03:30; a range that thereby ends where it starts is
+dropped. A range across the October change lasts one hour more, as it really does.
 
 :func:`mediator_availability` says whether a resident can call a mediator now and, when not,
 why and when the next opening is (:mod:`.wording` says it in French).
@@ -60,7 +61,7 @@ def day_intervals(hours: WeeklyHours, day: date, zone: ZoneInfo) -> list[Interva
     intervals = []
     for start, end in hours.day_ranges(day.weekday()):
         interval_start, interval_end = wall_time(day, start, zone), wall_time(day, end, zone)
-        if interval_start < interval_end:  # a range inside the skipped hour of March is empty
+        if interval_start < interval_end:  # "02:30-03:30" on the night of March is empty
             intervals.append(Interval(interval_start, interval_end))
     return intervals
 
