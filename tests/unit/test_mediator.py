@@ -152,7 +152,9 @@ def test_days_further_off_are_named_by_weekday_then_by_date() -> None:
     assert opening_text(after_closure, paris(2026, 12, 23, 18), PARIS) == "Dimanche 3 janvier de 1 h à 4 h"
     hours = OpeningHours(OpeningSettings(closures=[Closure(start=date(2026, 3, 2), end=date(2026, 3, 31))]), PARIS)
     first = hours.next_opening(paris(2026, 2, 27, 18))
-    assert first is not None and opening_text(first, paris(2026, 2, 27, 18), PARIS) == "Mercredi 1er avril de 9 h à 12 h"
+    assert (
+        first is not None and opening_text(first, paris(2026, 2, 27, 18), PARIS) == "Mercredi 1er avril de 9 h à 12 h"
+    )
 
 
 def test_half_hours_and_closure_reasons_are_said() -> None:
