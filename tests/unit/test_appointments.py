@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -187,7 +188,7 @@ def test_slots_never_overlap_bookings_busy_times_or_closures(
         assert day.toordinal() - first_day.toordinal() not in closed
         opening = day_intervals(centre, day, PARIS)
         assert any(o.start <= slot.start and slot.end <= o.end for o in opening)  # inside the hours, real time
-    assert all(a.end <= b.start for a, b in zip(slots, slots[1:], strict=False))  # one person: no overlap
+    assert all(a.end <= b.start for a, b in pairwise(slots))  # one person: no overlap
 
 
 # -- booking -----------------------------------------------------------------------------------
@@ -249,8 +250,9 @@ def test_the_database_itself_refuses_a_double_booking(db: Path) -> None:
     assert isinstance(booked, Booked)
     with pytest.raises(sqlite3.IntegrityError):
         book.store.conn.execute(
-            "INSERT INTO appointments (ref, person_id, category, start_ms, end_ms, state, channel, created_ms, updated_ms) "
-            "SELECT 'other', person_id, category, start_ms, end_ms, 'booked', 'staff', 0, 0 FROM appointments"
+            "INSERT INTO appointments (ref, person_id, category, start_ms, end_ms, state, channel, created_ms, "
+            "updated_ms) SELECT 'other', person_id, category, start_ms, end_ms, 'booked', 'staff', 0, 0 "
+            "FROM appointments"
         )
     book.cancel(booked.appointment.ref)
     again = book.book(slot, Category.ARGENT, JEANNE, Channel.KIOSK)  # a cancelled slot is free again
