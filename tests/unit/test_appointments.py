@@ -350,3 +350,22 @@ def test_an_appointment_as_an_icalendar_event_without_the_residents_details(db: 
     assert "Marie Dupont" in str(event["SUMMARY"]) and "Argent" in str(event["SUMMARY"])
     assert "avis d'impôt" in str(event["DESCRIPTION"])
     assert b"Jeanne" not in data and b"0612" not in data and b"+33" not in data
+
+
+def test_the_sample_persons_are_valid_once_uncommented(tmp_path: Path) -> None:
+    import re
+    import shutil
+
+    from kiosk.core.loading import load_config
+
+    sample = Path(__file__).resolve().parents[2] / "config"
+    shutil.copytree(sample, tmp_path / "cfg")
+    kiosk_toml = tmp_path / "cfg" / "kiosk.toml"
+    text = kiosk_toml.read_text(encoding="utf-8")
+    keys = "id|name|categories|slot_minutes|place|tuesday|thursday|wednesday|closures|ics_url"
+    person_lines = rf"^# (\[\[appointments\.persons\]\]|(?:{keys}) =)"
+    kiosk_toml.write_text(re.sub(person_lines, r"\1", text, flags=re.MULTILINE), encoding="utf-8")
+    config = load_config(kiosk_toml, tmp_path / "cfg" / "tiles.toml")
+    persons = config.kiosk.appointments.persons
+    assert [p.id for p in persons] == ["sophie-m", "caf-permanence"] and persons[0].ics_url.startswith("https://")
+    assert config.kiosk.opening.thursday[1] == (time(13, 30), time(18, 30))
