@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk.core import places
+from kiosk.core.mediation_config import AppointmentSettings, MediatorSettings, OpeningSettings
 from kiosk.core.store import Durability
 from kiosk.core.tiles import TilesConfig
 from kiosk.i18n import SUPPORTED
@@ -140,6 +141,9 @@ class KioskSettings(_Strict):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     paths: PathsSettings = Field(default_factory=PathsSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
+    opening: OpeningSettings = Field(default_factory=OpeningSettings)
+    mediator: MediatorSettings = Field(default_factory=MediatorSettings)
+    appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
 
 
 @dataclass(frozen=True)

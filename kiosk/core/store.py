@@ -87,6 +87,50 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_due ON outbox (state, day);
     """,
+    # 3: mediator calls, resource persons and appointments (kiosk.core.mediation)
+    """
+    CREATE TABLE mediator_calls (
+        id          INTEGER PRIMARY KEY,
+        day         TEXT NOT NULL,      -- local day (centre's zone): numbers restart each day
+        number      INTEGER NOT NULL,   -- the resident's number of the day: 1, 2, 3…
+        category    TEXT,               -- sync.vocabulary.Category value; NULL: "je ne sais pas"
+        first_name  TEXT,               -- optional; wiped at the end of the day
+        state       TEXT NOT NULL,      -- waiting | taken | done | cancelled | missed
+        session     TEXT,               -- the resident's session id (a missed call when it ends)
+        opened_ms   INTEGER NOT NULL,
+        taken_ms    INTEGER,
+        closed_ms   INTEGER,
+        UNIQUE (day, number)
+    );
+    CREATE INDEX mediator_calls_state ON mediator_calls (state, day);
+    CREATE TABLE resource_persons (
+        id          TEXT PRIMARY KEY,
+        settings    TEXT NOT NULL,      -- JSON of mediation.config.PersonSettings
+        source      TEXT NOT NULL,      -- config | console
+        active      INTEGER NOT NULL DEFAULT 1,
+        updated_ms  INTEGER NOT NULL
+    );
+    CREATE TABLE appointments (
+        id          INTEGER PRIMARY KEY,
+        ref         TEXT NOT NULL UNIQUE,   -- random: the iCalendar UID and the cancel link
+        person_id   TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        start_ms    INTEGER NOT NULL,       -- UTC
+        end_ms      INTEGER NOT NULL,
+        state       TEXT NOT NULL,          -- booked | cancelled | attended | no_show
+        channel     TEXT NOT NULL,          -- kiosk | website | staff
+        guide       TEXT,                   -- the help guide of the démarche (what to bring)
+        name        TEXT,                   -- name, phone, email: NULL once purged
+        phone       TEXT,
+        email       TEXT,
+        created_ms  INTEGER NOT NULL,
+        updated_ms  INTEGER NOT NULL,
+        purged      INTEGER NOT NULL DEFAULT 0
+    );
+    -- One live appointment per person and start: the database itself refuses a double booking.
+    CREATE UNIQUE INDEX appointments_one_per_slot ON appointments (person_id, start_ms) WHERE state != 'cancelled';
+    CREATE INDEX appointments_time ON appointments (start_ms);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

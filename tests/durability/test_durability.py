@@ -32,7 +32,7 @@ from kiosk.core.ports import ManualClock
 from kiosk.core.session import State
 from kiosk.core.stats.events import SessionStarted, TileOpened, parse_event
 from kiosk.core.stats.recorder import StatsRecorder
-from kiosk.core.store import Role, StoreError, open_store
+from kiosk.core.store import SCHEMA_VERSION, Role, StoreError, open_store
 from sync.vocabulary import Category
 from tests.durability.writer import event_key
 
@@ -433,6 +433,8 @@ def test_shell_opens_a_database_to_migrate_while_the_agent_writes(tmp_path: Path
     open_store(db).close()
     with closing(sqlite3.connect(db, isolation_level=None, check_same_thread=False)) as agent:
         agent.execute("DROP TABLE outbox")  # as the database was before the update that added the outbox
+        for table in ("mediator_calls", "resource_persons", "appointments"):  # and the later ones
+            agent.execute(f"DROP TABLE {table}")
         agent.execute("PRAGMA user_version = 1")
         agent.execute("BEGIN IMMEDIATE")  # the agent is aggregating, for a moment
         release = threading.Timer(0.3, agent.execute, ("ROLLBACK",))
@@ -442,7 +444,7 @@ def test_shell_opens_a_database_to_migrate_while_the_agent_writes(tmp_path: Path
         finally:
             release.join()
     try:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         store.close()
 
