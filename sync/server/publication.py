@@ -16,11 +16,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Table, func, select
+from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from sync.server import admin
@@ -53,8 +55,38 @@ def publishable(today: date, grace_days: int = GRACE_DAYS) -> Period:
     return month
 
 
+PUBLISHER_LOCK = 0x626F726E6531  # a PostgreSQL advisory lock key of this application's own
+
+
+@contextmanager
+def _sole_publisher(db: Database) -> Iterator[bool]:
+    """``True`` when no other process is publishing (on PostgreSQL, a session advisory lock held
+    meanwhile: another server worker or the timer skips instead of computing the same months)."""
+    if not db.is_postgres:
+        yield True  # SQLite: one writer at a time anyway; publish_month's own guard suffices
+        return
+    with db.engine.connect() as connection:
+        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PUBLISHER_LOCK}).scalar())
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PUBLISHER_LOCK})
+                connection.commit()
+
+
 def publish_due(db: Database, today: date | None = None) -> list[Period]:
-    """Publish every closed month not yet published, oldest first. Cheap when there is none."""
+    """Publish every closed month not yet published, oldest first. Cheap when there is none;
+    nothing when another process is publishing (it will publish them)."""
+    with _sole_publisher(db) as sole:
+        if not sole:
+            log.info("publication.busy")
+            return []
+        return _publish_due(db, today)
+
+
+def _publish_due(db: Database, today: date | None) -> list[Period]:
     last = publishable(today or utcnow().date())
     with db.session() as session:
         first_day = session.execute(select(func.min(Batch.day))).scalar()  # batches.day is indexed
