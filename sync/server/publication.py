@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sync.server import admin
 from sync.server.db import Database, utcnow
@@ -103,6 +105,7 @@ def _publish_due(db: Database, today: date | None) -> list[Period]:
 def publish_month(db: Database, month: Period) -> bool:
     """Publish ``month`` and its weeks (and its quarter and year when it ends them). ``False`` if
     another server process published it first."""
+    started = time.perf_counter()
     k = admin.suppression_k(db)
     secret = admin.server_secret(db)
     with db.session() as session:
@@ -127,6 +130,7 @@ def publish_month(db: Database, month: Period) -> bool:
         tables[(str(scope), week)][metric][key] += int(value)
         if hidden:
             partial_keys.add((str(scope), week, metric, key))
+    read = time.perf_counter()
     tree = geo_tree(centres)
     cells: list[dict[str, Any]] = []
     forced: list[dict[str, Any]] = []
@@ -152,27 +156,51 @@ def publish_month(db: Database, month: Period) -> bool:
         for (level, scope), period, key in result.forced - already[family.name]:
             forced.append({"family": family.name, "level": level, "scope": scope, "period": period, "key": key})
     cells.extend(_exempt_rows(tables, tree, month))
+    chosen = time.perf_counter()
     try:
         with db.session() as session:
             session.add(PublishedMonth(month=month.label, published_at=utcnow(), k=k))
             session.flush()
-            if cells:
-                session.execute(_table(PublishedCell).insert(), cells)
-            if forced:
-                session.execute(_table(ForcedCell).insert(), forced)
+            _insert(session, PublishedCell, cells)
+            _insert(session, ForcedCell, forced)
             for longer in month.ancestors()[1:]:
                 if longer.months()[-1] == month:
                     _publish_longer(session, longer)
     except IntegrityError:
         return False
-    log.info("publication.month", extra={"month": month.label, "cells": len(cells), "k": k})
+    done = time.perf_counter()
+    log.info(
+        "publication.month",
+        extra={
+            "month": month.label,
+            "cells": len(cells),
+            "k": k,
+            "read_s": round(read - started, 1),
+            "suppress_s": round(chosen - read, 1),
+            "write_s": round(done - chosen, 1),
+        },
+    )
     return True
 
 
-def _table(model: Any) -> Table:
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` in the session's transaction: with COPY on PostgreSQL (a national month is
+    hundreds of thousands of rows: many times faster than INSERTs), else one executemany."""
+    if not rows:
+        return
     table = model.__table__
     assert isinstance(table, Table)
-    return table
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def _week_label(day: date) -> str:
@@ -253,8 +281,7 @@ def _publish_longer(session: Any, period: Period) -> None:
         _row(level, scope, period.label, metric, key, int(value), (level, scope, metric, key) in hidden, bool(partial))
         for level, scope, metric, key, value, partial in sums
     ]
-    if rows:
-        session.execute(_table(PublishedCell).insert(), rows)
+    _insert(session, PublishedCell, rows)
 
 
 def _family(name: str) -> Family | None:
