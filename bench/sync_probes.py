@@ -359,7 +359,7 @@ def publish_without_suppression(db: Database, month: Period) -> bool:
 
     from sync.vocabulary.disclosure import Suppressor
 
-    with mock.patch("sync.server.publication.suppress_month", lambda *args: Suppressor(*args).result):
+    with mock.patch("sync.server.publication._suppress_all", lambda jobs: [Suppressor(*job).result for job in jobs]):
         return publish_month(db, month)
 
 

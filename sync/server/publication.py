@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,9 +33,9 @@ from sqlalchemy.orm import Session
 from sync.server import admin
 from sync.server.db import Database, utcnow
 from sync.server.models import Batch, Centre, ForcedCell, PublishedCell, PublishedMonth, UsageCell
-from sync.vocabulary.disclosure import Cell, Family, Finest, geo_tree, suppress_month
+from sync.vocabulary.disclosure import Cell, Family, Finest, GeoNode, Suppression, geo_tree, suppress_month
 from sync.vocabulary.figures import EXEMPT, families_for, family_leaves
-from sync.vocabulary.periods import Period, month_of, months_between, week_of
+from sync.vocabulary.periods import Period, month_of, months_between
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +113,23 @@ def publish_month(db: Database, month: Period) -> bool:
     secret = admin.server_secret(db)
     with db.session() as session:
         centres = {str(c.id): c.departement for c in session.execute(select(Centre)).scalars()}
-        rows = session.execute(
-            select(
-                UsageCell.scope, UsageCell.day, UsageCell.metric, UsageCell.key, UsageCell.value, UsageCell.hidden
-            ).where(UsageCell.level == "centre", UsageCell.day >= month.first_day, UsageCell.day <= month.last_day)
-        ).all()
+        # Summed to weeks by the database (one query per week): a national month is about a
+        # million daily rows, a fifth as many weekly ones.
+        rows = [
+            (week.label, *row)
+            for week in month.children()
+            for row in session.execute(
+                select(
+                    UsageCell.scope,
+                    UsageCell.metric,
+                    UsageCell.key,
+                    func.sum(UsageCell.value),
+                    func.max(UsageCell.hidden),
+                )
+                .where(UsageCell.level == "centre", UsageCell.day >= week.first_day, UsageCell.day <= week.last_day)
+                .group_by(UsageCell.scope, UsageCell.metric, UsageCell.key)
+            )
+        ]
         forced_rows = session.execute(
             select(ForcedCell).where(ForcedCell.period.in_([p.label for p in month.ancestors()[1:]]))
         ).scalars()
@@ -125,8 +140,7 @@ def publish_month(db: Database, month: Period) -> bool:
         lambda: defaultdict(lambda: defaultdict(int))
     )
     partial_keys: set[tuple[str, str, str, str]] = set()  # centre, week, metric, key
-    for scope, day, metric, key, value, hidden in rows:
-        week = _week_label(day)
+    for week, scope, metric, key, value, hidden in rows:
         tables[(str(scope), week)][metric][key] += int(value)
         if hidden:
             partial_keys.add((str(scope), week, metric, key))
@@ -135,14 +149,15 @@ def publish_month(db: Database, month: Period) -> bool:
     cells: list[dict[str, Any]] = []
     forced: list[dict[str, Any]] = []
     metrics = {metric for per in tables.values() for metric in per}
+    jobs: list[Job] = []
     for family in families_for(metrics):
         values: dict[Finest, int] = {}
         for (centre, week), per in tables.items():
             for leaf, value in family_leaves(family, per).items():
                 values[(centre, week, leaf)] = value
-        if not values and family.root is not None:
-            continue
-        result = suppress_month(family, month, tree, values, k, secret, already[family.name])
+        if values or family.root is None:
+            jobs.append((family, month, tree, values, k, secret, already[family.name]))
+    for (family, *_), result in zip(jobs, _suppress_all(jobs), strict=True):
         partial = _partial_cells(family, partial_keys, tree)
         for cell, value in result.values.items():
             published = family.published(cell[2])
@@ -183,6 +198,25 @@ def publish_month(db: Database, month: Period) -> bool:
     return True
 
 
+Job = tuple[Family, Period, dict[GeoNode, GeoNode | None], dict[Finest, int], int, bytes, set[Cell]]
+PARALLEL_FROM = 20_000
+"""Finest counts in a month from which its families are suppressed in several processes (below,
+starting them costs more than it saves)."""
+
+
+def _suppress_all(jobs: list[Job]) -> list[Suppression]:
+    """Each family's suppression (they are independent: the same choices in any process), the
+    largest first on as many processes as there are cores when the month is large."""
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2 or sum(len(job[3]) for job in jobs) < PARALLEL_FROM:
+        return [suppress_month(*job) for job in jobs]
+    largest_first = sorted(range(len(jobs)), key=lambda n: -len(jobs[n][3]))
+    # "spawn": the server process has threads (uvicorn's, the scheduler's), which fork does not copy.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {n: pool.submit(suppress_month, *jobs[n]) for n in largest_first}
+        return [running[n].result() for n in range(len(jobs))]
+
+
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` in the session's transaction: with COPY on PostgreSQL (a national month is
     hundreds of thousands of rows: many times faster than INSERTs), else one executemany."""
@@ -201,10 +235,6 @@ def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([row[column] for column in columns])
-
-
-def _week_label(day: date) -> str:
-    return Period.of_week(week_of(day)).label
 
 
 def _row(

@@ -117,7 +117,6 @@ def _signs(*sizes: int) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
 
 
 _SIGNS = {sizes: _signs(*sizes) for sizes in itertools.product((1, 2), repeat=3)}
-_UNSEEN = object()
 
 
 class Suppressor:
@@ -163,7 +162,7 @@ class Suppressor:
         self.kind = {p.label: p.kind for w in self.weeks for p in Period.parse(w).ancestors()}
         self.key_up: dict[str, list[str]] = {}
         self.already = set(already_forced)
-        self._moves: dict[tuple[Finest, tuple[str | None, str | None, str | None]], _Move | None] = {}
+        self._moves: dict[Finest, dict[tuple[str | None, str | None, str | None], _Move]] = {}
         self._tags: dict[tuple[str, str], bytes] = {}
         self._pools: dict[tuple[str, str, GeoNode], list[str]] = {}
         self._shared: dict[tuple[str, str], int] = {}
@@ -280,28 +279,22 @@ class Suppressor:
             self._place_times[(centre, geo_partner, week, time_partner)] = found
         return found
 
-    def _move(self, finest: Finest, partners: tuple[str | None, str | None, str | None]) -> _Move | None:
-        key = (finest, partners)
-        found = self._moves.get(key, _UNSEEN)
-        if found is not _UNSEEN:
-            return found  # type: ignore[return-value]
+    def _move(self, finest: Finest, partners: tuple[str | None, str | None, str | None]) -> _Move:
+        """The move of ``finest`` with these partners; :meth:`_candidates` has checked that
+        every corner holds something to move."""
         centre, week, leaf = finest
         geo_partner, time_partner, key_partner = partners
         places = (centre,) if geo_partner is None else (centre, geo_partner)
         weeks = (week,) if time_partner is None else (week, time_partner)
         leaves = (leaf,) if key_partner is None else (leaf, key_partner)
         corners = [(g, t, y) for g in places for t in weeks for y in leaves]
-        if not all(map(self.values.__contains__, corners)):  # every corner must hold something to move
-            self._moves[key] = None
-            return None
         up, down = _SIGNS[(len(places), len(weeks), len(leaves))]
         # A published sum changes by the product, over the three dimensions, of (covers the
         # cell's coordinate) − (covers the partner's): the cells that cover exactly one of the
         # two in every dimension that has a partner.
         keys = self._dim("k", leaf, key_partner)
         ids = [gt + y for gt in self._place_time(centre, geo_partner, week, time_partner) for y in keys]
-        move = self._moves[key] = _Move(key, tuple(compress(corners, up)), tuple(compress(corners, down)), ids)
-        return move
+        return _Move((finest, partners), tuple(compress(corners, up)), tuple(compress(corners, down)), ids)
 
     @staticmethod
     def _differ(mine: list[Any], partner: str | None, up: Callable[[str], list[Any]]) -> list[Any]:
@@ -377,9 +370,13 @@ class Suppressor:
         geo_partners = self._geo_partners(centre, week, leaf, self.centres_under[geo])
         time_partners = self._time_partners(centre, week, leaf) if self.kind[period] == "week" else []
         key_partners = self._key_partners(centre, week, leaf, key)
-        # Every partner's own corner holds something (it was chosen so); a combination whose
-        # other corners do not is skipped here rather than tried (as itertools.product orders them).
+        # Every corner of a move must hold something to move. Each partner's own corner does (it
+        # was chosen so); a combination whose other corners do not is skipped (in the order of
+        # itertools.product over the three lists).
         values = self.values
+        known = self._moves.get(finest)
+        if known is None:
+            known = self._moves[finest] = {}
         moves = []
         for geo_partner in (None, *geo_partners):
             for time_partner in (None, *time_partners):
@@ -393,9 +390,11 @@ class Suppressor:
                         or (both and (geo_partner, time_partner, key_partner) not in values)
                     ):
                         continue
-                    move = self._move(finest, (geo_partner, time_partner, key_partner))
-                    if move is not None:
-                        moves.append(move)
+                    partners = (geo_partner, time_partner, key_partner)
+                    move = known.get(partners)
+                    if move is None:
+                        move = known[partners] = self._move(finest, partners)
+                    moves.append(move)
         return moves
 
     def _first(self, moves: list[_Move], scores: list[Any]) -> _Move:
@@ -430,8 +429,12 @@ class Suppressor:
                 for move in options[finest]
                 if all(lower_budget.get(f, values[f]) >= amount for f in move.ups if f != finest)
             ]
+            # The cheapest move, then the one raising the cell most, then the secret's order.
+            costs = [self._cost(m) for m in usable]
+            cheapest = min(costs)
+            tied = [m for m, cost in zip(usable, costs, strict=True) if cost == cheapest]
             room = max(need - raised, 0)
-            move = self._first(usable, [(self._cost(m), -min(capacity(m), room)) for m in usable])
+            move = tied[0] if len(tied) == 1 else self._first(tied, [-min(capacity(m), room) for m in tied])
             for f in move.ups:
                 if f != finest:
                     lower_budget[f] = lower_budget.get(f, values[f]) - amount

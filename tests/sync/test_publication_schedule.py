@@ -23,7 +23,7 @@ from sync import cli
 from sync.server import admin, publication
 from sync.server.db import Database, migrate
 from sync.server.ingest import store_batch
-from sync.server.models import ForcedCell, PublishedCell, PublishedMonth
+from sync.server.models import ForcedCell, PublishedCell, PublishedMonth, Setting
 from sync.server.schedule import publish_now
 from sync.server.settings import ServerSettings
 from sync.vocabulary.periods import Period
@@ -37,16 +37,19 @@ TODAY = date(2026, 7, 15)  # June (weeks 23 to 26) is due: it ended more than 7 
 
 
 def seed(db: Database, centres: int = 3) -> list[int]:
-    """Centres of the Rhône, each with a terminal (enrolled in 2024) that sent every day of June."""
+    """Centres of the Rhône, each with a terminal (enrolled in 2024) that sent every day of June,
+    with one session on a rare démarche."""
     ids = []
     for n in range(centres):
         centre = admin.create_centre(db, f"Centre {n}", "Lyon", "69", "france_services")
         made = admin.create_terminal(db, centre, "Borne")
         terminal, _, _ = admin.enrol(db, made.code, "1.0")
         backdate_enrolment(db, terminal.device_id)
-        figures = {"tiles": {"famille/caf": 2 + n, "travail/france-travail": 1}, "categories": {"famille": 2 + n}}
         for day in range(28):
-            sent = batch(terminal.device_id, date(2026, 6, 1) + timedelta(days=day), **figures)
+            rare = 1 if day == 2 * n else 0  # one session on a rare démarche: a small count to hide
+            tiles = {"famille/caf": 2 + n, "travail/france-travail": 1, "papiers/ants": rare}
+            figures = {"tiles": tiles, "categories": {"famille": 2 + n, "travail": 1, "papiers": rare}}
+            sent = batch(terminal.device_id, date(2026, 6, 1) + timedelta(days=day), sessions=3 + n + rare, **figures)
             store_batch(db, terminal.id, sent, None)
         ids.append(centre)
     return ids
@@ -224,3 +227,50 @@ def test_concurrent_publishers_publish_a_month_once_and_whole(
             select(func.count()).select_from(PublishedCell).where(PublishedCell.period.in_(labels))
         ).scalar_one()
     assert june == written[0] > 0  # A's rows, once
+
+
+def test_families_suppressed_in_several_processes_hide_the_same_cells(
+    federation_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large month's families are suppressed in parallel processes: the same cells hidden."""
+    other = Database(f"sqlite:///{tmp_path / 'alone.db'}")
+    migrate(other.engine)
+    try:
+        for db in (federation_db, other):
+            seed(db, centres=6)
+            with db.session() as session:  # the same secret: the same draws
+                session.merge(Setting(key="secret", value="ab" * 32))
+        assert publication.publish_month(other, JUNE)
+        spawned: list[int] = []
+        real_pool = publication.ProcessPoolExecutor
+
+        def pool(workers: int, **options: Any) -> Any:
+            spawned.append(workers)
+            return real_pool(workers, **options)
+
+        monkeypatch.setattr(publication, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(publication.os, "cpu_count", lambda: 2)
+        monkeypatch.setattr(publication, "ProcessPoolExecutor", pool)
+        assert publication.publish_month(federation_db, JUNE)
+        assert spawned == [2]
+        rows = []
+        for db in (federation_db, other):
+            with db.session() as session:
+                rows.append(
+                    sorted(
+                        session.execute(
+                            select(
+                                PublishedCell.level,
+                                PublishedCell.scope,
+                                PublishedCell.period,
+                                PublishedCell.metric,
+                                PublishedCell.key,
+                                PublishedCell.value,
+                                PublishedCell.hidden,
+                            )
+                        ).all()
+                    )
+                )
+        assert rows[0] == rows[1] and any(row[-1] for row in rows[0])
+    finally:
+        other.dispose()
