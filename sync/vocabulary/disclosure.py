@@ -100,7 +100,7 @@ class _Move:
     """Corners (finest counts) with their signs, and the published cells the move changes, as
     numbers (:meth:`Suppressor._number`), so that costing a move is cheap."""
 
-    __slots__ = ("downs", "ids", "key", "order", "ups")
+    __slots__ = ("downs", "fits", "ids", "key", "order", "ups")
 
     def __init__(self, key: Any, ups: tuple[Finest, ...], downs: tuple[Finest, ...], ids: list[int]) -> None:
         self.key = key  # (finest, partners): what the secret's order of this move is drawn from
@@ -108,6 +108,7 @@ class _Move:
         self.ups = ups  # corners that go up (+δ), the finest count itself among them
         self.downs = downs  # corners that go down (−δ)
         self.ids = ids
+        self.fits = True  # every other up corner holds at least the finest count (set by the maker)
 
 
 def _signs(*sizes: int) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
@@ -294,7 +295,10 @@ class Suppressor:
         # two in every dimension that has a partner.
         keys = self._dim("k", leaf, key_partner)
         ids = [gt + y for gt in self._place_time(centre, geo_partner, week, time_partner) for y in keys]
-        return _Move((finest, partners), tuple(compress(corners, up)), tuple(compress(corners, down)), ids)
+        move = _Move((finest, partners), tuple(compress(corners, up)), tuple(compress(corners, down)), ids)
+        amount = self.values[finest]
+        move.fits = all(self.values[f] >= amount for f in move.ups if f != finest)
+        return move
 
     @staticmethod
     def _differ(mine: list[Any], partner: str | None, up: Callable[[str], list[Any]]) -> list[Any]:
@@ -424,13 +428,17 @@ class Suppressor:
 
         for finest in leaves:
             amount = values[finest]
-            usable = [
-                move
-                for move in options[finest]
-                if all(lower_budget.get(f, values[f]) >= amount for f in move.ups if f != finest)
-            ]
+            if lower_budget:
+                usable = [
+                    move
+                    for move in options[finest]
+                    if all(lower_budget.get(f, values[f]) >= amount for f in move.ups if f != finest)
+                ]
+            else:  # nothing lowered yet: whether each move fits was known when it was made
+                usable = [move for move in options[finest] if move.fits]
             # The cheapest move, then the one raising the cell most, then the secret's order.
-            costs = [self._cost(m) for m in usable]
+            weight = self.open_weight.__getitem__
+            costs = [sum(map(weight, m.ids)) for m in usable]
             cheapest = min(costs)
             tied = [m for m, cost in zip(usable, costs, strict=True) if cost == cheapest]
             room = max(need - raised, 0)
