@@ -353,8 +353,8 @@ class Publication:
 def publish_without_suppression(db: Database, month: Period) -> bool:
     """:func:`publish_month` with the suppression's sums but without its choices: the same
     published rows (hidden ones are rows too), none hidden. Choosing the cells to hide takes
-    minutes per month at full size (``publication_s_month``), which the bench cannot spend on
-    each of 24 months; the pages read the same number of rows either way."""
+    one to two minutes per month at full size (``publication_s_month``), which the bench does
+    not spend on each of 24 months; the pages read the same number of rows either way."""
     from unittest import mock
 
     from sync.vocabulary.disclosure import Suppressor
