@@ -14,6 +14,8 @@ from pathlib import Path
 
 from sync.server.db import DEFAULT_URL
 
+PUBLISH_IN_SERVER = "BORNE_FEDERATION_PUBLISH_IN_SERVER"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk-federation", description="Borne federation server.")
@@ -23,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8800)
     serve.add_argument("--insecure-cookies", action="store_true", help="plain-http test only: no Secure cookies")
+    serve.add_argument(
+        "--no-publish",
+        action="store_true",
+        default=os.environ.get(PUBLISH_IN_SERVER, "1") == "0",
+        help=f"leave publication to `kiosk-federation publish` (a timer); also ${PUBLISH_IN_SERVER}=0",
+    )
     sub.add_parser("migrate", help="create or update the database schema")
     centre = sub.add_parser("create-centre", help="add a centre; prints its id")
     centre.add_argument("--name", required=True)
@@ -48,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--scope", default="national", help=scope_help)
     k = sub.add_parser("set-k", help="the smallest count published (5 or more; choose it before publishing)")
     k.add_argument("k", type=int)
-    sub.add_parser("publish", help="publish every month that ended more than 7 days ago (pages do it too)")
+    sub.add_parser("publish", help="publish every month that ended more than 7 days ago (the nightly timer)")
     catalogue = sub.add_parser("set-catalogue", help="publish the national tile catalogue (JSON file)")
     catalogue.add_argument("path", type=Path)
     return parser
@@ -56,16 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import logging.config
+
     from sync.server import admin
     from sync.server.db import Database, migrate
+    from sync.server.logs import log_config
 
+    if args.command in ("serve", "publish"):
+        logging.config.dictConfig(log_config())
     db = Database(args.database)
     try:
         migrate(db.engine)
         if args.command == "migrate":
             print("database schema is up to date")
         elif args.command == "serve":
-            return _serve(db, args.host, args.port, args.insecure_cookies)
+            return _serve(db, args.host, args.port, args.insecure_cookies, not args.no_publish)
         elif args.command == "create-centre":
             print(admin.create_centre(db, args.name, args.commune, args.departement, args.structure_type, args.siret))
         elif args.command == "create-terminal":
@@ -92,9 +105,12 @@ def main(argv: list[str] | None = None) -> int:
             admin.set_suppression_k(db, args.k)
             print(f"k = {args.k}: counts below it are hidden in the months published from now on")
         elif args.command == "publish":
-            from sync.server.publication import publish_due
+            from sync.server.schedule import publish_now
 
-            months = publish_due(db)
+            months = publish_now(db)
+            if months is None:
+                print("kiosk-federation: publication failed (see the log); nothing half published", file=sys.stderr)
+                return 1
             print(f"published: {', '.join(m.label for m in months) or 'nothing new'}")
         elif args.command == "set-catalogue":
             return _set_catalogue(db, args.path)
@@ -106,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _serve(db: object, host: str, port: int, insecure_cookies: bool) -> int:
+def _serve(db: object, host: str, port: int, insecure_cookies: bool, publish: bool) -> int:
     import uvicorn
 
     from sync.server.app import create_app
@@ -115,8 +131,11 @@ def _serve(db: object, host: str, port: int, insecure_cookies: bool) -> int:
     from sync.server.settings import ServerSettings
 
     assert isinstance(db, Database)
-    settings = ServerSettings(insecure_cookies=insecure_cookies)
-    uvicorn.Server(uvicorn_config(create_app(db, settings), host, port, settings, log_level="info")).run()
+    from sync.server.logs import log_config
+
+    settings = ServerSettings(insecure_cookies=insecure_cookies, publish_in_process=publish)
+    config = uvicorn_config(create_app(db, settings), host, port, settings, log_config=log_config())
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -27,8 +27,10 @@ from sync.server import admin
 from sync.server.app import create_app
 from sync.server.db import Database, migrate
 from sync.server.models import Terminal
+from sync.server.publication import publish_due
 from sync.server.serving import uvicorn_config
 from sync.server.settings import ServerSettings
+from sync.vocabulary.periods import Period
 
 PASSWORD = "un mot de passe assez long"
 
@@ -62,13 +64,17 @@ class ServerThread:
     """The real server configuration (:func:`sync.server.serving.uvicorn_config`) in a thread of
     this process; ``stop()`` waits for it to end."""
 
-    def __init__(self, db: Database, port: int | None = None, settings: ServerSettings | None = None) -> None:
+    def __init__(
+        self, db: Database, port: int | None = None, settings: ServerSettings | None = None, lifespan: str = "off"
+    ) -> None:
+        """``lifespan="on"`` runs the app's start-up (its publication job, when the settings
+        allow it); tests publish with :meth:`Federation.publish` otherwise."""
         import uvicorn
 
         self.port = port or free_port()
-        self.settings = settings or ServerSettings(insecure_cookies=True)
+        self.settings = settings or ServerSettings(insecure_cookies=True, publish_in_process=False)
         self.log = StatusLog(create_app(db, self.settings))
-        config = uvicorn_config(self.log, "127.0.0.1", self.port, self.settings, log_level="warning", lifespan="off")
+        config = uvicorn_config(self.log, "127.0.0.1", self.port, self.settings, log_level="warning", lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -129,6 +135,10 @@ class Federation:
 
     def server_errors(self) -> list[tuple[str, str, int]]:
         return [error for log in self.logs for error in log.server_errors()]
+
+    def publish(self, today: date | None = None) -> list[Period]:
+        """Publish the months due on ``today`` (the nightly job's work: requests never publish)."""
+        return publish_due(self.db, today)
 
     def centre(self, departement: str = "69", name: str = "France Services de Test") -> int:
         return admin.create_centre(self.db, name, "Testville", departement, "france_services")

@@ -3,6 +3,8 @@
 import json
 import logging
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -27,7 +29,7 @@ from sync.server.export import export_rows, render_csv
 from sync.server.ingest import Conflict, Refused, record_heartbeat, store_batch
 from sync.server.middleware import BodyLimit, SecurityHeaders, validation_error
 from sync.server.models import ReadToken, Setting, Terminal
-from sync.server.publication import GRACE_DAYS, is_published, publish_due, published_periods
+from sync.server.publication import GRACE_DAYS, is_published, published_periods
 from sync.server.ratelimit import RateLimit
 from sync.server.security import token_hash
 from sync.server.settings import ServerSettings
@@ -87,14 +89,31 @@ def published_within(period: Period, kind: str) -> list[Period]:
 
 
 def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
+    settings = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """The publication job runs beside the requests, never inside one."""
+        if not settings.publish_in_process:
+            yield
+            return
+        from sync.server.schedule import PublicationSchedule
+
+        schedule = PublicationSchedule(db)
+        schedule.start()
+        try:
+            yield
+        finally:
+            schedule.stop()
+
     app = FastAPI(
         title="Borne — serveur de la fédération",
         version="1",
         description="Reçoit les statistiques anonymes des bornes et les met à disposition de la fédération.",
         docs_url=None,  # Swagger UI and ReDoc load third-party scripts: the schema is at /openapi.json
         redoc_url=None,
+        lifespan=lifespan,
     )
-    settings = settings or ServerSettings()
     # The last added runs first: headers on every answer, then the rate limit, then the body.
     app.add_middleware(BodyLimit, timeout_s=settings.body_timeout_s)
     app.add_middleware(RateLimit, db=db, settings=settings)  # outside BodyLimit: a 413 or 408 counts too
@@ -210,7 +229,6 @@ def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
         name, scope_of_reader = who
         if not scope_of_reader.allows_level(level, scope, departement):
             raise HTTPException(403, f"this reader may only read {scope_of_reader.description}")
-        publish_due(db)
         chosen = asked or _latest_month(db)
         if not is_published(db, chosen):
             raise HTTPException(

@@ -14,7 +14,7 @@ import hmac
 import io
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -193,7 +193,7 @@ def _terminal_row(terminal: Terminal) -> dict[str, Any]:
         "version": terminal.software_version or "–",
         "last_heartbeat": beat,
         "last_batch": batch,
-        "stale": beat is None or now - beat > STALE_HEARTBEAT or batch is None or now - batch > STALE_BATCH,
+        "stale": _stale(now, beat, batch),
         "revoked": terminal.revoked_at is not None,
         "enrolled": terminal.enrolled_at is not None,
         "problems": problems,
@@ -201,23 +201,53 @@ def _terminal_row(terminal: Terminal) -> dict[str, Any]:
     }
 
 
-def _fleet_rows(request: Request, user: User) -> list[dict[str, Any]]:
-    """The terminals the user's scope covers (national: all; a département's; a centre's)."""
+def _stale(now: datetime, beat: datetime | None, batch: datetime | None) -> bool:
+    return beat is None or now - beat > STALE_HEARTBEAT or batch is None or now - batch > STALE_BATCH
+
+
+def _in_scope(query: Any, user: User) -> Any:
+    """Only the terminals the user's scope covers (national: all; a département's; a centre's)."""
+    if user.scope_level == "departement":
+        return query.where(Centre.departement == user.scope_value)
+    if user.scope_level == "centre":
+        return query.where(Centre.id == int(user.scope_value))
+    return query
+
+
+def _fleet_rows(request: Request, user: User, ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """The terminals in the user's scope, silent ones first (``ids``: these, in this order)."""
     with _db(request).session() as session:
         rows = []
         # The centre in the same query: one query for the whole fleet, not one per terminal.
-        query = select(Terminal, Centre).join(Centre).order_by(Centre.departement, Centre.name)
-        if user.scope_level == "departement":
-            query = query.where(Centre.departement == user.scope_value)
-        elif user.scope_level == "centre":
-            query = query.where(Centre.id == int(user.scope_value))
+        query = _in_scope(select(Terminal, Centre).join(Centre).order_by(Centre.departement, Centre.name), user)
+        if ids is not None:
+            query = query.where(Terminal.id.in_(ids))
         for terminal, centre in session.execute(query).all():
             row = _terminal_row(terminal)
             row["centre"] = f"{centre.name} ({centre.commune})"
             row["centre_id"] = terminal.centre_id
+            row["id"] = terminal.id
             rows.append(row)
+    if ids is not None:
+        place = {terminal_id: n for n, terminal_id in enumerate(ids)}
+        return sorted(rows, key=lambda r: place[r["id"]])
     rows.sort(key=lambda r: (not r["stale"], r["centre"]))
     return rows
+
+
+def _fleet_order(request: Request, user: User) -> tuple[list[int], int]:
+    """The ids of the terminals in the user's scope in the order of :func:`_fleet_rows`, and how
+    many are silent, from a few columns (a page then reads only its own hundred terminals)."""
+    query = select(Terminal.id, Terminal.last_heartbeat_at, Terminal.last_batch_at, Centre.name, Centre.commune)
+    with _db(request).session() as session:
+        found = session.execute(_in_scope(query.join(Centre).order_by(Centre.departement, Centre.name), user)).all()
+    now = utcnow()
+    order = [
+        (not _stale(now, aware(beat), aware(batch)), f"{name} ({commune})", tid)
+        for tid, beat, batch, name, commune in found
+    ]
+    order.sort(key=lambda entry: entry[:2])  # stable: the query's order among equals, as in the CSV
+    return [tid for _, _, tid in order], sum(1 for fresh, _, _ in order if not fresh)
 
 
 @router.get("/parc.csv")
@@ -256,16 +286,16 @@ FLEET_PAGE = 100  # terminals per page of /parc (the CSV has them all)
 def fleet(request: Request, page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     """The terminals, silent ones first, a hundred per page."""
     user = _require_user(request)
-    rows = _fleet_rows(request, user)
-    pages = max(1, -(-len(rows) // FLEET_PAGE))
+    ids, silent = _fleet_order(request, user)
+    pages = max(1, -(-len(ids) // FLEET_PAGE))
     if page > pages:
         raise HTTPException(404, f"il n'y a que {pages} page(s)")
     context = {
         "user": user,
         "csrf": request.state.csrf,
-        "terminals": rows[(page - 1) * FLEET_PAGE : page * FLEET_PAGE],
-        "total": len(rows),
-        "silent": sum(1 for row in rows if row["stale"]),
+        "terminals": _fleet_rows(request, user, ids[(page - 1) * FLEET_PAGE : page * FLEET_PAGE]),
+        "total": len(ids),
+        "silent": silent,
         "page": page,
         "pages": pages,
     }

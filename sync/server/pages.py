@@ -19,7 +19,7 @@ from sync.server.dashboard import _db, _require_user, _terminal_row, templates
 from sync.server.db import Database
 from sync.server.export import Scope
 from sync.server.models import Centre, PublishedCell, User
-from sync.server.publication import GRACE_DAYS, Figure, figure_by_scope, figures, publish_due, published_periods
+from sync.server.publication import GRACE_DAYS, Figure, figure_by_scope, figures, published_periods
 from sync.vocabulary import CATEGORY_LABELS
 from sync.vocabulary.periods import Period, PeriodError
 
@@ -109,7 +109,6 @@ def _home(scope: Scope) -> str:
 
 
 def _chosen(db: Database, label: str | None) -> tuple[Period | None, list[Period]]:
-    publish_due(db)
     available = published_periods(db)
     if label is None:
         months = [p for p in available if p.kind == "month"]

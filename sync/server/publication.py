@@ -15,20 +15,27 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
+import os
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Table, func, select
+from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sync.server import admin
 from sync.server.db import Database, utcnow
 from sync.server.models import Batch, Centre, ForcedCell, PublishedCell, PublishedMonth, UsageCell
-from sync.vocabulary.disclosure import Cell, Family, Finest, geo_tree, suppress_month
+from sync.vocabulary.disclosure import Cell, Family, Finest, GeoNode, Suppression, geo_tree, suppress_month
 from sync.vocabulary.figures import EXEMPT, families_for, family_leaves
-from sync.vocabulary.periods import Period, month_of, months_between, week_of
+from sync.vocabulary.periods import Period, month_of, months_between
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +60,38 @@ def publishable(today: date, grace_days: int = GRACE_DAYS) -> Period:
     return month
 
 
+PUBLISHER_LOCK = 0x626F726E6531  # a PostgreSQL advisory lock key of this application's own
+
+
+@contextmanager
+def _sole_publisher(db: Database) -> Iterator[bool]:
+    """``True`` when no other process is publishing (on PostgreSQL, a session advisory lock held
+    meanwhile: another server worker or the timer skips instead of computing the same months)."""
+    if not db.is_postgres:
+        yield True  # SQLite: one writer at a time anyway; publish_month's own guard suffices
+        return
+    with db.engine.connect() as connection:
+        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PUBLISHER_LOCK}).scalar())
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PUBLISHER_LOCK})
+                connection.commit()
+
+
 def publish_due(db: Database, today: date | None = None) -> list[Period]:
-    """Publish every closed month not yet published, oldest first. Cheap when there is none."""
+    """Publish every closed month not yet published, oldest first. Cheap when there is none;
+    nothing when another process is publishing (it will publish them)."""
+    with _sole_publisher(db) as sole:
+        if not sole:
+            log.info("publication.busy")
+            return []
+        return _publish_due(db, today)
+
+
+def _publish_due(db: Database, today: date | None) -> list[Period]:
     last = publishable(today or utcnow().date())
     with db.session() as session:
         first_day = session.execute(select(func.min(Batch.day))).scalar()  # batches.day is indexed
@@ -71,15 +108,28 @@ def publish_due(db: Database, today: date | None = None) -> list[Period]:
 def publish_month(db: Database, month: Period) -> bool:
     """Publish ``month`` and its weeks (and its quarter and year when it ends them). ``False`` if
     another server process published it first."""
+    started = time.perf_counter()
     k = admin.suppression_k(db)
     secret = admin.server_secret(db)
     with db.session() as session:
         centres = {str(c.id): c.departement for c in session.execute(select(Centre)).scalars()}
-        rows = session.execute(
-            select(
-                UsageCell.scope, UsageCell.day, UsageCell.metric, UsageCell.key, UsageCell.value, UsageCell.hidden
-            ).where(UsageCell.level == "centre", UsageCell.day >= month.first_day, UsageCell.day <= month.last_day)
-        ).all()
+        # Summed to weeks by the database (one query per week): a national month is about a
+        # million daily rows, a fifth as many weekly ones.
+        rows = [
+            (week.label, *row)
+            for week in month.children()
+            for row in session.execute(
+                select(
+                    UsageCell.scope,
+                    UsageCell.metric,
+                    UsageCell.key,
+                    func.sum(UsageCell.value),
+                    func.max(UsageCell.hidden),
+                )
+                .where(UsageCell.level == "centre", UsageCell.day >= week.first_day, UsageCell.day <= week.last_day)
+                .group_by(UsageCell.scope, UsageCell.metric, UsageCell.key)
+            )
+        ]
         forced_rows = session.execute(
             select(ForcedCell).where(ForcedCell.period.in_([p.label for p in month.ancestors()[1:]]))
         ).scalars()
@@ -90,23 +140,24 @@ def publish_month(db: Database, month: Period) -> bool:
         lambda: defaultdict(lambda: defaultdict(int))
     )
     partial_keys: set[tuple[str, str, str, str]] = set()  # centre, week, metric, key
-    for scope, day, metric, key, value, hidden in rows:
-        week = _week_label(day)
+    for week, scope, metric, key, value, hidden in rows:
         tables[(str(scope), week)][metric][key] += int(value)
         if hidden:
             partial_keys.add((str(scope), week, metric, key))
+    read = time.perf_counter()
     tree = geo_tree(centres)
     cells: list[dict[str, Any]] = []
     forced: list[dict[str, Any]] = []
     metrics = {metric for per in tables.values() for metric in per}
+    jobs: list[Job] = []
     for family in families_for(metrics):
         values: dict[Finest, int] = {}
         for (centre, week), per in tables.items():
             for leaf, value in family_leaves(family, per).items():
                 values[(centre, week, leaf)] = value
-        if not values and family.root is not None:
-            continue
-        result = suppress_month(family, month, tree, values, k, secret, already[family.name])
+        if values or family.root is None:
+            jobs.append((family, month, tree, values, k, secret, already[family.name]))
+    for (family, *_), result in zip(jobs, _suppress_all(jobs), strict=True):
         partial = _partial_cells(family, partial_keys, tree)
         for cell, value in result.values.items():
             published = family.published(cell[2])
@@ -120,31 +171,70 @@ def publish_month(db: Database, month: Period) -> bool:
         for (level, scope), period, key in result.forced - already[family.name]:
             forced.append({"family": family.name, "level": level, "scope": scope, "period": period, "key": key})
     cells.extend(_exempt_rows(tables, tree, month))
+    chosen = time.perf_counter()
     try:
         with db.session() as session:
             session.add(PublishedMonth(month=month.label, published_at=utcnow(), k=k))
             session.flush()
-            if cells:
-                session.execute(_table(PublishedCell).insert(), cells)
-            if forced:
-                session.execute(_table(ForcedCell).insert(), forced)
+            _insert(session, PublishedCell, cells)
+            _insert(session, ForcedCell, forced)
             for longer in month.ancestors()[1:]:
                 if longer.months()[-1] == month:
                     _publish_longer(session, longer)
     except IntegrityError:
         return False
-    log.info("publication.month", extra={"month": month.label, "cells": len(cells), "k": k})
+    done = time.perf_counter()
+    log.info(
+        "publication.month",
+        extra={
+            "month": month.label,
+            "cells": len(cells),
+            "k": k,
+            "read_s": round(read - started, 1),
+            "suppress_s": round(chosen - read, 1),
+            "write_s": round(done - chosen, 1),
+        },
+    )
     return True
 
 
-def _table(model: Any) -> Table:
+Job = tuple[Family, Period, dict[GeoNode, GeoNode | None], dict[Finest, int], int, bytes, set[Cell]]
+PARALLEL_FROM = 20_000
+"""Finest counts in a month from which its families are suppressed in several processes (below,
+starting them costs more than it saves)."""
+
+
+def _suppress_all(jobs: list[Job]) -> list[Suppression]:
+    """Each family's suppression (they are independent: the same choices in any process), the
+    largest first on as many processes as there are cores when the month is large."""
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2 or sum(len(job[3]) for job in jobs) < PARALLEL_FROM:
+        return [suppress_month(*job) for job in jobs]
+    largest_first = sorted(range(len(jobs)), key=lambda n: -len(jobs[n][3]))
+    # "spawn": the server process has threads (uvicorn's, the scheduler's), which fork does not copy.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {n: pool.submit(suppress_month, *jobs[n]) for n in largest_first}
+        return [running[n].result() for n in range(len(jobs))]
+
+
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` in the session's transaction: with COPY on PostgreSQL (a national month is
+    hundreds of thousands of rows: many times faster than INSERTs), else one executemany."""
+    if not rows:
+        return
     table = model.__table__
     assert isinstance(table, Table)
-    return table
-
-
-def _week_label(day: date) -> str:
-    return Period.of_week(week_of(day)).label
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def _row(
@@ -221,8 +311,7 @@ def _publish_longer(session: Any, period: Period) -> None:
         _row(level, scope, period.label, metric, key, int(value), (level, scope, metric, key) in hidden, bool(partial))
         for level, scope, metric, key, value, partial in sums
     ]
-    if rows:
-        session.execute(_table(PublishedCell).insert(), rows)
+    _insert(session, PublishedCell, rows)
 
 
 def _family(name: str) -> Family | None:

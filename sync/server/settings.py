@@ -33,3 +33,7 @@ class ServerSettings:
     head_timeout_s: float = 10.0
     # Plain-http test only: session cookies without the Secure flag.
     insecure_cookies: bool = False
+    # Publish due months from the server process itself (at start-up, then every night:
+    # sync/server/schedule.py); off where `kiosk-federation publish` runs from a timer, and in
+    # tests that publish when they choose. Requests never publish.
+    publish_in_process: bool = True

@@ -39,6 +39,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from sync.vocabulary.periods import Period
@@ -95,12 +96,28 @@ class Suppression:
     primaries: int = 0
 
 
-@dataclass(frozen=True)
 class _Move:
-    corners: tuple[tuple[Finest, int], ...]
-    changed: frozenset[Cell]
-    order: bytes
-    weighted: tuple[tuple[Cell, int], ...]  # the changed cells with their weights
+    """Corners (finest counts) with their signs, and the published cells the move changes, as
+    numbers (:meth:`Suppressor._number`), so that costing a move is cheap."""
+
+    __slots__ = ("downs", "fits", "ids", "key", "order", "ups")
+
+    def __init__(self, key: Any, ups: tuple[Finest, ...], downs: tuple[Finest, ...], ids: list[int]) -> None:
+        self.key = key  # (finest, partners): what the secret's order of this move is drawn from
+        self.order: bytes | None = None  # drawn when a tie needs it
+        self.ups = ups  # corners that go up (+δ), the finest count itself among them
+        self.downs = downs  # corners that go down (−δ)
+        self.ids = ids
+        self.fits = True  # every other up corner holds at least the finest count (set by the maker)
+
+
+def _signs(*sizes: int) -> tuple[tuple[bool, ...], tuple[bool, ...]]:
+    """Which corners of a move go up, which down (in the order of itertools.product)."""
+    up = tuple(sum(corner) % 2 == 0 for corner in itertools.product(*(range(n) for n in sizes)))
+    return up, tuple(not u for u in up)
+
+
+_SIGNS = {sizes: _signs(*sizes) for sizes in itertools.product((1, 2), repeat=3)}
 
 
 class Suppressor:
@@ -110,6 +127,10 @@ class Suppressor:
     are its leaves. ``values`` are the finest counts, keyed (centre, week label, leaf key).
     ``already_forced`` are quarter and year cells earlier months forced: hiding them again is
     free. ``published_keys`` leaves out key nodes that are not figures (an unpublished total).
+
+    Cells a move may change are numbered (place, period, key → one integer) and "not hidden
+    yet" is a byte per number, so that the cost of a move is a sum over a few integers: the
+    choices are the same as when cells were compared as tuples, a great deal faster.
     """
 
     def __init__(
@@ -142,15 +163,17 @@ class Suppressor:
         self.kind = {p.label: p.kind for w in self.weeks for p in Period.parse(w).ancestors()}
         self.key_up: dict[str, list[str]] = {}
         self.already = set(already_forced)
-        self._covered = set(self.already)  # hidden, forced or already forced: free to hide again
-        self._weights: dict[Cell, int] = {}
-        self._moves: dict[tuple[Finest, tuple[str | None, str | None, str | None]], _Move | None] = {}
+        self._moves: dict[Finest, dict[tuple[str | None, str | None, str | None], _Move]] = {}
         self._tags: dict[tuple[str, str], bytes] = {}
         self._pools: dict[tuple[str, str, GeoNode], list[str]] = {}
         self._shared: dict[tuple[str, str], int] = {}
+        self._partners: dict[tuple[Any, ...], list[str]] = {}
+        self._dims: dict[tuple[str, str, str | None], tuple[int, ...]] = {}
+        self._place_times: dict[tuple[str, str | None, str, str | None], list[int]] = {}
         self.all_centres = {node[1] for node in self.geo_parent if node[0] == "centre"}
         self.result = Suppression(values={})
         self._index()
+        self._number()
 
     @staticmethod
     def _chain(node: GeoNode, parent: Callable[[GeoNode], GeoNode | None]) -> list[GeoNode]:
@@ -194,47 +217,87 @@ class Suppressor:
             self.by_centre_week[(centre, week)].append(leaf)
         self.result.values = dict(values)
 
+    def _number(self) -> None:
+        """Number every cell a move can change, and mark those free to hide (already forced)."""
+        self.geo_nodes = list(self.geo_parent)
+        self.periods = list(self.kind)
+        self.key_nodes = sorted({key for _, _, leaf in self.values for key in self._keys(leaf)})
+        geo_index = {node: n for n, node in enumerate(self.geo_nodes)}
+        period_index = {label: n for n, label in enumerate(self.periods)}
+        key_index = {key: n for n, key in enumerate(self.key_nodes)}
+        stride = len(self.periods) * len(self.key_nodes)
+        self._geo_offset = {node: n * stride for node, n in geo_index.items()}
+        self._period_offset = {label: n * len(self.key_nodes) for label, n in period_index.items()}
+        self._key_offset = key_index
+        # A cell's weight while it is shown, 0 once hidden (hiding it again costs nothing): the
+        # product of its place's, period's and key's (a national yearly total costs the most).
+        self.open_weight = [
+            GEO_WEIGHT[geo[0]] * TIME_WEIGHT[self.kind[period]] * self._key_depth(key)
+            for geo in self.geo_nodes
+            for period in self.periods
+            for key in self.key_nodes
+        ]
+        for geo, period, key in self.already:
+            if geo in geo_index and period in period_index and key in key_index:
+                self.open_weight[self._geo_offset[geo] + self._period_offset[period] + key_index[key]] = 0
+        self._touched: set[int] = set()
+
+    def _cell(self, number: int) -> Cell:
+        geo, rest = divmod(number, len(self.periods) * len(self.key_nodes))
+        period, key = divmod(rest, len(self.key_nodes))
+        return self.geo_nodes[geo], self.periods[period], self.key_nodes[key]
+
     # -- choosing moves ------------------------------------------------------------------------
 
     def _digest(self, *parts: object) -> bytes:
         return hashlib.sha256(self.salt + repr(parts).encode()).digest()
 
-    def _weight(self, cell: Cell) -> int:
-        weight = self._weights.get(cell)
-        if weight is None:
-            (level, _), period, key = cell
-            depth = 3 if key == ROOT else 2 if self.family.leaves is not None and "/" not in key else 1
-            weight = self._weights[cell] = GEO_WEIGHT[level] * TIME_WEIGHT[self.kind[period]] * depth
-        return weight
+    def _key_depth(self, key: str) -> int:
+        return 3 if key == ROOT else 2 if self.family.leaves is not None and "/" not in key else 1
 
-    def _free(self, cell: Cell) -> bool:
-        return cell in self._covered
+    def _dim(self, kind: str, mine: str, partner: str | None) -> tuple[int, ...]:
+        """One dimension of a move's changed cells (as offsets of their numbers): the nodes
+        above ``mine`` and not above ``partner``, and the other way round."""
+        found = self._dims.get((kind, mine, partner))
+        if found is None:
+            up: Callable[[str], list[Any]]
+            offset: Callable[[Any], int]
+            if kind == "g":
+                up, offset = (lambda c: self.geo_up[("centre", c)]), self._geo_offset.__getitem__
+            elif kind == "t":
+                up, offset = self.time_up.__getitem__, self._period_offset.__getitem__
+            else:
+                up, offset = self._keys, self._key_offset.__getitem__
+            found = self._dims[(kind, mine, partner)] = tuple(map(offset, self._differ(up(mine), partner, up)))
+        return found
 
-    def _move(self, finest: Finest, partners: tuple[str | None, str | None, str | None]) -> _Move | None:
-        key = (finest, partners)
-        if key in self._moves:
-            return self._moves[key]
+    def _place_time(self, centre: str, geo_partner: str | None, week: str, time_partner: str | None) -> list[int]:
+        """The place and period parts of a move's changed cells (their numbers without the key)."""
+        found = self._place_times.get((centre, geo_partner, week, time_partner))
+        if found is None:
+            times = self._dim("t", week, time_partner)
+            found = [g + t for g in self._dim("g", centre, geo_partner) for t in times]
+            self._place_times[(centre, geo_partner, week, time_partner)] = found
+        return found
+
+    def _move(self, finest: Finest, partners: tuple[str | None, str | None, str | None]) -> _Move:
+        """The move of ``finest`` with these partners; :meth:`_candidates` has checked that
+        every corner holds something to move."""
         centre, week, leaf = finest
         geo_partner, time_partner, key_partner = partners
-        corners: dict[Finest, int] = {}
-        for g, geo_corner in enumerate((centre,) if geo_partner is None else (centre, geo_partner)):
-            for t, time_corner in enumerate((week,) if time_partner is None else (week, time_partner)):
-                for y, key_corner in enumerate((leaf,) if key_partner is None else (leaf, key_partner)):
-                    corner = (geo_corner, time_corner, key_corner)
-                    if corner not in self.values:  # every corner must hold something to move
-                        self._moves[key] = None
-                        return None
-                    corners[corner] = -1 if (g + t + y) % 2 else 1
+        places = (centre,) if geo_partner is None else (centre, geo_partner)
+        weeks = (week,) if time_partner is None else (week, time_partner)
+        leaves = (leaf,) if key_partner is None else (leaf, key_partner)
+        corners = [(g, t, y) for g in places for t in weeks for y in leaves]
+        up, down = _SIGNS[(len(places), len(weeks), len(leaves))]
         # A published sum changes by the product, over the three dimensions, of (covers the
         # cell's coordinate) − (covers the partner's): the cells that cover exactly one of the
         # two in every dimension that has a partner.
-        geo = self._differ(self.geo_up[("centre", centre)], geo_partner, lambda c: self.geo_up[("centre", c)])
-        time = self._differ(self.time_up[week], time_partner, self.time_up.__getitem__)
-        keys = self._differ(self._keys(leaf), key_partner, self._keys)
-        changed = frozenset(itertools.product(geo, time, keys))
-        weighted = tuple((cell, self._weight(cell)) for cell in changed)
-        move = _Move(tuple(sorted(corners.items())), changed, self._digest(finest, partners), weighted)
-        self._moves[key] = move
+        keys = self._dim("k", leaf, key_partner)
+        ids = [gt + y for gt in self._place_time(centre, geo_partner, week, time_partner) for y in keys]
+        move = _Move((finest, partners), tuple(compress(corners, up)), tuple(compress(corners, down)), ids)
+        amount = self.values[finest]
+        move.fits = all(self.values[f] >= amount for f in move.ups if f != finest)
         return move
 
     @staticmethod
@@ -286,87 +349,129 @@ class Suppressor:
             found = self._shared[(one, other)] = len(set(self._keys(one)) & set(self._keys(other)))
         return found
 
+    def _time_partners(self, centre: str, week: str, leaf: str) -> list[str]:
+        found = self._partners.get(("t", centre, week, leaf))
+        if found is None:
+            found = [w for w in self.by_centre_key[(centre, leaf)] if w != week]
+            found.sort(key=lambda w: self._tag("t", w))
+            found = self._partners[("t", centre, week, leaf)] = found[:CANDIDATES]
+        return found
+
+    def _key_partners(self, centre: str, week: str, leaf: str, key: str) -> list[str]:
+        found = self._partners.get(("k", centre, week, leaf, key))
+        if found is None:
+            found = [y for y in self.by_centre_week[(centre, week)] if key not in self._keys(y)]
+            found.sort(key=lambda y: (-self._shared_keys(y, leaf), self._tag("k", y)))
+            found = self._partners[("k", centre, week, leaf, key)] = found[:CANDIDATES]
+        return found
+
     def _candidates(self, cell: Cell, finest: Finest) -> list[_Move]:
+        """The moves of ``finest`` that change ``cell``: every partner is chosen so that the
+        move changes it (a centre outside the cell's place, another week, a key outside the
+        cell's key), and the move without partners changes every cell above ``finest``."""
         geo, period, key = cell
         centre, week, leaf = finest
         geo_partners = self._geo_partners(centre, week, leaf, self.centres_under[geo])
-        time_partners: list[str] = []
-        if self.kind[period] == "week":
-            time_partners = [w for w in self.by_centre_key[(centre, leaf)] if w != week]
-            time_partners.sort(key=lambda w: self._tag("t", w))
-        key_partners = [y for y in self.by_centre_week[(centre, week)] if key not in self._keys(y)]
-        key_partners.sort(key=lambda y: (-self._shared_keys(y, leaf), self._tag("k", y)))
+        time_partners = self._time_partners(centre, week, leaf) if self.kind[period] == "week" else []
+        key_partners = self._key_partners(centre, week, leaf, key)
+        # Every corner of a move must hold something to move. Each partner's own corner does (it
+        # was chosen so); a combination whose other corners do not is skipped (in the order of
+        # itertools.product over the three lists).
+        values = self.values
+        known = self._moves.get(finest)
+        if known is None:
+            known = self._moves[finest] = {}
         moves = []
-        for partners in itertools.product(
-            [None, *geo_partners[:CANDIDATES]], [None, *time_partners[:CANDIDATES]], [None, *key_partners[:CANDIDATES]]
-        ):
-            move = self._move(finest, partners)
-            if move is not None and cell in move.changed:
-                moves.append(move)
+        for geo_partner in (None, *geo_partners):
+            for time_partner in (None, *time_partners):
+                both = geo_partner is not None and time_partner is not None
+                if both and (geo_partner, time_partner, leaf) not in values:
+                    continue
+                for key_partner in (None, *key_partners):
+                    if key_partner is not None and (
+                        (geo_partner is not None and (geo_partner, week, key_partner) not in values)
+                        or (time_partner is not None and (centre, time_partner, key_partner) not in values)
+                        or (both and (geo_partner, time_partner, key_partner) not in values)
+                    ):
+                        continue
+                    partners = (geo_partner, time_partner, key_partner)
+                    move = known.get(partners)
+                    if move is None:
+                        move = known[partners] = self._move(finest, partners)
+                    moves.append(move)
         return moves
+
+    def _first(self, moves: list[_Move], scores: list[Any]) -> _Move:
+        """The move of lowest score, ties broken by the secret's order (drawn only for them)."""
+        best = min(scores)
+        tied = [move for move, score in zip(moves, scores, strict=True) if score == best]
+        if len(tied) == 1:
+            return tied[0]
+        for move in tied:
+            if move.order is None:
+                move.order = self._digest(*move.key)
+        return min(tied, key=lambda move: move.order or b"")
 
     def protect(self, cell: Cell) -> None:
         """Choose moves that let ``cell`` go down to 0 and up to k−1; hide what they touch."""
         value = self.result.values[cell]
         need = self.k - 1 - value
+        values = self.values
         lower_budget: dict[Finest, int] = {}
         raise_budget: dict[Finest, int] = {}
         raised = 0
-        chosen: list[_Move] = []
         leaves = sorted(self.under[cell], key=lambda f: self._digest("leaf", f))
         options = {finest: self._candidates(cell, finest) for finest in leaves}
 
         def capacity(move: _Move) -> int:
-            down = [raise_budget.get(f, self.values[f]) for f, sign in move.corners if sign < 0]
-            return min(down) if down else INFINITY
+            return min([raise_budget.get(f, values[f]) for f in move.downs]) if move.downs else INFINITY
 
         for finest in leaves:
-            amount = self.values[finest]
-            usable = [
-                move
-                for move in options[finest]
-                if all(lower_budget.get(f, self.values[f]) >= amount for f in self._ups(move) if f != finest)
-            ]
-            move = min(
-                usable,
-                key=lambda m: (self._cost(m), -min(capacity(m), max(need - raised, 0)), m.order),
-            )
-            for f, sign in move.corners:
-                if sign > 0 and f != finest:
-                    lower_budget[f] = lower_budget.get(f, self.values[f]) - amount
+            amount = values[finest]
+            if lower_budget:
+                usable = [
+                    move
+                    for move in options[finest]
+                    if all(lower_budget.get(f, values[f]) >= amount for f in move.ups if f != finest)
+                ]
+            else:  # nothing lowered yet: whether each move fits was known when it was made
+                usable = [move for move in options[finest] if move.fits]
+            # The cheapest move, then the one raising the cell most, then the secret's order.
+            weight = self.open_weight.__getitem__
+            costs = [sum(map(weight, m.ids)) for m in usable]
+            cheapest = min(costs)
+            tied = [m for m, cost in zip(usable, costs, strict=True) if cost == cheapest]
+            room = max(need - raised, 0)
+            move = tied[0] if len(tied) == 1 else self._first(tied, [-min(capacity(m), room) for m in tied])
+            for f in move.ups:
+                if f != finest:
+                    lower_budget[f] = lower_budget.get(f, values[f]) - amount
             raised += self._take(move, raise_budget, need - raised)
             self._hide(move)
-            chosen.append(move)
         while raised < need:
             extra = [m for moves in options.values() for m in moves if capacity(m) > 0]
-            move = min(extra, key=lambda m: (self._cost(m) / min(capacity(m), need - raised), m.order))
+            wanted = need - raised
+            move = self._first(extra, [self._cost(m) / min(capacity(m), wanted) for m in extra])
             raised += self._take(move, raise_budget, need - raised)
             self._hide(move)
 
-    @staticmethod
-    def _ups(move: _Move) -> list[Finest]:
-        return [f for f, sign in move.corners if sign > 0]
-
     def _cost(self, move: _Move) -> int:
-        covered = self._covered
-        return sum(weight for cell, weight in move.weighted if cell not in covered)
+        """The weight of the cells the move would newly hide."""
+        return sum(map(self.open_weight.__getitem__, move.ids))
 
     def _take(self, move: _Move, budget: dict[Finest, int], wanted: int) -> int:
         if wanted <= 0:
             return 0
-        down = [f for f, sign in move.corners if sign < 0]
-        taken = min([wanted, *(budget.get(f, self.values[f]) for f in down)])
-        for f in down:
+        taken = min([wanted, *(budget.get(f, self.values[f]) for f in move.downs)])
+        for f in move.downs:
             budget[f] = budget.get(f, self.values[f]) - taken
         return taken
 
     def _hide(self, move: _Move) -> None:
-        self._covered.update(move.changed)
-        for cell in move.changed:
-            if self.kind[cell[1]] in ("week", "month"):
-                self.result.hidden.add(cell)
-            else:
-                self.result.forced.add(cell)
+        open_weight = self.open_weight
+        for number in move.ids:
+            open_weight[number] = 0
+        self._touched.update(move.ids)
 
     def run(self) -> Suppression:
         primaries = [cell for cell, value in self.result.values.items() if 0 < value < self.k]
@@ -376,6 +481,9 @@ class Suppressor:
         primaries.sort(key=lambda c: (levels[self.kind[c[1]]], geo_rank[c[0][0]], c[2] == ROOT, self._digest(c)))
         for cell in primaries:
             self.protect(cell)
+        for number in self._touched:
+            cell = self._cell(number)
+            (self.result.hidden if self.kind[cell[1]] in ("week", "month") else self.result.forced).add(cell)
         return self.result
 
 

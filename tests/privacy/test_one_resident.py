@@ -144,6 +144,7 @@ def test_nothing_published_tells_one_residents_session(federation: Federation, t
     result = SyncJobs(store, data, k=K).sync()
     assert result is not None and result.stopped is None and result.sent >= 30
     busy_centres(federation)
+    federation.publish()
 
     readers = {
         "national": "national",

@@ -92,6 +92,7 @@ def test_the_server_keeps_only_hashes_of_tokens_and_codes(federation: Federation
 def test_export_needs_a_read_token_and_a_revoked_one_stops_working(federation: Federation) -> None:
     device, token = federation.terminal()
     assert post_batch(federation, token, device, PUBLISHED_DAY).status_code == 201
+    federation.publish()
     url = f"{federation.url}/api/v1/export?period=2026-06"
     assert requests.get(url, timeout=10).status_code == 401
     token = federation.read_token("ars")
@@ -115,6 +116,7 @@ def test_dashboard_pages_send_anonymous_visitors_to_the_login(federation: Federa
 def test_login_then_pages_and_export_open_and_logout_needs_csrf(federation: Federation) -> None:
     device, token = federation.terminal()
     assert post_batch(federation, token, device, PUBLISHED_DAY).status_code == 201
+    federation.publish()
     username, password = federation.user()
     web, answer = login(federation, username, password)
     assert answer.status_code == 303

@@ -65,6 +65,7 @@ def seed(fed: Federation) -> dict[str, int]:
         taken = requests.post(f"{fed.url}/api/v1/heartbeats", data=beat.model_dump_json(), headers=headers, timeout=10)
         assert taken.status_code == 200, taken.text
     fed.terminal(centres["marseille"])  # enrolled, never heard of since: stale
+    fed.publish()
     return centres
 
 

@@ -81,7 +81,9 @@ def target(federation_db: Database) -> Iterator[Target]:
     # of these years reach the published figures.
     store_batch(federation_db, terminal.id, batch(terminal.device_id, date(2000, 1, 5)), None)
     publish_due(federation_db)
-    settings_ = ServerSettings(terminal_rate=UNLIMITED, address_rate=UNLIMITED, login_rate=UNLIMITED)
+    settings_ = ServerSettings(
+        terminal_rate=UNLIMITED, address_rate=UNLIMITED, login_rate=UNLIMITED, publish_in_process=False
+    )
     app = StatusLog(create_app(federation_db, settings_))
     yield Target(federation_db, app, terminal.device_id, token, admin.create_read_token(federation_db, "fuzz"))
     assert app.server_errors() == []

@@ -125,6 +125,7 @@ def test_rollups_sum_per_centre_departement_and_nation(federation: Federation) -
         device, token = federation.terminal(centre)
         body = batch(device, PUBLISHED_DAY, sessions=sessions).model_dump_json()
         assert send(federation, token, body).status_code == 201
+    federation.publish()
     reader = {"Authorization": f"Bearer {federation.read_token()}"}
     totals = {}
     for level in ("centre", "departement", "national"):
@@ -148,6 +149,7 @@ def test_export_flags_answer_counts_that_include_cells_a_terminal_hid(federation
         batch_id=DailyBatch.make_id(device, PUBLISHED_DAY), device_id=device, day=PUBLISHED_DAY, figures=figures
     )
     assert send(federation, token, body.model_dump_json()).status_code == 201
+    federation.publish()
     text = requests.get(
         f"{federation.url}/api/v1/export",
         params={"period": "2026-06", "level": "national", "format": "csv"},
@@ -167,6 +169,7 @@ def test_export_flags_answer_counts_that_include_cells_a_terminal_hid(federation
 def test_export_asks_for_a_fixed_period_and_never_a_day(federation: Federation) -> None:
     device, token = federation.terminal()
     assert send(federation, token, batch(device, PUBLISHED_DAY, sessions=9).model_dump_json()).status_code == 201
+    federation.publish()
     reader = {"Authorization": f"Bearer {federation.read_token()}"}
     url = f"{federation.url}/api/v1/export"
 

@@ -28,6 +28,7 @@ def seeded(fed: Federation) -> dict[str, int]:
         device, token = fed.terminal(centre)
         answer = fed.post("/api/v1/batches", batch(device, DAY, sessions=12).model_dump_json(), token)
         assert answer.status_code == 201
+    fed.publish()
     return centres
 
 
