@@ -140,6 +140,16 @@ def url_text(value: Any) -> str:
     return str(value).encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+def header_bytes(value: Any) -> Any:
+    """A header value as the client can send it: non-ASCII text as Latin-1 (else UTF-8) bytes."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            return value.encode("latin-1")
+        except UnicodeEncodeError:
+            return value.encode("utf-8")
+    return value
+
+
 def fuzz(target: Target, mode: GenerationMode, examples: int, tokens: bool) -> dict[str, int]:
     """Every operation of the server's OpenAPI, ``examples`` cases each, some spoilt with
     :data:`HOSTILE` values; returns how many answers of each status each operation gave."""
@@ -155,7 +165,9 @@ def fuzz(target: Target, mode: GenerationMode, examples: int, tokens: bool) -> d
         @given(case=operation.as_strategy(mode), picks=picks, clock=st.sampled_from(CLOCKS))
         @settings(max_examples=examples, deadline=None, database=None)
         def call(case: Any, picks: list[tuple[int, Any]], clock: str | None) -> None:
-            headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in OURS}
+            # A generated header may hold any Latin-1 text ("année"): sent as the bytes HTTP
+            # carries, where the client would refuse a str that is not ASCII.
+            headers = {k: header_bytes(v) for k, v in (case.headers or {}).items() if k.lower() not in OURS}
             headers["Content-Type"] = "application/json"
             if tokens:
                 token = target.read if case.path == "/api/v1/export" else target.token
