@@ -278,7 +278,7 @@ class Resident:
         self.kiosk.window.lobby_page().runJavaScript("document.getElementById('skip').click()", 0)
         _wait(lambda: self.kiosk.controller.state is State.WIPED, "the wipe")
         # The goodbye screen on screen a moment, as a resident sees it before its seconds run out.
-        self.lobby.wait("goodbye", "the goodbye screen")
+        self.wait_goodbye()
         waited = time.perf_counter() - start
         _loop(GOODBYE_SHOWN_MS)
         start = time.perf_counter()
@@ -286,6 +286,23 @@ class Resident:
         self.kiosk.controller.session.tick()
         self.lobby.wait("attract", "the welcome screen again")
         return waited + time.perf_counter() - start
+
+    def wait_goodbye(self) -> None:
+        """The goodbye on screen: shown in place by the questions page (no load) or loaded; either
+        way, the lobby's document is complete and shows it (asked of the document itself)."""
+        from kiosk.shell.web.scheme import page_name
+
+        lobby = self.kiosk.window.lobby_page()
+        _wait(lambda: page_name(lobby.url()) == "goodbye", "the goodbye screen")
+        script = (
+            "document.readyState === 'complete' && !!document.getElementById('goodbye')"
+            " && !document.getElementById('goodbye').hidden"
+        )
+        answers: list[object] = []
+        while True not in answers:
+            answers.clear()
+            lobby.runJavaScript(script, 0, answers.append)
+            _wait(lambda: answers, "the goodbye document's answer")
 
     def renderers(self) -> dict[int, str]:
         """The renderer processes of the kiosk's own views, by pid (for the memory trace)."""

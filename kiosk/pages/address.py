@@ -22,6 +22,9 @@ STATIC = "static"
 ACTION = "action"
 RESERVED = frozenset({STATIC, ACTION})
 """First path segments that are not pages: no page may take these names."""
+SCREENS_WITHIN: dict[str, frozenset[str]] = {"questions": frozenset({"goodbye"})}
+"""Pages that carry other pages' screens, shown in place by the page's ``kioskScreen(name)``
+(which answers true): the goodbye comes the moment the questions are answered, no load."""
 
 
 class Kind(StrEnum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from kiosk.core.session import EndReason
+from kiosk.core.session import EndReason, State
 from kiosk.pages.actions import Action
 from kiosk.shell.controller import SessionController
 
@@ -19,6 +19,9 @@ Handler = Callable[[Mapping[str, str]], None]
 
 # While the end-of-session questions are shown, these verbs (the top bar's) skip them.
 SKIP_QUESTIONS = frozenset({Action.HOME, Action.BACK, Action.HELP, Action.MEDIATOR, Action.END})
+# Verbs that are not a touch of the session: the answers, and the goodbye's tap, whose touch
+# already brought the welcome screen (a second touch would open a session nobody asked for).
+NOT_A_TOUCH = frozenset({Action.ANSWERS, Action.QUESTION, Action.ATTRACT})
 
 
 class ActionTable:
@@ -28,7 +31,7 @@ class ActionTable:
         self.handlers: dict[Action, Handler] = {
             Action.START: lambda p: c.activity(),
             Action.STAY: lambda p: c.activity(),
-            Action.ATTRACT: lambda p: c.activity(),
+            Action.ATTRACT: lambda p: c.activity() if c.state is State.WIPED else None,
             Action.OPEN: lambda p: c.open_tile(p.get("tile", "")),
             Action.HOME: lambda p: c.go_home(),
             Action.BACK: lambda p: c.go_back(),
@@ -52,7 +55,7 @@ class ActionTable:
         if self._controller.asking_questions and action in SKIP_QUESTIONS:
             self._controller.skip_questions()
             return
-        if action not in (Action.ANSWERS, Action.QUESTION):
+        if action not in NOT_A_TOUCH:
             self._controller.activity()
         self.handlers[action](params or {})
 

@@ -170,9 +170,11 @@ def test_void_qt_calls_never_use_up_none(shielded: bool) -> None:
         timeout=120,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
-    taken = run.stdout.split()[0] if run.stdout else ""
-    assert taken in ("0", "1")  # "1": the upstream bug is still there (this test says when it goes)
+    taken = int(run.stdout.split()[0]) if run.stdout else -1
+    # 0: the upstream bug is gone (this test says when); 1 or 2 by process (it varies from one
+    # start to the next): the bug is still there.
+    assert taken in (0, 1, 2), run.stderr[-2000:]
     if shielded:
         assert run.returncode == 0 and "alive" in run.stdout, run.stderr[-2000:]
-    elif taken == "1":
+    elif taken > 0:
         assert run.returncode != 0 and "none_dealloc" in run.stderr  # what the shield prevents

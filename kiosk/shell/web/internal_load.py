@@ -7,16 +7,21 @@ in a hundred residents by the bench's soak). A page the shell asked for that has
 within ``SETTLE_MS``, or failed, is asked for again, ``TRIES`` times in all, unless the shell
 asked for another page meanwhile (the lobby's pages themselves only ever ask for verbs, which
 are refused navigations, never for another page).
+
+A page that carries the screen asked for (``address.SCREENS_WITHIN``: the questions carry the
+goodbye) is asked to show it in place; only if it says no (or never answers) is it loaded.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtWebEngineCore import QWebEngineLoadingInfo, QWebEnginePage
 
-from kiosk.shell.web.scheme import kiosk_url
+from kiosk.pages.address import SCREENS_WITHIN
+from kiosk.shell.web.scheme import kiosk_url, page_name
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ def load_kiosk_page(page: QWebEnginePage, name: str) -> None:
     loader = page.findChild(InternalLoad)
     if loader is None:
         loader = InternalLoad(page)
-    loader.load(kiosk_url(name))
+    loader.show(name)
 
 
 class InternalLoad(QObject):
@@ -41,18 +46,40 @@ class InternalLoad(QObject):
         self._page = page
         self._url: QUrl | None = None
         self._tries = 0
+        self._document = ""  # the page this loader last saw loaded (its URL may say another screen)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SETTLE_MS)
         self._timer.timeout.connect(self._again)
         page.loadingChanged.connect(self._changed)
 
+    def show(self, name: str) -> None:
+        if name not in SCREENS_WITHIN.get(self._document, ()) or self._page.isLoading():
+            self.load(kiosk_url(name))
+            return
+        url = kiosk_url(name)
+        self._url, self._tries = url, 0  # asked for; loaded by _again if the page never answers
+
+        def answered(shown: object) -> None:
+            if self._url is not url:
+                return  # another page was asked for meanwhile
+            if shown is True:
+                self._url = None
+                self._timer.stop()
+            else:
+                self.load(url)
+
+        self._page.runJavaScript(f"typeof kioskScreen === 'function' && kioskScreen({json.dumps(name)})", 0, answered)
+        self._timer.start(SETTLE_MS)
+
     def load(self, url: QUrl) -> None:
-        self._url, self._tries = url, 1
+        self._url, self._tries, self._document = url, 1, ""
         self._page.setUrl(url)
         self._timer.start(SETTLE_MS)
 
     def _changed(self, info: QWebEngineLoadingInfo) -> None:
+        if info.status() == QWebEngineLoadingInfo.LoadStatus.LoadSucceededStatus:
+            self._document = page_name(info.url())
         # Only the load of the page asked for counts (a page's refused verb ends as a load too).
         if self._url is None or info.url() != self._url:
             return
