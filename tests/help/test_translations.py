@@ -73,6 +73,7 @@ def test_a_translation_older_than_the_french_is_not_shown(tmp_path: Path) -> Non
 # An element marked French-only (the style sheet, inside the page, names the class too).
 FRENCH_ONLY = re.compile(r'class="[^"]*\bfrench-only\b')
 
+
 def test_the_page_shows_the_translation_in_its_direction(centre: HelpCentre) -> None:
     renderer = PageRenderer(icons_dir=REPO / "config" / "icons", centre_name="Centre", help_videos=HELP / "videos")
     context = help_context(centre, "article", {"slug": "utiliser-la-borne"}, "ar")
