@@ -131,6 +131,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX appointments_one_per_slot ON appointments (person_id, start_ms) WHERE state != 'cancelled';
     CREATE INDEX appointments_time ON appointments (start_ms);
     """,
+    # 4: what one process tells the other (kiosk.core.mediation.presence)
+    """
+    CREATE TABLE agent_status (
+        key         TEXT PRIMARY KEY,   -- agent_beat | staff_present
+        value       TEXT NOT NULL,
+        updated_ms  INTEGER NOT NULL    -- UTC milliseconds
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
