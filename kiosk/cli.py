@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument(
         "--port", type=int, default=None, help="port of the help website (default: [agent] in kiosk.toml)"
     )
+    agent.add_argument(
+        "--console-port", type=int, default=None, help="port of the staff console (default: [console] in kiosk.toml)"
+    )
 
     console_user = sub.add_parser(
         "console-user", help="create a staff console account, or set its role and a new password"
@@ -301,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agent":
         from kiosk.agent.main import run_agent
 
-        return run_agent(_config_dir(args.config_dir), once=args.once, port_override=args.port)
+        return run_agent(
+            _config_dir(args.config_dir), once=args.once, port_override=args.port, console_port=args.console_port
+        )
     return 2
 
 

@@ -56,7 +56,9 @@ def end_of_day_job(queue: CallQueue) -> None:
         log.exception("agent.calls_end_of_day_failed")
 
 
-def run_agent(config_dir: Path, once: bool = False, port_override: int | None = None) -> int:
+def run_agent(
+    config_dir: Path, once: bool = False, port_override: int | None = None, console_port: int | None = None
+) -> int:
     try:
         result = load_for_process(config_dir)
     except ConfigError as error:
@@ -145,7 +147,8 @@ def run_agent(config_dir: Path, once: bool = False, port_override: int | None = 
     scheduler.add_job(end_of_day_job, "cron", args=[calls], hour=0, minute=5, id="calls-end-of-day", **common)
     scheduler.add_job(end_of_day_job, "date", args=[calls], run_date=now, id="calls-end-of-day-at-start", **common)
     host, port = settings.agent.listen_host, port_override if port_override is not None else settings.agent.listen_port
-    console_host, console_port = settings.console.listen_host, settings.console.listen_port
+    console_host = settings.console.listen_host
+    console_port = console_port if console_port is not None else settings.console.listen_port
     servers = [
         http_server(create_help_site(result.config), host, port),
         https_server(console.app, console_host, console_port, console.certificate),
