@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--help-dir", type=Path, default=None, help=f"the help content (default: {default_config_dir() / 'help'})"
     )
 
-    agent = sub.add_parser("agent", help="run the agent: statistics jobs on a schedule")
+    agent = sub.add_parser("agent", help="run the agent: scheduled jobs, the help website and the staff console")
     agent.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
     agent.add_argument("--once", action="store_true", help="run every job once now and exit")
     agent.add_argument(

@@ -220,3 +220,13 @@ def test_building_the_cli_does_not_import_fastapi() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_certificate_without_its_key_is_a_configuration_problem() -> None:
+    from pydantic import ValidationError
+
+    from kiosk.core.settings import ConsoleSettings
+
+    with pytest.raises(ValidationError, match="give both cert_file and key_file"):
+        ConsoleSettings(cert_file=Path("/etc/kiosk/console.pem"))
+    assert ConsoleSettings().listen_host == "127.0.0.1" and ConsoleSettings().listen_port == 8743
