@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.core.logs import configure_logging
 from kiosk.core.places import default_config_dir
+
+if TYPE_CHECKING:
+    from kiosk.core.settings import KioskSettings
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -86,6 +90,17 @@ def _config_dir(path: Path | None) -> Path:
     return path.parent if path.suffix == ".toml" else path
 
 
+def _settings(config_dir: Path) -> KioskSettings | None:
+    """The settings a command runs on; None (the problems printed) when there are none."""
+    from kiosk.core.loading import ConfigError, format_problems, load_for_process
+
+    try:
+        return load_for_process(config_dir).config.kiosk
+    except ConfigError as error:
+        print(format_problems(error.problems), file=sys.stderr)
+        return None
+
+
 def cmd_config_check(path: Path | None) -> int:
     from kiosk.core.loading import check_config, format_problems
 
@@ -144,14 +159,11 @@ def cmd_help_check(help_dir: Path | None) -> int:
 
 
 def cmd_stats_report(config_dir: Path, period_text: str | None, first: str | None, last: str | None, fmt: str) -> int:
-    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from kiosk.core.stats.report import build_report, last_closed_month, parse_period, render
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
-    try:
-        settings = load_for_process(config_dir).config.kiosk
-    except ConfigError as error:
-        print(format_problems(error.problems), file=sys.stderr)
+    settings = _settings(config_dir)
+    if settings is None:
         return 2
     try:
         period = parse_period(period_text, first, last)
@@ -202,13 +214,10 @@ def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -
 
     from kiosk.agent.console.accounts import AccountError, Accounts, StaffRole, check_name
     from kiosk.agent.console.certificate import CERT_NAME
-    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
-    try:
-        settings = load_for_process(config_dir).config.kiosk
-    except ConfigError as error:
-        print(format_problems(error.problems), file=sys.stderr)
+    settings = _settings(config_dir)
+    if settings is None:
         return 2
     try:
         name = check_name(name)
@@ -253,13 +262,10 @@ def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
-    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from sync.client import SyncClient, SyncError
 
-    try:
-        settings = load_for_process(config_dir).config.kiosk
-    except ConfigError as error:
-        print(format_problems(error.problems), file=sys.stderr)
+    settings = _settings(config_dir)
+    if settings is None:
         return 2
     try:
         server = server_url(server)
