@@ -117,3 +117,24 @@ def test_the_presence_toggle_is_what_the_shell_reads(console_server: ConsoleServ
         "SELECT target FROM console_audit WHERE action = 'presence' ORDER BY id"
     ).fetchall()
     assert targets == [("present",), ("absent",)]
+
+
+def test_the_live_stream_ends_when_its_login_does(console_server: ConsoleServer) -> None:
+    client = console_server.login(*STAFF)
+    token = form_token(client.get(console_server.url + "/appels").text)
+    stream = client.get(console_server.url + "/api/appels/flux", stream=True, timeout=10)
+    events: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+    threading.Thread(target=read_events, args=(stream, events), daemon=True).start()
+    try:
+        assert next_calls(events, time.monotonic() + 5) is not None
+        client.post(console_server.url + "/deconnexion", data={"csrf": token})
+        deadline = time.monotonic() + 2.0
+        kinds = []
+        while time.monotonic() < deadline and "ended" not in kinds:
+            try:
+                kinds.append(events.get(timeout=max(0.01, deadline - time.monotonic()))[0])
+            except queue.Empty:
+                break
+        assert "ended" in kinds
+    finally:
+        stream.close()
