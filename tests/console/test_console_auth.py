@@ -42,7 +42,7 @@ def test_no_page_or_api_without_a_login(console_server: ConsoleServer) -> None:
     # A cookie that is not a login is no better than none.
     client.cookies.set("borne_console", "not-a-token")
     assert client.get(console_server.url + "/api/appels").status_code == 401
-    # What is public: the login form and the two static files, nothing else.
+    # What is public: the login form and the static files, nothing else.
     assert {"/connexion", "/static/{name}"} == PUBLIC
     assert client.get(console_server.url + "/static/console.js").headers["content-type"].startswith("text/javascript")
     for name in ("..%2Fapp.py", "app.py", ".hidden.js", "templates%2Fbase.html"):

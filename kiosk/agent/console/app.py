@@ -21,7 +21,7 @@ from kiosk.agent.console.security import SecurityHeaders
 
 PUBLIC = frozenset({"/connexion", "/static/{name}"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 CSRF_REASON = "Ce formulaire a expiré ou ne vient pas de la console. Rechargez la page et recommencez."
 
 
