@@ -20,7 +20,10 @@ def concrete(path: str) -> str:
 
 
 def test_no_page_or_api_without_a_login(console_server: ConsoleServer) -> None:
-    routes = [r for r in console_server.console.app.routes if isinstance(r, APIRoute)]
+    routes = console_server.console.app.routes
+    # Only FastAPI routes get the app's guard: a mounted app or a bare Starlette route would not.
+    assert all(isinstance(r, APIRoute) for r in routes), [r for r in routes if not isinstance(r, APIRoute)]
+    routes = [r for r in routes if isinstance(r, APIRoute)]
     guarded = [(method, r.path) for r in routes if r.path not in PUBLIC for method in sorted(r.methods)]
     # Every route the app has is tried (a new one is too); these must be among them.
     assert {
