@@ -102,7 +102,7 @@ def run_agent(
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from kiosk.agent.console.serve import build_console, http_server, https_server, run_servers
+    from kiosk.agent.console.serve import build_console, http_server, https_server, run_servers, stop_on_signals
     from kiosk.agent.web import create_help_site
 
     try:
@@ -153,24 +153,26 @@ def run_agent(
         http_server(create_help_site(result.config), host, port),
         https_server(console.app, console_host, console_port, console.certificate),
     ]
-    scheduler.start()
-    log.info(
-        "agent.started",
-        extra={
-            "database": str(db_path),
-            "timezone": settings.centre.timezone,
-            "website": f"http://{host}:{port}/aide",
-            "console": f"https://{console_host}:{console_port}/",
-            "console_certificate": str(console.certificate.cert_file),
-            "console_fingerprint_sha256": console.certificate.fingerprint,
-        },
-    )
-    try:
-        # Both servers in the foreground; SIGTERM/SIGINT stop them (and the live streams) together.
-        run_servers(servers, on_stop=console.context.stopping.set)
-    finally:
-        log.info("agent.stopping")
-        scheduler.shutdown(wait=True)
-        console.close()
+    # From here a SIGTERM/SIGINT stops both servers (and the live streams) together, even one that
+    # comes before they have started.
+    with stop_on_signals(servers, on_stop=console.context.stopping.set):
+        scheduler.start()
+        log.info(
+            "agent.started",
+            extra={
+                "database": str(db_path),
+                "timezone": settings.centre.timezone,
+                "website": f"http://{host}:{port}/aide",
+                "console": f"https://{console_host}:{console_port}/",
+                "console_certificate": str(console.certificate.cert_file),
+                "console_fingerprint_sha256": console.certificate.fingerprint,
+            },
+        )
+        try:
+            run_servers(servers)  # in the foreground until a signal
+        finally:
+            log.info("agent.stopping")
+            scheduler.shutdown(wait=True)
+            console.close()
     store.close()
     return 0

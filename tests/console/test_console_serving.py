@@ -14,14 +14,18 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from cryptography import x509
 
 from kiosk.agent.console.certificate import VALID_DAYS, ensure_self_signed, fingerprint
+from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.mediation.presence import agent_alive
-from kiosk.core.store import Role, open_store
+from kiosk.core.mediation_config import MediatorSettings
+from kiosk.core.ports import ManualClock
+from kiosk.core.store import Role, Store, open_store
 
 pytestmark = pytest.mark.console
 REPO = Path(__file__).resolve().parents[2]
@@ -102,6 +106,11 @@ def wait_listening(port: int) -> None:
     pytest.fail(f"nothing listens on 127.0.0.1:{port}")
 
 
+def shell_state(store: Store, call_id: int) -> tuple[str, str | None]:
+    row = store.conn.execute("SELECT state, first_name FROM mediator_calls WHERE id = ?", (call_id,)).fetchone()
+    return str(row[0]), row[1]
+
+
 def stop(agent: subprocess.Popen[str]) -> int:
     agent.send_signal(signal.SIGTERM)
     try:
@@ -137,6 +146,10 @@ def test_the_agent_serves_the_console_over_https_with_its_certificate(tmp_path: 
         check=False,
     )
     assert done.returncode == 0 and "Created the admin account 'claire'" in done.stdout, done.stderr
+    # A call left waiting yesterday: the agent closes that day when it starts.
+    shell = open_store(data / "kiosk.db", Role.SHELL)
+    yesterday = ManualClock(datetime.now(UTC) - timedelta(days=1))
+    left = CallQueue(shell, MediatorSettings(), ZoneInfo("Europe/Paris"), yesterday).open(None, "Jo")
     port = free_port()
     agent = start_agent(REPO / "config", env, port)
     try:
@@ -153,14 +166,16 @@ def test_the_agent_serves_the_console_over_https_with_its_certificate(tmp_path: 
         assert page.status_code == 200 and "Console du personnel" in page.text
         with pytest.raises(requests.exceptions.SSLError):  # only this certificate is trusted, not any
             requests.get(f"https://127.0.0.1:{port}/connexion", timeout=10, verify=True)
-        store = open_store(data / "kiosk.db", Role.SHELL)
-        try:  # the beat, written at start by the scheduler's first run
+        try:  # the beat and the end of yesterday, at start by the scheduler's first runs
             deadline = time.monotonic() + 10
-            while not agent_alive(store, datetime.now(UTC)) and time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (
+                agent_alive(shell, datetime.now(UTC)) and shell_state(shell, left.id) == ("missed", None)
+            ):
                 time.sleep(0.1)
-            assert agent_alive(store, datetime.now(UTC))
+            assert agent_alive(shell, datetime.now(UTC))
+            assert shell_state(shell, left.id) == ("missed", None)  # and the first name wiped
         finally:
-            store.close()
+            shell.close()
         # A live stream open does not hold the agent up when it is told to stop.
         token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         client.post(

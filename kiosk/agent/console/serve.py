@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -108,8 +108,10 @@ async def serve_together(servers: Sequence[uvicorn.Server]) -> None:
     await asyncio.gather(*(serve(server) for server in servers))
 
 
-def run_servers(servers: Sequence[uvicorn.Server], on_stop: Callable[[], None] = lambda: None) -> None:
-    """Serve in the foreground until SIGTERM or SIGINT."""
+@contextlib.contextmanager
+def stop_on_signals(servers: Sequence[uvicorn.Server], on_stop: Callable[[], None]) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT stop every server (a server told before it has started
+    stops as soon as it has)."""
 
     def stop(_signum: int, _frame: object) -> None:
         on_stop()
@@ -118,7 +120,12 @@ def run_servers(servers: Sequence[uvicorn.Server], on_stop: Callable[[], None] =
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        asyncio.run(serve_together(servers))
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_servers(servers: Sequence[uvicorn.Server]) -> None:
+    """Serve in the foreground until they are told to stop."""
+    asyncio.run(serve_together(servers))
