@@ -50,10 +50,17 @@ def beat_job(store: Store, clock: Clock) -> None:
 
 
 def end_of_day_job(queue: CallQueue) -> None:
+    """Close the calls' past days; forget the console's expired logins and year-old audit rows."""
+    from kiosk.agent.console.accounts import Accounts
+
     try:
         queue.end_of_day()
     except Exception:
         log.exception("agent.calls_end_of_day_failed")
+    try:
+        Accounts(queue.store).purge(queue.clock.now())
+    except Exception:
+        log.exception("agent.console_purge_failed")
 
 
 def run_agent(

@@ -68,3 +68,16 @@ def test_the_throttle_forgets_failures_after_its_window() -> None:
     assert throttle.blocked_for_s("10.0.0.8") == 0  # per address
     now[0] += 420
     assert throttle.blocked_for_s("10.0.0.9") == 0
+
+
+def test_expired_logins_and_year_old_audit_rows_are_purged(store: Store) -> None:
+    accounts = Accounts(store)
+    accounts.set("karim", StaffRole.STAFF, "assez long mot", NOW)
+    account = accounts.all()[0]
+    kept = accounts.open_session(account, NOW, timedelta(hours=12))
+    accounts.open_session(account, NOW - timedelta(days=2), timedelta(hours=12))  # long expired
+    accounts.audit("karim", "login", None, NOW - timedelta(days=366))
+    accounts.audit("karim", "login", None, NOW - timedelta(days=364))
+    assert accounts.purge(NOW) == 2
+    assert accounts.session(kept, NOW) is not None
+    assert [row[0] for row in accounts.audit_log()] == [int((NOW - timedelta(days=364)).timestamp() * 1000)]

@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +24,8 @@ from kiosk.core.mediation.storage import to_ms, write
 from kiosk.core.store import Store
 
 NAME_MAX, PASSWORD_MIN, PASSWORD_MAX = 40, 10, 200
+AUDIT_KEEP_DAYS = 365
+"""The audit log (staff names, addresses of failed logins) is kept a year."""
 
 
 class StaffRole(StrEnum):
@@ -82,8 +85,11 @@ class Accounts:
     def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
         self.store = store
         self.hasher = hasher or PasswordHasher()
-        # Checked against when the name is unknown, so a wrong name costs as long as a wrong password.
-        self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    @cached_property
+    def _decoy(self) -> str:
+        """Checked against when the name is unknown, so a wrong name costs as long as a wrong password."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     # -- accounts -------------------------------------------------------------------------------
     def set(self, name: str, role: StaffRole, password: str, now: datetime) -> bool:
@@ -159,6 +165,16 @@ class Accounts:
                 (to_ms(now), who, action, target),
             ),
         )
+
+    def purge(self, now: datetime, keep_days: int = AUDIT_KEEP_DAYS) -> int:
+        """Delete expired logins and audit rows older than ``keep_days``; returns the rows deleted."""
+        oldest = to_ms(now - timedelta(days=keep_days))
+
+        def delete(conn: sqlite3.Connection) -> int:
+            gone = conn.execute("DELETE FROM console_sessions WHERE expires_ms <= ?", (to_ms(now),)).rowcount
+            return int(gone) + int(conn.execute("DELETE FROM console_audit WHERE at_ms < ?", (oldest,)).rowcount)
+
+        return write(self.store, delete)
 
     def audit_log(self, limit: int = 100) -> list[tuple[int, str, str, str | None]]:
         rows = self.store.conn.execute(
