@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.core.logs import configure_logging
 from kiosk.core.places import default_config_dir
+
+if TYPE_CHECKING:
+    from kiosk.core.settings import KioskSettings
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -41,12 +45,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--help-dir", type=Path, default=None, help=f"the help content (default: {default_config_dir() / 'help'})"
     )
 
-    agent = sub.add_parser("agent", help="run the agent: statistics jobs on a schedule")
+    agent = sub.add_parser("agent", help="run the agent: scheduled jobs, the help website and the staff console")
     agent.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
     agent.add_argument("--once", action="store_true", help="run every job once now and exit")
     agent.add_argument(
         "--port", type=int, default=None, help="port of the help website (default: [agent] in kiosk.toml)"
     )
+    agent.add_argument(
+        "--console-port", type=int, default=None, help="port of the staff console (default: [console] in kiosk.toml)"
+    )
+
+    console_user = sub.add_parser(
+        "console-user", help="create a staff console account, or set its role and a new password"
+    )
+    console_user.add_argument("name", help="the account's name (letters, digits, . _ -)")
+    console_user.add_argument("--role", choices=("staff", "admin"), required=True)
+    console_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input (no prompt)"
+    )
+    console_user.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
 
     enroll = sub.add_parser("enroll", help="join the federation server with a one-time enrolment code")
     enroll.add_argument("--server", required=True, help="e.g. https://stats.federation.example")
@@ -71,6 +88,17 @@ def _config_dir(path: Path | None) -> Path:
     if path is None:
         return default_config_dir()
     return path.parent if path.suffix == ".toml" else path
+
+
+def _settings(config_dir: Path) -> KioskSettings | None:
+    """The settings a command runs on; None (the problems printed) when there are none."""
+    from kiosk.core.loading import ConfigError, format_problems, load_for_process
+
+    try:
+        return load_for_process(config_dir).config.kiosk
+    except ConfigError as error:
+        print(format_problems(error.problems), file=sys.stderr)
+        return None
 
 
 def cmd_config_check(path: Path | None) -> int:
@@ -131,14 +159,11 @@ def cmd_help_check(help_dir: Path | None) -> int:
 
 
 def cmd_stats_report(config_dir: Path, period_text: str | None, first: str | None, last: str | None, fmt: str) -> int:
-    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from kiosk.core.stats.report import build_report, last_closed_month, parse_period, render
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
-    try:
-        settings = load_for_process(config_dir).config.kiosk
-    except ConfigError as error:
-        print(format_problems(error.problems), file=sys.stderr)
+    settings = _settings(config_dir)
+    if settings is None:
         return 2
     try:
         period = parse_period(period_text, first, last)
@@ -172,16 +197,75 @@ def cmd_stats_report(config_dir: Path, period_text: str | None, first: str | Non
     return 0
 
 
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password (10 characters or more): ")
+    if getpass.getpass("The same password again: ") != first:
+        print("kiosk console-user: the two passwords differ; nothing changed.", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -> int:
+    from datetime import UTC, datetime
+
+    from kiosk.agent.console.accounts import AccountError, Accounts, StaffRole, check_name
+    from kiosk.agent.console.certificate import CERT_NAME
+    from kiosk.core.store import DB_NAME, Role, StoreError, open_store
+
+    settings = _settings(config_dir)
+    if settings is None:
+        return 2
+    try:
+        name = check_name(name)
+    except AccountError as error:
+        print(f"kiosk console-user: {error}", file=sys.stderr)
+        return 2
+    password = _read_password(from_stdin)
+    if password is None:
+        return 2
+    try:
+        store = open_store(settings.paths.data_dir / DB_NAME, Role.AGENT)
+    except StoreError as error:
+        print(f"kiosk console-user: {error}", file=sys.stderr)
+        return 1
+    try:
+        accounts = Accounts(store)
+        created = accounts.set(name, StaffRole(role), password, datetime.now(UTC))
+        accounts.audit("(command line)", "account_set", f"{name} ({role})", datetime.now(UTC))
+    except AccountError as error:
+        print(f"kiosk console-user: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    console = settings.console
+    print(
+        f"{'Created' if created else 'Updated'} the {role} account {name!r}"
+        f"{'' if created else ' (its open logins are closed)'}. "
+        f"The console: https://{console.listen_host}:{console.listen_port}/"
+    )
+    cert = console.cert_file or settings.paths.data_dir / "console" / CERT_NAME
+    if cert.is_file():
+        from cryptography import x509
+
+        from kiosk.agent.console.certificate import fingerprint
+
+        print(
+            f"Its certificate's SHA-256 fingerprint: {fingerprint(x509.load_pem_x509_certificate(cert.read_bytes()))}"
+        )
+    return 0
+
+
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
-    from kiosk.core.loading import ConfigError, format_problems, load_for_process
     from sync.client import SyncClient, SyncError
 
-    try:
-        settings = load_for_process(config_dir).config.kiosk
-    except ConfigError as error:
-        print(format_problems(error.problems), file=sys.stderr)
+    settings = _settings(config_dir)
+    if settings is None:
         return 2
     try:
         server = server_url(server)
@@ -205,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_enroll(_config_dir(args.config_dir), args.server, args.code)
     if args.command == "config":
         return cmd_config_check(args.path)
+    if args.command == "console-user":
+        return cmd_console_user(_config_dir(args.config_dir), args.name, args.role, args.password_stdin)
     if args.command == "help":
         return cmd_help_check(args.help_dir)
     if args.command == "stats":
@@ -224,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "agent":
         from kiosk.agent.main import run_agent
 
-        return run_agent(_config_dir(args.config_dir), once=args.once, port_override=args.port)
+        return run_agent(
+            _config_dir(args.config_dir), once=args.once, port_override=args.port, console_port=args.console_port
+        )
     return 2
 
 

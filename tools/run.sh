@@ -69,6 +69,7 @@ AGENT_PID=$!
 echo "Logs (JSON lines): $LOG   — follow them with: tail -f $LOG"
 echo "Agent log: $PWD/.run/kiosk-agent.log   — usage figures: make stats"
 echo "Help website (the guides, for residents at home): http://127.0.0.1:8700/aide"
+echo "Staff console: https://127.0.0.1:8743/  (first account: .venv/bin/kiosk console-user NAME --role admin)"
 echo "Stop with Ctrl+C."
 .venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee "$LOG") 2>&1 &
 SHELL_PID=$!

@@ -2,22 +2,27 @@
 
 It runs on a schedule (APScheduler): seal closed days every 15 minutes, purge once a night,
 checkpoint the database every hour, and — once the terminal is enrolled — send the outbox to
-the federation server and a heartbeat every 5 minutes. The staff console will join this process.
+the federation server and a heartbeat every 5 minutes; write its beat for the shell every few
+seconds and close the mediator calls' day after midnight. It serves the help website over HTTP
+and the staff console (:mod:`kiosk.agent.console`) over HTTPS, both in this one process.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kiosk.agent.jobs import StatsJobs
 from kiosk.agent.sync_jobs import SyncJobs
 from kiosk.core.loading import ConfigError, format_problems, load_for_process
-from kiosk.core.ports import SystemClock
-from kiosk.core.store import DB_NAME, Role, StoreError, open_store
+from kiosk.core.mediation.calls import CallQueue
+from kiosk.core.mediation.presence import AGENT_BEAT_S, beat
+from kiosk.core.ports import Clock, SystemClock
+from kiosk.core.stats.recorder import StatsRecorder
+from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,31 @@ def software_version() -> str:
         return "0+unknown"
 
 
-def run_agent(config_dir: Path, once: bool = False, port_override: int | None = None) -> int:
+def beat_job(store: Store, clock: Clock) -> None:
+    """Tell the shell the agent (and its console) is up; never raises into the scheduler."""
+    try:
+        beat(store, clock.now())
+    except Exception:
+        log.exception("agent.beat_failed")
+
+
+def end_of_day_job(queue: CallQueue) -> None:
+    """Close the calls' past days; forget the console's expired logins and year-old audit rows."""
+    from kiosk.agent.console.accounts import Accounts
+
+    try:
+        queue.end_of_day()
+    except Exception:
+        log.exception("agent.calls_end_of_day_failed")
+    try:
+        Accounts(queue.store).purge(queue.clock.now())
+    except Exception:
+        log.exception("agent.console_purge_failed")
+
+
+def run_agent(
+    config_dir: Path, once: bool = False, port_override: int | None = None, console_port: int | None = None
+) -> int:
     try:
         result = load_for_process(config_dir)
     except ConfigError as error:
@@ -53,12 +82,15 @@ def run_agent(config_dir: Path, once: bool = False, port_override: int | None = 
         print(f"kiosk agent: {error}", file=sys.stderr)
         log.critical("agent.store_unusable", extra={"error": str(error)})
         return 1
-    jobs = StatsJobs(store, settings, SystemClock())
+    clock = SystemClock()
+    jobs = StatsJobs(store, settings, clock)
+    calls = CallQueue(store, settings.mediator, ZoneInfo(settings.centre.timezone), clock, StatsRecorder(store, clock))
     sync = SyncJobs(store, settings.paths.data_dir, settings.stats.suppression_k)
     version = software_version()
     if once:
         sealed = jobs.aggregate()
         purged = jobs.purge()
+        end_of_day_job(calls)
         jobs.checkpoint()
         print(f"kiosk agent: {sealed} day(s) sealed, {purged} old row(s) deleted ({db_path}).")
         drained = sync.sync()
@@ -74,12 +106,22 @@ def run_agent(config_dir: Path, once: bool = False, port_override: int | None = 
                 print("kiosk agent: a new national tile catalogue was saved; the shell uses it from its next start.")
         return 0
 
-    import uvicorn
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from kiosk.agent.console.serve import build_console, http_server, https_server, run_servers, stop_on_signals
     from kiosk.agent.web import create_help_site
 
+    try:
+        console = build_console(settings, db_path, clock)
+    except (ValueError, OSError, StoreError) as error:
+        print(f"kiosk agent: the staff console cannot start: {error}", file=sys.stderr)
+        log.critical("agent.console_unusable", extra={"error": str(error)})
+        store.close()
+        return 1
+
+    # One line per run of a job every 5 seconds (the beat) would drown the journal.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     # The jobs share the agent's one SQLite connection: they run one at a time (two jobs opening
     # transactions on one connection at once made the sealing at start fail now and then).
     scheduler = BackgroundScheduler(
@@ -105,28 +147,39 @@ def run_agent(config_dir: Path, once: bool = False, port_override: int | None = 
         id="heartbeat",
         **common,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_help_site(result.config), host="127.0.0.1", port=0, log_level="warning")
+    # The shell reads the beat before offering a mediator call: at start, then every few seconds.
+    scheduler.add_job(
+        beat_job, "interval", args=[store, clock], seconds=AGENT_BEAT_S, next_run_time=now, id="beat", **common
     )
-
-    def stop(signum: int, _frame: object) -> None:
-        # Until uvicorn takes the signals over, a SIGTERM must still stop the agent cleanly.
-        server.should_exit = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    scheduler.add_job(end_of_day_job, "cron", args=[calls], hour=0, minute=5, id="calls-end-of-day", **common)
+    scheduler.add_job(end_of_day_job, "date", args=[calls], run_date=now, id="calls-end-of-day-at-start", **common)
     host, port = settings.agent.listen_host, port_override if port_override is not None else settings.agent.listen_port
-    log.info(
-        "agent.started",
-        extra={"database": str(db_path), "timezone": settings.centre.timezone, "website": f"http://{host}:{port}/aide"},
-    )
-    try:
-        # The help website in the foreground; uvicorn stops on SIGTERM/SIGINT.
-        server.config.host, server.config.port = host, port
-        server.run()
-    finally:
-        log.info("agent.stopping")
-        scheduler.shutdown(wait=True)
+    console_host = settings.console.listen_host
+    console_port = console_port if console_port is not None else settings.console.listen_port
+    servers = [
+        http_server(create_help_site(result.config), host, port),
+        https_server(console.app, console_host, console_port, console.certificate),
+    ]
+    # From here a SIGTERM/SIGINT stops both servers (and the live streams) together, even one that
+    # comes before they have started.
+    with stop_on_signals(servers, on_stop=console.context.stopping.set):
+        scheduler.start()
+        log.info(
+            "agent.started",
+            extra={
+                "database": str(db_path),
+                "timezone": settings.centre.timezone,
+                "website": f"http://{host}:{port}/aide",
+                "console": f"https://{console_host}:{console_port}/",
+                "console_certificate": str(console.certificate.cert_file),
+                "console_fingerprint_sha256": console.certificate.fingerprint,
+            },
+        )
+        try:
+            run_servers(servers)  # in the foreground until a signal
+        finally:
+            log.info("agent.stopping")
+            scheduler.shutdown(wait=True)
+            console.close()
     store.close()
     return 0

@@ -106,6 +106,26 @@ class AgentSettings(_Strict):
     listen_port: int = Field(default=8700, ge=0, le=65535)
 
 
+class ConsoleSettings(_Strict):
+    """[console]: the staff console, served by the agent over HTTPS. Set ``listen_host`` to the
+    terminal's LAN address (or "0.0.0.0") so the reception's tablet or PC can reach it."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(default=8743, ge=0, le=65535)
+    cert_file: Path | None = None  # both or neither; neither: a self-signed certificate in data_dir/console
+    key_file: Path | None = None
+    session_hours: int = Field(default=12, ge=1, le=168)  # a login lasts this long
+
+    @model_validator(mode="after")
+    def _pair(self) -> ConsoleSettings:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError(
+                "give both cert_file and key_file (a PEM certificate and its key), or neither for the"
+                " certificate the agent makes itself"
+            )
+        return self
+
+
 class PathsSettings(_Strict):
     data_dir: Path = places.DATA_DIR
     session_root: Path = places.SESSION_ROOT
@@ -139,6 +159,7 @@ class KioskSettings(_Strict):
     shell: ShellSettings = Field(default_factory=ShellSettings)
     stats: StatsSettings = Field(default_factory=StatsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     paths: PathsSettings = Field(default_factory=PathsSettings)
     devices: DevicesSettings = Field(default_factory=DevicesSettings)
     opening: OpeningSettings = Field(default_factory=OpeningSettings)

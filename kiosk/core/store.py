@@ -131,6 +131,39 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX appointments_one_per_slot ON appointments (person_id, start_ms) WHERE state != 'cancelled';
     CREATE INDEX appointments_time ON appointments (start_ms);
     """,
+    # 4: what one process tells the other (kiosk.core.mediation.presence)
+    """
+    CREATE TABLE agent_status (
+        key         TEXT PRIMARY KEY,   -- agent_beat | staff_present
+        value       TEXT NOT NULL,
+        updated_ms  INTEGER NOT NULL    -- UTC milliseconds
+    );
+    """,
+    # 5: the staff console's accounts, logins and audit log (kiosk.agent.console)
+    """
+    CREATE TABLE console_accounts (
+        name           TEXT PRIMARY KEY,
+        role           TEXT NOT NULL,      -- staff | admin
+        password_hash  TEXT NOT NULL,      -- argon2id
+        created_ms     INTEGER NOT NULL,
+        updated_ms     INTEGER NOT NULL
+    );
+    CREATE TABLE console_sessions (
+        token_hash  TEXT PRIMARY KEY,      -- SHA-256 of the cookie's random token, never the token
+        account     TEXT NOT NULL,         -- console_accounts.name (deleted with a reset of its password)
+        created_ms  INTEGER NOT NULL,
+        expires_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX console_sessions_expiry ON console_sessions (expires_ms);
+    CREATE TABLE console_audit (
+        id       INTEGER PRIMARY KEY,
+        at_ms    INTEGER NOT NULL,
+        account  TEXT NOT NULL,            -- who (an account name, or what was typed at a failed login)
+        action   TEXT NOT NULL,            -- login, login_failed, logout, call_take, presence, account_set…
+        target   TEXT                      -- e.g. "call 12", "present", an account name: no resident data
+    );
+    CREATE INDEX console_audit_time ON console_audit (at_ms);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -433,7 +433,9 @@ def test_shell_opens_a_database_to_migrate_while_the_agent_writes(tmp_path: Path
     open_store(db).close()
     with closing(sqlite3.connect(db, isolation_level=None, check_same_thread=False)) as agent:
         agent.execute("DROP TABLE outbox")  # as the database was before the update that added the outbox
-        for table in ("mediator_calls", "resource_persons", "appointments"):  # and the later ones
+        later = ("mediator_calls", "resource_persons", "appointments", "agent_status")
+        later += ("console_accounts", "console_sessions", "console_audit")
+        for table in later:  # and the later ones
             agent.execute(f"DROP TABLE {table}")
         agent.execute("PRAGMA user_version = 1")
         agent.execute("BEGIN IMMEDIATE")  # the agent is aggregating, for a moment

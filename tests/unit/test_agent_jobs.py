@@ -97,7 +97,18 @@ def test_the_scheduled_agent_seals_at_start_and_stops_on_sigterm(tmp_path: Path)
     )
     env = {"PATH": "/usr/bin:/bin", "KIOSK_DATA_DIR": str(data), "KIOSK_LAST_GOOD_DIR": str(tmp_path / "lg")}
     agent = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "agent", "--config-dir", str(REPO / "config"), "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli",
+            "agent",
+            "--config-dir",
+            str(REPO / "config"),
+            "--port",
+            "0",
+            "--console-port",
+            "0",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

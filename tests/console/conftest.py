@@ -1,0 +1,89 @@
+"""The staff console served for real: uvicorn over HTTPS on 127.0.0.1 with the certificate the
+agent makes, on a fresh database; requests trusts that certificate and nothing else."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from kiosk.agent.console.accounts import StaffRole
+from kiosk.agent.console.serve import Console, build_console, https_server
+from kiosk.core.ports import SystemClock
+from kiosk.core.settings import ConsoleSettings, KioskSettings, PathsSettings
+from kiosk.core.store import DB_NAME
+
+ADMIN, STAFF = ("claire", "mot-de-passe-admin"), ("karim", "mot-de-passe-accueil")
+
+
+@dataclass
+class ConsoleServer:
+    url: str
+    console: Console
+    db_path: Path
+
+    @property
+    def cert(self) -> str:
+        return str(self.console.certificate.cert_file)
+
+    def client(self) -> requests.Session:
+        session = requests.Session()
+        # Not the environment's CA bundle (REQUESTS_CA_BUNDLE would win over `verify`) nor its proxies.
+        session.trust_env = False
+        session.verify = self.cert
+        return session
+
+    def login(self, name: str, password: str) -> requests.Session:
+        session = self.client()
+        answer = session.post(
+            self.url + "/connexion", data={"name": name, "password": password, "csrf": login_token(session, self.url)}
+        )
+        assert answer.status_code == 200 and answer.url.endswith("/appels"), answer.text[:500]
+        return session
+
+
+def login_token(session: requests.Session, url: str) -> str:
+    return form_token(session.get(url + "/connexion").text)
+
+
+def form_token(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+@pytest.fixture
+def console_server(tmp_path: Path) -> Iterator[ConsoleServer]:
+    data = tmp_path / "data"
+    settings = KioskSettings(
+        paths=PathsSettings(data_dir=data, session_root=tmp_path / "sessions", last_good_dir=tmp_path / "lg"),
+        console=ConsoleSettings(listen_port=0),
+    )
+    console = build_console(settings, data / DB_NAME, SystemClock())
+    now = datetime.now(UTC)
+    console.context.accounts.set(ADMIN[0], StaffRole.ADMIN, ADMIN[1], now)
+    console.context.accounts.set(STAFF[0], StaffRole.STAFF, STAFF[1], now)
+    server = https_server(console.app, "127.0.0.1", 0, console.certificate)
+    thread = threading.Thread(target=server.run, name="console-server", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the console's server did not start")
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield ConsoleServer(f"https://127.0.0.1:{port}", console, data / DB_NAME)
+    finally:
+        console.context.stopping.set()  # ends the live streams
+        server.should_exit = True
+        thread.join(timeout=15)
+        console.close()
+        assert not thread.is_alive(), "the console's server did not stop"
