@@ -29,17 +29,19 @@ def call_categories(tiles: TilesConfig) -> list[dict[str, str]]:
     return shown
 
 
-def ordinal(position: int) -> str:
-    """``1er``, ``2e``: the resident's place in French."""
+def ordinal(position: int, language: str = "fr") -> str:
+    """``1er``, ``2e``: the resident's place in French (other languages say "number 2")."""
+    if language != "fr":
+        return str(position)
     return "1er" if position == 1 else f"{position}e"
 
 
-def mediator_context(view: DeskView, tiles: TilesConfig) -> dict[str, Any]:
+def mediator_context(view: DeskView, tiles: TilesConfig, language: str = "fr") -> dict[str, Any]:
     return {
         "desk": view.state.value,
         "message": view.message,
         "number": view.number,
-        "place": ordinal(view.position) if view.position else None,
+        "place": ordinal(view.position, language) if view.position else None,
         "wait": view.wait,
         "error": view.error,
         "categories": call_categories(tiles) if view.state is DeskState.OFFER else [],
@@ -51,4 +53,4 @@ def mediator_context(view: DeskView, tiles: TilesConfig) -> dict[str, Any]:
 def mediator_page(request: PageRequest, services: PageServices) -> Mapping[str, Any]:
     desk = services.mediation
     view = desk.view if desk is not None else DeskView(DeskState.RECEPTION)
-    return mediator_context(view, services.tiles)
+    return mediator_context(view, services.tiles, request.language)
