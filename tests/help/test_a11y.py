@@ -16,8 +16,8 @@ import pytest
 from kiosk.agent.web import create_help_site
 from kiosk.core.help import HelpCentre
 from kiosk.core.loading import load_config
-from kiosk.pages import KioskLinks, PageRenderer, home_groups
 from kiosk.core.mediation.desk import DeskState, DeskView
+from kiosk.pages import KioskLinks, PageRenderer, home_groups
 from kiosk.pages.mediator import mediator_context
 from kiosk.pages.questions import QUESTIONS_PAGE
 from tests.fedkit import free_port
