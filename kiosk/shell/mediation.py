@@ -59,9 +59,10 @@ class MediationPanel(QObject):
 
         def looked(view: DeskView) -> None:
             self._show(view)
+            # The same URL again replaces the page in place: "Continuer ma démarche" stays one step.
             self.controller.open_page("mediator")
 
-        self._ask(self.desk.refresh, looked)
+        self._ask(self.desk.refresh, looked, lambda: self.controller.open_page("mediator"))
 
     def call(self, params: Mapping[str, str]) -> None:
         """The page's confirm: open the call (checked by the desk), then show where it stands."""

@@ -121,6 +121,9 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     wait_text(qtbot, kiosk, "l'échange avec le médiateur est terminé", timeout=3_000)
     assert kiosk.window.top_bar.buttons["mediator"].text() == "Contacter le médiateur"
     shot(qtbot, kiosk, "done")
+    # The page was shown again in place by the second press: one step back is the démarche.
+    run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href$=\"action/back\"]').click(); true")
+    qtbot.waitUntil(lambda: page_name(kiosk.controller.current_url()) == "home", timeout=5_000)
 
 
 def test_the_page_follows_the_console_within_two_seconds_while_shown(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
