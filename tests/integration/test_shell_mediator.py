@@ -47,6 +47,15 @@ def agent_up(agent: Store, clock: ManualClock) -> None:
     set_staff_present(agent, True, clock.now())
 
 
+def open_kiosk(make_kiosk, stores, at: datetime = MONDAY_10H, *, up: bool = True):  # type: ignore[no-untyped-def]
+    """The shell on the shared database at ``at``, the agent beating (``up``) with staff present."""
+    shell, agent = stores
+    clock = ManualClock(at)
+    if up:
+        agent_up(agent, clock)
+    return make_kiosk(store=shell, clock=clock), agent, clock
+
+
 def calls(agent: Store) -> list[tuple[str, str | None, str | None]]:
     return [
         (row[0], row[1], row[2])
@@ -85,10 +94,7 @@ def confirm_call(qtbot, kiosk, category: str, first_name: str = "") -> None:  # 
 
 
 def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
-    shell, agent = stores
-    clock = ManualClock(MONDAY_10H)
-    agent_up(agent, clock)
-    kiosk = make_kiosk(store=shell, clock=clock, size=(1280, 800))
+    kiosk, agent, clock = open_kiosk(make_kiosk, stores)
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "C'est pour quelle démarche ?")
     shot(qtbot, kiosk, "offer")
@@ -127,10 +133,7 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
 
 
 def test_the_page_follows_the_console_within_two_seconds_while_shown(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
-    shell, agent = stores
-    clock = ManualClock(MONDAY_10H)
-    agent_up(agent, clock)
-    kiosk = make_kiosk(store=shell, clock=clock)
+    kiosk, agent, clock = open_kiosk(make_kiosk, stores)
     press_mediator(qtbot, kiosk)
     confirm_call(qtbot, kiosk, "inconnu")
     wait_text(qtbot, kiosk, "Un médiateur va venir vous voir")
@@ -144,10 +147,7 @@ def test_the_page_follows_the_console_within_two_seconds_while_shown(qtbot, make
 
 
 def test_a_call_still_waiting_when_the_session_ends_is_missed(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
-    shell, agent = stores
-    clock = ManualClock(MONDAY_10H)
-    agent_up(agent, clock)
-    kiosk = make_kiosk(store=shell, clock=clock)
+    kiosk, agent, _clock = open_kiosk(make_kiosk, stores)
     press_mediator(qtbot, kiosk)
     confirm_call(qtbot, kiosk, "papiers")
     qtbot.waitUntil(lambda: calls(agent) == [("waiting", "papiers", None)], timeout=5_000)
@@ -180,10 +180,7 @@ def test_with_the_agent_down_the_resident_is_sent_to_the_reception_desk(qtbot, m
 
 
 def test_closed_hours_say_when_the_next_mediator_is(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
-    shell, agent = stores
-    clock = ManualClock(SATURDAY)
-    agent_up(agent, clock)
-    kiosk = make_kiosk(store=shell, clock=clock)
+    kiosk, agent, _clock = open_kiosk(make_kiosk, stores, SATURDAY)
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "L'espace est fermé en ce moment. Prochaine présence : Lundi de 9 h à 12 h.")
     assert "l'accueil de Centre de test" in text(qtbot, kiosk)
@@ -200,10 +197,7 @@ def test_closed_hours_say_when_the_next_mediator_is(qtbot, make_kiosk, stores) -
     ],
 )
 def test_bad_call_requests_are_refused_without_a_call(qtbot, make_kiosk, stores, query: str, shown: str | None) -> None:  # type: ignore[no-untyped-def]
-    shell, agent = stores
-    clock = ManualClock(MONDAY_10H)
-    agent_up(agent, clock)
-    kiosk = make_kiosk(store=shell, clock=clock)
+    kiosk, agent, _clock = open_kiosk(make_kiosk, stores)
     press_mediator(qtbot, kiosk)
     run_js(qtbot, kiosk.controller.session_page(), f"location.href = 'kiosk://borne/action/call?{query}'; true")
     if shown:
@@ -221,10 +215,7 @@ def test_bad_call_requests_are_refused_without_a_call(qtbot, make_kiosk, stores,
 def test_the_first_name_is_typed_with_the_keyboard_in_view(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtTest import QTest
 
-    shell, agent = stores
-    clock = ManualClock(MONDAY_10H)
-    agent_up(agent, clock)
-    kiosk = make_kiosk(store=shell, clock=clock)
+    kiosk, agent, _clock = open_kiosk(make_kiosk, stores)
     press_mediator(qtbot, kiosk)
     page = kiosk.controller.session_page()
     kiosk.window.activateWindow()

@@ -52,6 +52,13 @@ def up(agent: Store, clock: ManualClock) -> None:
     set_staff_present(agent, True, clock.now())
 
 
+def desk_up(agent: Store, settings: KioskSettings = SETTINGS) -> tuple[MediationDesk, ManualClock]:
+    """A desk at 10:00 on a Monday, the agent beating and staff present."""
+    clock = ManualClock(MONDAY_10H)
+    up(agent, clock)
+    return make_desk(agent, clock, settings), clock
+
+
 def rows(agent: Store) -> list[tuple[str, str | None, str | None, str | None]]:
     return list(agent.conn.execute("SELECT state, category, first_name, session FROM mediator_calls ORDER BY id"))
 
@@ -86,9 +93,7 @@ def test_bad_call_requests_are_refused(params: dict[str, str], field: str) -> No
 
 
 def test_a_call_is_opened_once_and_followed(agent: Store) -> None:
-    clock = ManualClock(MONDAY_10H)
-    up(agent, clock)
-    desk = make_desk(agent, clock)
+    desk, clock = desk_up(agent)
     try:
         assert desk.refresh().state is DeskState.OFFER
         view = desk.open_call({"category": "logement", "first_name": "Zoé"}, "s1")
@@ -123,9 +128,7 @@ def test_the_place_and_wait_count_the_callers_ahead(agent: Store) -> None:
 
 
 def test_the_sessions_waiting_call_is_missed_when_it_ends(agent: Store) -> None:
-    clock = ManualClock(MONDAY_10H)
-    up(agent, clock)
-    desk = make_desk(agent, clock)
+    desk, _clock = desk_up(agent)
     try:
         desk.open_call({"category": "papiers"}, "s1")
         assert desk.session_ended("s1") == 1
@@ -174,9 +177,7 @@ def test_a_disabled_mediator_or_no_database_sends_to_the_reception(agent: Store)
 
 
 def test_a_database_locked_by_the_other_process_sends_to_the_reception(agent: Store) -> None:
-    clock = ManualClock(MONDAY_10H)
-    up(agent, clock)
-    desk = make_desk(agent, clock)
+    desk, _clock = desk_up(agent)
     try:
         assert desk.refresh().state is DeskState.OFFER
         agent.conn.execute("BEGIN IMMEDIATE")  # the agent holds the write lock past the desk's wait
@@ -190,9 +191,7 @@ def test_a_database_locked_by_the_other_process_sends_to_the_reception(agent: St
 
 
 def test_a_damaged_read_is_the_reception_desk_not_an_error(agent: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = ManualClock(MONDAY_10H)
-    up(agent, clock)
-    desk = make_desk(agent, clock)
+    desk, _clock = desk_up(agent)
 
     def broken(*_args: object) -> bool:
         raise sqlite3.DatabaseError("database disk image is malformed")
