@@ -62,7 +62,8 @@ class MediationPanel(QObject):
             # The same URL again replaces the page in place: "Continuer ma démarche" stays one step.
             self.controller.open_page("mediator")
 
-        self._ask(self.desk.refresh, looked, lambda: self.controller.open_page("mediator"))
+        session = self.controller.session.session_id
+        self._ask(lambda: self.desk.refresh(session), looked, lambda: self.controller.open_page("mediator"))
 
     def call(self, params: Mapping[str, str]) -> None:
         """The page's confirm: open the call (checked by the desk), then show where it stands."""
@@ -106,7 +107,8 @@ class MediationPanel(QObject):
             if view != self.shown:
                 self._show(view, reload=True)
 
-        self._ask(self.desk.refresh, looked, lambda: setattr(self, "_looking", False))
+        session = self.controller.session.session_id
+        self._ask(lambda: self.desk.refresh(session), looked, lambda: setattr(self, "_looking", False))
 
     def _show(self, view: DeskView, *, reload: bool = False) -> None:
         changed, self.shown = view != self.shown, view

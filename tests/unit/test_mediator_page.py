@@ -95,7 +95,7 @@ def test_bad_call_requests_are_refused(params: dict[str, str], field: str) -> No
 def test_a_call_is_opened_once_and_followed(agent: Store) -> None:
     desk, clock = desk_up(agent)
     try:
-        assert desk.refresh().state is DeskState.OFFER
+        assert desk.refresh("s1").state is DeskState.OFFER
         view = desk.open_call({"category": "logement", "first_name": "Zoé"}, "s1")
         assert view == DeskView(DeskState.WAITING, number=1, position=1, wait="moins de 5 minutes")
         assert desk.view is view  # what the page renders
@@ -103,10 +103,10 @@ def test_a_call_is_opened_once_and_followed(agent: Store) -> None:
         assert again.number == 1 and rows(agent) == [("waiting", "logement", "Zoé", "s1")]
         console = CallQueue(agent, SETTINGS.mediator, ZoneInfo("Europe/Paris"), clock)
         console.take(1)
-        assert desk.refresh() == DeskView(DeskState.TAKEN, number=1)
+        assert desk.refresh("s1") == DeskView(DeskState.TAKEN, number=1)
         console.finish(1)
-        assert desk.refresh().state is DeskState.DONE  # shown once…
-        assert desk.refresh().state is DeskState.OFFER  # …then a new call may be made
+        assert desk.refresh("s1").state is DeskState.DONE  # shown once…
+        assert desk.refresh("s1").state is DeskState.OFFER  # …then a new call may be made
         stages = [r[0] for r in agent.conn.execute("SELECT data FROM events WHERE kind = 'mediator_call'")]
         # One call, counted once by the shell; the console (its own recorder) counts taken and done.
         assert stages == ['{"stage":"opened","wait_s":null}']
@@ -138,6 +138,21 @@ def test_the_sessions_waiting_call_is_missed_when_it_ends(agent: Store) -> None:
         desk.close()
 
 
+def test_the_next_resident_never_sees_the_last_ones_call(agent: Store) -> None:
+    """The last resident's end is written off the GUI thread; the next one may ask first."""
+    desk, _clock = desk_up(agent)
+    try:
+        desk.open_call({"category": "papiers"}, "s1")
+        assert desk.refresh("s2").state is DeskState.OFFER  # not s1's number
+        view = desk.open_call({"category": "logement"}, "s2")
+        assert view.number == 2 and view.position == 2  # s1's call still waits
+        assert desk.session_ended("s1") == 1  # s1's end, arriving late
+        assert desk.refresh("s2").state is DeskState.WAITING and desk.view.position == 1  # s2's call kept
+        assert [r[0] for r in rows(agent)] == ["missed", "waiting"]
+    finally:
+        desk.close()
+
+
 def test_no_call_when_the_agent_is_down_or_nobody_can_come(agent: Store) -> None:
     clock = ManualClock(MONDAY_10H)
     set_staff_present(agent, True, clock.now())
@@ -154,7 +169,7 @@ def test_no_call_when_the_agent_is_down_or_nobody_can_come(agent: Store) -> None
         )
         clock.set_wall(SATURDAY)
         beat(agent, clock.now())
-        closed = desk.refresh()
+        closed = desk.refresh("s1")
         assert closed.message == "L'espace est fermé en ce moment. Prochaine présence : Lundi de 9 h à 12 h."
         assert rows(agent) == []
     finally:
@@ -179,7 +194,7 @@ def test_a_disabled_mediator_or_no_database_sends_to_the_reception(agent: Store)
 def test_a_database_locked_by_the_other_process_sends_to_the_reception(agent: Store) -> None:
     desk, _clock = desk_up(agent)
     try:
-        assert desk.refresh().state is DeskState.OFFER
+        assert desk.refresh("s1").state is DeskState.OFFER
         agent.conn.execute("BEGIN IMMEDIATE")  # the agent holds the write lock past the desk's wait
         try:
             assert desk.open_call({"category": "papiers"}, "s1").state is DeskState.RECEPTION
@@ -198,7 +213,7 @@ def test_a_damaged_read_is_the_reception_desk_not_an_error(agent: Store, monkeyp
 
     monkeypatch.setattr("kiosk.core.mediation.desk.agent_alive", broken)
     try:
-        assert desk.refresh().state is DeskState.RECEPTION
+        assert desk.refresh("s1").state is DeskState.RECEPTION
     finally:
         desk.close()
 

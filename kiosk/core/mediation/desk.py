@@ -111,6 +111,7 @@ class MediationDesk:
         self.clock = clock
         self.view = INITIAL
         self.call_id: int | None = None
+        self._caller: str | None = None  # the session the call is for
         self._make_recorder = recorder or (lambda store: StatsRecorder(store, clock))
         self._lock = threading.Lock()
         self._queue: CallQueue | None = None
@@ -120,9 +121,10 @@ class MediationDesk:
         self.opening = OpeningHours(settings.opening, self.zone)
 
     # -- the resident ---------------------------------------------------------------------------
-    def refresh(self) -> DeskView:
-        """Look again: the resident's call, or whether one can be made."""
+    def refresh(self, session: str | None) -> DeskView:
+        """Look again for the resident of ``session``: their call, or whether one can be made."""
         with self._lock:
+            self._forget_unless(session)
             if self.call_id is not None and self.view.state in FINAL_VIEWS:
                 self.call_id = None  # its end was shown: the next look offers a new call
             return self._set(self._look())
@@ -130,6 +132,7 @@ class MediationDesk:
     def open_call(self, params: Mapping[str, str], session: str | None) -> DeskView:
         """Queue the resident's call if a mediator can come; never a second call of theirs."""
         with self._lock:
+            self._forget_unless(session)
             if self.call_id is not None:
                 return self._set(self._look())
             try:
@@ -147,14 +150,13 @@ class MediationDesk:
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("mediator.call_not_opened", extra={"error": str(error)})
                 return self._set(DeskView(DeskState.RECEPTION))
-            self.call_id = call.id
+            self.call_id, self._caller = call.id, session
             return self._set(self._look())
 
     def session_ended(self, session: str | None) -> int:
         """The resident left: their waiting call is missed. Returns the calls closed."""
         with self._lock:
-            self.call_id = None
-            self.view = INITIAL
+            self._forget_unless(None if session == self._caller else self._caller)
             queue = self._open_queue()
             if queue is None or session is None:
                 return 0
@@ -175,6 +177,14 @@ class MediationDesk:
                 self._store, self._queue = None, None
 
     # -- internals ----------------------------------------------------------------------------
+    def _forget_unless(self, session: str | None) -> None:
+        """Nothing of another session's call is shown (the last resident's, whose end is still
+        on its way to the database when the next one asks)."""
+        if self._caller != session or self.call_id is None:
+            self.call_id, self._caller = None, session
+            if self.view.call_open or self.view.state in FINAL_VIEWS:
+                self.view = INITIAL
+
     def _set(self, view: DeskView) -> DeskView:
         self.view = view
         return view
