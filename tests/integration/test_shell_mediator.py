@@ -235,3 +235,20 @@ def test_the_first_name_is_typed_with_the_keyboard_in_view(qtbot, make_kiosk, st
             continue
     run_js(qtbot, page, "document.querySelector('.call-confirm').click(); true")
     qtbot.waitUntil(lambda: calls(agent) == [("waiting", None, "Lea")], timeout=5_000)
+
+
+def test_a_mediator_turned_off_in_the_config_sends_to_the_reception(qtbot, make_kiosk, kiosk_config, stores) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from kiosk.core.settings import MediatorSettings
+
+    shell, agent = stores
+    clock = ManualClock(MONDAY_10H)
+    agent_up(agent, clock)
+    off = kiosk_config.kiosk.model_copy(update={"mediator": MediatorSettings(enabled=False)})
+    kiosk = make_kiosk(config=dataclasses.replace(kiosk_config, kiosk=off), store=shell, clock=clock)
+    press_mediator(qtbot, kiosk)
+    wait_text(qtbot, kiosk, "Adressez-vous à l'accueil de Centre de test : une personne peut vous aider.")
+    run_js(qtbot, kiosk.controller.session_page(), "location.href = 'kiosk://borne/action/call?category=papiers'")
+    qtbot.wait(500)
+    assert calls(agent) == []
