@@ -105,4 +105,4 @@ def _no_context(_request: PageRequest, _services: PageServices) -> Mapping[str, 
 
 
 PAGES = PageRegistry()
-"""The kiosk's pages (filled by ``kiosk.pages.handlers`` and ``kiosk.pages.help``)."""
+"""The kiosk's pages (filled by ``kiosk.pages.handlers``, ``kiosk.pages.guides`` and ``kiosk.pages.mediator``)."""
