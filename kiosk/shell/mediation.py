@@ -101,13 +101,14 @@ class MediationPanel(QObject):
         if self._looking or self._opening:
             return
         self._looking = True
+        session = self.controller.session.session_id
 
         def looked(view: DeskView) -> None:
             self._looking = False
-            if view != self.shown:
+            # A look taken for the last resident, answered once they left, is not shown.
+            if view != self.shown and self.controller.session.session_id == session:
                 self._show(view, reload=True)
 
-        session = self.controller.session.session_id
         self._ask(lambda: self.desk.refresh(session), looked, lambda: setattr(self, "_looking", False))
 
     def _show(self, view: DeskView, *, reload: bool = False) -> None:
