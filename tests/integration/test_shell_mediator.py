@@ -155,13 +155,13 @@ def test_a_call_still_waiting_when_the_session_ends_is_missed(qtbot, make_kiosk,
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     qtbot.waitUntil(lambda: calls(agent) == [("missed", "papiers", None)], timeout=5_000)
     assert kiosk.window.top_bar.buttons["mediator"].text() == "Contacter le médiateur"
-    stages = [
-        row[0]
-        for row in agent.conn.execute(
-            "SELECT json_extract(data, '$.stage') FROM events WHERE kind = 'mediator_call' ORDER BY id"
-        )
-    ]
-    assert stages == ["opened", "missed"]  # the call counted once, pressing the button not at all
+
+    def stages() -> list[str]:
+        query = "SELECT json_extract(data, '$.stage') FROM events WHERE kind = 'mediator_call' ORDER BY id"
+        return [row[0] for row in agent.conn.execute(query)]
+
+    # The call counted once, pressing the button not at all (written off the GUI thread).
+    qtbot.waitUntil(lambda: stages() == ["opened", "missed"], timeout=5_000)
 
 
 def test_with_the_agent_down_the_resident_is_sent_to_the_reception_desk(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -27,7 +28,7 @@ from kiosk.core.mediation.calls import CallQueue, CallState
 from kiosk.core.mediation.contact import FIRST_NAME_MAX, ContactError, clean_first_name
 from kiosk.core.mediation.hours import OpeningHours, Unavailable, mediator_availability
 from kiosk.core.mediation.presence import agent_alive, staff_present
-from kiosk.core.mediation.storage import StoreBusy
+from kiosk.core.mediation.storage import WRITE_WAIT_S, StoreBusy
 from kiosk.core.mediation.wording import availability_text, wait_text
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
@@ -151,6 +152,7 @@ class MediationDesk:
                 log.warning("mediator.call_not_opened", extra={"error": str(error)})
                 return self._set(DeskView(DeskState.RECEPTION))
             self.call_id, self._caller = call.id, session
+            self._flush_stats(queue)
             return self._set(self._look())
 
     def session_ended(self, session: str | None) -> int:
@@ -162,8 +164,7 @@ class MediationDesk:
                 return 0
             try:
                 closed = len(queue.session_ended(session))
-                if queue.recorder is not None:
-                    queue.recorder.flush()
+                self._flush_stats(queue)
                 return closed
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("mediator.missed_not_recorded", extra={"error": str(error)})
@@ -184,6 +185,15 @@ class MediationDesk:
             self.call_id, self._caller = None, session
             if self.view.call_open or self.view.state in FINAL_VIEWS:
                 self.view = INITIAL
+
+    @staticmethod
+    def _flush_stats(queue: CallQueue, wait_s: float = WRITE_WAIT_S) -> None:
+        """The call's events, kept in memory when the shell's other connection held the lock
+        (the recorder never waits), written now: this runs off the GUI thread and may wait."""
+        recorder = queue.recorder
+        deadline = time.monotonic() + wait_s
+        while recorder is not None and not recorder.flush() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _set(self, view: DeskView) -> DeskView:
         self.view = view
