@@ -138,6 +138,11 @@ def main(out: Path) -> int:
                 kiosk.controller.session_page().runJavaScript("location.href='kiosk://borne/glossary'")
                 wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "glossary")
                 shot("help-glossary")
+                # No database here: the mediator page sends residents to the reception desk (its
+                # other states: BORNE_MEDIATOR_SHOTS=<dir> pytest tests/integration/test_shell_mediator.py).
+                kiosk.actions.dispatch("mediator")
+                wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "mediator")
+                shot("mediator")
                 kiosk.controller.open_tile("allowed")
                 wait_for(lambda w=kiosk: w.controller.current_url().host() == "www.allowed.test")
                 settle(300)

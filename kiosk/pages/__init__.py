@@ -70,6 +70,7 @@ def __getattr__(name: str) -> Any:
     if name == "PAGES":
         importlib.import_module("kiosk.pages.guides")  # they register their pages in PAGES
         importlib.import_module("kiosk.pages.handlers")
+        importlib.import_module("kiosk.pages.mediator")
     value = getattr(importlib.import_module(f"kiosk.pages.{home}"), name)
     globals()[name] = value
     return value

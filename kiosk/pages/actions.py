@@ -19,6 +19,7 @@ class Action(StrEnum):
     BACK = "back"
     HELP = "help"
     MEDIATOR = "mediator"
+    CALL = "call"  # call a mediator (?category=<category or "inconnu">&first_name=…), from the mediator page
     ZOOM = "zoom"
     END = "end"  # "Terminer ma session"
     STAY = "stay"  # "Oui, je continue" on the idle warning

@@ -10,7 +10,7 @@ from kiosk.pages.actions import Action, action_url
 from kiosk.pages.questions import QUESTIONS_PAGE
 from kiosk.pages.registry import PAGES, PageRequest, PageServices
 
-PAGES.static_pages("attract", "goodbye", "crashed", "mediator")
+PAGES.static_pages("attract", "goodbye", "crashed")
 
 
 def home_groups(tiles: TilesConfig, language: str) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.core.stats.events import Event
 from kiosk.core.tiles import TilesConfig
 from kiosk.pages.address import RESERVED
 from kiosk.pages.files import PageNotFound
 from kiosk.pages.library import HelpLibrary
+
+if TYPE_CHECKING:
+    from kiosk.core.mediation.desk import MediationDesk
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,13 @@ class PageRequest:
 
 @dataclass(frozen=True)
 class PageServices:
-    """What the handlers may read: the tiles, the help centre, the session's delays."""
+    """What the handlers may read: the tiles, the help centre, the session's delays, the
+    mediator desk (``None``: no call can be made here, e.g. the website)."""
 
     tiles: TilesConfig
     help: HelpLibrary
     warning_s: float = 60.0
+    mediation: MediationDesk | None = None
 
 
 Handler = Callable[[PageRequest, PageServices], Mapping[str, Any]]
@@ -100,4 +105,4 @@ def _no_context(_request: PageRequest, _services: PageServices) -> Mapping[str, 
 
 
 PAGES = PageRegistry()
-"""The kiosk's pages (filled by ``kiosk.pages.handlers`` and ``kiosk.pages.help``)."""
+"""The kiosk's pages (filled by ``kiosk.pages.handlers``, ``kiosk.pages.guides`` and ``kiosk.pages.mediator``)."""

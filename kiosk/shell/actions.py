@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from kiosk.core.session import EndReason, State
 from kiosk.pages.actions import Action
 from kiosk.shell.controller import SessionController
+from kiosk.shell.mediation import MediationPanel
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ NOT_A_TOUCH = frozenset({Action.ANSWERS, Action.QUESTION, Action.ATTRACT})
 
 
 class ActionTable:
-    def __init__(self, controller: SessionController) -> None:
-        c = controller
+    def __init__(self, controller: SessionController, mediation: MediationPanel | None = None) -> None:
+        c, m = controller, mediation
         self._controller = c
         self.handlers: dict[Action, Handler] = {
             Action.START: lambda p: c.activity(),
@@ -36,7 +37,8 @@ class ActionTable:
             Action.HOME: lambda p: c.go_home(),
             Action.BACK: lambda p: c.go_back(),
             Action.HELP: lambda p: c.open_page("help"),
-            Action.MEDIATOR: lambda p: c.call_mediator(),
+            Action.MEDIATOR: lambda p: m.show_page() if m else c.open_page("mediator"),
+            Action.CALL: lambda p: m.call(p) if m else c.open_page("mediator"),
             Action.ZOOM: lambda p: c.cycle_zoom(),
             Action.END: lambda p: c.end_session(EndReason.BUTTON),
             Action.ANSWERS: lambda p: c.answer_questions(dict(p)),

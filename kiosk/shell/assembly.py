@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.core.mediation.desk import MediationDesk
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.stats.recorder import StatsRecorder
@@ -16,6 +17,7 @@ from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.controller import SessionController
 from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
+from kiosk.shell.mediation import MediationPanel
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
 from kiosk.shell.watchdog import RendererWatchdog
@@ -45,11 +47,14 @@ class Kiosk:
     controller: SessionController
     actions: ActionTable
     watchdog: RendererWatchdog
+    mediation: MediationPanel
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
         self.watchdog.stop()
+        self.mediation.stop()
         self.controller.stop()
+        self.mediation.desk.close()
         self.window.allow_close()
         self.window.close()
         self.window.deleteLater()  # the controller (its child) with it
@@ -102,7 +107,9 @@ def build_kiosk(
         template_cache=template_cache,
     )
     renderer.warm()  # the templates, compiled or read back now: never written during a visit
-    services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s)
+    # The mediator desk has a connection of its own, used off the GUI thread only.
+    desk = MediationDesk(store.path if store is not None else None, settings, clock)
+    services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s, desk)
     pages = ResidentPages(renderer, services)
     if shown is None:
         scheme_handler = KioskSchemeHandler(pages)
@@ -128,7 +135,8 @@ def build_kiosk(
         welcome_shown=welcome_shown,
     )
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
-    actions = ActionTable(controller)
+    mediation = MediationPanel(desk, controller, window.top_bar)
+    actions = ActionTable(controller, mediation)
     watchdog = RendererWatchdog(
         controller,
         window,
@@ -142,7 +150,7 @@ def build_kiosk(
     window.printed.connect(controller.record_printed)
     window.printHeld.connect(controller.record_print_held)
     window.printFailed.connect(controller.record_print_failed)
-    return Kiosk(window, controller, actions, watchdog)
+    return Kiosk(window, controller, actions, watchdog, mediation)
 
 
 def open_shell_store(config: Config) -> Store | None:

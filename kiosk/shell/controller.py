@@ -25,7 +25,6 @@ from kiosk.core.settings import Config
 from kiosk.core.stats.events import (
     DeviceError,
     Event,
-    MediatorCall,
     NavigationBlocked,
     PrintJob,
     SessionEnded,
@@ -160,11 +159,6 @@ class SessionController(QObject):
         self.browser.set_tile(None, NavigationPolicy.internal_only())
         self.view.show_session()
         self._load_internal(page, query, clear_history=clear_history)
-
-    def call_mediator(self) -> None:
-        self.open_page("mediator")
-        # A resident asking for a person is what the centre most needs to count.
-        self.record(MediatorCall, stage="opened")
 
     def go_back(self) -> None:
         if self.view.pdf_shown():

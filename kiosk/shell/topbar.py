@@ -39,6 +39,7 @@ class TopBar(QWidget):
         self._centre_name = centre_name
         self._t: Translator = translator("fr")
         self._zoom_level = 0
+        self._mediator_note: tuple[str | None, int] = (None, 0)
         self.centre = QLabel(centre_name, self)
         self.centre.setObjectName("centreName")
         self.centre.setToolTip(centre_name)
@@ -93,6 +94,17 @@ class TopBar(QWidget):
             self.buttons[name].setText(t(label))
             self.buttons[name].setAccessibleName(t(label))
         self.set_zoom_level(self._zoom_level)
+        self.set_mediator_note(*self._mediator_note)
+
+    def set_mediator_note(self, note: str | None, number: int = 0) -> None:
+        """Where the resident's call is (a message id, ``%(number)s`` their number), in place of
+        the button's words and highlighted; ``None``: the usual "Contacter le médiateur"."""
+        self._mediator_note = (note, number)
+        button = self.buttons["mediator"]
+        button.setText(self._t(note) % {"number": number} if note else self._t(BUTTONS[-1][1]))
+        button.setProperty("calling", note is not None)
+        button.style().unpolish(button)
+        button.style().polish(button)
 
     def set_in_session(self, in_session: bool) -> None:
         """Outside a session only "Aide", "Accueil" and the mediator make sense."""

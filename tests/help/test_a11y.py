@@ -16,7 +16,9 @@ import pytest
 from kiosk.agent.web import create_help_site
 from kiosk.core.help import HelpCentre
 from kiosk.core.loading import load_config
+from kiosk.core.mediation.desk import DeskState, DeskView
 from kiosk.pages import KioskLinks, PageRenderer, home_groups
+from kiosk.pages.mediator import mediator_context
 from kiosk.pages.questions import QUESTIONS_PAGE
 from tests.fedkit import free_port
 
@@ -106,7 +108,20 @@ KIOSK_PAGES = {
     "attract": {},
     "goodbye": {},
     "questions": {"questions": QUESTIONS_PAGE},
-    "mediator": {},
+    # "page:state": one of the page's states (the mediator page: its desk's views)
+    **{
+        f"mediator:{view.state.value}{'-error' if view.error else ''}": mediator_context(view, CONFIG.tiles)
+        for view in (
+            DeskView(DeskState.OFFER),
+            DeskView(DeskState.OFFER, error="Écrivez seulement des lettres."),
+            DeskView(DeskState.WAITING, number=3, position=2, wait="environ 15 minutes"),
+            DeskView(DeskState.TAKEN, number=3),
+            DeskView(DeskState.DONE, number=3),
+            DeskView(DeskState.CANCELLED, number=3),
+            DeskView(DeskState.UNAVAILABLE, "L'espace est fermé en ce moment."),
+            DeskView(DeskState.RECEPTION),
+        )
+    },
     "unreachable": {"site": "www.caf.fr"},
     "blocked": {
         "site": "evil.example",
@@ -132,7 +147,7 @@ def test_kiosk_pages_have_no_serious_accessibility_violation(site: str, browser,
         icons_dir=REPO / "config" / "icons", centre_name=CONFIG.kiosk.centre.name, links=ServedKioskLinks()
     )
     context = {"groups": home_groups(CONFIG.tiles, lang)} if name == "home" else KIOSK_PAGES[name]
-    html = renderer.render(name, language=lang, **context).body.decode()
+    html = renderer.render(name.partition(":")[0], language=lang, **context).body.decode()
     assert f'lang="{lang}"' in html
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(site + "/aide")  # the page's origin, so that its style sheet loads

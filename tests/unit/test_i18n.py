@@ -117,6 +117,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {
     "help": {"unavailable": False, "groups": [], "query": "vitale", "results": []},
     "article": {"missing": True, "article": None},
     "glossary": {"terms": [], "focus": ""},
+    "mediator": {"desk": "waiting", "number": 3, "place": "2", "wait": "environ 15 minutes", "message": ""},
 }
 
 
