@@ -58,6 +58,8 @@ class MediationPanel(QObject):
         resident's call if they have one: never a second one)."""
 
         def looked(view: DeskView) -> None:
+            if not self._still_here(session):
+                return
             self._show(view)
             # The same URL again replaces the page in place: "Continuer ma démarche" stays one step.
             self.controller.open_page("mediator")
@@ -75,7 +77,7 @@ class MediationPanel(QObject):
 
         def opened(view: DeskView) -> None:
             self._opening = False
-            if self.controller.session.session_id != session:  # the resident left meanwhile
+            if not self._still_here(session):  # the resident left meanwhile
                 self._ask(lambda: self.desk.session_ended(session), lambda _closed: None)
                 return
             self._show(view, reload=True)
@@ -86,6 +88,11 @@ class MediationPanel(QObject):
         self._timer.stop()
 
     # -- internals ----------------------------------------------------------------------------
+    def _still_here(self, session: str | None) -> bool:
+        """The resident who asked is still in their session (its id lives on until the next
+        resident's, through the end and the goodbye: an answer then is for nobody)."""
+        return self.controller.session.session_id == session and self.controller.state in (State.ACTIVE, State.WARNING)
+
     def _ask(
         self, call: Callable[[], T], then: Callable[[T], None], failed: Callable[[], object] | None = None
     ) -> None:
@@ -106,7 +113,7 @@ class MediationPanel(QObject):
         def looked(view: DeskView) -> None:
             self._looking = False
             # A look taken for the last resident, answered once they left, is not shown.
-            if view != self.shown and self.controller.session.session_id == session:
+            if view != self.shown and self._still_here(session):
                 self._show(view, reload=True)
 
         self._ask(lambda: self.desk.refresh(session), looked, lambda: setattr(self, "_looking", False))

@@ -54,7 +54,9 @@ class InternalLoad(QObject):
         page.loadingChanged.connect(self._changed)
 
     def show(self, name: str) -> None:
-        if name not in SCREENS_WITHIN.get(self._document, ()) or self._page.isLoading():
+        # Not "unless loading": the page's own verb that asked for this (a refused navigation)
+        # may still be reported as a load; a document replaced meanwhile never answers (_again).
+        if name not in SCREENS_WITHIN.get(self._document, ()):
             self.load(kiosk_url(name))
             return
         url = kiosk_url(name)
