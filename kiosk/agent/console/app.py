@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.agent.console import admin, live
+from kiosk.agent.console import admin, appointments, live
 from kiosk.agent.console.accounts import Login, same
 from kiosk.agent.console.context import COOKIE, LOGIN_COOKIE, STATIC, ConsoleContext, NotLoggedIn, Refused
 from kiosk.agent.console.security import SecurityHeaders
@@ -133,5 +133,6 @@ def create_console(ctx: ConsoleContext) -> FastAPI:
         return Response(path.read_bytes(), media_type=media)
 
     live.add_routes(app, ctx)
+    appointments.add_routes(app, ctx)
     admin.add_routes(app, ctx)
     return app
