@@ -181,7 +181,10 @@ def test_the_agenda_feed_has_the_appointments_without_contacts_and_rotates(
     assert set(events) == {f"{amina.ref}@borne", f"{jean.ref}@borne"}  # not the cancelled one, not Paul's
     event = events[f"{amina.ref}@borne"]
     assert event.decoded("DTSTART") == amina.start and event.decoded("DTEND") == amina.end
-    assert str(event["SUMMARY"]) == "Rendez-vous – Logement" and str(event["LOCATION"]) == "Espace France Services, Bureau 2"
+    assert (
+        str(event["SUMMARY"]) == "Rendez-vous – Logement"
+        and str(event["LOCATION"]) == "Espace France Services, Bureau 2"
+    )
     raw = feed.content.decode()
     for private in ("Amina", "Diallo", "Jean Petit", "612345678", "0612", "+33"):
         assert private not in raw, private
