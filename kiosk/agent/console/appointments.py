@@ -268,6 +268,7 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
             person_id=person_id,
             days=slot_days(ctx, slots or [], persons),
             moving=moving,
+            keep_days=ctx.book.settings.keep_days,
             error=error,
             values=values or {},
         )
