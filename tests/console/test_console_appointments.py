@@ -146,6 +146,11 @@ def test_moving_keeps_the_appointment_when_the_target_is_taken(
     refused = client.post(url, data={"csrf": form_token(form.text), "creneau": target})
     assert refused.status_code == 409 and "Le rendez-vous n'a pas bougé" in text(refused)
     assert db_row(console_server, first.ref) == before and db_row(console_server, second.ref)[2] == "booked"
+    # A time that is no slot (overlapping the other appointment): refused by the same check.
+    half = timedelta(minutes=15)
+    overlapping = value_of("marie", second.start + half, second.end + half)
+    crossed = client.post(url, data={"csrf": form_token(form.text), "creneau": overlapping})
+    assert crossed.status_code == 409 and db_row(console_server, first.ref) == before
     # To a free slot (here Paul's, who does not handle "travail": refused too).
     paul = shell_book.free_slots(Category.LOGEMENT)
     paul_slot = next(s for s in paul if s.person_id == "paul")
