@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -93,6 +93,38 @@ def french_problems(error: ValidationError) -> list[str]:
     return list(dict.fromkeys(HINTS.get(field, f"{field} : valeur refusée.") for field in fields))
 
 
+def person_form(
+    identifiant: Text = "",
+    name: Text = "",
+    slot_minutes: Text = "30",
+    place: Text = "",
+    ics_url: Text = "",
+    demarches: Annotated[list[str] | None, Form()] = None,
+    monday: Text = "",
+    tuesday: Text = "",
+    wednesday: Text = "",
+    thursday: Text = "",
+    friday: Text = "",
+    saturday: Text = "",
+    sunday: Text = "",
+) -> dict[str, Any]:
+    """The add/edit form as posted, tidied (checked when turned into :class:`PersonSettings`)."""
+    values: dict[str, Any] = {
+        "id": identifiant.strip(),
+        "name": name.strip(),
+        "categories": [c for c in demarches or [] if c in set(Category)],
+        "slot_minutes": slot_minutes.strip(),
+        "place": place.strip(),
+        "ics_url": ics_url.strip(),
+    }
+    days = (monday, tuesday, wednesday, thursday, friday, saturday, sunday)
+    values.update(zip(WEEKDAYS, days, strict=True))
+    return values
+
+
+PersonForm = Annotated[dict[str, Any], Depends(person_form)]
+
+
 def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
     tokens = FeedTokens(ctx.store)
 
@@ -162,39 +194,8 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
         blank.update(id="", name="")
         return form_page(login, blank, new=True)
 
-    def posted(
-        ident: str, name: str, categories: list[str], slot_minutes: str, place: str, ics_url: str, days: list[str]
-    ) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "id": ident.strip(),
-            "name": name.strip(),
-            "categories": [c for c in categories if c in set(Category)],
-            "slot_minutes": slot_minutes.strip(),
-            "place": place.strip(),
-            "ics_url": ics_url.strip(),
-        }
-        values.update(zip(WEEKDAYS, days, strict=True))
-        return values
-
     @app.post("/personnes/nouvelle")
-    def add(
-        login: Admin,
-        identifiant: Text = "",
-        name: Text = "",
-        slot_minutes: Text = "30",
-        place: Text = "",
-        ics_url: Text = "",
-        demarches: Annotated[list[str] | None, Form()] = None,
-        monday: Text = "",
-        tuesday: Text = "",
-        wednesday: Text = "",
-        thursday: Text = "",
-        friday: Text = "",
-        saturday: Text = "",
-        sunday: Text = "",
-    ) -> Response:
-        days = [monday, tuesday, wednesday, thursday, friday, saturday, sunday]
-        values = posted(identifiant, name, demarches or [], slot_minutes, place, ics_url, days)
+    def add(login: Admin, values: PersonForm) -> Response:
         return save(login, values, new=True, keep=None, active=True)
 
     @app.get("/personnes/{person_id}")
@@ -203,26 +204,9 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
         return form_page(login, form_values(person), new=False)
 
     @app.post("/personnes/{person_id}")
-    def edit(
-        login: Admin,
-        person_id: str,
-        name: Text = "",
-        slot_minutes: Text = "30",
-        place: Text = "",
-        ics_url: Text = "",
-        demarches: Annotated[list[str] | None, Form()] = None,
-        monday: Text = "",
-        tuesday: Text = "",
-        wednesday: Text = "",
-        thursday: Text = "",
-        friday: Text = "",
-        saturday: Text = "",
-        sunday: Text = "",
-    ) -> Response:
+    def edit(login: Admin, person_id: str, values: PersonForm) -> Response:
         person, active = stored(person_id)
-        days = [monday, tuesday, wednesday, thursday, friday, saturday, sunday]
-        values = posted(person_id, name, demarches or [], slot_minutes, place, ics_url, days)
-        return save(login, values, new=False, keep=person, active=active)
+        return save(login, {**values, "id": person_id}, new=False, keep=person, active=active)
 
     @app.post("/personnes/{person_id}/desactiver")
     def deactivate(login: Admin, person_id: str) -> Response:
