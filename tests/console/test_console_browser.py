@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -108,4 +109,35 @@ def test_the_day_of_appointments_in_chromium(console_server: ConsoleServer, shel
     page.screenshot(path=str(SCREENSHOTS / "console-rendez-vous-jour.png"), full_page=True)
     page.goto(console_server.url + "/rendez-vous/nouveau?demarche=logement")
     page.screenshot(path=str(SCREENSHOTS / "console-rendez-vous-nouveau.png"), full_page=False)
+    page.goto(console_server.url + f"/rendez-vous/semaine?du={day}")
+    assert "Amina Diallo" in page.inner_text("main")
+    page.screenshot(path=str(SCREENSHOTS / "console-rendez-vous-semaine.png"), full_page=False)
+    assert problems == []
+
+
+def test_the_resource_persons_in_chromium(console_server: ConsoleServer, shell_book, page) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.core.mediation.ics import Problem
+    from kiosk.core.mediation_config import PersonSettings
+    from tests.console.conftest import ADMIN
+
+    ctx = console_server.console.context
+    ctx.book.save_person(PersonSettings(id="lina", name="Lina Morel", ics_url="https://agenda.example/l.ics"))
+    now = datetime.now(UTC)
+    ctx.calendars.save_good("lina", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", now - timedelta(days=2))
+    ctx.calendars.save_problem("lina", Problem.UNREACHABLE, now)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(console_server.url + "/connexion")
+    page.fill("#name", ADMIN[0])
+    page.fill("#password", ADMIN[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/appels")
+    page.click("text=Personnes ressources")
+    page.click("[data-person=marie] button:has-text('Créer l')")
+    assert "/agenda/" in page.input_value("input.address")
+    assert "L'adresse du calendrier ne répond pas." in page.inner_text("[data-person=lina]")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-personnes.png"), full_page=True)
+    page.goto(console_server.url + "/personnes/marie")
+    page.screenshot(path=str(SCREENSHOTS / "console-personne-modifier.png"), full_page=True)
     assert problems == []

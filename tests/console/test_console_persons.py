@@ -166,6 +166,7 @@ def test_the_agenda_feed_has_the_appointments_without_contacts_and_rotates(
     token = form_token(admin.get(console_server.url + "/personnes").text)
     made = admin.post(console_server.url + "/personnes/marie/agenda", data={"csrf": token})
     assert made.status_code == 200 and "elle n'est montrée qu'une fois" in text(made)
+    assert "Nouvelle adresse d'agenda pour Marie Dupont." in text(made)
     address = feed_address(made.text)
     assert re.fullmatch(re.escape(console_server.url) + r"/agenda/[A-Za-z0-9_-]{40,}\.ics", address), address
     secret = address.rsplit("/", 1)[1][: -len(".ics")]
@@ -195,6 +196,7 @@ def test_the_agenda_feed_has_the_appointments_without_contacts_and_rotates(
     # A new address: the old one answers 404 at once, the new one works.
     again = admin.post(console_server.url + "/personnes/marie/agenda", data={"csrf": token})
     new_address = feed_address(again.text)
+    assert "Nouvelle adresse d'agenda pour Marie Dupont : l'ancienne ne marche plus." in text(again)
     assert new_address != address
     assert subscriber.get(address).status_code == 404
     assert subscriber.get(new_address).status_code == 200 and amina.ref in subscriber.get(new_address).text

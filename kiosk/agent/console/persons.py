@@ -227,10 +227,12 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
     @app.post("/personnes/{person_id}/agenda")
     def new_feed(request: Request, login: Admin, person_id: str) -> Response:
         person, _active = stored(person_id)
-        with ctx.db():
+        with ctx.db() as store:
+            replaced = person.id in tokens.created(store.conn)
             token = tokens.rotate(person.id, ctx.clock.now())
         ctx.audit(login.account, "feed_rotate", person.id)
         address = str(request.base_url).rstrip("/") + FEED_PATH.replace("{token}", token)
-        return list_page(
-            login, notice=f"Nouvelle adresse d'agenda pour {person.name} (l'ancienne ne marche plus).", address=address
+        notice = f"Nouvelle adresse d'agenda pour {person.name}" + (
+            " : l'ancienne ne marche plus." if replaced else "."
         )
+        return list_page(login, notice=notice, address=address)
