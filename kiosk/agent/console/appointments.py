@@ -232,7 +232,7 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
             "appointments_week.html",
             login=login,
             monday=monday,
-            title=f"Semaine du {day_label(monday)}",
+            title=f"Semaine du {format_date(monday, 'EEEE d MMMM y', locale=LOCALE)}",
             previous=monday - timedelta(days=7),
             next=monday + timedelta(days=7),
             days=days,
