@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -18,6 +20,12 @@ from kiosk.core.mediation.ics import MAX_BYTES, CalendarCache, CalendarError, Ca
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 15.0
+CACHE_DIR = "calendars"
+
+
+def calendar_cache(data_dir: Path, zone: ZoneInfo) -> CalendarCache:
+    """The persons' calendars under the data directory (the agent writes, both processes read)."""
+    return CalendarCache(data_dir / CACHE_DIR, zone)
 
 
 def fetch_ics(url: str, *, timeout_s: float = TIMEOUT_S, max_bytes: int = MAX_BYTES) -> bytes:

@@ -3,8 +3,11 @@
 It runs on a schedule (APScheduler): seal closed days every 15 minutes, purge once a night,
 checkpoint the database every hour, and — once the terminal is enrolled — send the outbox to
 the federation server and a heartbeat every 5 minutes; write its beat for the shell every few
-seconds and close the mediator calls' day after midnight. It serves the help website over HTTP
-and the staff console (:mod:`kiosk.agent.console`) over HTTPS, both in this one process.
+seconds and close the mediator calls' day after midnight. For appointments it seeds the
+configuration's resource persons at start, fetches their calendars every
+``calendar_refresh_min`` and wipes residents' contacts after ``keep_days`` (at start and nightly).
+It serves the help website over HTTP and the staff console (:mod:`kiosk.agent.console`) over
+HTTPS, both in this one process.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kiosk.agent.appointment_jobs import PURGE_HOUR, PURGE_MINUTE, AppointmentJobs
 from kiosk.agent.jobs import StatsJobs
 from kiosk.agent.sync_jobs import SyncJobs
 from kiosk.core.loading import ConfigError, format_problems, load_for_process
@@ -86,13 +90,22 @@ def run_agent(
     jobs = StatsJobs(store, settings, clock)
     calls = CallQueue(store, settings.mediator, ZoneInfo(settings.centre.timezone), clock, StatsRecorder(store, clock))
     sync = SyncJobs(store, settings.paths.data_dir, settings.stats.suppression_k)
+    appointments = AppointmentJobs(store, settings, clock)
+    appointments.seed()  # before the console opens: it lists the persons
     version = software_version()
     if once:
         sealed = jobs.aggregate()
         purged = jobs.purge()
         end_of_day_job(calls)
+        calendars = appointments.refresh_calendars()
+        wiped = appointments.purge()
         jobs.checkpoint()
         print(f"kiosk agent: {sealed} day(s) sealed, {purged} old row(s) deleted ({db_path}).")
+        problems = sum(1 for status in calendars if status.problem is not None)
+        print(
+            f"kiosk agent: {len(calendars)} calendar(s) fetched ({problems} with a problem), "
+            f"contacts of {wiped} past appointment(s) wiped."
+        )
         drained = sync.sync()
         if drained is None:
             print("kiosk agent: not enrolled with a federation server (kiosk enroll), nothing sent.")
@@ -153,6 +166,19 @@ def run_agent(
     )
     scheduler.add_job(end_of_day_job, "cron", args=[calls], hour=0, minute=5, id="calls-end-of-day", **common)
     scheduler.add_job(end_of_day_job, "date", args=[calls], run_date=now, id="calls-end-of-day-at-start", **common)
+    scheduler.add_job(
+        appointments.refresh_calendars,
+        "interval",
+        minutes=settings.appointments.calendar_refresh_min,
+        jitter=60,
+        next_run_time=now,
+        id="calendars",
+        **common,
+    )
+    scheduler.add_job(
+        appointments.purge, "cron", hour=PURGE_HOUR, minute=PURGE_MINUTE, id="appointments-purge", **common
+    )
+    scheduler.add_job(appointments.purge, "date", run_date=now, id="appointments-purge-at-start", **common)
     host, port = settings.agent.listen_host, port_override if port_override is not None else settings.agent.listen_port
     console_host = settings.console.listen_host
     console_port = console_port if console_port is not None else settings.console.listen_port

@@ -164,6 +164,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX console_audit_time ON console_audit (at_ms);
     """,
+    # 6: each resource person's secret calendar feed of their appointments (kiosk.agent.console.feeds)
+    """
+    CREATE TABLE person_feeds (
+        person_id   TEXT PRIMARY KEY,      -- resource_persons.id
+        token_hash  TEXT NOT NULL UNIQUE,  -- SHA-256 of the address's random token, never the token
+        created_ms  INTEGER NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

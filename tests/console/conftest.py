@@ -10,15 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
 from kiosk.agent.console.accounts import StaffRole
 from kiosk.agent.console.serve import Console, build_console, https_server
+from kiosk.core.mediation.booking import Appointment, AppointmentBook, Booked, Channel
+from kiosk.core.mediation.contact import Contact
+from kiosk.core.mediation_config import AppointmentSettings, OpeningSettings, PersonSettings
 from kiosk.core.ports import SystemClock
 from kiosk.core.settings import ConsoleSettings, KioskSettings, PathsSettings
-from kiosk.core.store import DB_NAME
+from kiosk.core.store import DB_NAME, Role, open_store
+from sync.vocabulary import Category
 
 ADMIN, STAFF = ("claire", "mot-de-passe-admin"), ("karim", "mot-de-passe-accueil")
 
@@ -87,3 +92,40 @@ def console_server(tmp_path: Path) -> Iterator[ConsoleServer]:
         thread.join(timeout=15)
         console.close()
         assert not thread.is_alive(), "the console's server did not stop"
+
+
+# -- appointments -------------------------------------------------------------------------------
+
+PARIS = ZoneInfo("Europe/Paris")
+MARIE = PersonSettings(id="marie", name="Marie Dupont", place="Bureau 2", slot_minutes=30)
+PAUL = PersonSettings(id="paul", name="Paul Martin", categories=(Category.LOGEMENT,), slot_minutes=45)
+
+
+@pytest.fixture
+def shell_book(console_server: ConsoleServer) -> Iterator[AppointmentBook]:
+    """The persons seeded as the agent does at start, and the book as the terminal's shell has
+    it: its own connection to the same database (the console's is another)."""
+    console_server.console.context.book.seed_persons([MARIE, PAUL])
+    store = open_store(console_server.db_path, Role.SHELL)
+    try:
+        yield AppointmentBook(store, AppointmentSettings(), OpeningSettings(), PARIS, SystemClock())
+    finally:
+        store.close()
+
+
+def book_one(
+    book: AppointmentBook, category: Category, name: str, phone: str, *, person: str = "", skip: int = 0
+) -> Appointment:
+    """Book through the core (as a resident at the terminal would): the ``skip``-th free slot."""
+    slots = [s for s in book.free_slots(category) if not person or s.person_id == person]
+    outcome = book.book(slots[skip], category, Contact.checked(name, phone), Channel.KIOSK)
+    assert isinstance(outcome, Booked), outcome
+    return outcome.appointment
+
+
+def audit_rows(server: ConsoleServer, action: str) -> list[tuple[str, str]]:
+    with server.console.context.db() as store:
+        rows = store.conn.execute(
+            "SELECT account, target FROM console_audit WHERE action = ? ORDER BY id", (action,)
+        ).fetchall()
+    return [(str(a), str(t)) for a, t in rows]

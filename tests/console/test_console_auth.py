@@ -12,7 +12,7 @@ from tests.console.conftest import ADMIN, STAFF, ConsoleServer, form_token, logi
 
 pytestmark = pytest.mark.console
 
-SAMPLE = {"call_id": "1", "verb": "prendre", "name": "console.js"}
+SAMPLE = {"call_id": "1", "verb": "prendre", "name": "console.js", "ref": "abc", "person_id": "marie", "token": "t"}
 
 
 def concrete(path: str) -> str:
@@ -33,6 +33,18 @@ def test_no_page_or_api_without_a_login(console_server: ConsoleServer) -> None:
         ("GET", "/comptes"),
         ("POST", "/comptes"),
         ("POST", "/presence"),
+        ("GET", "/rendez-vous"),
+        ("GET", "/rendez-vous/semaine"),
+        ("GET", "/rendez-vous/nouveau"),
+        ("POST", "/rendez-vous/nouveau"),
+        ("GET", "/rendez-vous/{ref}/deplacer"),
+        ("POST", "/rendez-vous/{ref}/deplacer"),
+        ("POST", "/rendez-vous/{ref}/{verb}"),
+        ("GET", "/personnes"),
+        ("POST", "/personnes/nouvelle"),
+        ("POST", "/personnes/{person_id}"),
+        ("POST", "/personnes/{person_id}/desactiver"),
+        ("POST", "/personnes/{person_id}/agenda"),
     } <= set(guarded)
     client = console_server.client()
     for method, path in guarded:
@@ -45,8 +57,12 @@ def test_no_page_or_api_without_a_login(console_server: ConsoleServer) -> None:
     # A cookie that is not a login is no better than none.
     client.cookies.set("borne_console", "not-a-token")
     assert client.get(console_server.url + "/api/appels").status_code == 401
-    # What is public: the login form and the static files, nothing else.
-    assert {"/connexion", "/static/{name}"} == PUBLIC
+    # What is public: the login form, the static files and — the documented exception — the
+    # persons' agenda feeds, which a calendar application fetches without a login: the long
+    # random token in the address is the permission (an unknown one answers 404, not a page).
+    assert {"/connexion", "/static/{name}", "/agenda/{token}.ics"} == PUBLIC
+    feed = client.get(console_server.url + "/agenda/" + "x" * 43 + ".ics", allow_redirects=False)
+    assert feed.status_code == 404 and feed.text == "Adresse inconnue.\n"
     assert client.get(console_server.url + "/static/console.js").headers["content-type"].startswith("text/javascript")
     for name in ("..%2Fapp.py", "app.py", ".hidden.js", "templates%2Fbase.html"):
         assert client.get(console_server.url + "/static/" + name).status_code == 404, name

@@ -6,10 +6,13 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.core.mediation.booking import AppointmentState
 from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.mediation_config import MediatorSettings
 from kiosk.core.ports import SystemClock
@@ -19,6 +22,7 @@ from tests.console.conftest import STAFF, ConsoleServer
 
 pytestmark = [pytest.mark.console, pytest.mark.browser]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
 @pytest.fixture
@@ -73,3 +77,67 @@ def test_a_new_call_shows_without_reload_and_changes_the_title(console_server: C
     assert shown_s < 2.0
     page.screenshot(path=str(tmp_path / "console-calls.png"), full_page=True)
     assert problems == []  # a CSP refusal or a missing file would be reported here
+
+
+def test_the_day_of_appointments_in_chromium(console_server: ConsoleServer, shell_book, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The day view at a desk tablet's size: no script or style refused, every button a finger's
+    size; the screenshot is saved for a person to look at."""
+    from tests.console.conftest import PARIS, book_one
+
+    first = book_one(shell_book, Category.LOGEMENT, "Amina Diallo", "06 12 34 56 78", person="paul")
+    second = book_one(shell_book, Category.TRAVAIL, "Jean Petit", "07 98 76 54 32", person="marie")
+    third = book_one(shell_book, Category.ARGENT, "Léa Roux-Bernard", "06 11 11 11 11", person="marie", skip=1)
+    shell_book.mark(second.ref, AppointmentState.ATTENDED)
+    shell_book.cancel(third.ref)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(console_server.url + "/connexion")
+    page.fill("#name", STAFF[0])
+    page.fill("#password", STAFF[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/appels")
+    day = first.start.astimezone(PARIS).date().isoformat()
+    page.goto(console_server.url + f"/rendez-vous?jour={day}")
+    shown = page.inner_text("main")
+    assert "Amina Diallo" in shown and "06 12 34 56 78" in shown
+    small = page.evaluate(
+        "[...document.querySelectorAll('main button, main a.button')]"
+        ".filter(b => b.getBoundingClientRect().height < 44).map(b => b.textContent)"
+    )
+    assert small == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-rendez-vous-jour.png"), full_page=True)
+    page.goto(console_server.url + "/rendez-vous/nouveau?demarche=logement")
+    page.screenshot(path=str(SCREENSHOTS / "console-rendez-vous-nouveau.png"), full_page=False)
+    page.goto(console_server.url + f"/rendez-vous/semaine?du={day}")
+    assert "Amina Diallo" in page.inner_text("main")
+    page.screenshot(path=str(SCREENSHOTS / "console-rendez-vous-semaine.png"), full_page=False)
+    assert problems == []
+
+
+def test_the_resource_persons_in_chromium(console_server: ConsoleServer, shell_book, page) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.core.mediation.ics import Problem
+    from kiosk.core.mediation_config import PersonSettings
+    from tests.console.conftest import ADMIN
+
+    ctx = console_server.console.context
+    ctx.book.save_person(PersonSettings(id="lina", name="Lina Morel", ics_url="https://agenda.example/l.ics"))
+    now = datetime.now(UTC)
+    ctx.calendars.save_good("lina", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", now - timedelta(days=2))
+    ctx.calendars.save_problem("lina", Problem.UNREACHABLE, now)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.goto(console_server.url + "/connexion")
+    page.fill("#name", ADMIN[0])
+    page.fill("#password", ADMIN[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/appels")
+    page.click("text=Personnes ressources")
+    page.click("[data-person=marie] button:has-text('Créer l')")
+    assert "/agenda/" in page.input_value("input.address")
+    assert "L'adresse du calendrier ne répond pas." in page.inner_text("[data-person=lina]")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "console-personnes.png"), full_page=True)
+    page.goto(console_server.url + "/personnes/marie")
+    page.screenshot(path=str(SCREENSHOTS / "console-personne-modifier.png"), full_page=True)
+    assert problems == []

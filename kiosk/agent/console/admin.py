@@ -26,6 +26,16 @@ ACTION_LABELS = {
     "call_cancel": "Appel annulé",
     "presence": "Présence",
     "account_set": "Compte créé ou modifié",
+    "appointment_book": "Rendez-vous pris",
+    "appointment_move": "Rendez-vous déplacé",
+    "appointment_cancel": "Rendez-vous annulé",
+    "appointment_attended": "Rendez-vous : venu",
+    "appointment_no_show": "Rendez-vous : pas venu",
+    "person_add": "Personne ressource ajoutée",
+    "person_edit": "Personne ressource modifiée",
+    "person_deactivate": "Personne ressource désactivée",
+    "person_activate": "Personne ressource réactivée",
+    "feed_rotate": "Nouvelle adresse d'agenda",
 }
 
 

@@ -1,6 +1,8 @@
 """The staff console's FastAPI application: login, the guard every route goes through, static files.
 
-Every route needs a login except those in :data:`PUBLIC` (the login form and the static files):
+Every route needs a login except those in :data:`PUBLIC`: the login form, the static files, and
+the resource persons' agenda feeds (:mod:`.feeds`: a calendar application cannot log in; the
+long random token in the address is the permission):
 an app-wide dependency checks the session cookie, then, for anything but GET/HEAD, the form's
 CSRF token. So a route added later is guarded without asking for it (a test enumerates them).
 """
@@ -14,12 +16,12 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.agent.console import admin, live
+from kiosk.agent.console import admin, appointments, feeds, live, persons
 from kiosk.agent.console.accounts import Login, same
 from kiosk.agent.console.context import COOKIE, LOGIN_COOKIE, STATIC, ConsoleContext, NotLoggedIn, Refused
 from kiosk.agent.console.security import SecurityHeaders
 
-PUBLIC = frozenset({"/connexion", "/static/{name}"})
+PUBLIC = frozenset({"/connexion", "/static/{name}", feeds.FEED_PATH})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 STATIC_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 CSRF_REASON = "Ce formulaire a expiré ou ne vient pas de la console. Rechargez la page et recommencez."
@@ -133,5 +135,8 @@ def create_console(ctx: ConsoleContext) -> FastAPI:
         return Response(path.read_bytes(), media_type=media)
 
     live.add_routes(app, ctx)
+    appointments.add_routes(app, ctx)
     admin.add_routes(app, ctx)
+    persons.add_routes(app, ctx)
+    feeds.add_routes(app, ctx)
     return app

@@ -17,7 +17,9 @@ from starlette.responses import HTMLResponse
 
 from kiosk.agent.console.accounts import Account, Accounts, Login
 from kiosk.agent.console.security import LoginThrottle
+from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.calls import CallQueue
+from kiosk.core.mediation.ics import CalendarCache
 from kiosk.core.ports import Clock
 from kiosk.core.store import Store
 
@@ -41,8 +43,10 @@ class Section(NamedTuple):
 
 SECTIONS: tuple[Section, ...] = (
     Section("/appels", "Appels", admin_only=False),
-    # The appointments ("/rendez-vous"), devices and terminal health ("/appareils") and local
-    # statistics ("/statistiques") sections plug in here, each with its router in app.py.
+    Section("/rendez-vous", "Rendez-vous", admin_only=False),
+    # The devices and terminal health ("/appareils") and local statistics ("/statistiques")
+    # sections plug in here, each with its router in app.py.
+    Section("/personnes", "Personnes ressources", admin_only=True),
     Section("/comptes", "Comptes", admin_only=True),
     Section("/journal", "Journal", admin_only=True),
 )
@@ -67,6 +71,8 @@ class ConsoleContext:
     clock: Clock
     zone: ZoneInfo
     centre_name: str
+    book: AppointmentBook  # on the same connection as `store`
+    calendars: CalendarCache
     session_lasts: timedelta = timedelta(hours=12)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     stopping: threading.Event = field(default_factory=threading.Event)

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 import uvicorn
 from fastapi import FastAPI
 
+from kiosk.agent.calendars import calendar_cache
 from kiosk.agent.console.app import create_console
 from kiosk.agent.console.certificate import ConsoleCertificate, ensure_self_signed, load_configured
 from kiosk.agent.console.context import ConsoleContext
+from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
@@ -55,13 +57,20 @@ def build_console(settings: KioskSettings, db_path: Path, clock: Clock) -> Conso
     certificate = console_certificate(settings)
     store = open_store(db_path, Role.AGENT, settings.stats.durability)
     zone = ZoneInfo(settings.centre.timezone)
-    queue = CallQueue(store, settings.mediator, zone, clock, StatsRecorder(store, clock))
+    recorder = StatsRecorder(store, clock)
+    queue = CallQueue(store, settings.mediator, zone, clock, recorder)
+    calendars = calendar_cache(settings.paths.data_dir, zone)
+    book = AppointmentBook(
+        store, settings.appointments, settings.opening, zone, clock, recorder=recorder, busy=calendars.busy
+    )
     context = ConsoleContext(
         store=store,
         queue=queue,
         clock=clock,
         zone=zone,
         centre_name=settings.centre.name,
+        book=book,
+        calendars=calendars,
         session_lasts=timedelta(hours=settings.console.session_hours),
     )
     return Console(create_console(context), context, certificate)

@@ -179,11 +179,13 @@ class AppointmentBook:
         now = now or self.clock.now()
         return Interval(now, now + timedelta(days=self.settings.horizon_days + 1))
 
-    def _blocked(self, conn: sqlite3.Connection, person_id: str, window: Interval) -> list[Interval]:
+    def _blocked(
+        self, conn: sqlite3.Connection, person_id: str, window: Interval, *, except_ref: str = ""
+    ) -> list[Interval]:
         rows = conn.execute(
             f"SELECT start_ms, end_ms FROM appointments "
-            f"WHERE person_id = ? AND {_LIVE} AND end_ms > ? AND start_ms < ?",
-            (person_id, to_ms(window.start), to_ms(window.end)),
+            f"WHERE person_id = ? AND {_LIVE} AND end_ms > ? AND start_ms < ? AND ref != ?",
+            (person_id, to_ms(window.start), to_ms(window.end), except_ref),
         ).fetchall()
         booked = [Interval(from_ms(s) or window.start, from_ms(e) or window.start) for s, e in rows]
         busy = list(self.busy(person_id, window)) if self.busy is not None else []
@@ -259,6 +261,44 @@ class AppointmentBook:
         self._record("booked", category, session)
         log.info("appointments.booked", extra={"appointment": appointment.id, "channel": channel.value})
         return Booked(appointment)
+
+    def move(self, ref: str, slot: Slot) -> BookingOutcome:
+        """Move a booked appointment to ``slot`` in one transaction: if the slot is not free
+        (checked as :meth:`book` does, the appointment's own time not counted), nothing changes
+        and the answer is :class:`SlotTaken`. Raises :class:`AppointmentStateError` when the
+        appointment is not booked."""
+        current = self._get("ref = ?", ref)
+        if current.state is not AppointmentState.BOOKED:
+            raise AppointmentStateError(f"appointment {current.id} is {current.state}, not booked")
+        now = self.clock.now()
+
+        def attempt(conn: sqlite3.Connection) -> bool:
+            person = next((p for p in self.persons(conn) if p.id == slot.person_id), None)
+            if person is None or not person.handles(current.category):
+                return False
+            blocked = self._blocked(conn, person.id, self.window(now), except_ref=ref)
+            offered = person_slots(
+                person, self.opening, self.zone, now, blocked=blocked, horizon_days=self.settings.horizon_days,
+                min_notice=timedelta(minutes=self.settings.min_notice_min),
+            )  # fmt: skip
+            if slot not in offered:
+                return False
+            changed = conn.execute(
+                "UPDATE appointments SET person_id = ?, start_ms = ?, end_ms = ?, updated_ms = ? "
+                "WHERE ref = ? AND state = 'booked'",
+                (slot.person_id, to_ms(slot.start), to_ms(slot.end), to_ms(now), ref),
+            ).rowcount
+            return bool(changed)
+
+        try:
+            moved = write(self.store, attempt)
+        except sqlite3.IntegrityError:
+            moved = False  # the unique index: another writer got there first; the transaction rolled back
+        if not moved:
+            log.info("appointments.move_refused", extra={"appointment": current.id})
+            return SlotTaken(self.free_slots(current.category))
+        log.info("appointments.moved", extra={"appointment": current.id})
+        return Booked(self._get("ref = ?", ref))
 
     def cancel(self, ref: str) -> Appointment:
         appointment = self._move(ref, (AppointmentState.BOOKED,), AppointmentState.CANCELLED)
