@@ -63,13 +63,24 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$FED_PORT/healthz" >/dev/null
 .venv/bin/python tools/demo_federation.py "http://127.0.0.1:$FED_PORT" "$KIOSK_DATA_DIR" "$PWD/.run/federation-admin.txt" \
   >> "$PWD/.run/federation.log" 2>&1 || echo "Could not enrol with the local federation server: see .run/federation.log"
 echo "Federation dashboard: http://127.0.0.1:$FED_PORT/  (user and password in .run/federation-admin.txt)"
+# A staff console account to try the console with (as the federation's above): its password is
+# made once and kept in .run/console-admin.txt (0600); each start sets it again on the account.
+if [ -s .run/console-admin.txt ]; then
+  CONSOLE_PASSWORD=$(sed -n 's/^password: //p' .run/console-admin.txt)
+else
+  CONSOLE_PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+  (umask 077; printf 'user: accueil\npassword: %s\n' "$CONSOLE_PASSWORD" > .run/console-admin.txt)
+fi
+printf '%s\n' "$CONSOLE_PASSWORD" | .venv/bin/kiosk console-user accueil --role admin --password-stdin \
+  --config-dir "$KIOSK_CONFIG_DIR" >> "$PWD/.run/kiosk-agent.log" 2>&1 \
+  || echo "Could not make the console's account: see .run/kiosk-agent.log"
 # The agent: seals closed days into statistics, purges old data (see `kiosk stats report`).
 .venv/bin/kiosk agent --config-dir "$KIOSK_CONFIG_DIR" > "$PWD/.run/kiosk-agent.log" 2>&1 &
 AGENT_PID=$!
 echo "Logs (JSON lines): $LOG   — follow them with: tail -f $LOG"
 echo "Agent log: $PWD/.run/kiosk-agent.log   — usage figures: make stats"
 echo "Help website (the guides, for residents at home): http://127.0.0.1:8700/aide"
-echo "Staff console: https://127.0.0.1:8743/  (first account: .venv/bin/kiosk console-user NAME --role admin)"
+echo "Staff console: https://127.0.0.1:8743/  (user and password in .run/console-admin.txt; its certificate is self-signed: accept it once)"
 echo "Stop with Ctrl+C."
 .venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee "$LOG") 2>&1 &
 SHELL_PID=$!
