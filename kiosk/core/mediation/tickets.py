@@ -1,0 +1,72 @@
+"""The paper a resident takes away: the ticket of a mediator call and of an appointment.
+
+Pure: each function returns a :class:`~kiosk.core.devices.Ticket` that any ``TicketPrinter``
+prints. Dates are written out in plain French that stays true on a kept ticket ("Mardi
+6 janvier à 14 h 30", never "Demain"). Nothing of the resident's name or contact is printed in
+the QR code; the appointment's ticket carries the appointment as an iCalendar event, which a
+phone's camera offers to add to its calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from kiosk.core.devices import TICKET_QR_MAX_BYTES, Ticket
+from kiosk.core.mediation.booking import Appointment, appointment_calendar
+from kiosk.core.mediation.calls import Call
+from kiosk.core.mediation.wording import date_text, hour_text
+from kiosk.core.mediation_config import PersonSettings
+
+CALL_HEADING = "Votre numéro"
+APPOINTMENT_HEADING = "Votre rendez-vous"
+
+
+def _moment(at: datetime, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone)
+    return f"{date_text(local.date())} à {hour_text(local)}"
+
+
+def call_ticket(call: Call, centre_name: str, now: datetime, zone: ZoneInfo) -> Ticket:
+    """The ticket printed when a resident calls a mediator: their number of the day, very large."""
+    lines = [_moment(now, zone)]
+    if call.category is not None:
+        lines.append(f"Démarche : {call.category.label}")
+    lines += ["", "Un médiateur va vous appeler par ce numéro.", "Gardez ce ticket avec vous."]
+    return Ticket(number=str(call.number), heading=CALL_HEADING, title=centre_name, lines=tuple(lines))
+
+
+def appointment_ticket(
+    appointment: Appointment,
+    person: PersonSettings,
+    *,
+    centre: str,
+    place: str = "",
+    what_to_bring: Sequence[str] = (),
+    now: datetime,
+    zone: ZoneInfo,
+) -> Ticket:
+    """The ticket of a booked appointment: when, with whom, where, what to bring, and a QR code
+    holding the appointment as an iCalendar event (``place`` says where when the person has no
+    place of their own: the centre's address, say)."""
+    start, end = appointment.start.astimezone(zone), appointment.end.astimezone(zone)
+    where = person.place or place
+    lines = [
+        f"{date_text(start.date())}",
+        f"de {hour_text(start)} à {hour_text(end)}",
+        "",
+        f"Avec {person.name}",
+        f"Démarche : {appointment.category.label}",
+    ]
+    if where:
+        lines.append(f"Lieu : {where}")
+    items = [item.strip() for item in what_to_bring if item.strip()]
+    if items:
+        lines += ["", "À apporter :", *(f"- {item}" for item in items)]
+    lines += ["", "Scannez le code pour l'ajouter à votre agenda."]
+    bring = ", ".join(items)
+    event = appointment_calendar(appointment, person, centre, what_to_bring=bring, stamp=now)
+    if len(event) > TICKET_QR_MAX_BYTES:  # the list is on the paper: the code keeps what fits
+        event = appointment_calendar(appointment, person, centre, stamp=now)
+    return Ticket(title=centre, heading=APPOINTMENT_HEADING, lines=tuple(lines), qr=event.decode())
