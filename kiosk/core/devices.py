@@ -316,10 +316,11 @@ class Ticket:
 
     def wrapped(self, width: int) -> list[str]:
         """The paragraphs as printed lines of at most ``width`` characters (words kept whole
-        unless one is longer than a line)."""
+        unless one is longer than a line; a list item's "- " hangs)."""
         out: list[str] = []
         for line in self.lines:
-            out.extend(textwrap.wrap(line, width, break_on_hyphens=False) or [""])
+            indent = "  " if line.startswith("- ") else ""
+            out.extend(textwrap.wrap(line, width, break_on_hyphens=False, subsequent_indent=indent) or [""])
         return out
 
 

@@ -24,7 +24,6 @@ bounded by ``timeout_s``. One call at a time (a lock): safe from the shell's wor
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -230,7 +229,7 @@ class EscposTicketPrinter:
         detail = f"{self.where}: {type(error).__name__}: {error}".strip()
         if isinstance(error, DeviceNotFoundError):  # could not connect (refused, no route, unplugged)
             reason = self._missing
-        elif isinstance(error, TimeoutError | socket.timeout) or "timed out" in str(error).lower():
+        elif isinstance(error, TimeoutError) or "timed out" in str(error).lower():
             reason = DeviceFailure.TIMED_OUT
         elif isinstance(error, OSError):
             reason = DeviceFailure.OFFLINE
@@ -240,8 +239,11 @@ class EscposTicketPrinter:
         return TicketPrinterError(detail, reason)
 
     def _query(self, printer: Escpos, which: int) -> int:
-        answer: Any = printer.query_status(DLE_EOT + bytes([which]))
-        if not answer:
+        try:
+            answer: Any = printer.query_status(DLE_EOT + bytes([which]))
+        except TimeoutError:  # the socket's read (socket.timeout is TimeoutError since 3.10)
+            answer = b""
+        if not answer:  # pyserial's read gives b"" at its timeout
             raise TicketPrinterError(
                 f"{self.where}: no answer to the status request (DLE EOT {which}) in {self.settings.timeout_s} s;"
                 " set ask_status = false in [devices.ticket] if this printer never answers",
