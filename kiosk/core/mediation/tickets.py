@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kiosk.core.devices import TICKET_QR_MAX_BYTES, Ticket
+from kiosk.core.devices import TICKET_LINE_MAX, TICKET_QR_MAX_BYTES, Ticket
 from kiosk.core.mediation.booking import Appointment, appointment_calendar
 from kiosk.core.mediation.calls import Call
 from kiosk.core.mediation.wording import date_text, hour_text
@@ -21,11 +21,21 @@ from kiosk.core.mediation_config import PersonSettings
 
 CALL_HEADING = "Votre numéro"
 APPOINTMENT_HEADING = "Votre rendez-vous"
+ITEMS_MAX = 12  # things to bring, one paragraph each (a ticket holds TICKET_LINES_MAX paragraphs)
 
 
 def _moment(at: datetime, zone: ZoneInfo) -> str:
     local = at.astimezone(zone)
     return f"{date_text(local.date())} à {hour_text(local)}"
+
+
+def _items(items: list[str]) -> list[str]:
+    """A list to bring as paragraphs "- …"; past ``ITEMS_MAX`` the rest share the last one, and
+    a paragraph too long for a ticket ends with "…" (the help guide has the whole list)."""
+    if len(items) > ITEMS_MAX:
+        items = [*items[: ITEMS_MAX - 1], " ; ".join(items[ITEMS_MAX - 1 :])]
+    room = TICKET_LINE_MAX - 2
+    return [f"- {item}" if len(item) <= room else f"- {item[: room - 1]}…" for item in items]
 
 
 def call_ticket(call: Call, centre_name: str, now: datetime, zone: ZoneInfo) -> Ticket:
@@ -61,9 +71,9 @@ def appointment_ticket(
     ]
     if where:
         lines.append(f"Lieu : {where}")
-    items = [item.strip() for item in what_to_bring if item.strip()]
+    items = [" ".join(item.split()) for item in what_to_bring if item.strip()]
     if items:
-        lines += ["", "À apporter :", *(f"- {item}" for item in items)]
+        lines += ["", "À apporter :", *_items(items)]
     lines += ["", "Scannez le code pour l'ajouter à votre agenda."]
     bring = ", ".join(items)
     event = appointment_calendar(appointment, person, centre, what_to_bring=bring, stamp=now)
