@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from kiosk.core.settings import DevicesSettings
 from kiosk.devices.escpos import EscposTicketPrinter
 from kiosk.devices.select import build_ticket_printer
 from sync.vocabulary import Category
-from tests.escposkit import Command, EscposCapture, decode, text_of
+from tests.escposkit import Command, EscposCapture, decode, status_byte, text_of
 
 pytestmark = [pytest.mark.devices, pytest.mark.escpos]
 
@@ -202,3 +204,50 @@ def test_a_printer_that_does_not_answer_status_can_be_told_not_to_be_asked(tmp_p
         assert printer.status().state is DeviceState.READY
     finally:
         quiet.stop()
+
+
+def test_a_serial_printer_on_a_real_tty_is_asked_and_printed_to(tmp_path: Path) -> None:
+    """pyserial on a pseudo-terminal: the printer's end answers the status requests like a real one."""
+    master, slave = os.openpty()
+    received = bytearray()
+    done = threading.Event()
+
+    def printer_end() -> None:
+        while not done.is_set():
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the serial side closed
+                return
+            start = max(0, len(received) - 2)
+            received.extend(chunk)
+            at = received.find(b"\x10\x04", start)
+            while at != -1 and at + 2 < len(received):
+                os.write(master, bytes([status_byte(received[at + 2], "low")]))
+                at = received.find(b"\x10\x04", at + 3)
+
+    worker = threading.Thread(target=printer_end, daemon=True)
+    worker.start()
+    try:
+        devices = DevicesSettings.model_validate(
+            {
+                "ticket_printer": "serial",
+                "ticket": {"serial_device": os.ttyname(slave), "baudrate": 19200, "timeout_s": 2},
+            }
+        )
+        printer = build_ticket_printer(devices)
+        assert printer.status().warnings == {DeviceWarning.PAPER_LOW}
+        printer.print_ticket(Ticket(number="12", lines=("Été",)))
+        deadline = time.monotonic() + 5
+        while not received.endswith(b"\x1dV\x01") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        commands = decode(bytes(received))
+        assert Command("text", "12") in commands and "Été" in text_of(commands)
+        assert commands[-1] == Command("cut", 1)
+    finally:
+        done.set()
+        worker.join(2)
+        os.close(slave)
+        os.close(master)
