@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from pydantic import ValidationError
 
-from kiosk.core.devices import TICKET_QR_MAX_BYTES, Ticket
+from kiosk.core.devices import TICKET_QR_MAX_BYTES, DeviceFailure, Ticket
 from kiosk.core.mediation.booking import Appointment, AppointmentState, Channel
 from kiosk.core.mediation.calls import Call, CallState
-from kiosk.core.mediation.tickets import appointment_ticket, call_ticket
+from kiosk.core.mediation.tickets import appointment_ticket, call_ticket, print_ticket
 from kiosk.core.mediation_config import PersonSettings
+from kiosk.core.ports import ManualClock
 from kiosk.core.settings import DevicesSettings
+from kiosk.core.stats.recorder import StatsRecorder
+from kiosk.core.store import open_store
+from kiosk.devices.absent import NoTicketPrinter
+from kiosk.devices.fakes import FakeTicketPrinter
 from sync.vocabulary import Category
 
 pytestmark = [pytest.mark.unit, pytest.mark.mediator, pytest.mark.appointments]
@@ -133,3 +140,20 @@ def test_ticket_printer_settings_accept_each_kind() -> None:
     )
     assert usb.ticket.usb_product == 0x0202
     assert DevicesSettings().ticket_printer == "none"  # a real centre's default: no ticket printer
+
+
+def test_printing_a_ticket_counts_it_or_the_printers_failure(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "kiosk.db")
+    recorder = StatsRecorder(store, ManualClock(NOW), boot="b1")
+    printer = FakeTicketPrinter(paper=1)
+    ticket = Ticket(number="5")
+    assert print_ticket(printer, ticket, recorder, session="s1") is None
+    assert print_ticket(printer, ticket, recorder, session="s1") is DeviceFailure.PAPER_OUT
+    assert print_ticket(NoTicketPrinter(), ticket) is DeviceFailure.ABSENT  # no recorder: nothing counted
+    rows = store.conn.execute("SELECT kind, data FROM events ORDER BY id").fetchall()
+    store.close()
+    assert [(kind, json.loads(data).get("error")) for kind, data in rows] == [
+        ("ticket_printed", None),
+        ("device_error", "paper_out"),
+    ]
+    assert printer.printed == [ticket]

@@ -9,15 +9,27 @@ phone's camera offers to add to its calendar.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kiosk.core.devices import TICKET_LINE_MAX, TICKET_QR_MAX_BYTES, Ticket
+from kiosk.core.devices import (
+    TICKET_LINE_MAX,
+    TICKET_QR_MAX_BYTES,
+    DeviceFailure,
+    Ticket,
+    TicketPrinter,
+    TicketPrinterError,
+)
 from kiosk.core.mediation.booking import Appointment, appointment_calendar
 from kiosk.core.mediation.calls import Call
 from kiosk.core.mediation.wording import date_text, hour_text
 from kiosk.core.mediation_config import PersonSettings
+from kiosk.core.stats.events import DeviceError, TicketPrinted
+from kiosk.core.stats.recorder import StatsRecorder
+
+log = logging.getLogger(__name__)
 
 CALL_HEADING = "Votre numéro"
 APPOINTMENT_HEADING = "Votre rendez-vous"
@@ -80,3 +92,21 @@ def appointment_ticket(
     if len(event) > TICKET_QR_MAX_BYTES:  # the list is on the paper: the code keeps what fits
         event = appointment_calendar(appointment, person, centre, stamp=now)
     return Ticket(title=centre, heading=APPOINTMENT_HEADING, lines=tuple(lines), qr=event.decode())
+
+
+def print_ticket(
+    printer: TicketPrinter, ticket: Ticket, recorder: StatsRecorder | None = None, session: str | None = None
+) -> DeviceFailure | None:
+    """Print ``ticket`` and count it: ``None`` once printed, else why not (the failure is
+    counted as a ticket printer error and logged; ``printer_message``-style French is the
+    caller's). Blocks up to the printer's timeout: call it off the GUI thread."""
+    try:
+        printer.print_ticket(ticket)
+    except TicketPrinterError as error:
+        log.warning("tickets.not_printed", extra={"reason": error.reason.value, "error": str(error)})
+        if recorder is not None:
+            recorder.record(DeviceError(device="ticket_printer", error=error.reason), session=session)
+        return error.reason
+    if recorder is not None:
+        recorder.record(TicketPrinted(), session=session)
+    return None
