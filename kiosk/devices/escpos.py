@@ -229,6 +229,8 @@ class EscposTicketPrinter:
         detail = f"{self.where}: {type(error).__name__}: {error}".strip()
         if isinstance(error, DeviceNotFoundError):  # could not connect (refused, no route, unplugged)
             reason = self._missing
+        elif type(error).__name__ == "NoBackendError":  # pyusb without libusb (Debian: libusb-1.0-0)
+            reason = DeviceFailure.ABSENT
         elif isinstance(error, TimeoutError) or "timed out" in str(error).lower():
             reason = DeviceFailure.TIMED_OUT
         elif isinstance(error, OSError):

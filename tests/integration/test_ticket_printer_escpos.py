@@ -251,3 +251,19 @@ def test_a_serial_printer_on_a_real_tty_is_asked_and_printed_to(tmp_path: Path) 
         worker.join(2)
         os.close(slave)
         os.close(master)
+
+
+@pytest.mark.parametrize(
+    "ticket",
+    [
+        {"usb_vendor": 0xFFFF, "usb_product": 0xFFFE},  # no such USB device (nor a backend, for that matter)
+        {"serial_device": "/dev/ttyBORNE-unplugged"},
+    ],
+)
+def test_a_usb_or_serial_printer_that_is_not_plugged_in_is_absent(ticket: dict[str, object]) -> None:
+    kind = "usb" if "usb_vendor" in ticket else "serial"
+    printer = build_ticket_printer(DevicesSettings.model_validate({"ticket_printer": kind, "ticket": ticket}))
+    with pytest.raises(TicketPrinterError) as absent:
+        printer.print_ticket(Ticket(number="1"))
+    assert absent.value.reason is DeviceFailure.ABSENT
+    assert printer.status().health == ("absent", None)
