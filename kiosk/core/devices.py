@@ -282,6 +282,7 @@ class Scanner(Protocol):
 TICKET_NUMBER_MAX = 8
 TICKET_LINES_MAX = 24  # paragraphs, before wrapping
 TICKET_LINE_MAX = 400  # characters of one paragraph (wrapped to the printer's width)
+TICKET_TITLE_MAX = 120  # the centre's name, the heading (wrapped too)
 TICKET_QR_MAX_BYTES = 1200
 """A QR code's payload, UTF-8: about a version-25 code at error correction M, which a phone
 still reads when printed on a 58 mm roll. An appointment as an iCalendar event takes ~500."""
@@ -307,6 +308,8 @@ class Ticket:
             raise ValueError(f"a ticket number has at most {TICKET_NUMBER_MAX} characters, no spaces around")
         if len(self.lines) > TICKET_LINES_MAX or any(len(line) > TICKET_LINE_MAX for line in self.lines):
             raise ValueError(f"a ticket has at most {TICKET_LINES_MAX} paragraphs of {TICKET_LINE_MAX} characters")
+        if len(self.title) > TICKET_TITLE_MAX or len(self.heading) > TICKET_TITLE_MAX:
+            raise ValueError(f"a ticket's title and heading have at most {TICKET_TITLE_MAX} characters")
         if any(not line.isprintable() for line in (self.number, self.title, self.heading, *self.lines)):
             raise ValueError("ticket text must be printable (no control characters or line breaks)")
         if self.qr is not None and not 0 < len(self.qr.encode()) <= TICKET_QR_MAX_BYTES:
@@ -317,11 +320,13 @@ class Ticket:
     def wrapped(self, width: int) -> list[str]:
         """The paragraphs as printed lines of at most ``width`` characters (words kept whole
         unless one is longer than a line; a list item's "- " hangs)."""
-        out: list[str] = []
-        for line in self.lines:
-            indent = "  " if line.startswith("- ") else ""
-            out.extend(textwrap.wrap(line, width, break_on_hyphens=False, subsequent_indent=indent) or [""])
-        return out
+        return [part for line in self.lines for part in wrap_paragraph(line, width)]
+
+
+def wrap_paragraph(text: str, width: int) -> list[str]:
+    """One paragraph as lines of at most ``width`` characters ("" stays one empty line)."""
+    indent = "  " if text.startswith("- ") else ""
+    return textwrap.wrap(text, width, break_on_hyphens=False, subsequent_indent=indent) or [""]
 
 
 class TicketPrinter(Protocol):

@@ -42,6 +42,7 @@ from kiosk.core.devices import (
     DeviceWarning,
     Ticket,
     TicketPrinterError,
+    wrap_paragraph,
 )
 from kiosk.core.settings import TicketPrinterSettings
 
@@ -91,11 +92,11 @@ def render(ticket: Ticket, settings: TicketPrinterSettings) -> bytes:
 
     if ticket.title:
         out.set(align="center", bold=True)
-        lines(Ticket(lines=(ticket.title,)).wrapped(settings.width))
+        lines(wrap_paragraph(ticket.title, settings.width))
         out.set(bold=False)
     if ticket.heading:
-        out.set(align="center", double_height=True)
-        lines([ticket.heading])
+        out.set(align="center", double_height=True)  # taller, not wider: the same width
+        lines(wrap_paragraph(ticket.heading, settings.width))
         out.set(normal_textsize=True)
     if ticket.number:
         out.set(align="center", custom_size=True, width=NUMBER_SIZE, height=NUMBER_SIZE)

@@ -17,7 +17,7 @@ import pytest
 from kiosk.core.devices import DeviceFailure, DeviceState, DeviceWarning, Ticket, TicketPrinterError
 from kiosk.core.mediation.booking import Appointment, AppointmentState, Channel
 from kiosk.core.mediation.calls import Call, CallState
-from kiosk.core.mediation.tickets import appointment_ticket, call_ticket
+from kiosk.core.mediation.tickets import appointment_ticket, call_ticket, trial_ticket
 from kiosk.core.mediation_config import PersonSettings
 from kiosk.core.settings import DevicesSettings
 from kiosk.devices.escpos import EscposTicketPrinter
@@ -127,6 +127,19 @@ def test_a_printer_without_native_qr_codes_gets_an_image(capture: EscposCapture)
     assert not [c for c in commands if c.name == "qr"]
     [image] = [c for c in commands if c.name == "raster"]
     assert isinstance(image.value, bytes) and image.value.count(0) < len(image.value)  # black modules
+
+
+@pytest.mark.parametrize(("code_page", "number"), [("CP1252", 16), ("CP858", 19)])
+def test_the_staff_test_ticket_prints_every_french_letter(capture: EscposCapture, code_page: str, number: int) -> None:
+    ticket = trial_ticket("Espace France Services – Saint-Exemple", NOW, PARIS)
+    printer_for(capture, code_page=code_page, width=32).print_ticket(ticket)
+    commands = decode(capture.wait_for_tickets(1)[0])
+    assert Command("codepage", number) in commands
+    text = text_of(commands)
+    assert all(letter in text for letter in "àâäçéèêëîïôöùûüÿæÀÇÉÈÊÔÙ«»€"), text
+    assert ("œ" in text) is (code_page == "CP1252")  # CP858 has no œ: written "oe"
+    assert "Espace France Services -" in text or "Espace France Services –" in text
+    assert [c.arg for c in commands if c.name == "qr"][-1] == 0x51
 
 
 def test_cp858_prints_the_same_letters_and_spells_what_it_lacks(capture: EscposCapture) -> None:

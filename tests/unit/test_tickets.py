@@ -109,6 +109,7 @@ def test_a_ticket_wraps_long_paragraphs_and_refuses_what_cannot_be_printed() -> 
         {"lines": ("x" * 401,)},
         {"qr": "x" * (TICKET_QR_MAX_BYTES + 1)},
         {"qr": ""},
+        {"number": "1", "title": "x" * 121},
         {},
     ):
         with pytest.raises(ValueError):

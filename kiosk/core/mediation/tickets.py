@@ -94,6 +94,23 @@ def appointment_ticket(
     return Ticket(title=centre, heading=APPOINTMENT_HEADING, lines=tuple(lines), qr=event.decode())
 
 
+def trial_ticket(centre_name: str, now: datetime, zone: ZoneInfo) -> Ticket:
+    """The staff panel's test print: the number's size, every French letter and a QR code, so
+    that a wrong code page or a printer without QR codes shows at once."""
+    return Ticket(
+        number="A12",
+        heading="Ticket d'essai",
+        title=centre_name,
+        lines=(
+            _moment(now, zone),
+            "Accents : à â ä ç é è ê ë î ï ô ö ù û ü ÿ æ œ",
+            "Capitales : À Ç É È Ê Ô Ù Œ – guillemets « » – euro €",
+            "Le code ci-dessous doit se lire avec un téléphone.",
+        ),
+        qr=f"Borne : ticket d'essai du {_moment(now, zone)}",
+    )
+
+
 def print_ticket(
     printer: TicketPrinter, ticket: Ticket, recorder: StatsRecorder | None = None, session: str | None = None
 ) -> DeviceFailure | None:
