@@ -143,6 +143,11 @@ def status_byte(which: int, paper: Paper) -> int:
     return 0x12
 
 
+class _Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True  # `make run` again at once: the port is free
+    daemon_threads = True
+
+
 @dataclass
 class EscposCapture:
     directory: Path
@@ -173,9 +178,7 @@ class EscposCapture:
             def handle(self) -> None:
                 capture._serve(self.request)
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="escpos-capture", daemon=True)
         self._thread.start()
