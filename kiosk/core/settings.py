@@ -139,6 +139,8 @@ class TicketPrinterSettings(_Strict):
     port: int = Field(default=9100, ge=1, le=65535)  # network: raw printing port (JetDirect)
     usb_vendor: int = Field(default=0, ge=0, le=0xFFFF)  # usb: ids as `lsusb` shows them, e.g. 0x04b8
     usb_product: int = Field(default=0, ge=0, le=0xFFFF)
+    usb_in_endpoint: int = Field(default=0x82, ge=0x81, le=0x8F)  # `lsusb -v`: bEndpointAddress (IN)
+    usb_out_endpoint: int = Field(default=0x01, ge=0x01, le=0x0F)  # Epson's; many clones: 0x81 and 0x03
     serial_device: str = ""  # serial: e.g. "/dev/ttyUSB0"
     baudrate: int = Field(default=9600, ge=1200, le=921600)  # serial
     width: int = Field(default=48, ge=24, le=64)  # characters per line: 48 on 80 mm paper, 32 on 58 mm

@@ -168,7 +168,13 @@ class EscposTicketPrinter:
             )
         if kind == "usb":
             return cls(
-                lambda: Usb(settings.usb_vendor, settings.usb_product, timeout=int(timeout * 1000)),
+                lambda: Usb(
+                    settings.usb_vendor,
+                    settings.usb_product,
+                    timeout=int(timeout * 1000),
+                    in_ep=settings.usb_in_endpoint,
+                    out_ep=settings.usb_out_endpoint,
+                ),
                 settings,
                 where=f"usb {settings.usb_vendor:04x}:{settings.usb_product:04x}",
                 missing=DeviceFailure.ABSENT,
