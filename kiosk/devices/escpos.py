@@ -191,7 +191,13 @@ class EscposTicketPrinter:
     # -- the port ---------------------------------------------------------------------------
 
     def print_ticket(self, ticket: Ticket) -> None:
-        data = render(ticket, self.settings)
+        try:
+            data = render(ticket, self.settings)
+        except Exception as error:  # python-escpos or qrcode refusing the ticket: never a bare error
+            log.error("ticket_printer.render_failed", extra={"where": self.where, "error": repr(error)})
+            raise TicketPrinterError(
+                f"{self.where}: cannot compose the ticket: {error!r}", DeviceFailure.BAD_DOCUMENT
+            ) from error
         with self._lock, self._open() as printer:
             if self.settings.ask_status:
                 status = self._ask(printer)

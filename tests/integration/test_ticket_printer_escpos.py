@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from escpos.printer import Dummy
 
 from kiosk.core.devices import DeviceFailure, DeviceState, DeviceWarning, Ticket, TicketPrinterError
 from kiosk.core.mediation.booking import Appointment, AppointmentState, Channel
@@ -280,3 +281,16 @@ def test_a_usb_or_serial_printer_that_is_not_plugged_in_is_absent(ticket: dict[s
         printer.print_ticket(Ticket(number="1"))
     assert absent.value.reason is DeviceFailure.ABSENT
     assert printer.status().health == ("absent", None)
+
+
+def test_a_ticket_the_library_cannot_compose_is_a_ticket_printer_error(
+    capture: EscposCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ValueError("Invalid block size (must be 1-16)")  # what python-escpos raises
+
+    monkeypatch.setattr(Dummy, "qr", refuse)
+    with pytest.raises(TicketPrinterError) as refused:
+        printer_for(capture).print_ticket(Ticket(number="1", qr="BEGIN:VCALENDAR"))
+    assert refused.value.reason is DeviceFailure.BAD_DOCUMENT and "Invalid block size" in str(refused.value)
+    assert capture.connections == 0  # nothing half made reached the printer
