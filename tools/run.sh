@@ -16,10 +16,12 @@ XVFB_PID=""
 AGENT_PID=""
 FED_PID=""
 CUPS_PID=""
+TICKETS_PID=""
 export BORNE_FEDERATION_DB="${BORNE_FEDERATION_DB:-sqlite:///$PWD/.run/federation.db}"
 FED_PORT="${FED_PORT:-8800}"
 cleanup() {
   [ -n "$CUPS_PID" ] && kill "$CUPS_PID" 2>/dev/null && wait "$CUPS_PID" 2>/dev/null || true
+  [ -n "$TICKETS_PID" ] && kill "$TICKETS_PID" 2>/dev/null || true
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null || true
   [ -n "$FED_PID" ] && kill "$FED_PID" 2>/dev/null || true
   [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
@@ -56,6 +58,11 @@ if [ -z "${CUPS_SERVER:-}" ] && [ "$(id -u)" = 0 ] && command -v cupsd >/dev/nul
 elif [ -z "${CUPS_SERVER:-}" ]; then
   echo "No local printer: the private cupsd needs root (cups-pdf). Printing will say there is no printer."
 fi
+# The ticket printer: a loopback ESC/POS capture on port 9190, where the sample configuration's
+# [devices.ticket] points; each ticket lands in .run/tickets/ as raw bytes and as readable text.
+.venv/bin/python -m tests.escposkit --port 9190 --output "$PWD/.run/tickets" > "$PWD/.run/tickets.log" 2>&1 &
+TICKETS_PID=$!
+echo "Ticket printer: ESC/POS capture on 127.0.0.1:9190; tickets land in .run/tickets/ (ticket-NNNN.txt)"
 # The federation server (plain http on loopback: --insecure-cookies), and this terminal enrolled to it.
 .venv/bin/kiosk-federation serve --port "$FED_PORT" --insecure-cookies > "$PWD/.run/federation.log" 2>&1 &
 FED_PID=$!

@@ -1,7 +1,7 @@
 """The devices as the core sees them: printer, scanner, ticket printer — ports and vocabulary.
 
-Adapters in ``kiosk.devices`` implement these protocols with real libraries (pycups today;
-python-sane and python-escpos next). Everything here is plain data: no Qt, no device library.
+Adapters in ``kiosk.devices`` implement these protocols with real libraries (pycups,
+python-escpos; python-sane next). Everything here is plain data: no Qt, no device library.
 
 One closed vocabulary, ``DeviceFailure``, says what went wrong with any device. The same values
 are stored in the usage statistics (``DeviceError.error``), shown to staff, sent in the
@@ -15,6 +15,7 @@ thread (``kiosk.shell.operations``); adapters must be safe to call from any one 
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -278,18 +279,54 @@ class Scanner(Protocol):
 # -- ticket printer ---------------------------------------------------------------------------
 
 
+TICKET_NUMBER_MAX = 8
+TICKET_LINES_MAX = 24  # paragraphs, before wrapping
+TICKET_LINE_MAX = 400  # characters of one paragraph (wrapped to the printer's width)
+TICKET_TITLE_MAX = 120  # the centre's name, the heading (wrapped too)
+TICKET_QR_MAX_BYTES = 1200
+"""A QR code's payload, UTF-8: about a version-25 code at error correction M, which a phone
+still reads when printed on a 58 mm roll. An appointment as an iCalendar event takes ~500."""
+
+
 @dataclass(frozen=True)
 class Ticket:
-    """A queue ticket: a big number and a few short lines (centre name, time, a hint)."""
+    """A ticket: a title (the centre), a heading, a big number, short paragraphs, a QR code.
 
-    number: str  # printed large, e.g. "A12"
-    lines: tuple[str, ...] = ()
+    Paragraphs longer than the printer's line are wrapped (:meth:`wrapped`), not refused; a
+    ticket that could not be printed (too many paragraphs, a QR payload too large for a phone
+    to read) is a programming error: ``ValueError``.
+    """
+
+    number: str = ""  # printed very large, e.g. "A12"; "" for a ticket without a number
+    lines: tuple[str, ...] = ()  # paragraphs; "" is an empty line
+    title: str = ""  # first, centred and bold (the centre's name)
+    heading: str = ""  # above the number, centred and tall ("Votre numéro")
+    qr: str | None = None  # printed as a QR code at the end (at most TICKET_QR_MAX_BYTES in UTF-8)
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.number) <= 8:
-            raise ValueError("a ticket number has 1 to 8 characters")
-        if len(self.lines) > 8 or any(len(line) > 48 for line in self.lines):
-            raise ValueError("a ticket has at most 8 lines of 48 characters")
+        if len(self.number) > TICKET_NUMBER_MAX or self.number != self.number.strip():
+            raise ValueError(f"a ticket number has at most {TICKET_NUMBER_MAX} characters, no spaces around")
+        if len(self.lines) > TICKET_LINES_MAX or any(len(line) > TICKET_LINE_MAX for line in self.lines):
+            raise ValueError(f"a ticket has at most {TICKET_LINES_MAX} paragraphs of {TICKET_LINE_MAX} characters")
+        if len(self.title) > TICKET_TITLE_MAX or len(self.heading) > TICKET_TITLE_MAX:
+            raise ValueError(f"a ticket's title and heading have at most {TICKET_TITLE_MAX} characters")
+        if any(not line.isprintable() for line in (self.number, self.title, self.heading, *self.lines)):
+            raise ValueError("ticket text must be printable (no control characters or line breaks)")
+        if self.qr is not None and not 0 < len(self.qr.encode()) <= TICKET_QR_MAX_BYTES:
+            raise ValueError(f"a ticket's QR code holds 1 to {TICKET_QR_MAX_BYTES} bytes")
+        if not (self.number or self.title or self.heading or self.lines or self.qr):
+            raise ValueError("an empty ticket")
+
+    def wrapped(self, width: int) -> list[str]:
+        """The paragraphs as printed lines of at most ``width`` characters (words kept whole
+        unless one is longer than a line; a list item's "- " hangs)."""
+        return [part for line in self.lines for part in wrap_paragraph(line, width)]
+
+
+def wrap_paragraph(text: str, width: int) -> list[str]:
+    """One paragraph as lines of at most ``width`` characters ("" stays one empty line)."""
+    indent = "  " if text.startswith("- ") else ""
+    return textwrap.wrap(text, width, break_on_hyphens=False, subsequent_indent=indent) or [""]
 
 
 class TicketPrinter(Protocol):

@@ -132,6 +132,32 @@ class PathsSettings(_Strict):
     last_good_dir: Path = places.LAST_GOOD_DIR
 
 
+class TicketPrinterSettings(_Strict):
+    """[devices.ticket]: how to reach the ESC/POS ticket printer ``ticket_printer`` names."""
+
+    host: str = ""  # network: the printer's address (its own menu or test print shows it)
+    port: int = Field(default=9100, ge=1, le=65535)  # network: raw printing port (JetDirect)
+    usb_vendor: int = Field(default=0, ge=0, le=0xFFFF)  # usb: ids as `lsusb` shows them, e.g. 0x04b8
+    usb_product: int = Field(default=0, ge=0, le=0xFFFF)
+    usb_in_endpoint: int = Field(default=0x82, ge=0x81, le=0x8F)  # `lsusb -v`: bEndpointAddress (IN)
+    usb_out_endpoint: int = Field(default=0x01, ge=0x01, le=0x0F)  # Epson's; many clones: 0x81 and 0x03
+    serial_device: str = ""  # serial: e.g. "/dev/ttyUSB0"
+    baudrate: int = Field(default=9600, ge=1200, le=921600)  # serial
+    width: int = Field(default=48, ge=24, le=64)  # characters per line: 48 on 80 mm paper, 32 on 58 mm
+    dots: int = Field(default=576, ge=256, le=1024)  # dots per line: 576 on 80 mm paper, 384 on 58 mm
+    code_page: Literal["CP1252", "CP858"] = "CP1252"  # the printer's table for French accents
+    qr: Literal["native", "image"] = "native"  # "image" for a printer without its own QR codes
+    ask_status: bool = True  # ask for paper and cover status (DLE EOT) before each ticket
+    timeout_s: float = Field(default=5.0, gt=0, le=60)  # waiting longer than this is a failure
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if value and (len(value) > 253 or not all(c.isalnum() or c in ".-:[]" for c in value)):
+            raise ValueError(f"{value!r} is not a host name or IP address, e.g. '192.168.1.50'")
+        return value
+
+
 class DevicesSettings(_Strict):
     """[devices]: which adapter each device port uses. "auto" finds the device when it is there
     (and keeps looking, so that a printer plugged in later works); "none" turns the feature off."""
@@ -139,7 +165,24 @@ class DevicesSettings(_Strict):
     printer: Literal["auto", "cups", "none"] = "auto"
     printer_queue: str = ""  # a CUPS queue name; "" = the CUPS default destination
     scanner: Literal["auto", "none"] = "auto"
-    ticket_printer: Literal["none"] = "none"
+    ticket_printer: Literal["none", "network", "usb", "serial"] = "none"  # ESC/POS, see [devices.ticket]
+    ticket: TicketPrinterSettings = Field(default_factory=TicketPrinterSettings)
+
+    @model_validator(mode="after")
+    def _ticket_reachable(self) -> DevicesSettings:
+        ticket, kind = self.ticket, self.ticket_printer
+        if kind == "network" and not ticket.host:
+            raise ValueError(
+                'ticket_printer = "network" needs the printer\'s address: host = "192.168.1.50" in [devices.ticket]'
+            )
+        if kind == "usb" and not (ticket.usb_vendor and ticket.usb_product):
+            raise ValueError(
+                'ticket_printer = "usb" needs usb_vendor and usb_product in [devices.ticket], as `lsusb` shows'
+                " them (ID 04b8:0202 → usb_vendor = 0x04b8, usb_product = 0x0202)"
+            )
+        if kind == "serial" and not ticket.serial_device:
+            raise ValueError('ticket_printer = "serial" needs serial_device = "/dev/ttyUSB0" (say) in [devices.ticket]')
+        return self
 
     @field_validator("printer_queue")
     @classmethod

@@ -43,7 +43,16 @@ def build_scanner(settings: DevicesSettings) -> Scanner:
 
 
 def build_ticket_printer(settings: DevicesSettings) -> TicketPrinter:
-    return NoTicketPrinter(f"ticket_printer = {settings.ticket_printer}")
+    if settings.ticket_printer == "none":
+        return NoTicketPrinter("ticket_printer = none in kiosk.toml")
+    try:
+        from kiosk.devices.escpos import EscposTicketPrinter
+    except ImportError as error:  # python-escpos missing: a broken install, said loudly
+        log.error("devices.escpos_unavailable", extra={"error": str(error)})
+        return NoTicketPrinter(f"python-escpos cannot be imported: {error}")
+    ticket_printer = EscposTicketPrinter.from_settings(settings.ticket_printer, settings.ticket)
+    log.info("devices.ticket_printer", extra={"adapter": repr(ticket_printer)})
+    return ticket_printer
 
 
 def build_devices(settings: DevicesSettings) -> Devices:

@@ -25,8 +25,9 @@ from kiosk.core.devices import (
 from kiosk.core.settings import DevicesSettings
 from kiosk.devices.absent import NoPrinter, NoScanner, NoTicketPrinter
 from kiosk.devices.cups import CupsPrinter, classify_reasons, job_status, parse_server, printer_status
+from kiosk.devices.escpos import EscposTicketPrinter
 from kiosk.devices.fakes import FakePrinter, FakeScanner, FakeTicketPrinter
-from kiosk.devices.select import build_devices, build_printer
+from kiosk.devices.select import build_devices, build_printer, build_ticket_printer
 
 pytestmark = [pytest.mark.unit, pytest.mark.devices]
 
@@ -121,6 +122,10 @@ def test_config_chooses_real_adapters_never_a_fake(monkeypatch: pytest.MonkeyPat
     assert isinstance(devices.scanner, NoScanner) and isinstance(devices.ticket_printer, NoTicketPrinter)
     for device in (devices.printer, devices.scanner, devices.ticket_printer):
         assert "Fake" not in type(device).__name__
+    for kind, where in (("network", "10.0.0.9:9100"), ("usb", "04b8:0202"), ("serial", "/dev/ttyS0")):
+        ticket = {"host": "10.0.0.9", "usb_vendor": 0x04B8, "usb_product": 0x0202, "serial_device": "/dev/ttyS0"}
+        escpos = build_ticket_printer(DevicesSettings.model_validate({"ticket_printer": kind, "ticket": ticket}))
+        assert isinstance(escpos, EscposTicketPrinter) and where in escpos.where  # built without a device
 
 
 def test_absent_devices_say_absent(tmp_path: Path) -> None:

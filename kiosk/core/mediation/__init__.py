@@ -13,4 +13,5 @@ them, and meet in the shared SQLite database.
 * :mod:`.contact`  a resident's name, phone number or e-mail, checked
 * :mod:`.ics`      busy times read from a person's calendar (ICS), last good copy; one
                    appointment as an iCalendar event
+* :mod:`.tickets`  the paper tickets of a call and of an appointment (QR code: the event)
 """

@@ -30,9 +30,14 @@ def day_text(day: date, today: date) -> str:
         return "Aujourd'hui"
     if delta == 1:
         return "Demain"
-    weekday = format_date(day, "EEEE", locale=LOCALE).capitalize()
     if 1 < delta < 7:
-        return weekday
+        return format_date(day, "EEEE", locale=LOCALE).capitalize()
+    return date_text(day)
+
+
+def date_text(day: date) -> str:
+    """``Mardi 6 janvier``, ``Mardi 1er avril``: a date that stays true on a kept ticket."""
+    weekday = format_date(day, "EEEE", locale=LOCALE).capitalize()
     number = "1er" if day.day == 1 else str(day.day)
     month = format_date(day, "MMMM", locale=LOCALE)
     return f"{weekday} {number} {month}"
