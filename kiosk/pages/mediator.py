@@ -44,6 +44,7 @@ def mediator_context(view: DeskView, tiles: TilesConfig, language: str = "fr") -
         "place": ordinal(view.position, language) if view.position else None,
         "wait": view.wait,
         "error": view.error,
+        "ticket_failed": view.ticket_failed,
         "categories": call_categories(tiles) if view.state is DeskState.OFFER else [],
         "first_name_max": FIRST_NAME_MAX,
     }

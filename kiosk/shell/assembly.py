@@ -12,7 +12,7 @@ from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
-from kiosk.devices.select import build_printer
+from kiosk.devices.select import build_printer, build_ticket_printer
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.controller import SessionController
@@ -108,7 +108,9 @@ def build_kiosk(
     )
     renderer.warm()  # the templates, compiled or read back now: never written during a visit
     # The mediator desk has a connection of its own, used off the GUI thread only.
-    desk = MediationDesk(store.path if store is not None else None, settings, clock)
+    # The call's number is printed on the ticket printer, when the terminal has one.
+    tickets = build_ticket_printer(settings.devices) if settings.devices.ticket_printer != "none" else None
+    desk = MediationDesk(store.path if store is not None else None, settings, clock, ticket_printer=tickets)
     services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s, desk)
     pages = ResidentPages(renderer, services)
     if shown is None:

@@ -110,11 +110,14 @@ KIOSK_PAGES = {
     "questions": {"questions": QUESTIONS_PAGE},
     # "page:state": one of the page's states (the mediator page: its desk's views)
     **{
-        f"mediator:{view.state.value}{'-error' if view.error else ''}": mediator_context(view, CONFIG.tiles)
+        f"mediator:{view.state.value}{'-error' if view.error else ''}{'-no-ticket' if view.ticket_failed else ''}": (
+            mediator_context(view, CONFIG.tiles)
+        )
         for view in (
             DeskView(DeskState.OFFER),
             DeskView(DeskState.OFFER, error="Écrivez seulement des lettres."),
             DeskView(DeskState.WAITING, number=3, position=2, wait="environ 15 minutes"),
+            DeskView(DeskState.WAITING, number=3, position=2, wait="environ 15 minutes", ticket_failed=True),
             DeskView(DeskState.TAKEN, number=3),
             DeskView(DeskState.DONE, number=3),
             DeskView(DeskState.CANCELLED, number=3),

@@ -24,11 +24,13 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.core.mediation.calls import CallQueue, CallState
+from kiosk.core.devices import TicketPrinter
+from kiosk.core.mediation.calls import Call, CallQueue, CallState
 from kiosk.core.mediation.contact import FIRST_NAME_MAX, ContactError, clean_first_name
 from kiosk.core.mediation.hours import OpeningHours, Unavailable, mediator_availability
 from kiosk.core.mediation.presence import agent_alive, staff_present
 from kiosk.core.mediation.storage import WRITE_WAIT_S, StoreBusy
+from kiosk.core.mediation.tickets import call_ticket, print_ticket
 from kiosk.core.mediation.wording import availability_text, wait_text
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
@@ -68,6 +70,7 @@ class DeskView:
     position: int | None = None  # 1: next to be taken
     wait: str | None = None  # "environ 15 minutes"
     error: str | None = None  # a refused first name, in French
+    ticket_failed: bool = False  # a ticket printer is there but did not print the number
 
     @property
     def call_open(self) -> bool:
@@ -106,11 +109,15 @@ class MediationDesk:
         clock: Clock,
         *,
         recorder: Callable[[Store], StatsRecorder] | None = None,
+        ticket_printer: TicketPrinter | None = None,
     ) -> None:
+        """``ticket_printer``: the call's number is printed on it (None: the terminal has none)."""
         self.db_path = db_path
         self.settings = settings
         self.clock = clock
         self.view = INITIAL
+        self.ticket_printer = ticket_printer
+        self._ticket_failed = False  # for the open call: its number did not come out on paper
         self.call_id: int | None = None
         self._caller: str | None = None  # the session the call is for
         self._make_recorder = recorder or (lambda store: StatsRecorder(store, clock))
@@ -152,6 +159,7 @@ class MediationDesk:
                 log.warning("mediator.call_not_opened", extra={"error": str(error)})
                 return self._set(DeskView(DeskState.RECEPTION))
             self.call_id, self._caller = call.id, session
+            self._ticket_failed = not self._print_ticket(queue, call, session)
             self._flush_stats(queue)
             return self._set(self._look())
 
@@ -185,6 +193,14 @@ class MediationDesk:
             self.call_id, self._caller = None, session
             if self.view.call_open or self.view.state in FINAL_VIEWS:
                 self.view = INITIAL
+
+    def _print_ticket(self, queue: CallQueue, call: Call, session: str | None) -> bool:
+        """The call's number on paper, when the terminal has a ticket printer; False when it has
+        one and the ticket did not come out (the screen then says to remember the number)."""
+        if self.ticket_printer is None:
+            return True
+        ticket = call_ticket(call, self.settings.centre.name, self.clock.now(), self.zone)
+        return print_ticket(self.ticket_printer, ticket, queue.recorder, session) is None
 
     @staticmethod
     def _flush_stats(queue: CallQueue, wait_s: float = WRITE_WAIT_S) -> None:
@@ -230,8 +246,10 @@ class MediationDesk:
         state = DeskState(place.call.state.value)
         wait = None if place.estimated_wait_s is None else wait_text(place.estimated_wait_s)
         if place.call.state is not CallState.WAITING:
-            return DeskView(state, number=place.call.number)
-        return DeskView(state, number=place.call.number, position=place.position, wait=wait)
+            return DeskView(state, number=place.call.number, ticket_failed=self._ticket_failed)
+        return DeskView(
+            state, number=place.call.number, position=place.position, wait=wait, ticket_failed=self._ticket_failed
+        )
 
     def _offer(self, queue: CallQueue) -> DeskView:
         now = self.clock.now()
