@@ -82,7 +82,13 @@ def normalise_host(raw: str) -> str:
     if is_ip_literal(host.lower()):
         return host.lower()
     try:
-        ascii_host = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
+        mapped = idna.uts46_remap(host, std3_rules=True, transitional=False)
+        if mapped.isascii() and not any(label.startswith("xn--") for label in mapped.split(".")):
+            # Plain ASCII labels need no IDNA: browsers (UTS #46 with CheckHyphens off) take
+            # "ab--c" as it is, where IDNA 2008 alone refuses hyphens in 3rd and 4th position.
+            ascii_host = mapped
+        else:
+            ascii_host = idna.encode(host, uts46=True, std3_rules=True).decode("ascii")
     except (idna.IDNAError, UnicodeError) as error:
         raise ValueError(f"invalid host: {error}") from None
     ascii_host = ascii_host.lower()

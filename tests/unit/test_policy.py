@@ -29,6 +29,7 @@ ALLOWED = [
     "HTTPS://WWW.IMPOTS.GOUV.FR/",
     "https://www.impots.gouv.fr./",
     "https://www.impots.gouv.fr:443/",
+    "https://00--0.impots.gouv.fr/",  # hyphens in 3rd and 4th place: browsers take the label as it is
     "https://app.franceconnect.gouv.fr/api/v1/authorize",
     "http://www.allowed.test/",
     "http://deep.sub.allowed.test/page?x=1#y",
