@@ -27,13 +27,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import qrcode
-from escpos.constants import QR_ECLEVEL_M
-from escpos.escpos import Escpos
-from escpos.exceptions import DeviceNotFoundError
-from escpos.printer import Dummy, Network, Serial, Usb
+from typing import TYPE_CHECKING, Any
 
 from kiosk.core.devices import (
     DeviceFailure,
@@ -45,6 +39,13 @@ from kiosk.core.devices import (
     wrap_paragraph,
 )
 from kiosk.core.settings import TicketPrinterSettings
+
+if TYPE_CHECKING:
+    from escpos.escpos import Escpos
+
+# python-escpos is imported where it is used, never when this module is: it reads its printer
+# profiles at import (about 0.4 s here), which the shell would pay on its GUI thread at start;
+# tickets are composed and sent on a worker thread, where that first import belongs.
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ def printable(text: str, code_page: str) -> str:
 
 def qr_module_size(payload: str, dots: int) -> int:
     """Dots per QR module so that the code and its quiet zone fit the paper (1 to 8)."""
+    import qrcode
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(payload)
     code.make(fit=True)
@@ -82,6 +85,9 @@ def qr_module_size(payload: str, dots: int) -> int:
 
 def render(ticket: Ticket, settings: TicketPrinterSettings) -> bytes:
     """The ESC/POS bytes of one ticket (pure: no device touched)."""
+    from escpos.constants import QR_ECLEVEL_M
+    from escpos.printer import Dummy
+
     out = Dummy()
     out.hw("INIT")
     out.charcode(settings.code_page)
@@ -160,28 +166,44 @@ class EscposTicketPrinter:
     @classmethod
     def from_settings(cls, kind: str, settings: TicketPrinterSettings) -> EscposTicketPrinter:
         timeout = settings.timeout_s
+
+        def network() -> Escpos:
+            from escpos.printer import Network
+
+            return Network(settings.host, settings.port, timeout=timeout)
+
+        def usb() -> Escpos:
+            from escpos.printer import Usb
+
+            return Usb(
+                settings.usb_vendor,
+                settings.usb_product,
+                timeout=int(timeout * 1000),
+                in_ep=settings.usb_in_endpoint,
+                out_ep=settings.usb_out_endpoint,
+            )
+
+        def serial() -> Escpos:
+            from escpos.printer import Serial
+
+            return Serial(settings.serial_device, settings.baudrate, timeout=timeout)
+
         if kind == "network":
             return cls(
-                lambda: Network(settings.host, settings.port, timeout=timeout),
+                network,
                 settings,
                 where=f"network {settings.host}:{settings.port}",
             )
         if kind == "usb":
             return cls(
-                lambda: Usb(
-                    settings.usb_vendor,
-                    settings.usb_product,
-                    timeout=int(timeout * 1000),
-                    in_ep=settings.usb_in_endpoint,
-                    out_ep=settings.usb_out_endpoint,
-                ),
+                usb,
                 settings,
                 where=f"usb {settings.usb_vendor:04x}:{settings.usb_product:04x}",
                 missing=DeviceFailure.ABSENT,
             )
         if kind == "serial":
             return cls(
-                lambda: Serial(settings.serial_device, settings.baudrate, timeout=timeout),
+                serial,
                 settings,
                 where=f"serial {settings.serial_device} at {settings.baudrate} baud",
                 missing=DeviceFailure.ABSENT,
@@ -225,6 +247,8 @@ class EscposTicketPrinter:
         """A connection for one call, closed after it; every failure a TicketPrinterError."""
         printer: Escpos | None = None
         try:
+            from escpos.printer import Serial
+
             printer = self._connect()
             printer.open()
             if isinstance(printer, Serial):  # pyserial writes wait forever unless told
@@ -239,6 +263,8 @@ class EscposTicketPrinter:
                 _close(printer)
 
     def _fault(self, error: BaseException) -> TicketPrinterError:
+        from escpos.exceptions import DeviceNotFoundError
+
         detail = f"{self.where}: {type(error).__name__}: {error}".strip()
         if isinstance(error, DeviceNotFoundError):  # could not connect (refused, no route, unplugged)
             reason = self._missing

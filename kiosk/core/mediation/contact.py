@@ -10,8 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+# phonenumbers and email-validator are imported where they are used: the shell's mediator desk
+# needs only the first-name check, and would otherwise load their data at start.
 
 FIRST_NAME_MAX = 30
 NAME_MAX = 80
@@ -48,6 +48,8 @@ def clean_first_name(value: str | None) -> str | None:
 
 def clean_phone(value: str) -> str:
     """A phone number in E.164 form (``+33612345678``)."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, "FR")
     except phonenumbers.NumberParseException:
@@ -60,6 +62,8 @@ def clean_phone(value: str) -> str:
 
 
 def clean_email(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
@@ -70,6 +74,8 @@ def clean_email(value: str) -> str:
 
 def phone_display(e164: str) -> str:
     """``06 12 34 56 78`` for a French number, the international form otherwise."""
+    import phonenumbers
+
     number = phonenumbers.parse(e164, "FR")
     kind = (
         phonenumbers.PhoneNumberFormat.NATIONAL

@@ -30,7 +30,6 @@ from kiosk.core.mediation.contact import FIRST_NAME_MAX, ContactError, clean_fir
 from kiosk.core.mediation.hours import OpeningHours, Unavailable, mediator_availability
 from kiosk.core.mediation.presence import agent_alive, staff_present
 from kiosk.core.mediation.storage import WRITE_WAIT_S, StoreBusy
-from kiosk.core.mediation.tickets import call_ticket, print_ticket
 from kiosk.core.mediation.wording import availability_text, wait_text
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
@@ -199,6 +198,9 @@ class MediationDesk:
         one and the ticket did not come out (the screen then says to remember the number)."""
         if self.ticket_printer is None:
             return True
+        # Here, on the worker thread: tickets bring the appointments' iCalendar with them.
+        from kiosk.core.mediation.tickets import call_ticket, print_ticket
+
         ticket = call_ticket(call, self.settings.centre.name, self.clock.now(), self.zone)
         return print_ticket(self.ticket_printer, ticket, queue.recorder, session) is None
 
