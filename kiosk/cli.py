@@ -213,7 +213,7 @@ def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -
     from datetime import UTC, datetime
 
     from kiosk.agent.console.accounts import AccountError, Accounts, StaffRole, check_name
-    from kiosk.agent.console.certificate import CERT_NAME
+    from kiosk.agent.console.certificate import CERT_NAME, own_directory
     from kiosk.core.store import DB_NAME, Role, StoreError, open_store
 
     settings = _settings(config_dir)
@@ -247,7 +247,7 @@ def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -
         f"{'' if created else ' (its open logins are closed)'}. "
         f"The console: https://{console.listen_host}:{console.listen_port}/"
     )
-    cert = console.cert_file or settings.paths.data_dir / "console" / CERT_NAME
+    cert = console.cert_file or own_directory(settings.paths.data_dir) / CERT_NAME
     if cert.is_file():
         from cryptography import x509
 

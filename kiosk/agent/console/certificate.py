@@ -25,6 +25,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 log = logging.getLogger(__name__)
 
 CERT_NAME, KEY_NAME = "console-cert.pem", "console-key.pem"
+
+
+def own_directory(data_dir: Path) -> Path:
+    """Where the agent keeps the certificate it makes itself (when none is configured)."""
+    return data_dir / "console"
+
+
 VALID_DAYS = 825
 """The longest life Apple's devices accept for a server certificate (a tablet at the desk)."""
 RENEW_BEFORE_DAYS = 30

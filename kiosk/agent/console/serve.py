@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from kiosk.agent.calendars import calendar_cache
 from kiosk.agent.console.app import create_console
-from kiosk.agent.console.certificate import ConsoleCertificate, ensure_self_signed, load_configured
+from kiosk.agent.console.certificate import ConsoleCertificate, ensure_self_signed, load_configured, own_directory
 from kiosk.agent.console.context import ConsoleContext
 from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.calls import CallQueue
@@ -38,7 +38,7 @@ def console_certificate(settings: KioskSettings) -> ConsoleCertificate:
     console = settings.console
     if console.cert_file is not None and console.key_file is not None:
         return load_configured(console.cert_file, console.key_file)
-    return ensure_self_signed(settings.paths.data_dir / "console", console.listen_host)
+    return ensure_self_signed(own_directory(settings.paths.data_dir), console.listen_host)
 
 
 @dataclass
