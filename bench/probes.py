@@ -299,10 +299,20 @@ class Resident:
             " && !document.getElementById('goodbye').hidden"
         )
         answers: list[object] = []
-        while True not in answers:
-            answers.clear()
-            lobby.runJavaScript(script, 0, answers.append)
-            _wait(lambda: answers, "the goodbye document's answer")
+        asked = [0.0]
+
+        def shown() -> bool:
+            # Asked again when the last answer was "not yet", or never came: a script sent to a
+            # document that a navigation then replaces (the goodbye loaded) never answers.
+            if True in answers:
+                return True
+            if answers or time.monotonic() - asked[0] > 0.5:
+                answers.clear()
+                asked[0] = time.monotonic()
+                lobby.runJavaScript(script, 0, answers.append)
+            return False
+
+        _wait(shown, "the goodbye on screen")
 
     def renderers(self) -> dict[int, str]:
         """The renderer processes of the kiosk's own views, by pid (for the memory trace)."""
