@@ -67,6 +67,7 @@ class TopBar(QWidget):
         for name in ("zoom", "end", "mediator"):
             layout.addWidget(self.buttons[name])
         self.buttons["mediator"].setMinimumWidth(200)
+        self.buttons["mediator"].setProperty("calling", False)  # set before the first polish
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -102,9 +103,13 @@ class TopBar(QWidget):
         self._mediator_note = (note, number)
         button = self.buttons["mediator"]
         button.setText(self._t(note) % {"number": number} if note else self._t(BUTTONS[-1][1]))
-        button.setProperty("calling", note is not None)
-        button.style().unpolish(button)
-        button.style().polish(button)
+        calling = note is not None
+        if button.property("calling") != calling:
+            # Only on a change: the first call to style() builds PySide's QStyle enums (~40 ms),
+            # which the first screen must not wait for.
+            button.setProperty("calling", calling)
+            button.style().unpolish(button)
+            button.style().polish(button)
 
     def set_in_session(self, in_session: bool) -> None:
         """Outside a session only "Aide", "Accueil" and the mediator make sense."""

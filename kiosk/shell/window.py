@@ -25,7 +25,6 @@ from kiosk.shell.guard import InputGuard
 from kiosk.shell.keyboard import OnScreenKeyboard
 from kiosk.shell.overlays import ConfirmOverlay, DocumentChooser, NoticeOverlay
 from kiosk.shell.topbar import TopBar
-from kiosk.shell.web.browser import SessionBrowser
 from kiosk.shell.web.internal_load import load_kiosk_page
 from kiosk.shell.web.page import InternalPageHost, KioskPage
 from kiosk.shell.web.profile import build_profile
@@ -33,6 +32,7 @@ from kiosk.shell.web.profile import build_profile
 if TYPE_CHECKING:
     from kiosk.core.ports import Printer
     from kiosk.shell.pdfviewer import PdfViewer
+    from kiosk.shell.web.browser import SessionBrowser
 
 KEYBOARD_SCROLL_MS = 50
 

@@ -14,9 +14,13 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import idna
-from publicsuffixlist import PSLFILE, PublicSuffixList
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
+# idna and publicsuffixlist are imported where they are first needed: the kiosk's first screen
+# imports this module (its lobby's policy) but asks about no host before it is painted.
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -28,6 +32,8 @@ def _psl() -> PublicSuffixList:
     ASCII first (``normalise_host``), so each internationalised rule is kept in its punycode form
     only. (The library's default runs all 10,000 rules through the IDNA codec: a tenth of a
     second of the kiosk's start. A unit test checks that both readings answer alike.)"""
+    from publicsuffixlist import PSLFILE, PublicSuffixList
+
     with open(PSLFILE, encoding="utf-8") as source:
         text = source.read()
     # Comments and blank lines (a third of the file) never reach the library's own slower loop.
@@ -81,6 +87,8 @@ def normalise_host(raw: str) -> str:
         raise ValueError("empty or malformed host")
     if is_ip_literal(host.lower()):
         return host.lower()
+    import idna
+
     try:
         mapped = idna.uts46_remap(host, std3_rules=True, transitional=False)
         if mapped.isascii() and not any(label.startswith("xn--") for label in mapped.split(".")):

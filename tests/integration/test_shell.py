@@ -258,3 +258,24 @@ def test_every_verb_has_a_handler_and_every_top_bar_button_its_icon(kiosk) -> No
     for name, button in kiosk.window.top_bar.buttons.items():
         assert Action(name) in kiosk.actions.handlers
         assert not button.icon().isNull(), name
+
+
+def test_the_mediator_button_is_highlighted_while_a_call_is_open_and_only_then(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
+    """The button is repainted in its "calling" style when a note appears and back when it goes:
+    the style is re-applied on a change only (the first screen must not pay for PySide's QStyle)."""
+    button = kiosk.window.top_bar.buttons["mediator"]
+
+    def looks() -> object:
+        return button.grab().toImage().pixelColor(button.width() // 2, 12).name()  # the background
+
+    usual = looks()
+    kiosk.window.top_bar.set_mediator_note("Vous êtes le n° %(number)s", 12)
+    assert button.property("calling") is True
+    assert button.text() == "Vous êtes le n° 12"
+    calling = looks()
+    assert calling != usual
+    kiosk.window.top_bar.set_mediator_note("Vous êtes le n° %(number)s", 13)  # the same style, new words
+    assert looks() == calling
+    kiosk.window.top_bar.set_mediator_note(None)
+    assert button.property("calling") is False
+    assert looks() == usual
