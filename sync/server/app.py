@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from sync.asgi import SecurityHeaders
 from sync.protocol import (
     Catalogue,
     DailyBatch,
@@ -27,7 +28,7 @@ from sync.server.db import Database
 from sync.server.export import Scope as ReaderScope
 from sync.server.export import export_rows, render_csv
 from sync.server.ingest import Conflict, Refused, record_heartbeat, store_batch
-from sync.server.middleware import BodyLimit, SecurityHeaders, validation_error
+from sync.server.middleware import SECURITY_HEADERS, BodyLimit, validation_error
 from sync.server.models import ReadToken, Setting, Terminal
 from sync.server.publication import GRACE_DAYS, is_published, published_periods
 from sync.server.ratelimit import RateLimit
@@ -117,7 +118,7 @@ def create_app(db: Database, settings: ServerSettings | None = None) -> FastAPI:
     # The last added runs first: headers on every answer, then the rate limit, then the body.
     app.add_middleware(BodyLimit, timeout_s=settings.body_timeout_s)
     app.add_middleware(RateLimit, db=db, settings=settings)  # outside BodyLimit: a 413 or 408 counts too
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.state.db = db
     app.state.settings = settings

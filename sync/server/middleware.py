@@ -7,7 +7,6 @@ import anyio
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync.protocol import MAX_BATCH_BYTES
@@ -26,27 +25,6 @@ SECURITY_HEADERS = {
 }
 MAX_ERRORS = 20
 MAX_TEXT = 120
-
-
-class SecurityHeaders:
-    """Adds :data:`SECURITY_HEADERS` to every answer, whoever produced it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 class BodyLimit:

@@ -19,7 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.agent.console import admin, appointments, feeds, live, persons
 from kiosk.agent.console.accounts import Login, same
 from kiosk.agent.console.context import COOKIE, LOGIN_COOKIE, STATIC, ConsoleContext, NotLoggedIn, Refused
-from kiosk.agent.console.security import SecurityHeaders
+from kiosk.agent.console.security import HEADERS
+from sync.asgi import SecurityHeaders
 
 PUBLIC = frozenset({"/connexion", "/static/{name}", feeds.FEED_PATH})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -51,7 +52,7 @@ def create_console(ctx: ConsoleContext) -> FastAPI:
     app = FastAPI(
         title="Borne — console", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(guard)]
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, headers=HEADERS)
 
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, _error: NotLoggedIn) -> Response:

@@ -1,4 +1,4 @@
-"""What guards the console besides the password: failed-login throttling and response headers."""
+"""What guards the console besides the password: failed-login throttling and its response headers."""
 
 from __future__ import annotations
 
@@ -8,47 +8,22 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_S = 600.0
 
-HEADERS: tuple[tuple[bytes, bytes], ...] = tuple(
-    (name.lower().encode(), value.encode())
-    for name, value in {
-        # No inline script or style anywhere: the page's script is /static/console.js.
-        "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
-        " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-        "Cache-Control": "no-store",
-        "Strict-Transport-Security": "max-age=31536000",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    }.items()
-)
-
-
-class SecurityHeaders:
-    """Adds :data:`HEADERS` to every response, errors and streams included (pure ASGI, so the
-    server-sent events are not buffered)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in HEADERS if h[0] not in present)]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+HEADERS = {
+    # No inline script or style anywhere: the page's script is /static/console.js.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
+    " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Strict-Transport-Security": "max-age=31536000",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+"""Added to every answer of the console (``sync.asgi.SecurityHeaders``)."""
 
 
 class LoginThrottle:
