@@ -10,11 +10,8 @@ Each step leaves a screenshot of the console and of the shell in ``build/screens
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,8 +19,8 @@ import pytest
 
 from kiosk.core.mediation.presence import agent_alive
 from kiosk.core.ports import SystemClock
-from kiosk.core.store import DB_NAME, Role, Store, open_store
-from tests.console.test_console_serving import free_port, start_agent, stop, wait_listening, wait_started
+from kiosk.core.store import Role, Store, open_store
+from tests.agentkit import RunningAgent, running_agent
 from tests.integration.test_shell_mediator import confirm_call, press_mediator, text, wait_text
 from tests.shellkit import write_test_config
 
@@ -53,13 +50,6 @@ sunday = ["00:00-24:00"]
 """
 
 
-@dataclass
-class Agent:
-    url: str
-    db_path: Path
-    config_dir: Path
-
-
 def centre_config(directory: Path) -> Path:
     """The shell's test configuration (loopback tiles), always open; the agent reads it too."""
     write_test_config(directory)
@@ -72,47 +62,14 @@ def centre_config(directory: Path) -> Path:
 
 
 @pytest.fixture
-def agent(tmp_path: Path) -> Iterator[Agent]:
-    """``kiosk agent`` in its own process on a fresh data directory, with one staff account made
-    by ``kiosk console-user``; stopped (SIGTERM, then killed) even when the test fails."""
-    config = centre_config(tmp_path / "config")
-    data = tmp_path / "data"
-    env = {"PATH": "/usr/bin:/bin", "KIOSK_DATA_DIR": str(data), "KIOSK_LAST_GOOD_DIR": str(tmp_path / "lg")}
-    made = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli",
-            "console-user",
-            STAFF[0],
-            "--role",
-            "staff",
-            "--password-stdin",
-            "--config-dir",
-            str(config),
-        ],
-        input=STAFF[1] + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
-    assert made.returncode == 0, made.stderr
-    port = free_port()
-    process = start_agent(config, env, port)
-    try:
-        started, _lines = wait_started(process)
-        wait_listening(port)
-        yield Agent(str(started["console"]).rstrip("/"), data / DB_NAME, config)
-    finally:
-        if process.poll() is None:
-            stop(process)
+def agent(tmp_path: Path) -> Iterator[RunningAgent]:
+    """``kiosk agent`` in its own process, with a staff account; stopped even when the test fails."""
+    with running_agent(centre_config(tmp_path / "config"), tmp_path, [(STAFF[0], "staff", STAFF[1])]) as agent:
+        yield agent
 
 
 @pytest.fixture
-def shell_store(agent: Agent) -> Iterator[Store]:
+def shell_store(agent: RunningAgent) -> Iterator[Store]:
     """The shell's own connection to the agent's database file."""
     store = open_store(agent.db_path, Role.SHELL)
     try:
@@ -122,7 +79,7 @@ def shell_store(agent: Agent) -> Iterator[Store]:
 
 
 @pytest.fixture
-def console_page(agent: Agent) -> Iterator[object]:
+def console_page(agent: RunningAgent) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -153,7 +110,7 @@ def screenshots(qtbot, kiosk, page, step: str) -> None:  # type: ignore[no-untyp
 
 
 def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignore[no-untyped-def]
-    qtbot, make_kiosk, agent: Agent, shell_store: Store, console_page
+    qtbot, make_kiosk, agent: RunningAgent, shell_store: Store, console_page
 ) -> None:
     from kiosk.core.loading import load_config
 
@@ -162,7 +119,7 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
 
     # Staff log in and say they are there.
-    page.goto(agent.url + "/appels")
+    page.goto(agent.console_url + "/appels")
     assert page.url.endswith("/connexion")
     screenshots(qtbot, None, page, "1-login")
     page.fill("#name", STAFF[0])
