@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -44,10 +43,9 @@ from kiosk.core.mediation_config import OpeningSettings
 from kiosk.core.ports import SystemClock
 from kiosk.core.settings import KioskSettings
 from kiosk.core.store import Role, Store, open_store
-from tests.agentkit import running_agent
+from tests.agentkit import log_in, running_agent, staff_browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TARGET_MS = 1000.0
 STAFF = ("bench", "mot-de-passe-du-banc")
 ALL_DAY = ("00:00-24:00",)
@@ -91,11 +89,7 @@ class Console:
         self.page = page
 
     def login(self, url: str) -> None:
-        self.page.goto(url + "/connexion")
-        self.page.fill("#name", STAFF[0])
-        self.page.fill("#password", STAFF[1])
-        self.page.click("button[type=submit]")
-        self.page.wait_for_url("**/appels")
+        log_in(self.page, url, *STAFF)
         self.wait(lambda: self.page.inner_text("#etat-direct") == "Mise à jour en direct.", "the live stream")
         self.page.evaluate(WATCH)
 
@@ -174,21 +168,15 @@ def turns(
     config: Path, root: Path, settings: KioskSettings, rounds: int
 ) -> tuple[list[float], list[float], list[float]]:
     """Calls, presence changes (two a turn) and list fetches, in turns, in milliseconds."""
-    from playwright.sync_api import sync_playwright
-
     rng = random.Random(13)
     calls: list[float] = []
     baseline: list[float] = []
     fetches: list[float] = []
-    with running_agent(config, root, [(STAFF[0], "staff", STAFF[1])]) as agent, sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+    with running_agent(config, root, [(STAFF[0], "staff", STAFF[1])]) as agent, staff_browser() as page:
         store = open_store(agent.db_path, Role.SHELL)  # the shell's own connection
         desk = MediationDesk(agent.db_path, settings, SystemClock())
         try:
-            # The agent's certificate is self-signed: staff accept it once.
-            console = Console(chromium.new_page(ignore_https_errors=True, viewport={"width": 1024, "height": 768}))
+            console = Console(page)
             console.login(agent.console_url)
             presence_ms(console, store, True, rng)  # staff present: the desk offers calls
             desk.refresh("warm-up")  # the desk's connection opened, as after the page's first look
@@ -200,7 +188,6 @@ def turns(
         finally:
             desk.close()
             store.close()
-            chromium.close()
     return calls, baseline, fetches
 
 

@@ -10,6 +10,7 @@ when what ran inside failed.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,10 +21,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kiosk.core.store import DB_NAME
 
 REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 class AgentProblem(AssertionError):
@@ -100,7 +103,8 @@ def stop(agent: subprocess.Popen[str]) -> int:
             agent.wait()
 
 
-def create_account(config: Path, env: dict[str, str], name: str, role: str, password: str) -> None:
+def create_account(config: Path, env: dict[str, str], name: str, role: str, password: str) -> str:
+    """``kiosk console-user`` as an administrator runs it; returns what it printed."""
     done = subprocess.run(
         [
             sys.executable,
@@ -124,6 +128,7 @@ def create_account(config: Path, env: dict[str, str], name: str, role: str, pass
     )
     if done.returncode != 0:
         raise AgentProblem(f"kiosk console-user {name} failed: {done.stderr[-2000:]}")
+    return done.stdout
 
 
 @dataclass
@@ -154,6 +159,33 @@ def running_agent(config: Path, root: Path, accounts: Sequence[tuple[str, str, s
     finally:
         if process.poll() is None:
             stop(process)
+
+
+@contextmanager
+def staff_browser(size: tuple[int, int] = (1024, 768)) -> Iterator[Any]:
+    """A page of headless Chromium (Debian's: Playwright's own download does not work here), at a
+    desk tablet's size, closed at the end. It accepts the agent's self-signed certificate, as
+    staff do once they have checked its fingerprint (requests, elsewhere, trusts that one alone)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            yield chromium.new_page(ignore_https_errors=True, viewport={"width": size[0], "height": size[1]})
+        finally:
+            chromium.close()
+
+
+def log_in(page: Any, console_url: str, name: str, password: str) -> None:
+    """Staff log in from the console's own login page and land on the calls."""
+    if not page.url.endswith("/connexion"):
+        page.goto(console_url + "/connexion")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/appels")
 
 
 def _drain(process: subprocess.Popen[str], into: list[str]) -> None:

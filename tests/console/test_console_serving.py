@@ -23,7 +23,7 @@ from kiosk.core.mediation.presence import agent_alive
 from kiosk.core.mediation_config import MediatorSettings
 from kiosk.core.ports import ManualClock
 from kiosk.core.store import Role, Store, open_store
-from tests.agentkit import free_port, start_agent, stop, wait_listening, wait_started
+from tests.agentkit import agent_env, create_account, free_port, start_agent, stop, wait_listening, wait_started
 
 pytestmark = pytest.mark.console
 REPO = Path(__file__).resolve().parents[2]
@@ -56,29 +56,9 @@ def shell_state(store: Store, call_id: int) -> tuple[str, str | None]:
 
 def test_the_agent_serves_the_console_over_https_with_its_certificate(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    env = {"PATH": "/usr/bin:/bin", "KIOSK_DATA_DIR": str(data), "KIOSK_LAST_GOOD_DIR": str(tmp_path / "lg")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli",
-            "console-user",
-            "claire",
-            "--role",
-            "admin",
-            "--password-stdin",
-            "--config-dir",
-            str(REPO / "config"),
-        ],
-        input="un-long-mot-de-passe\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
-    assert done.returncode == 0 and "Created the admin account 'claire'" in done.stdout, done.stderr
+    env = agent_env(data, tmp_path / "lg")
+    made = create_account(REPO / "config", env, "claire", "admin", "un-long-mot-de-passe")
+    assert "Created the admin account 'claire'" in made
     # A call left waiting yesterday: the agent closes that day when it starts.
     shell = open_store(data / "kiosk.db", Role.SHELL)
     yesterday = ManualClock(datetime.now(UTC) - timedelta(days=1))

@@ -9,7 +9,6 @@ Each step leaves a screenshot of the console and of the shell in ``build/screens
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ import pytest
 from kiosk.core.mediation.presence import agent_alive
 from kiosk.core.ports import SystemClock
 from kiosk.core.store import Role, Store, open_store
-from tests.agentkit import RunningAgent, running_agent
+from tests.agentkit import RunningAgent, log_in, running_agent, staff_browser
 from tests.integration.test_shell_mediator import confirm_call, press_mediator, text, wait_text
 from tests.shellkit import write_test_config
 
@@ -28,7 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.mediator, pytest.mark.console, py
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 STAFF = ("karim", "mot-de-passe-accueil")
 FOLLOW_S = 2.0
 """The console shows a new call, and the resident's screen a change made at the console, within this."""
@@ -80,17 +78,8 @@ def shell_store(agent: RunningAgent) -> Iterator[Store]:
 
 @pytest.fixture
 def console_page(agent: RunningAgent) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            # Staff accept the agent's self-signed certificate once, after checking its fingerprint.
-            yield chromium.new_page(ignore_https_errors=True, viewport={"width": 1024, "height": 768})
-        finally:
-            chromium.close()
+    with staff_browser() as page:
+        yield page
 
 
 def until(qtbot, check: Callable[[], bool], timeout_s: float) -> float:  # type: ignore[no-untyped-def]
@@ -122,10 +111,7 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     page.goto(agent.console_url + "/appels")
     assert page.url.endswith("/connexion")
     screenshots(qtbot, None, page, "1-login")
-    page.fill("#name", STAFF[0])
-    page.fill("#password", STAFF[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/appels")
+    log_in(page, agent.console_url, *STAFF)
     page.click("button[name=present][value=oui]")
     page.wait_for_url("**/appels?avis=present")
     until(qtbot, lambda: page.inner_text("#etat-direct") == "Mise à jour en direct.", 10)
