@@ -48,6 +48,15 @@ sunday = ["00:00-24:00"]
 """
 
 
+COUNT_TONES = """
+window.__tones = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) { window.__tones += 1; return start.apply(this, args); };
+"""
+"""Run before the console's own script in each of its pages (the CSP does not apply): counts the
+tones of its beep (two a beep)."""
+
+
 def centre_config(directory: Path) -> Path:
     """The shell's test configuration (loopback tiles), always open; the agent reads it too."""
     write_test_config(directory)
@@ -108,6 +117,7 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
 
     # Staff log in and say they are there.
+    page.add_init_script(COUNT_TONES)
     page.goto(agent.console_url + "/appels")
     assert page.url.endswith("/connexion")
     screenshots(qtbot, None, page, "1-login")
@@ -135,6 +145,8 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     row = page.inner_text(waiting)
     assert "N° 1" in row and "Zoé" in row and "Papiers" in row, row
     assert page.title().startswith("(1) Appel en attente")
+    # With a beep: the staff's click that loaded this page lets it play sound, no other touch needed.
+    assert page.evaluate("window.__tones") == 2
     wait_text(qtbot, kiosk, "Vous êtes le 1er dans la file.")
     assert kiosk.window.top_bar.buttons["mediator"].text() == "Médiateur : n° 1"
     screenshots(qtbot, kiosk, page, "3-waiting")
