@@ -58,7 +58,8 @@ tones of its beep (two a beep)."""
 
 
 def centre_config(directory: Path) -> Path:
-    """The shell's test configuration (loopback tiles), always open; the agent reads it too."""
+    """The shell's test configuration (loopback tiles), always open; the agent reads it too.
+    Not ``tmp_path / "config"``: the ``kiosk_config`` fixture writes its own there."""
     write_test_config(directory)
     kiosk = directory / "kiosk.toml"
     base = kiosk.read_text(encoding="utf-8")
@@ -71,7 +72,9 @@ def centre_config(directory: Path) -> Path:
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[RunningAgent]:
     """``kiosk agent`` in its own process, with a staff account; stopped even when the test fails."""
-    with running_agent(centre_config(tmp_path / "config"), tmp_path, [(STAFF[0], "staff", STAFF[1])]) as agent:
+    with running_agent(
+        centre_config(tmp_path / "centre-config"), tmp_path / "agent", [(STAFF[0], "staff", STAFF[1])]
+    ) as agent:
         yield agent
 
 
@@ -108,8 +111,10 @@ def screenshots(qtbot, kiosk, page, step: str) -> None:  # type: ignore[no-untyp
 
 
 def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignore[no-untyped-def]
-    qtbot, make_kiosk, agent: RunningAgent, shell_store: Store, console_page
+    qtbot, agent: RunningAgent, shell_store: Store, console_page, make_kiosk
 ) -> None:
+    # make_kiosk last: the shell is closed (its session wiped, written down) before its store,
+    # and the agent stopped after both.
     from kiosk.core.loading import load_config
 
     page = console_page
