@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"shell", "stats", "sync"}
+GROUPS = {"shell", "stats", "sync", "mediator"}
 
 
 class ProbeFailed(RuntimeError):
@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default=",".join(sorted(GROUPS)), help="comma-separated: shell, stats, sync")
+    parser.add_argument(
+        "--only", default=",".join(sorted(GROUPS)), help="comma-separated: " + ", ".join(sorted(GROUPS))
+    )
     parser.add_argument("--smoke", action="store_true", help="once, at small sizes: check that the bench runs")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -161,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.sync_probes import measure as measure_sync
 
             figures.update(measure_sync(smoke=smoke))
+        if "mediator" in only:
+            from bench.mediator_probes import measure as measure_mediator
+
+            figures.update(measure_mediator(rounds=2 if smoke else 20))
     except ProbeFailed as error:
         print(error, file=sys.stderr)
         return 1

@@ -49,6 +49,16 @@ STATS = {
     "aggregate_day_target_ms",
     "aggregate_day_target_met",
 }
+MEDIATOR = {
+    "mediator_call_to_console_ms",
+    "mediator_call_to_console_baseline_ms",
+    "mediator_call_to_console_ratio",
+    "mediator_call_to_console_max_ms",
+    "mediator_console_fetch_ms",
+    "mediator_call_to_console_target_ms",
+    "mediator_call_to_console_target_met",
+    "mediator_call_rounds",
+}
 SYNC = (
     {
         f"{figure}_{db}"
@@ -90,5 +100,5 @@ def test_the_bench_smoke_run_prints_every_figure() -> None:
     )
     assert run.returncode == 0, run.stderr[-6000:]
     figures = json.loads(run.stdout)
-    assert set(figures) == SHELL | STATS | SYNC
+    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR
     assert figures["soak_sessions"] > 0 and figures["runs"] == 1

@@ -3,7 +3,6 @@ a new call without a reload, and the tab's title says how many wait."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,27 +17,17 @@ from kiosk.core.mediation_config import MediatorSettings
 from kiosk.core.ports import SystemClock
 from kiosk.core.store import Role, open_store
 from sync.vocabulary import Category
+from tests.agentkit import staff_browser
 from tests.console.conftest import STAFF, ConsoleServer
 
 pytestmark = [pytest.mark.console, pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
 @pytest.fixture
 def page(console_server: ConsoleServer) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            # The test trusts the console's certificate through requests elsewhere; Chromium is
-            # told to accept it as staff do once they have checked its fingerprint.
-            yield chromium.new_page(ignore_https_errors=True, viewport={"width": 1024, "height": 768})
-        finally:
-            chromium.close()
+    with staff_browser() as page:
+        yield page
 
 
 def wait_until(check, timeout_s: float) -> bool:  # type: ignore[no-untyped-def]

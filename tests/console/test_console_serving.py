@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
-import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -26,6 +23,7 @@ from kiosk.core.mediation.presence import agent_alive
 from kiosk.core.mediation_config import MediatorSettings
 from kiosk.core.ports import ManualClock
 from kiosk.core.store import Role, Store, open_store
+from tests.agentkit import agent_env, create_account, free_port, start_agent, stop, wait_listening, wait_started
 
 pytestmark = pytest.mark.console
 REPO = Path(__file__).resolve().parents[2]
@@ -51,101 +49,16 @@ def test_the_certificate_is_made_once_then_reused(tmp_path: Path) -> None:
     assert ensure_self_signed(tmp_path / "console", "192.0.2.10").created
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_agent(config: Path, env: dict[str, str], console_port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli",
-            "agent",
-            "--config-dir",
-            str(config),
-            "--port",
-            "0",
-            "--console-port",
-            str(console_port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=REPO,
-    )
-
-
-def wait_started(agent: subprocess.Popen[str]) -> tuple[dict[str, str], list[str]]:
-    assert agent.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = agent.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if '"agent.started"' in line:
-            return json.loads(line), lines
-    agent.kill()
-    pytest.fail("the agent did not start:\n" + "".join(lines)[-3000:])
-
-
-def wait_listening(port: int) -> None:
-    """The agent logs its start before uvicorn has bound the ports."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"nothing listens on 127.0.0.1:{port}")
-
-
 def shell_state(store: Store, call_id: int) -> tuple[str, str | None]:
     row = store.conn.execute("SELECT state, first_name FROM mediator_calls WHERE id = ?", (call_id,)).fetchone()
     return str(row[0]), row[1]
 
 
-def stop(agent: subprocess.Popen[str]) -> int:
-    agent.send_signal(signal.SIGTERM)
-    try:
-        return agent.wait(timeout=20)
-    finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
-
-
 def test_the_agent_serves_the_console_over_https_with_its_certificate(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    env = {"PATH": "/usr/bin:/bin", "KIOSK_DATA_DIR": str(data), "KIOSK_LAST_GOOD_DIR": str(tmp_path / "lg")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli",
-            "console-user",
-            "claire",
-            "--role",
-            "admin",
-            "--password-stdin",
-            "--config-dir",
-            str(REPO / "config"),
-        ],
-        input="un-long-mot-de-passe\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-        check=False,
-    )
-    assert done.returncode == 0 and "Created the admin account 'claire'" in done.stdout, done.stderr
+    env = agent_env(data, tmp_path / "lg")
+    made = create_account(REPO / "config", env, "claire", "admin", "un-long-mot-de-passe")
+    assert "Created the admin account 'claire'" in made
     # A call left waiting yesterday: the agent closes that day when it starts.
     shell = open_store(data / "kiosk.db", Role.SHELL)
     yesterday = ManualClock(datetime.now(UTC) - timedelta(days=1))

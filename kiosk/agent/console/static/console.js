@@ -8,15 +8,23 @@
   let seen = null; // ids of waiting calls already announced
   let audio = null;
 
-  function unlockSound() {
-    // Browsers let a page play sound only after a touch or a click on it.
+  function makeSound() {
     if (!audio && (window.AudioContext || window.webkitAudioContext)) {
       audio = new (window.AudioContext || window.webkitAudioContext)();
     }
+  }
+
+  function unlockSound() {
+    // Browsers let a page play sound only after a touch or a click on it.
+    makeSound();
     if (audio && audio.state === "suspended") { audio.resume(); }
   }
   document.addEventListener("pointerdown", unlockSound);
   document.addEventListener("keydown", unlockSound);
+  // Made at once: this page is loaded again after each login and staff action, a click on the
+  // page before it, which lets it play sound straight away (waiting for a touch here left the
+  // next call silent); without such a click it stays silent until the first touch.
+  makeSound();
 
   function beep() {
     if (!audio || audio.state !== "running") { return; }
