@@ -26,7 +26,7 @@ def text_pdf(lines: Sequence[str], size: int = 14) -> bytes:
     """A PDF 1.4 of one A4 page with ``lines`` in Helvetica (WinAnsi: French letters and €)."""
     step = round(size * 1.6)
     content = "".join(
-        f"BT /F1 {size + 6 if i == 0 else size} Tf 60 {770 - step * i} Td ({_escaped(line)}) Tj ET\n"
+        f"BT /F1 {size + 6 if i == 0 else size} Tf 60 {770 - step * i} Td ({pdf_string(line)}) Tj ET\n"
         for i, line in enumerate(lines)
     ).encode("cp1252", errors="replace")
     objects = [
@@ -36,6 +36,12 @@ def text_pdf(lines: Sequence[str], size: int = 14) -> bytes:
         b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 5 0 R/Resources<</Font<</F1 3 0 R>>>>>>",
         b"<</Length %d>>stream\n%s\nendstream" % (len(content), content),
     ]
+    return pdf_file(objects)
+
+
+def pdf_file(objects: Sequence[bytes]) -> bytes:
+    """A PDF 1.4 file of ``objects`` (numbered from 1; the first is the catalogue), with its
+    cross-reference table."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -48,5 +54,6 @@ def text_pdf(lines: Sequence[str], size: int = 14) -> bytes:
     return bytes(out)
 
 
-def _escaped(line: str) -> str:
+def pdf_string(line: str) -> str:
+    """``line`` as the inside of a PDF literal string (backslashes and brackets escaped)."""
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")

@@ -192,24 +192,29 @@ class StaffMode(QObject):
         if self._checking or staff_pin is None or self._show_lockout():
             return
         self._checking = True
+        self._idle.stop()
 
         def checked(right: bool) -> None:
             self._checking = False
-            if not self.pad.isVisible():
-                return  # closed meanwhile (idle, the session's end)
+            shown = self.pad.isVisible()  # not when closed meanwhile (cancelled, idle, the session's end)
             if right:
                 self.gate.succeeded()
-                log.info("staff.panel_opened")
-                self.pad.done(None)
-                self._open_panel()
+                if shown:
+                    log.info("staff.panel_opened")
+                    self.pad.done(None)
+                    self._open_panel()
                 return
+            # Counted even when the pad was closed meanwhile: "Annuler" after each try buys none.
             lockout = self.gate.failed()
             log.warning("staff.pin_refused", extra={"failures": self.gate.failures, "lockout_s": lockout})
-            if not self._show_lockout():
-                self.pad.say(PIN_WRONG)
+            if shown:
+                self._touched()
+                if not self._show_lockout():
+                    self.pad.say(PIN_WRONG)
 
         def failed(error: Exception) -> None:
             self._checking = False
+            self._touched()
             log.error("staff.pin_check_failed", extra={"error": type(error).__name__})
 
         Operation(self.pad, lambda: staff_pin.matches(pin), name="staff.pin").success(checked).failure(failed).run()
@@ -330,7 +335,8 @@ class StaffMode(QObject):
         Operation(self.panel, call, name=name).success(then).failure(failure).run()
 
     def _touched(self) -> None:
-        self._idle.start()
+        if not self._checking:  # while the PIN is checked, staff wait for us: no countdown
+            self._idle.start()
 
     def _on_transition(self, t: Transition) -> None:
         if t.new is State.ENDING:
