@@ -127,8 +127,10 @@ class StaffMode(QObject):
         words = translator(settings.shell.language)  # staff's language, whatever the resident chose
         self.pad = PinPad(window.content)
         self.panel = StaffPanel(window.content)
+        direction = Qt.LayoutDirection.RightToLeft if words.language.rtl else Qt.LayoutDirection.LeftToRight
         for overlay in (self.pad, self.panel):
             overlay.set_translator(words)
+            overlay.setLayoutDirection(direction)  # kept when a resident turns the window to Arabic
         self.pad.submitted.connect(self._submitted)
         for key in self.pad.keys.values():
             key.clicked.connect(self._touched)

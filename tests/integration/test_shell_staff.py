@@ -232,7 +232,12 @@ def test_end_session_wipes_the_resident_s_session_and_closes_the_panel(  # type:
     made.append(kiosk := build(qtbot, tmp_path))
     start_in_tile(qtbot, kiosk, loopback_web, "<p>La démarche d'un résident</p>")
     session_dir = kiosk.controller.browser.dir
+    kiosk.controller.set_language("ar")  # the resident reads Arabic; staff read the centre's French
+    qtbot.waitUntil(lambda: kiosk.window.layoutDirection() == Qt.LayoutDirection.RightToLeft, timeout=5_000)
     open_panel(qtbot, kiosk)
+    panel = kiosk.staff.panel
+    assert panel.heading.text() == "Espace du personnel" and panel.buttons["close"].text() == "Fermer"
+    assert panel.layoutDirection() == Qt.LayoutDirection.LeftToRight
     shot(qtbot, kiosk, "panel")
     kiosk.staff.panel.buttons["end_session"].click()
     qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=10_000)
