@@ -1,4 +1,4 @@
-"""``kiosk`` command line: shell, agent, config check, help check, stats report, enrolment."""
+"""``kiosk`` command line: shell, agent, config check, help check, stats report, enrolment, accounts, staff PIN."""
 
 from __future__ import annotations
 
@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input (no prompt)"
     )
     console_user.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
+
+    staff_pin = sub.add_parser("staff-pin", help="set the PIN of the staff panel on the terminal (4 to 8 digits)")
+    staff_pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input (no prompt)")
+    staff_pin.add_argument(
+        "--group", default=None, help="the group that may read the PIN's hash (default: kiosk, when it exists)"
+    )
+    staff_pin.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
 
     enroll = sub.add_parser("enroll", help="join the federation server with a one-time enrolment code")
     enroll.add_argument("--server", required=True, help="e.g. https://stats.federation.example")
@@ -259,6 +266,40 @@ def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -
     return 0
 
 
+def cmd_staff_pin(config_dir: Path, from_stdin: bool, group: str | None) -> int:
+    """Write the argon2id hash of a new staff PIN beside kiosk.toml (0640, owner and ``group``)."""
+    import getpass
+    import grp
+
+    from kiosk.core.staff import PinError, StaffPin, check_pin, write_pin
+
+    if from_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("Staff PIN (4 to 8 digits): ")
+        if getpass.getpass("The same PIN again: ") != pin:
+            print("kiosk staff-pin: the two PINs differ; nothing changed.", file=sys.stderr)
+            return 2
+    try:
+        staff_pin = StaffPin.make(check_pin(pin))
+    except PinError as error:
+        print(f"kiosk staff-pin: {error}; nothing changed.", file=sys.stderr)
+        return 2
+    if group is None:
+        try:
+            group = grp.getgrnam("kiosk").gr_name  # the shell's user, on the appliance
+        except KeyError:
+            group = None
+    try:
+        path = write_pin(config_dir, staff_pin, group)
+    except (OSError, LookupError) as error:
+        print(f"kiosk staff-pin: cannot write the PIN's hash in {config_dir}: {error}", file=sys.stderr)
+        return 1
+    print(f"The staff PIN is set (its argon2 hash is in {path}). Staff open the panel with a long press")
+    print("on the centre's name in the terminal's top bar; the shell reads the new PIN at the next press.")
+    return 0
+
+
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
     from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
@@ -291,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_config_check(args.path)
     if args.command == "console-user":
         return cmd_console_user(_config_dir(args.config_dir), args.name, args.role, args.password_stdin)
+    if args.command == "staff-pin":
+        return cmd_staff_pin(_config_dir(args.config_dir), args.pin_stdin, args.group)
     if args.command == "help":
         return cmd_help_check(args.help_dir)
     if args.command == "stats":

@@ -89,7 +89,15 @@ echo "Agent log: $PWD/.run/kiosk-agent.log   — usage figures: make stats"
 echo "Help website (the guides, for residents at home): http://127.0.0.1:8700/aide"
 echo "Staff console: https://127.0.0.1:8743/  (user and password in .run/console-admin.txt; its certificate is self-signed: accept it once)"
 echo "Stop with Ctrl+C."
-.venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee "$LOG") 2>&1 &
-SHELL_PID=$!
-echo "$SHELL_PID" > .run/shell.pid
-wait "$SHELL_PID"
+# The staff panel's "Redémarrer l'écran de la borne" ends the shell with status 75 (EX_TEMPFAIL):
+# started again here, as kiosk-shell.service's Restart= does on the appliance (HACKING, "Staff mode").
+: > "$LOG"
+while true; do
+  .venv/bin/kiosk shell --config-dir "$KIOSK_CONFIG_DIR" --screenshot "$SHOT" "$@" > >(tee -a "$LOG") 2>&1 &
+  SHELL_PID=$!
+  echo "$SHELL_PID" > .run/shell.pid
+  STATUS=0
+  wait "$SHELL_PID" || STATUS=$?
+  [ "$STATUS" = 75 ] || exit "$STATUS"
+  echo "Staff restarted the kiosk shell from its panel: starting it again."
+done

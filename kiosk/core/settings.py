@@ -196,6 +196,14 @@ class DevicesSettings(_Strict):
         return value
 
 
+class StaffSettings(_Strict):
+    """[staff]: the staff panel on the terminal (a long press on the centre's name, then the PIN
+    that ``kiosk staff-pin`` sets; without a PIN the press does nothing)."""
+
+    hold_s: float = Field(default=3.0, ge=1, le=10)  # how long the centre's name is pressed
+    panel_timeout_s: int = Field(default=60, ge=1, le=600)  # untouched this long, the panel closes
+
+
 class KioskSettings(_Strict):
     centre: CentreSettings = Field(default_factory=CentreSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
@@ -208,6 +216,7 @@ class KioskSettings(_Strict):
     opening: OpeningSettings = Field(default_factory=OpeningSettings)
     mediator: MediatorSettings = Field(default_factory=MediatorSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
 
 
 @dataclass(frozen=True)

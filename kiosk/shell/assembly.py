@@ -10,6 +10,7 @@ from pathlib import Path
 from kiosk.core.mediation.desk import MediationDesk
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.settings import Config
+from kiosk.core.staff import RememberingTicketPrinter
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
 from kiosk.devices.select import build_printer, build_ticket_printer
@@ -20,6 +21,7 @@ from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.mediation import MediationPanel
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
+from kiosk.shell.staffmode import StaffMode
 from kiosk.shell.watchdog import RendererWatchdog
 from kiosk.shell.web.profile import remove_session_dir
 from kiosk.shell.web.scheme import KioskSchemeHandler
@@ -48,10 +50,12 @@ class Kiosk:
     actions: ActionTable
     watchdog: RendererWatchdog
     mediation: MediationPanel
+    staff: StaffMode
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
         self.watchdog.stop()
+        self.staff.stop()
         self.mediation.stop()
         self.controller.stop()
         self.mediation.desk.close()
@@ -108,8 +112,13 @@ def build_kiosk(
     )
     renderer.warm()  # the templates, compiled or read back now: never written during a visit
     # The mediator desk has a connection of its own, used off the GUI thread only.
-    # The call's number is printed on the ticket printer, when the terminal has one.
-    tickets = build_ticket_printer(settings.devices) if settings.devices.ticket_printer != "none" else None
+    # The call's number is printed on the ticket printer, when the terminal has one (the last
+    # ticket kept in memory for the staff panel's reprint).
+    tickets = (
+        RememberingTicketPrinter(build_ticket_printer(settings.devices))
+        if settings.devices.ticket_printer != "none"
+        else None
+    )
     desk = MediationDesk(store.path if store is not None else None, settings, clock, ticket_printer=tickets)
     services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s, desk)
     pages = ResidentPages(renderer, services)
@@ -152,7 +161,8 @@ def build_kiosk(
     window.printed.connect(controller.record_printed)
     window.printHeld.connect(controller.record_print_held)
     window.printFailed.connect(controller.record_print_failed)
-    return Kiosk(window, controller, actions, watchdog, mediation)
+    staff = StaffMode(window, controller, config, clock, printer=printer, tickets=tickets)
+    return Kiosk(window, controller, actions, watchdog, mediation, staff)
 
 
 def open_shell_store(config: Config) -> Store | None:
