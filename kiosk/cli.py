@@ -260,8 +260,8 @@ def cmd_console_user(config_dir: Path, name: str, role: str, from_stdin: bool) -
 
 
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
-    from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
+    from kiosk.agent.version import software_version
     from sync.client import SyncClient, SyncError
 
     settings = _settings(config_dir)

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.aggregate import last_sealed_day, load_aggregates
 from kiosk.core.stats.events import AgeBracket
-from kiosk.core.stats.published import Figure, publish
+from kiosk.core.stats.published import Figure, publish, publish_so_far
 from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
 from sync.vocabulary import Category
@@ -73,6 +73,7 @@ class Report:
     period: Period
     k: int
     figures: dict[tuple[str, str], Figure]
+    through: date | None = None  # a period not over: its figures up to this day (included)
 
     def value(self, metric: str, key: str = "") -> int | None:
         figure = self.figures.get((metric, key))
@@ -109,6 +110,19 @@ def build_report(store: Store, settings: KioskSettings, period: Period) -> Repor
     k = settings.stats.suppression_k
     published = publish(aggregates, period.months()[-1], k, terminal_secret(store))
     return Report(period, k, dict(published.periods.get(period.label, {})))
+
+
+def report_so_far(store: Store, settings: KioskSettings, period: Period) -> Report:
+    """``period``'s figures over its days sealed so far (all of them once it is over, as
+    :func:`build_report`), hidden the same way. A period with no sealed day yet has no figures."""
+    sealed = last_sealed_day(store)
+    k = settings.stats.suppression_k
+    if sealed is None or sealed < period.first_day:
+        return Report(period, k, {}, through=period.first_day - timedelta(days=1))
+    last = min(sealed, period.last_day)
+    aggregates = load_aggregates(store, period.ancestors()[-1].first_day, last)
+    figures = publish_so_far(aggregates, period, last, k, terminal_secret(store))
+    return Report(period, k, figures, through=last if last < period.last_day else None)
 
 
 # -- rows shared by the three formats ----------------------------------------------------------
