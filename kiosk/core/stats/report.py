@@ -80,8 +80,13 @@ class Report:
         return 0 if figure is None else figure.value
 
     def table(self, metric: str) -> list[tuple[str, int]]:
-        """The shown cells of a table, biggest first (hidden ones are left out)."""
-        shown = [(key, f.value) for (m, key), f in self.figures.items() if m == metric and f.value is not None]
+        """The shown cells of a table, biggest first (hidden ones are left out). A cell hidden on
+        every one of its days sums to a "partial" 0: it is hidden too, not a count of nobody."""
+        shown = [
+            (key, f.value)
+            for (m, key), f in self.figures.items()
+            if m == metric and f.value is not None and not (f.partial and f.value == 0)
+        ]
         return sorted(shown, key=lambda item: (-item[1], item[0]))
 
     @property
