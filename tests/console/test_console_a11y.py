@@ -5,10 +5,7 @@ build/screenshots (look at them after changing a page)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from importlib.resources import files
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,12 +17,11 @@ from kiosk.core.mediation.closures import add_closure
 from kiosk.core.mediation_config import Closure, MediatorSettings
 from kiosk.core.ports import SystemClock
 from sync.vocabulary import Category
+from tests.axekit import serious_violations
 from tests.console.conftest import ADMIN, ConsoleServer, book_one, seed_last_week
 from tests.devicekit import free_port
 
 pytestmark = [pytest.mark.console, pytest.mark.a11y, pytest.mark.browser]
-AXE = Path(str(files("axe_playwright_python") / "axe.min.js"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TABLET = {"width": 820, "height": 1180}
 PARIS = ZoneInfo("Europe/Paris")
@@ -42,33 +38,6 @@ PAGES = {
     "settings": "/reglages",
 }
 SHOT = ("devices", "statistics", "settings")
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert AXE.is_file(), "axe-core is missing: run `make deps` (axe-playwright-python, the `test` extra)"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    # Evaluated through the DevTools protocol, which the page's CSP does not govern (a <script>
-    # tag added to the page would be refused, rightly).
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def furnish(server: ConsoleServer, book: AppointmentBook) -> None:
