@@ -186,7 +186,12 @@ def test_an_admin_adds_a_closure_the_slots_and_the_desk_honour_it(
         assert "L'espace est fermé aujourd'hui : Fermé pour travaux." in view.message
         (closure_id, target), *_ = [(t.split()[1], t) for _, t in audit_rows(console_server, "closure_add")]
         assert audit_rows(console_server, "closure_add") == [(ADMIN[0], target)]
-        removed = admin.post(console_server.url + f"/reglages/fermetures/{closure_id}/supprimer", data={"csrf": token})
+        staff_page = staff.get(console_server.url + "/reglages").text
+        assert "Fermé pour travaux" in staff_page and "/supprimer" not in staff_page
+        staff_token = form_token(staff_page)
+        remove = f"/reglages/fermetures/{closure_id}/supprimer"
+        assert staff.post(console_server.url + remove, data={"csrf": staff_token}).status_code == 403
+        removed = admin.post(console_server.url + remove, data={"csrf": token})
         assert "Fermeture supprimée." in removed.text
         assert desk.refresh(None).state is DeskState.OFFER
         assert [a for a, _ in audit_rows(console_server, "closure_remove")] == [ADMIN[0]]

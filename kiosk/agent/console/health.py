@@ -141,6 +141,10 @@ def cups_checks(devices: DevicesSettings, server: str | None) -> list[Check]:
         checks.append(status_check(name, status, tuple(facts)))
     if devices.printer_queue and devices.printer_queue not in printers:
         checks.insert(0, Check("Imprimante", "error", f"La file « {devices.printer_queue} » n'existe pas dans CUPS."))
+    elif mine is None:
+        checks.insert(
+            0, Check("Imprimante", "error", "Aucune imprimante par défaut dans CUPS : la borne n'imprime pas.")
+        )
     return checks
 
 
