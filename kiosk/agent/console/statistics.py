@@ -1,6 +1,6 @@
 """The console's local statistics ("Statistiques"): this terminal's report over fixed periods.
 
-The figures are :func:`kiosk.core.stats.report.report_so_far`'s: the days sealed so far of the
+The figures are :func:`kiosk.core.stats.report.report_from`'s: the days sealed so far of the
 period asked for, small cells hidden exactly as the federation hides them (a hidden single figure
 reads "—", a hidden cell of a table is left out, like a zero). Charts are bars drawn on the server
 as inline SVG (no script, the CSP stays strict), each beside the table that says the same for a
@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from kiosk.agent.console.accounts import Login
 from kiosk.agent.console.context import ConsoleContext, Refused
 from kiosk.core.mediation.hours import local_day
-from kiosk.core.stats.report import Report, render, report_so_far, rows
+from kiosk.core.stats.report import Report, read_so_far, render, report_from, rows
 from sync.vocabulary.periods import Period, month_of, week_of
 
 PeriodId = Literal["cette-semaine", "semaine-derniere", "ce-mois", "mois-dernier", "cette-annee"]
@@ -102,7 +102,9 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
     def report_for(choice: str) -> tuple[Period, Report]:
         period = period_for(choice, local_day(ctx.clock.now(), ctx.zone))
         with ctx.db() as store:
-            return period, report_so_far(store, ctx.settings, period)
+            so_far = read_so_far(store, period)
+        # The suppression's work (up to a second for a year) without the console's connection.
+        return period, report_from(so_far, ctx.settings.stats.suppression_k)
 
     @app.get("/statistiques")
     def statistics_page(request: Request, periode: str = "semaine-derniere") -> Response:

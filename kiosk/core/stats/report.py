@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from kiosk.core.settings import KioskSettings
-from kiosk.core.stats.aggregate import last_sealed_day, load_aggregates
+from kiosk.core.stats.aggregate import DayAggregate, last_sealed_day, load_aggregates
 from kiosk.core.stats.events import AgeBracket
 from kiosk.core.stats.published import Figure, publish, publish_so_far
 from kiosk.core.stats.suppression import terminal_secret
@@ -117,16 +117,34 @@ def build_report(store: Store, settings: KioskSettings, period: Period) -> Repor
     return Report(period, k, dict(published.periods.get(period.label, {})))
 
 
-def report_so_far(store: Store, settings: KioskSettings, period: Period) -> Report:
-    """``period``'s figures over its days sealed so far (all of them once it is over, as
-    :func:`build_report`), hidden the same way. A period with no sealed day yet has no figures."""
+@dataclass(frozen=True)
+class SoFar:
+    """What :func:`report_from` needs, read from the database (so that the console holds its
+    connection for the reads only, not for the suppression's work)."""
+
+    period: Period
+    last: date | None  # the period's last sealed day; None: none yet
+    aggregates: list[DayAggregate]
+    secret: bytes
+
+
+def read_so_far(store: Store, period: Period) -> SoFar:
     sealed = last_sealed_day(store)
-    k = settings.stats.suppression_k
     if sealed is None or sealed < period.first_day:
-        return Report(period, k, {}, through=period.first_day - timedelta(days=1))
+        return SoFar(period, None, [], b"")
     last = min(sealed, period.last_day)
+    # From the start of its year: the months before decide which cells later months must hide.
     aggregates = load_aggregates(store, period.ancestors()[-1].first_day, last)
-    figures = publish_so_far(aggregates, period, last, k, terminal_secret(store))
+    return SoFar(period, last, aggregates, terminal_secret(store))
+
+
+def report_from(so_far: SoFar, k: int) -> Report:
+    """The period's figures over its days sealed so far (all of them once it is over, as
+    :func:`build_report` gives them), hidden the same way; none before its first sealed day."""
+    period, last = so_far.period, so_far.last
+    if last is None:
+        return Report(period, k, {}, through=period.first_day - timedelta(days=1))
+    figures = publish_so_far(so_far.aggregates, period, last, k, so_far.secret)
     return Report(period, k, figures, through=last if last < period.last_day else None)
 
 
