@@ -301,8 +301,8 @@ def cmd_staff_pin(config_dir: Path, from_stdin: bool, group: str | None) -> int:
 
 
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
-    from kiosk.agent.main import software_version
     from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
+    from kiosk.agent.version import software_version
     from sync.client import SyncClient, SyncError
 
     settings = _settings(config_dir)

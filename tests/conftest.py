@@ -10,7 +10,7 @@ os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")  # tests run as root i
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 os.environ["KIOSK_SPEECH"] = "off"  # no speech-dispatcher spawned by tests; read-aloud tests use a fake engine
 
-pytest_plugins = ["tests.shellkit", "tests.fedkit", "tests.devicekit"]
+pytest_plugins = ["tests.shellkit", "tests.fedkit", "tests.devicekit", "tests.axekit"]
 
 
 _exit_status = 0

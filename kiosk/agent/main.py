@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from kiosk.agent.appointment_jobs import PURGE_HOUR, PURGE_MINUTE, AppointmentJobs
 from kiosk.agent.jobs import StatsJobs
 from kiosk.agent.sync_jobs import SyncJobs
+from kiosk.agent.version import software_version
 from kiosk.core.loading import ConfigError, format_problems, load_for_process
 from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.mediation.presence import AGENT_BEAT_S, beat
@@ -34,15 +35,6 @@ AGGREGATE_EVERY_MIN = 15
 CHECKPOINT_EVERY_MIN = 60
 SYNC_EVERY_MIN = 5
 HEARTBEAT_EVERY_MIN = 5
-
-
-def software_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("borne")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def beat_job(store: Store, clock: Clock) -> None:

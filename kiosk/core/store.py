@@ -172,6 +172,16 @@ MIGRATIONS: tuple[str, ...] = (
         created_ms  INTEGER NOT NULL
     );
     """,
+    # 7: the centre's exceptional closures set in the console (kiosk.core.mediation.closures)
+    """
+    CREATE TABLE centre_closures (
+        id          INTEGER PRIMARY KEY,
+        first_day   TEXT NOT NULL,         -- YYYY-MM-DD, the centre's calendar
+        last_day    TEXT NOT NULL,         -- included; the first day for a single day
+        reason      TEXT NOT NULL DEFAULT '',
+        created_ms  INTEGER NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -16,6 +16,7 @@ from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
 from kiosk.devices.select import build_printer, build_ticket_printer
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
+from kiosk.shell.beat import ShellBeat
 from kiosk.shell.controller import SessionController
 from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.mediation import MediationPanel
@@ -146,6 +147,8 @@ def build_kiosk(
         welcome_shown=welcome_shown,
     )
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
+    if store is not None:
+        ShellBeat(store, clock, parent=controller)  # the console's health page reads it
     mediation = MediationPanel(desk, controller, window.top_bar)
     actions = ActionTable(controller, mediation)
     watchdog = RendererWatchdog(

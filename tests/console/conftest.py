@@ -8,7 +8,8 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -129,3 +130,43 @@ def audit_rows(server: ConsoleServer, action: str) -> list[tuple[str, str]]:
             "SELECT account, target FROM console_audit WHERE action = ? ORDER BY id", (action,)
         ).fetchall()
     return [(str(a), str(t)) for a, t in rows]
+
+
+# -- statistics ---------------------------------------------------------------------------------
+
+
+def seed_last_week(db_path: Path, today: date) -> date:
+    """Six residents a day over last week (Monday to Sunday), recorded through the real recorder
+    and sealed as the agent does; one a day is 12–17 years old (a cell under k on every day and
+    over the week, which no table may show), and once in the week a resident opened a tile nobody
+    else did. Returns last week's Monday."""
+    from kiosk.core.ports import ManualClock
+    from kiosk.core.stats.aggregate import seal_closed_days
+    from kiosk.core.stats.events import AgeBracket, Satisfaction, SessionEnded, SessionStarted, TileOpened
+    from kiosk.core.stats.recorder import StatsRecorder
+
+    monday = today - timedelta(days=today.weekday() + 7)
+    store = open_store(db_path, Role.SHELL)
+    try:
+        clock = ManualClock(datetime.combine(monday, wall_time(8), tzinfo=UTC))
+        recorder = StatsRecorder(store, clock, boot="b1")
+        for day in range(7):
+            clock.set_wall(datetime.combine(monday + timedelta(days=day), wall_time(8), tzinfo=UTC))
+            for slot in range(6):
+                session = f"s{day}-{slot}"
+                recorder.record(SessionStarted(), session)
+                recorder.record(TileOpened(tile="caf", category=Category.FAMILLE), session)
+                clock.advance(600)
+                age = AgeBracket.FROM_12_TO_17 if slot == 5 else AgeBracket.FROM_40_TO_59
+                answers = {"age": age, "satisfaction": Satisfaction.HAPPY}
+                recorder.record(SessionEnded(duration_s=600, reason="button", **answers), session)  # type: ignore[arg-type]
+                clock.advance(1800)
+        # One resident, once in the week, opened a rare tile: a cell of 1 in every table it is in.
+        recorder.record(SessionStarted(), "rare")
+        recorder.record(TileOpened(tile="ants", category=Category.PAPIERS), "rare")
+        recorder.record(SessionEnded(duration_s=600, reason="idle"), "rare")
+        recorder.flush()
+        seal_closed_days(store, PARIS, int(datetime.now(UTC).timestamp() * 1000), "b1")
+    finally:
+        store.close()
+    return monday

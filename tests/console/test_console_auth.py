@@ -12,7 +12,15 @@ from tests.console.conftest import ADMIN, STAFF, ConsoleServer, form_token, logi
 
 pytestmark = pytest.mark.console
 
-SAMPLE = {"call_id": "1", "verb": "prendre", "name": "console.js", "ref": "abc", "person_id": "marie", "token": "t"}
+SAMPLE = {
+    "call_id": "1",
+    "verb": "prendre",
+    "name": "console.js",
+    "ref": "abc",
+    "person_id": "marie",
+    "token": "t",
+    "closure_id": "1",
+}
 
 
 def concrete(path: str) -> str:
@@ -45,6 +53,12 @@ def test_no_page_or_api_without_a_login(console_server: ConsoleServer) -> None:
         ("POST", "/personnes/{person_id}"),
         ("POST", "/personnes/{person_id}/desactiver"),
         ("POST", "/personnes/{person_id}/agenda"),
+        ("GET", "/appareils"),
+        ("GET", "/statistiques"),
+        ("GET", "/statistiques.csv"),
+        ("GET", "/reglages"),
+        ("POST", "/reglages/fermetures"),
+        ("POST", "/reglages/fermetures/{closure_id}/supprimer"),
     } <= set(guarded)
     client = console_server.client()
     for method, path in guarded:

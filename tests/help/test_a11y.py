@@ -4,11 +4,9 @@ critical violation. axe-core comes from the PyPI package axe-playwright-python, 
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,11 @@ from kiosk.core.mediation.desk import DeskState, DeskView
 from kiosk.pages import KioskLinks, PageRenderer, home_groups
 from kiosk.pages.mediator import mediator_context
 from kiosk.pages.questions import QUESTIONS_PAGE
+from tests.axekit import serious_violations
 from tests.fedkit import free_port
 
 pytestmark = [pytest.mark.help, pytest.mark.a11y]
 REPO = Path(__file__).resolve().parents[2]
-# Only the script is used, not the package's Python wrapper: the test runs axe and filters itself.
-AXE = Path(str(files("axe_playwright_python") / "axe.min.js"))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CONFIG = load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.toml")
 
 
@@ -47,31 +43,6 @@ def site() -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert AXE.is_file(), "axe-core is missing: run `make deps` (axe-playwright-python, the `test` extra)"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def help_paths() -> list[str]:

@@ -39,7 +39,7 @@ from kiosk.core.stats.events import (
     TileOpened,
 )
 from kiosk.core.stats.recorder import StatsRecorder
-from kiosk.core.stats.report import build_report, render
+from kiosk.core.stats.report import build_report, read_so_far, render, report_from
 from kiosk.core.stats.retention import months_before, purge
 from kiosk.core.store import SCHEMA_VERSION, Role, StoreError, open_store
 from sync.vocabulary import Category
@@ -388,3 +388,19 @@ def test_the_report_command_without_a_database_says_so(tmp_path, capsys, monkeyp
     config_dir = Path(__file__).resolve().parents[2] / "config"
     assert kiosk_main(["stats", "report", "--config-dir", str(config_dir)]) == 1
     assert "No statistics yet" in capsys.readouterr().err
+
+
+def test_a_period_not_over_is_reported_up_to_its_last_sealed_day(store) -> None:  # type: ignore[no-untyped-def]
+    """The console's "this month": the days sealed so far, hidden as a whole period is; a period
+    that is over reads exactly as build_report gives it."""
+    seeded_month(store)  # residents from 2 to 15 November, days sealed to the 19th
+    settings = KioskSettings()
+    week = Period.parse("2026-W45")
+    assert report_from(read_so_far(store, week), 5).figures == build_report(store, settings, week).figures
+    month = report_from(read_so_far(store, Period.parse("2026-11")), 5)
+    assert month.through == date(2026, 11, 19) and month.value("sessions") == 84
+    year = report_from(read_so_far(store, Period.parse("2026")), 5)
+    assert year.through == date(2026, 11, 19) and year.value("sessions") == 84
+    assert all(f.value is None or f.value >= 5 or f.value == 0 for f in year.figures.values())
+    later = report_from(read_so_far(store, Period.parse("2026-12")), 5)
+    assert later.figures == {} and later.through is not None

@@ -36,6 +36,8 @@ ACTION_LABELS = {
     "person_deactivate": "Personne ressource désactivée",
     "person_activate": "Personne ressource réactivée",
     "feed_rotate": "Nouvelle adresse d'agenda",
+    "closure_add": "Fermeture exceptionnelle ajoutée",
+    "closure_remove": "Fermeture exceptionnelle supprimée",
 }
 
 

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.agent.console import admin, appointments, feeds, live, persons
+from kiosk.agent.console import admin, appointments, devices, feeds, live, persons, settings_page, statistics
 from kiosk.agent.console.accounts import Login, same
 from kiosk.agent.console.context import COOKIE, LOGIN_COOKIE, STATIC, ConsoleContext, NotLoggedIn, Refused
 from kiosk.agent.console.security import HEADERS
@@ -140,4 +140,7 @@ def create_console(ctx: ConsoleContext) -> FastAPI:
     admin.add_routes(app, ctx)
     persons.add_routes(app, ctx)
     feeds.add_routes(app, ctx)
+    devices.add_routes(app, ctx)
+    statistics.add_routes(app, ctx)
+    settings_page.add_routes(app, ctx)
     return app

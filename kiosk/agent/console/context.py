@@ -4,6 +4,7 @@ templates, and the two ways a request is turned away."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.mediation.ics import CalendarCache
 from kiosk.core.ports import Clock
+from kiosk.core.settings import KioskSettings
 from kiosk.core.store import Store
 
 T = TypeVar("T")
@@ -44,8 +46,9 @@ class Section(NamedTuple):
 SECTIONS: tuple[Section, ...] = (
     Section("/appels", "Appels", admin_only=False),
     Section("/rendez-vous", "Rendez-vous", admin_only=False),
-    # The devices and terminal health ("/appareils") and local statistics ("/statistiques")
-    # sections plug in here, each with its router in app.py.
+    Section("/appareils", "Appareils", admin_only=False),
+    Section("/statistiques", "Statistiques", admin_only=False),
+    Section("/reglages", "Réglages", admin_only=False),
     Section("/personnes", "Personnes ressources", admin_only=True),
     Section("/comptes", "Comptes", admin_only=True),
     Section("/journal", "Journal", admin_only=True),
@@ -74,6 +77,10 @@ class ConsoleContext:
     book: AppointmentBook  # on the same connection as `store`
     calendars: CalendarCache
     session_lasts: timedelta = timedelta(hours=12)
+    settings: KioskSettings = field(default_factory=KioskSettings)  # devices, hours, data_dir, k
+    cups_server: str | None = None  # None: CUPS_SERVER or libcups' default
+    version: str = ""
+    started: float = field(default_factory=time.monotonic)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -20,6 +20,7 @@ from kiosk.agent.calendars import calendar_cache
 from kiosk.agent.console.app import create_console
 from kiosk.agent.console.certificate import ConsoleCertificate, ensure_self_signed, load_configured, own_directory
 from kiosk.agent.console.context import ConsoleContext
+from kiosk.agent.version import software_version
 from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.ports import Clock
@@ -72,6 +73,8 @@ def build_console(settings: KioskSettings, db_path: Path, clock: Clock) -> Conso
         book=book,
         calendars=calendars,
         session_lasts=timedelta(hours=settings.console.session_hours),
+        settings=settings,
+        version=software_version(),
     )
     return Console(create_console(context), context, certificate)
 

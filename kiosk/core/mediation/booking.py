@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from kiosk.core.mediation.closures import opening_with_closures
 from kiosk.core.mediation.contact import Contact
 from kiosk.core.mediation.hours import Interval
 from kiosk.core.mediation.ics import appointment_ics
@@ -200,7 +201,7 @@ class AppointmentBook:
         blocked = {p.id: self._blocked(conn, p.id, window) for p in persons if p.handles(category)}
         return free_slots(
             persons,
-            self.opening,
+            opening_with_closures(self.opening, conn),
             self.zone,
             now,
             category,
@@ -233,7 +234,7 @@ class AppointmentBook:
                 return None
             offered = person_slots(
                 person,
-                self.opening,
+                opening_with_closures(self.opening, conn),
                 self.zone,
                 now,
                 blocked=self._blocked(conn, person.id, self.window(now)),
@@ -278,8 +279,8 @@ class AppointmentBook:
                 return False
             blocked = self._blocked(conn, person.id, self.window(now), except_ref=ref)
             offered = person_slots(
-                person, self.opening, self.zone, now, blocked=blocked, horizon_days=self.settings.horizon_days,
-                min_notice=timedelta(minutes=self.settings.min_notice_min),
+                person, opening_with_closures(self.opening, conn), self.zone, now, blocked=blocked,
+                horizon_days=self.settings.horizon_days, min_notice=timedelta(minutes=self.settings.min_notice_min),
             )  # fmt: skip
             if slot not in offered:
                 return False

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.core.devices import TicketPrinter
 from kiosk.core.mediation.calls import Call, CallQueue, CallState
+from kiosk.core.mediation.closures import opening_with_closures
 from kiosk.core.mediation.contact import FIRST_NAME_MAX, ContactError, clean_first_name
 from kiosk.core.mediation.hours import OpeningHours, Unavailable, mediator_availability
 from kiosk.core.mediation.presence import agent_alive, staff_present
@@ -125,7 +126,6 @@ class MediationDesk:
         self._store: Store | None = None
         self._closed = False
         self.zone = ZoneInfo(settings.centre.timezone)
-        self.opening = OpeningHours(settings.opening, self.zone)
 
     # -- the resident ---------------------------------------------------------------------------
     def refresh(self, session: str | None) -> DeskView:
@@ -253,12 +253,17 @@ class MediationDesk:
             state, number=place.call.number, position=place.position, wait=wait, ticket_failed=self._ticket_failed
         )
 
+    def opening_now(self, store: Store) -> OpeningHours:
+        """The hours with the closures added in the console (read at each look: one added
+        while the shell runs counts at once)."""
+        return OpeningHours(opening_with_closures(self.settings.opening, store.conn), self.zone)
+
     def _offer(self, queue: CallQueue) -> DeskView:
         now = self.clock.now()
         if not agent_alive(queue.store, now):
             return DeskView(DeskState.RECEPTION)
         availability = mediator_availability(
-            self.opening, now, staff_present=staff_present(queue.store), queue_long=queue.is_long()
+            self.opening_now(queue.store), now, staff_present=staff_present(queue.store), queue_long=queue.is_long()
         )
         if availability.reason is None:
             return DeskView(DeskState.OFFER)

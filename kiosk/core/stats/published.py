@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from kiosk.core.stats.aggregate import DayAggregate
 from kiosk.core.stats.outgoing import day_figures
@@ -115,3 +116,15 @@ def _publish_longer(out: Published, period: Period) -> None:
             if forced_period == period.label and published is not None:
                 hidden.add(published)
     out.periods[period.label] = {name: Figure(value, name in hidden, name in partial) for name, value in sums.items()}
+
+
+def publish_so_far(
+    aggregates: Iterable[DayAggregate], period: Period, last_day: date, k: int, secret: bytes
+) -> dict[tuple[str, str], Figure]:
+    """``period``'s figures over its days up to ``last_day`` (the console's "this month"): every
+    month to ``last_day``'s hidden as :func:`publish` hides it; a quarter or year not yet over is
+    the sum of its months so far, with the cells its months' suppression forced hidden."""
+    out = publish(aggregates, month_of(last_day), k, secret)
+    if period.label not in out.periods and period.kind in ("quarter", "year"):
+        _publish_longer(out, period)
+    return dict(out.periods.get(period.label, {}))

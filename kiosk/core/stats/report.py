@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from kiosk.core.settings import KioskSettings
-from kiosk.core.stats.aggregate import last_sealed_day, load_aggregates
+from kiosk.core.stats.aggregate import DayAggregate, last_sealed_day, load_aggregates
 from kiosk.core.stats.events import AgeBracket
-from kiosk.core.stats.published import Figure, publish
+from kiosk.core.stats.published import Figure, publish, publish_so_far
 from kiosk.core.stats.suppression import terminal_secret
 from kiosk.core.store import Store
 from sync.vocabulary import Category
@@ -73,14 +73,20 @@ class Report:
     period: Period
     k: int
     figures: dict[tuple[str, str], Figure]
+    through: date | None = None  # a period not over: its figures up to this day (included)
 
     def value(self, metric: str, key: str = "") -> int | None:
         figure = self.figures.get((metric, key))
         return 0 if figure is None else figure.value
 
     def table(self, metric: str) -> list[tuple[str, int]]:
-        """The shown cells of a table, biggest first (hidden ones are left out)."""
-        shown = [(key, f.value) for (m, key), f in self.figures.items() if m == metric and f.value is not None]
+        """The shown cells of a table, biggest first (hidden ones are left out). A cell hidden on
+        every one of its days sums to a "partial" 0: it is hidden too, not a count of nobody."""
+        shown = [
+            (key, f.value)
+            for (m, key), f in self.figures.items()
+            if m == metric and f.value is not None and not (f.partial and f.value == 0)
+        ]
         return sorted(shown, key=lambda item: (-item[1], item[0]))
 
     @property
@@ -109,6 +115,37 @@ def build_report(store: Store, settings: KioskSettings, period: Period) -> Repor
     k = settings.stats.suppression_k
     published = publish(aggregates, period.months()[-1], k, terminal_secret(store))
     return Report(period, k, dict(published.periods.get(period.label, {})))
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """What :func:`report_from` needs, read from the database (so that the console holds its
+    connection for the reads only, not for the suppression's work)."""
+
+    period: Period
+    last: date | None  # the period's last sealed day; None: none yet
+    aggregates: list[DayAggregate]
+    secret: bytes
+
+
+def read_so_far(store: Store, period: Period) -> SoFar:
+    sealed = last_sealed_day(store)
+    if sealed is None or sealed < period.first_day:
+        return SoFar(period, None, [], b"")
+    last = min(sealed, period.last_day)
+    # From the start of its year: the months before decide which cells later months must hide.
+    aggregates = load_aggregates(store, period.ancestors()[-1].first_day, last)
+    return SoFar(period, last, aggregates, terminal_secret(store))
+
+
+def report_from(so_far: SoFar, k: int) -> Report:
+    """The period's figures over its days sealed so far (all of them once it is over, as
+    :func:`build_report` gives them), hidden the same way; none before its first sealed day."""
+    period, last = so_far.period, so_far.last
+    if last is None:
+        return Report(period, k, {}, through=period.first_day - timedelta(days=1))
+    figures = publish_so_far(so_far.aggregates, period, last, k, so_far.secret)
+    return Report(period, k, figures, through=last if last < period.last_day else None)
 
 
 # -- rows shared by the three formats ----------------------------------------------------------
