@@ -12,7 +12,7 @@ os.environ["KIOSK_SPEECH"] = "off"  # no speech-dispatcher spawned by tests; rea
 
 # Hypothesis checks properties, not speed: its per-example deadline failed tests on a loaded
 # machine (a 2-core CI box running the shell's tests beside). Timing belongs in `make bench`.
-from hypothesis import settings  # noqa: E402
+from hypothesis import settings
 
 settings.register_profile("borne", deadline=None)
 settings.load_profile("borne")
