@@ -110,7 +110,8 @@ def test_the_presence_toggle_is_what_the_shell_reads(console_server: ConsoleServ
     token = form_token(client.get(console_server.url + "/appels").text)
     assert not staff_present(shell_queue.store)
     page = client.post(console_server.url + "/presence", data={"present": "oui", "csrf": token})
-    assert "Vous êtes indiqué présent" in page.text and staff_present(shell_queue.store)
+    assert "Vous êtes indiqué <strong>présent</strong>" in page.text and staff_present(shell_queue.store)
+    assert page.text.count("indiqué") == 1  # the card says it, once
     client.post(console_server.url + "/presence", data={"present": "non", "csrf": token})
     assert not staff_present(shell_queue.store)
     targets = shell_queue.store.conn.execute(

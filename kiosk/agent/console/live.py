@@ -38,9 +38,8 @@ NOTICES = {
     "terminer": "Appel terminé.",
     "annuler": "Appel annulé.",
     "deja": "Cet appel a changé entre-temps (pris ou annulé par quelqu'un d'autre, ou par la personne).",
-    "present": "Vous êtes indiqué présent : la borne propose d'appeler un médiateur.",
-    "absent": "Vous êtes indiqué absent : la borne propose un rendez-vous à la place.",
 }
+"""After a staff action (``?avis=``). A change of presence has none: the presence card says it."""
 Verb = Literal["prendre", "terminer", "annuler"]
 
 
