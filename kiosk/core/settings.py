@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk.core import places
-from kiosk.core.mediation_config import AppointmentSettings, MediatorSettings, OpeningSettings
+from kiosk.core.mediation_config import AppointmentSettings, MediatorSettings, NotificationSettings, OpeningSettings
 from kiosk.core.store import Durability
 from kiosk.core.tiles import TilesConfig
 from kiosk.i18n import SUPPORTED
@@ -208,6 +208,7 @@ class KioskSettings(_Strict):
     opening: OpeningSettings = Field(default_factory=OpeningSettings)
     mediator: MediatorSettings = Field(default_factory=MediatorSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 
 @dataclass(frozen=True)
