@@ -129,11 +129,11 @@ def add_cancel_routes(
         appointment = look(ref)
         if appointment is None:
             return page(lang, "missing", status=404)
+        if state_of(appointment) != "confirm":  # a second press, or cancelled meanwhile: say so
+            return page(lang, state_of(appointment))
         expected = request.cookies.get(COOKIE, "")
         if not expected or not hmac.compare_digest(csrf.encode(), expected.encode()):
             return page(lang, "expired", status=403)
-        if state_of(appointment) != "confirm":
-            return page(lang, state_of(appointment))
         try:
             desk.locked(lambda book: book.cancel(ref))
         except AppointmentStateError:  # cancelled (or marked) meanwhile by someone else
