@@ -37,6 +37,9 @@ COOKIE = "borne_cancel_form"
 PAGE = "appointment_cancel"
 REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
 T = TypeVar("T")
+Lang = Annotated[
+    str, Query(max_length=5, pattern=r"^[a-z]{2}$")
+]  # as the help pages' (module level: FastAPI resolves it)
 
 
 class CancelDesk:
@@ -90,7 +93,6 @@ def add_cancel_routes(
     desk = CancelDesk(config, clock or SystemClock())
     centre = config.kiosk.centre.name
     secure = config.kiosk.notifications.public_url.startswith("https://")
-    Lang = Annotated[str, Query(max_length=5, pattern=r"^[a-z]{2}$")]  # noqa: N806
 
     def page(lang: str, state: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         code = renderer.offered_or_default(lang)

@@ -129,6 +129,10 @@ def test_the_reminders_link_cancels_the_appointment_and_frees_the_slot(site: Sit
     cookie = next(c for c in resident.cookies if c.name == "borne_cancel_form")
     assert cookie.path == "/rendez-vous/annuler" and cookie.has_nonstandard_attr("HttpOnly")
     form = token(page.text)
+    english = client().get(links[0], params={"lang": "en"})
+    assert (
+        english.status_code == 200 and "Cancel your appointment?" in english.text and '<html lang="en"' in english.text
+    )
 
     # Another site's form: no token, or the token without the cookie (another browser).
     assert resident.post(links[0], data={}).status_code == 403

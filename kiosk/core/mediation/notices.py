@@ -118,27 +118,16 @@ class Ledger:
     def ensure(self, key: str, kind: NoticeKind, channel: NoticeChannel, subject: str) -> bool:
         """Mean to send ``key`` (due now); ``False`` when it was already meant (whatever its state)."""
         now_ms = to_ms(self.clock.now())
-        made = write(
-            self.store,
-            lambda conn: (
-                conn.execute(
-                    "INSERT OR IGNORE INTO notifications (key, kind, channel, subject, state, next_attempt_ms, "
-                    "created_ms, updated_ms) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                    (key, kind, channel, subject, now_ms, now_ms, now_ms),
-                ).rowcount
-            ),
+        made = self._run(
+            "INSERT OR IGNORE INTO notifications (key, kind, channel, subject, state, next_attempt_ms, "
+            "created_ms, updated_ms) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+            (key, kind, channel, subject, now_ms, now_ms, now_ms),
         )
-        return bool(made)
+        return made == 1
 
     def get(self, key: str) -> Notice | None:
         row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM notifications WHERE key = ?", (key,)).fetchone()
         return None if row is None else _notice(row)
-
-    def all(self, kind: NoticeKind | None = None) -> list[Notice]:
-        rows = self.store.conn.execute(
-            f"SELECT {_COLUMNS} FROM notifications WHERE ? IS NULL OR kind = ? ORDER BY created_ms, key", (kind, kind)
-        ).fetchall()
-        return [_notice(row) for row in rows]
 
     def due(self, kind: NoticeKind) -> list[Notice]:
         """Pending notices whose time has come, and claims cut short (oldest first)."""
@@ -155,18 +144,12 @@ class Ledger:
         else changed it since it was read (nothing to do)."""
         if notice.state is NoticeState.SENDING:
             log.warning("notify.interrupted_retry", extra={"notice": notice.key, "attempts": notice.attempts})
-        now_ms = to_ms(self.clock.now())
-        changed = write(
-            self.store,
-            lambda conn: (
-                conn.execute(
-                    "UPDATE notifications SET state = 'sending', attempts = attempts + 1, updated_ms = ? "
-                    "WHERE key = ? AND state = ? AND attempts = ?",
-                    (now_ms, notice.key, notice.state, notice.attempts),
-                ).rowcount
-            ),
+        changed = self._run(
+            "UPDATE notifications SET state = 'sending', attempts = attempts + 1, updated_ms = ? "
+            "WHERE key = ? AND state = ? AND attempts = ?",
+            (to_ms(self.clock.now()), notice.key, notice.state, notice.attempts),
         )
-        return bool(changed)
+        return changed == 1
 
     def sent(self, key: str) -> None:
         now_ms = to_ms(self.clock.now())
@@ -206,19 +189,15 @@ class Ledger:
         """Delete finished rows not touched for ``older_than`` (they hold no personal data)."""
         limit = to_ms(self.clock.now() - older_than)
         marks = ", ".join("?" for _ in FINAL)
-        return int(
-            write(
-                self.store,
-                lambda conn: (
-                    conn.execute(
-                        f"DELETE FROM notifications WHERE state IN ({marks}) AND updated_ms < ?", (*FINAL, limit)
-                    ).rowcount
-                ),
-            )
-        )
+        return self._run(f"DELETE FROM notifications WHERE state IN ({marks}) AND updated_ms < ?", (*FINAL, limit))
 
     def _set(self, key: str, assignments: str, params: tuple[object, ...]) -> None:
-        def update(conn: sqlite3.Connection) -> None:
-            conn.execute(f"UPDATE notifications SET {assignments} WHERE key = ?", (*params, key))
+        self._run(f"UPDATE notifications SET {assignments} WHERE key = ?", (*params, key))
 
-        write(self.store, update)
+    def _run(self, sql: str, params: tuple[object, ...]) -> int:
+        """One statement in a write transaction of its own; the rows it changed."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(sql, params).rowcount)
+
+        return write(self.store, run)
