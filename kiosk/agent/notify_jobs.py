@@ -71,7 +71,8 @@ class NotifyJobs:
         self.calls = CallQueue(store, settings.mediator, self.zone, clock)  # reads only: records nothing
         self.mailer = mailer or (SmtpSender(notify.smtp) if notify.smtp.configured else None)
         self.sms = sms or (SmsSender(notify.sms) if notify.sms.configured else None)
-        self.webhook = webhook or (WebhookSender(notify.alert.webhook_url) if notify.alert.webhook_url else None)
+        alert = notify.alert
+        self.webhook = webhook or (WebhookSender(alert.webhook_url, alert.webhook_url_file) if alert.webhook else None)
         self.terminal = notify.terminal_name or settings.centre.name
 
     # -- reminders ------------------------------------------------------------------------------

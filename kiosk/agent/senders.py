@@ -130,11 +130,11 @@ class SmsSender:
     def send(self, phone: str, text: str, key: str) -> None:
         """One SMS through the gateway; ``{id}`` is ``key`` (the same on every attempt)."""
         s = self.settings
-        values = {"phone": phone, "phone_digits": phone.lstrip("+"), "message": text, "id": key}
+        token = read_secret(s.token_file, "SMS gateway token")
+        values = {"phone": phone, "phone_digits": phone.lstrip("+"), "message": text, "id": key, "token": token}
         url = fill(s.url, values, lambda v: quote(v, safe=""))
         headers = {}
-        token = read_secret(s.token_file, "SMS gateway token")
-        if token:
+        if token and s.token_header:
             headers[s.token_header] = token
         body = None
         if s.method != "GET":
@@ -144,9 +144,12 @@ class SmsSender:
 
 
 class WebhookSender:
-    def __init__(self, url: str, timeout_s: float = WEBHOOK_TIMEOUT_S) -> None:
-        self.url, self.timeout_s = url, timeout_s
+    def __init__(self, url: str, url_file: Path | None = None, timeout_s: float = WEBHOOK_TIMEOUT_S) -> None:
+        self.url, self.url_file, self.timeout_s = url, url_file, timeout_s
 
     def send(self, payload: dict[str, Any], key: str) -> None:
         """POST ``payload`` as JSON; the ``Idempotency-Key`` header is ``key``."""
-        _request("POST", self.url, "the alert webhook", self.timeout_s, json=payload, headers={"Idempotency-Key": key})
+        url = self.url or read_secret(self.url_file, "webhook address")
+        if not url.startswith(("https://", "http://")):
+            raise DeliveryError("the webhook address file does not hold an address (https://…)")
+        _request("POST", url, "the alert webhook", self.timeout_s, json=payload, headers={"Idempotency-Key": key})

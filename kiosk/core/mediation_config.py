@@ -186,9 +186,10 @@ class AppointmentSettings(_Strict):
 
 # -- [notifications]: reminders and the long-wait alert --------------------------------------------
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-SMS_PLACEHOLDERS = ("phone", "phone_digits", "message", "id")
+SMS_PLACEHOLDERS = ("phone", "phone_digits", "message", "id", "token")
 """What an SMS gateway's URL or body may say: the number (``+33612345678`` and ``33612345678``),
-the text, and the notice's id (the same on a retry: a gateway may refuse a second one)."""
+the text, the notice's id (the same on a retry: a gateway may refuse a second one) and the
+content of ``token_file`` (for a gateway whose key goes in the address or the body)."""
 
 
 def _address(value: str) -> str:
@@ -234,7 +235,7 @@ class SmsSettings(_Strict):
     method: Literal["POST", "PUT", "GET"] = "POST"
     body: str = '{"to": "{phone}", "text": "{message}"}'  # ignored for GET (put the placeholders in url)
     content_type: str = Field(default="application/json", max_length=100)
-    token_header: str = Field(default="Authorization", max_length=100)  # the header the token goes in
+    token_header: str = Field(default="Authorization", max_length=100)  # the header the token goes in; "": none
     token_file: Path | None = None  # a file the agent alone reads, e.g. holding "Bearer abc123"
     timeout_s: float = Field(default=15.0, gt=0, le=120)
 
@@ -258,6 +259,8 @@ class SmsSettings(_Strict):
             )
         if self.url and not {"message"} <= set(_PLACEHOLDER.findall(template)):
             raise ValueError("the gateway must be given the text: put {message} (and {phone}) in the body or url")
+        if "{token}" in template and self.token_file is None:
+            raise ValueError("{token} is the content of token_file: give token_file")
         return self
 
 
@@ -275,6 +278,7 @@ class AlertSettings(_Strict):
 
     after_min: int = Field(default=0, ge=0, le=600)  # 0: no alert
     webhook_url: str = ""  # POSTed JSON: number, category, minutes, terminal
+    webhook_url_file: Path | None = None  # or a file holding it (an address that is its own secret)
     email_to: tuple[str, ...] = ()  # staff addresses (through [notifications.smtp])
     max_attempts: int = Field(default=5, ge=1, le=20)
 
@@ -282,6 +286,16 @@ class AlertSettings(_Strict):
     @classmethod
     def _url(cls, value: str) -> str:
         return _address(value)
+
+    @model_validator(mode="after")
+    def _one_webhook(self) -> AlertSettings:
+        if self.webhook_url and self.webhook_url_file is not None:
+            raise ValueError("give webhook_url or webhook_url_file, not both")
+        return self
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url or self.webhook_url_file)
 
     @field_validator("email_to")
     @classmethod
@@ -325,4 +339,4 @@ class NotificationSettings(_Strict):
 
     @property
     def alerting(self) -> bool:
-        return self.alert.after_min > 0 and bool(self.alert.webhook_url or self.alert.email_to)
+        return self.alert.after_min > 0 and (self.alert.webhook or bool(self.alert.email_to))

@@ -145,3 +145,15 @@ def test_the_check_reads_today_only_and_never_alerts_a_call_again(
     assert terminal.jobs().alerts().sent == 1
     terminal.clock.advance(timedelta(hours=8).total_seconds())  # past midnight in Paris
     assert terminal.jobs().alerts().sent == 0 and len(http_capture.seen) == 1
+
+
+def test_a_webhook_whose_address_is_its_secret_is_read_from_a_file(
+    terminal: Terminal, http_capture: HttpCapture
+) -> None:
+    secret = terminal.tmp / "webhook-url"
+    secret.write_text(http_capture.url + "/hooks/T0K3N\n", encoding="utf-8")
+    terminal.configure(reminders={"enabled": False}, alert={"after_min": 10, "webhook_url_file": str(secret)})
+    queue(terminal).open(Category.JUSTICE)
+    terminal.clock.advance(10 * 60)
+    assert terminal.jobs().alerts().sent == 1
+    assert [r.path for r in http_capture.delivered] == ["/hooks/T0K3N"]

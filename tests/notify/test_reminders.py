@@ -270,3 +270,35 @@ def test_settings_are_checked(tmp_path: Path) -> None:
         )
     ok = NotificationSettings.model_validate({"public_url": PUBLIC + "/", "alert": {"after_min": 10}})
     assert ok.public_url == PUBLIC and not ok.reminding and not ok.alerting
+
+
+@pytest.mark.parametrize("style", ["get", "form"])
+def test_gateways_with_the_key_in_the_address_or_a_form_body_get_their_values_escaped(
+    terminal: Terminal, http_capture: HttpCapture, style: str
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    key = terminal.tmp / "sms-key"
+    key.write_text("k&y=1\n", encoding="utf-8")
+    gateway = {
+        "get": {"method": "GET", "url": http_capture.url + "/send?to={phone_digits}&text={message}&key={token}"},
+        "form": {
+            "url": http_capture.url + "/send?key={token}", "content_type": "application/x-www-form-urlencoded",
+            "body": "recipient={phone}&message={message}&ref={id}",
+        },
+    }[style]  # fmt: skip
+    terminal.configure(public_url=PUBLIC, sms={**gateway, "token_file": str(key), "token_header": ""})
+    appointment = terminal.book_one()
+    terminal.clock.set_wall(REMINDER_TIME)
+    assert terminal.jobs().reminders().sent == 1
+    (request,) = http_capture.delivered
+    query = parse_qs(urlsplit(request.path).query)
+    fields = query if style == "get" else parse_qs(request.body.decode())
+    assert query["key"] == ["k&y=1"] and "Authorization" not in request.headers
+    text = fields["text" if style == "get" else "message"][0]
+    assert text.startswith("Rappel de votre rendez-vous le mercredi 7 janvier à 14 h avec Marie Dupont")
+    assert text.endswith(f"Annulez ici : {PUBLIC}/rendez-vous/annuler/{appointment.ref}")
+    if style == "get":
+        assert fields["to"] == ["33612345678"] and request.body == b""
+    else:
+        assert fields["recipient"] == ["+33612345678"] and fields["ref"][0].startswith("reminder:")

@@ -113,11 +113,12 @@ def reminder_text(
     name = appointment.contact.name if appointment.contact else ""
     who = f" avec {person.name}" if person else ""
     where = ", ".join(part for part in (centre, person.place if person else "") if part)
+    day = f"{when[0].lower()}{when[1:]}"
     lines = [
         f"Bonjour {name},".replace(" ,", ","),
         "",
         f"Nous vous rappelons votre rendez-vous{who} :",
-        f"- le {when[0].lower()}{when[1:]}",
+        f"- le {day}",
         f"- pour : {appointment.category.label}",
         f"- lieu : {where}",
         "",
@@ -127,5 +128,5 @@ def reminder_text(
         "À bientôt,",
         centre,
     ]
-    sms = f"Rappel : rendez-vous {when[0].lower()}{when[1:]}{who}, {where}. Pour annuler : {cancel_link}"
+    sms = f"Rappel de votre rendez-vous le {day}{who}, {where}. Empêché ? Annulez ici : {cancel_link}"
     return ReminderText(subject=f"Rappel de votre rendez-vous – {when}", email="\n".join(lines), sms=sms)
