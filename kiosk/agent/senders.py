@@ -54,7 +54,11 @@ class SmtpSender:
             return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
         server = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
         if s.security == "starttls":
-            server.starttls(context=context)
+            try:
+                server.starttls(context=context)
+            except BaseException:
+                server.close()
+                raise
         return server
 
     def send(self, to: str, subject: str, text: str, key: str) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from kiosk.core.mediation.storage import from_ms, to_ms, write
+from kiosk.core.mediation.storage import WRITE_WAIT_S, from_ms, to_ms, write
 from kiosk.core.ports import Clock
 from kiosk.core.store import Store
 
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 STALE = timedelta(minutes=10)
 """A claim older than this, never answered, was cut short (the agent stopped): tried again."""
 ERROR_MAX = 300
+SENT_WAIT_S = 30.0
+"""How long recording a message as sent may wait for the database: not recorded, it would be
+sent again once its claim is stale."""
 
 
 class NoticeKind(StrEnum):
@@ -153,7 +156,8 @@ class Ledger:
 
     def sent(self, key: str) -> None:
         now_ms = to_ms(self.clock.now())
-        self._set(key, "state = 'sent', sent_ms = ?, last_error = NULL, updated_ms = ?", (now_ms, now_ms))
+        sql = "UPDATE notifications SET state = 'sent', sent_ms = ?, last_error = NULL, updated_ms = ? WHERE key = ?"
+        self._run(sql, (now_ms, now_ms, key), wait_s=SENT_WAIT_S)
         log.info("notify.sent", extra={"notice": key})
 
     def failed(
@@ -194,10 +198,10 @@ class Ledger:
     def _set(self, key: str, assignments: str, params: tuple[object, ...]) -> None:
         self._run(f"UPDATE notifications SET {assignments} WHERE key = ?", (*params, key))
 
-    def _run(self, sql: str, params: tuple[object, ...]) -> int:
+    def _run(self, sql: str, params: tuple[object, ...], wait_s: float = WRITE_WAIT_S) -> int:
         """One statement in a write transaction of its own; the rows it changed."""
 
         def run(conn: sqlite3.Connection) -> int:
             return int(conn.execute(sql, params).rowcount)
 
-        return write(self.store, run)
+        return write(self.store, run, wait_s)
