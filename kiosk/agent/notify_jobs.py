@@ -72,7 +72,9 @@ class NotifyJobs:
         self.mailer = mailer or (SmtpSender(notify.smtp) if notify.smtp.configured else None)
         self.sms = sms or (SmsSender(notify.sms) if notify.sms.configured else None)
         alert = notify.alert
-        self.webhook = webhook or (WebhookSender(alert.webhook_url, alert.webhook_url_file) if alert.webhook else None)
+        self.webhook = webhook or (
+            WebhookSender(alert.webhook_url, alert.webhook_url_file, alert.webhook_timeout_s) if alert.webhook else None
+        )
         self.terminal = notify.terminal_name or settings.centre.name
 
     # -- reminders ------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ import requests
 from kiosk.core.mediation.notices import DeliveryError
 from kiosk.core.mediation_config import SmsSettings, SmtpSettings
 
-WEBHOOK_TIMEOUT_S = 10.0
 MESSAGE_ID_DOMAIN = "borne.invalid"
 """The Message-ID's right side: a notice's key makes its left side, the same on every attempt."""
 
@@ -148,7 +147,7 @@ class SmsSender:
 
 
 class WebhookSender:
-    def __init__(self, url: str, url_file: Path | None = None, timeout_s: float = WEBHOOK_TIMEOUT_S) -> None:
+    def __init__(self, url: str, url_file: Path | None, timeout_s: float) -> None:
         self.url, self.url_file, self.timeout_s = url, url_file, timeout_s
 
     def send(self, payload: dict[str, Any], key: str) -> None:

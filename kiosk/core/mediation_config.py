@@ -279,6 +279,7 @@ class AlertSettings(_Strict):
     after_min: int = Field(default=0, ge=0, le=600)  # 0: no alert
     webhook_url: str = ""  # POSTed JSON: number, category, minutes, terminal
     webhook_url_file: Path | None = None  # or a file holding it (an address that is its own secret)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
     email_to: tuple[str, ...] = ()  # staff addresses (through [notifications.smtp])
     max_attempts: int = Field(default=5, ge=1, le=20)
 

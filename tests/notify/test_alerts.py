@@ -26,6 +26,7 @@ def configure(terminal: Terminal, webhook: HttpCapture | None, smtp: SmtpCapture
         "alert": {
             "after_min": 10,
             "max_attempts": 3,
+            "webhook_timeout_s": 1,
             "webhook_url": webhook.url + "/hooks/borne" if webhook else "",
             "email_to": ["accueil@centre-exemple.fr", "direction@centre-exemple.fr"] if smtp else [],
         },
@@ -112,6 +113,8 @@ def test_a_failing_webhook_is_retried_a_few_times_then_given_up_never_twice(
     assert [state for _, state, _ in terminal.notices()] == ["failed"]
     given_up = [r for r in caplog.records if r.message == "notify.given_up"]
     assert len(given_up) == 1 and given_up[0].attempts == 3
+    said = {"answers 500": "answered HTTP 500", "hangs": "gave no answer within 1 s", "down": "unreachable"}[fault]
+    assert said in given_up[0].error, given_up[0].error
     if fault == "down":
         http_capture.up()
     http_capture.status, http_capture.hang = 200, False

@@ -151,7 +151,8 @@ def test_an_sms_gateway_down_failing_or_hanging_is_tried_again_later_never_twice
     else:  # no answer: the second waits for the next run without an attempt counted
         assert (outcome.retry, outcome.postponed) == (1, 1)
     retry = [r for r in caplog.records if r.message == "notify.retry_later"]
-    assert retry and ("500" in retry[0].error if fault == "answers 500" else "SMS gateway" in retry[0].error)
+    said = {"answers 500": "answered HTTP 500", "hangs": "gave no answer within 1 s", "down": "unreachable"}[fault]
+    assert retry and said in retry[0].error, retry[0].error
 
     if fault == "down":
         http_capture.up()
@@ -179,6 +180,13 @@ def test_a_mail_server_down_busy_or_hanging_is_tried_again_later_never_twice(
     assert terminal.jobs().reminders().retry == 1
     ((key, state, attempts),) = terminal.notices()
     assert (state, attempts) == ("pending", 1)
+    said = {
+        "down": "unreachable: [Errno 111]",
+        "busy": "SMTP answered 451",
+        "hang": "unreachable: Connection unexpectedly closed: timed out",
+    }
+    error = terminal.store().conn.execute("SELECT last_error FROM notifications").fetchone()[0]
+    assert said[fault] in error, error
     if fault == "down":
         smtp_capture.up()
     smtp_capture.mode = "ok"
