@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.mediation.booking import Booked
 from kiosk.core.mediation.contact import Contact
 from kiosk.core.mediation.notices import NoticeState
 from kiosk.core.store import Role
+from sync.vocabulary import Category
 from tests.notify.conftest import AWA, REMINDER_TIME, WEDNESDAY_2PM, Terminal
 from tests.notifykit import HttpCapture, SmtpCapture
 
@@ -101,7 +103,7 @@ def test_nothing_is_sent_or_meant_when_nothing_is_configured(terminal: Terminal)
     assert terminal.notices() == []
 
 
-def test_no_reminder_for_a_cancelled_a_moved_or_a_late_booked_appointment(
+def test_no_reminder_for_a_cancelled_or_a_late_booked_appointment(
     terminal: Terminal, smtp_capture: SmtpCapture
 ) -> None:
     configure(terminal, smtp_capture)
@@ -111,6 +113,31 @@ def test_no_reminder_for_a_cancelled_a_moved_or_a_late_booked_appointment(
     late = terminal.book_one(start=WEDNESDAY_2PM + timedelta(hours=1))  # booked after the reminders' hour
     assert late.start > WEDNESDAY_2PM
     assert terminal.jobs().reminders().sent == 0 and not smtp_capture.messages
+
+
+def test_a_moved_appointment_is_reminded_for_its_new_time(terminal: Terminal, smtp_capture: SmtpCapture) -> None:
+    configure(terminal, smtp_capture)
+    appointment = terminal.book_one()
+    terminal.clock.set_wall(REMINDER_TIME)
+    smtp_capture.mode = "busy"
+    assert terminal.jobs().reminders().retry == 1  # meant for Wednesday 14:00, waiting for its retry
+    book = terminal.book()
+    later = next(s for s in book.free_slots(Category.PAPIERS) if s.start == WEDNESDAY_2PM + timedelta(hours=1))
+    assert isinstance(book.move(appointment.ref, later), Booked)
+    smtp_capture.mode = "ok"
+    terminal.clock.advance(600)
+    outcome = terminal.jobs().reminders()
+    assert (outcome.sent, outcome.dropped) == (1, 1)  # the new time sent, the old one dropped
+    assert smtp_capture.messages[0]["Subject"].endswith("Mercredi 7 janvier à 15 h")
+
+
+def test_an_agent_off_the_whole_day_before_sends_nothing_once_the_appointment_began(
+    terminal: Terminal, smtp_capture: SmtpCapture
+) -> None:
+    configure(terminal, smtp_capture)
+    terminal.book_one()
+    terminal.clock.set_wall(WEDNESDAY_2PM + timedelta(minutes=1))
+    assert terminal.jobs().reminders().sent == 0 and terminal.notices() == [] and not smtp_capture.messages
 
 
 def test_a_reminder_waiting_for_a_retry_is_dropped_when_the_appointment_is_cancelled(
