@@ -37,16 +37,19 @@ class SmtpCapture:
     """aiosmtpd on 127.0.0.1: ``mode`` "ok" (keep the message), "busy" (451 at DATA), "refuse"
     (550 for the recipient), "hang" (no answer to DATA for :data:`HANG_S`); ``down()`` / ``up()``."""
 
-    def __init__(self, login: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, login: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None, implicit_tls: bool = False
+    ) -> None:
         self.port = free_port()
         self.mode = "ok"
         self.refused: set[str] = set()  # addresses answered 550
-        self.login, self.tls = login, tls
+        self.login, self.tls, self.implicit_tls = login, tls, implicit_tls
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.logins: list[str] = []
         self._controller: Controller | None = None
         self.ca_file: Path | None = None
+        self.security = "none"
 
     # aiosmtpd handler hooks
     async def handle_RCPT(
@@ -83,10 +86,19 @@ class SmtpCapture:
 
     def up(self) -> None:
         kwargs: dict[str, Any] = {}
-        if self.tls is not None:  # STARTTLS offered and required before anything else
+        if self.tls is not None and self.implicit_tls:  # TLS from the first byte (port 465)
+            kwargs = {"ssl_context": self.tls}
+        elif self.tls is not None:  # STARTTLS offered and required before anything else
             kwargs = {"tls_context": self.tls, "require_starttls": True}
         if self.login is not None:
-            kwargs |= {"authenticator": self._authenticate, "auth_require_tls": True, "auth_required": True}
+            # aiosmtpd counts only STARTTLS as TLS for AUTH: over TLS from the start it offers
+            # AUTH without requiring it (the test checks the login happened).
+            tls_first = self.implicit_tls
+            kwargs |= {
+                "authenticator": self._authenticate,
+                "auth_require_tls": not tls_first,
+                "auth_required": not tls_first,
+            }
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs)
         self._controller.start()
 
@@ -109,16 +121,17 @@ def smtp_capture() -> Iterator[SmtpCapture]:
         capture.down()
 
 
-@pytest.fixture
-def smtp_with_login(tmp_path: Path) -> Iterator[SmtpCapture]:
-    """STARTTLS with a self-signed certificate (``capture.ca_file``) and a login."""
+@pytest.fixture(params=["starttls", "ssl"])
+def smtp_with_login(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SmtpCapture]:
+    """STARTTLS, or TLS from the start (``capture.security``), with a self-signed certificate
+    (``capture.ca_file``) and a login."""
     from kiosk.agent.console.certificate import ensure_self_signed
 
     certificate = ensure_self_signed(tmp_path / "smtp-tls", "127.0.0.1")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate.cert_file, certificate.key_file)
-    capture = SmtpCapture(login=("borne", "s3cret-pass"), tls=context)
-    capture.ca_file = certificate.cert_file
+    capture = SmtpCapture(login=("borne", "s3cret-pass"), tls=context, implicit_tls=request.param == "ssl")
+    capture.ca_file, capture.security = certificate.cert_file, request.param
     capture.up()
     try:
         yield capture

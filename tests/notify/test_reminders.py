@@ -255,18 +255,20 @@ def test_an_address_refused_is_given_up_at_once_and_a_dead_server_after_max_atte
     assert terminal.jobs().reminders().sent == 0 and not smtp_capture.messages
 
 
-def test_a_mail_server_with_starttls_and_a_login(terminal: Terminal, smtp_with_login: SmtpCapture) -> None:
+def test_a_mail_server_with_tls_and_a_login(terminal: Terminal, smtp_with_login: SmtpCapture) -> None:
     password = terminal.tmp / "smtp-password"
     password.write_text("s3cret-pass\n", encoding="utf-8")
     terminal.configure(
         public_url=PUBLIC,
-        smtp={"host": "127.0.0.1", "port": smtp_with_login.port, "security": "starttls", "username": "borne",
-              "password_file": str(password), "from_address": "rdv@centre-exemple.fr",
+        smtp={"host": "127.0.0.1", "port": smtp_with_login.port, "security": smtp_with_login.security,
+              "username": "borne", "password_file": str(password), "from_address": "rdv@centre-exemple.fr",
               "ca_file": str(smtp_with_login.ca_file)},
     )  # fmt: skip
     terminal.book_one()
     terminal.clock.set_wall(REMINDER_TIME)
-    assert terminal.jobs().reminders().sent == 1 and smtp_with_login.logins == ["borne"]
+    outcome = terminal.jobs().reminders()
+    error = terminal.store().conn.execute("SELECT last_error FROM notifications").fetchone()[0]
+    assert outcome.sent == 1 and smtp_with_login.logins == ["borne"], error
 
 
 def test_the_contacts_purge_still_works_and_the_ledger_holds_no_contact(
