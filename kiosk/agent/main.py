@@ -112,11 +112,14 @@ def run_agent(
             f"kiosk agent: {len(calendars)} calendar(s) fetched ({problems} with a problem), "
             f"contacts of {wiped} past appointment(s) wiped."
         )
-        print(
-            f"kiosk agent: {reminded.sent} reminder(s) and {alerted.sent} alert(s) sent, "
-            f"{reminded.retry + alerted.retry + reminded.postponed + alerted.postponed} to try again later, "
-            f"{reminded.failed + alerted.failed} given up (see the log)."
-        )
+        if settings.notifications.reminding or settings.notifications.alerting:
+            print(
+                f"kiosk agent: {reminded.sent} reminder(s) and {alerted.sent} alert(s) sent, "
+                f"{reminded.retry + alerted.retry + reminded.postponed + alerted.postponed} to try again later, "
+                f"{reminded.failed + alerted.failed} given up (see the log)."
+            )
+        else:
+            print("kiosk agent: no reminders or alerts are configured ([notifications]), nothing sent.")
         notify_store.close()
         drained = sync.sync()
         if drained is None:
