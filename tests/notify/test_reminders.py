@@ -334,7 +334,7 @@ def test_gateways_with_the_key_in_the_address_or_a_form_body_get_their_values_es
     assert query["key"] == ["k&y=1"] and "Authorization" not in request.headers
     text = fields["text" if style == "get" else "message"][0]
     assert text.startswith("Rappel de votre rendez-vous le mercredi 7 janvier à 14 h avec Marie Dupont")
-    assert text.endswith(f"Annulez ici : {PUBLIC}/rendez-vous/annuler/{appointment.ref}")
+    assert text.endswith(f"Pour annuler : {PUBLIC}/rendez-vous/annuler/{appointment.ref}")
     if style == "get":
         assert fields["to"] == ["33612345678"] and request.body == b""
     else:

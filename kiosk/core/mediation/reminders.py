@@ -128,5 +128,7 @@ def reminder_text(
         "À bientôt,",
         centre,
     ]
-    sms = f"Rappel de votre rendez-vous le {day}{who}, {where}. Empêché ? Annulez ici : {cancel_link}"
+    # No "ê" or the like in the SMS: a letter outside the GSM alphabet makes a message of 70
+    # characters a part instead of 160 (the date's month may still have one: "août").
+    sms = f"Rappel de votre rendez-vous le {day}{who}, {where}. Pour annuler : {cancel_link}"
     return ReminderText(subject=f"Rappel de votre rendez-vous – {when}", email="\n".join(lines), sms=sms)
