@@ -6,6 +6,8 @@ the federation server and a heartbeat every 5 minutes; write its beat for the sh
 seconds and close the mediator calls' day after midnight. For appointments it seeds the
 configuration's resource persons at start, fetches their calendars every
 ``calendar_refresh_min`` and wipes residents' contacts after ``keep_days`` (at start and nightly).
+It sends the appointments' reminders and the long-wait alert (:mod:`kiosk.agent.notify_jobs`) on
+a thread and connection of their own.
 It serves the help website over HTTP and the staff console (:mod:`kiosk.agent.console`) over
 HTTPS, both in this one process.
 """
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.agent.appointment_jobs import PURGE_HOUR, PURGE_MINUTE, AppointmentJobs
 from kiosk.agent.jobs import StatsJobs
+from kiosk.agent.notify_jobs import ALERTS_EVERY_S, REMINDERS_EVERY_MIN, NotifyJobs
 from kiosk.agent.sync_jobs import SyncJobs
 from kiosk.agent.version import software_version
 from kiosk.core.loading import ConfigError, format_problems, load_for_process
@@ -74,6 +77,7 @@ def run_agent(
     db_path = settings.paths.data_dir / DB_NAME
     try:
         store = open_store(db_path, Role.AGENT, settings.stats.durability)
+        notify_store = open_store(db_path, Role.AGENT, settings.stats.durability)  # the notifications' own
     except StoreError as error:
         print(f"kiosk agent: {error}", file=sys.stderr)
         log.critical("agent.store_unusable", extra={"error": str(error)})
@@ -84,6 +88,7 @@ def run_agent(
     sync = SyncJobs(store, settings.paths.data_dir, settings.stats.suppression_k)
     appointments = AppointmentJobs(store, settings, clock)
     appointments.seed()  # before the console opens: it lists the persons
+    notify = NotifyJobs(notify_store, settings, clock)
     version = software_version()
     if once:
         sealed = jobs.aggregate()
@@ -91,6 +96,7 @@ def run_agent(
         end_of_day_job(calls)
         calendars = appointments.refresh_calendars()
         wiped = appointments.purge()
+        reminded, alerted = notify.reminders(), notify.alerts()
         jobs.checkpoint()
         print(f"kiosk agent: {sealed} day(s) sealed, {purged} old row(s) deleted ({db_path}).")
         problems = sum(1 for status in calendars if status.problem is not None)
@@ -98,6 +104,15 @@ def run_agent(
             f"kiosk agent: {len(calendars)} calendar(s) fetched ({problems} with a problem), "
             f"contacts of {wiped} past appointment(s) wiped."
         )
+        if settings.notifications.reminding or settings.notifications.alerting:
+            print(
+                f"kiosk agent: {reminded.sent} reminder(s) and {alerted.sent} alert(s) sent, "
+                f"{reminded.retry + alerted.retry + reminded.postponed + alerted.postponed} to try again later, "
+                f"{reminded.failed + alerted.failed} given up (see the log)."
+            )
+        else:
+            print("kiosk agent: no reminders or alerts are configured ([notifications]), nothing sent.")
+        notify_store.close()
         drained = sync.sync()
         if drained is None:
             print("kiosk agent: not enrolled with a federation server (kiosk enroll), nothing sent.")
@@ -123,15 +138,18 @@ def run_agent(
         print(f"kiosk agent: the staff console cannot start: {error}", file=sys.stderr)
         log.critical("agent.console_unusable", extra={"error": str(error)})
         store.close()
+        notify_store.close()
         return 1
 
     # One line per run of a job every 5 seconds (the beat) would drown the journal.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors.notify").setLevel(logging.WARNING)  # the alerts' check, every 30 s
     # The jobs share the agent's one SQLite connection: they run one at a time (two jobs opening
     # transactions on one connection at once made the sealing at start fail now and then).
-    scheduler = BackgroundScheduler(
-        timezone=settings.centre.timezone, executors={"default": ThreadPoolExecutor(max_workers=1)}
-    )
+    # The notifications have their own thread (and connection): a mail server that hangs for its
+    # timeout must not hold up the beat the shell reads.
+    executors = {"default": ThreadPoolExecutor(max_workers=1), "notify": ThreadPoolExecutor(max_workers=1)}
+    scheduler = BackgroundScheduler(timezone=settings.centre.timezone, executors=executors)
     now = datetime.now(scheduler.timezone)
     common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
     scheduler.add_job(
@@ -171,6 +189,13 @@ def run_agent(
         appointments.purge, "cron", hour=PURGE_HOUR, minute=PURGE_MINUTE, id="appointments-purge", **common
     )
     scheduler.add_job(appointments.purge, "date", run_date=now, id="appointments-purge-at-start", **common)
+    scheduler.add_job(
+        notify.reminders, "interval", minutes=REMINDERS_EVERY_MIN, next_run_time=now, id="reminders",
+        executor="notify", **common,
+    )  # fmt: skip
+    scheduler.add_job(
+        notify.alerts, "interval", seconds=ALERTS_EVERY_S, next_run_time=now, id="alerts", executor="notify", **common
+    )
     host, port = settings.agent.listen_host, port_override if port_override is not None else settings.agent.listen_port
     console_host = settings.console.listen_host
     console_port = console_port if console_port is not None else settings.console.listen_port
@@ -200,4 +225,5 @@ def run_agent(
             scheduler.shutdown(wait=True)
             console.close()
     store.close()
+    notify_store.close()
     return 0

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kiosk.agent.cancel_site import add_cancel_routes
 from kiosk.core.settings import Config
 from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
 
@@ -66,6 +67,8 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
     @app.get(PREFIX + "/glossaire")
     def glossary(lang: Lang = "") -> HTMLResponse:
         return page("glossary", {}, lang)
+
+    add_cancel_routes(app, config, renderer, SECURITY_HEADERS)  # /rendez-vous/annuler/<ref>
 
     @app.get(PREFIX + "/static/{path:path}")
     def static(path: str) -> Response:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from itertools import pairwise
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
@@ -181,3 +182,162 @@ class AppointmentSettings(_Strict):
         if doubles:
             raise ValueError(f"give each person a different id ({', '.join(doubles)} is used twice)")
         return persons
+
+
+# -- [notifications]: reminders and the long-wait alert --------------------------------------------
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+SMS_PLACEHOLDERS = ("phone", "phone_digits", "message", "id", "token")
+"""What an SMS gateway's URL or body may say: the number (``+33612345678`` and ``33612345678``),
+the text, the notice's id (the same on a retry: a gateway may refuse a second one) and the
+content of ``token_file`` (for a gateway whose key goes in the address or the body)."""
+
+
+def _address(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s]{3,2000}", value):
+        raise ValueError("give the full address, starting with https://, or leave it empty")
+    return value
+
+
+class SmtpSettings(_Strict):
+    """[notifications.smtp]: the mail server the agent sends e-mails through (none: no e-mail)."""
+
+    host: str = ""  # e.g. "smtp.example.org"; empty: no e-mail is sent
+    port: int = Field(default=587, ge=1, le=65535)  # 587 with starttls, 465 with ssl, 25 with none
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""  # empty: no login
+    password_file: Path | None = None  # a file the agent alone reads: the password, nothing else
+    from_address: str = ""  # "Espace France Services <rdv@exemple.fr>"
+    ca_file: Path | None = None  # a private CA for the server's certificate; none: the system's
+    timeout_s: float = Field(default=20.0, gt=0, le=120)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SmtpSettings:
+        if self.host and "@" not in self.from_address:
+            raise ValueError(
+                'give from_address, the sender residents see, e.g. "Espace France Services <rdv@exemple.fr>"'
+            )
+        if self.username and self.password_file is None:
+            raise ValueError(
+                "give password_file, a file holding the password of username (readable by the agent alone)"
+            )
+        return self
+
+
+class SmsSettings(_Strict):
+    """[notifications.sms]: an HTTP SMS gateway (none: no SMS). Placeholders in ``url`` and
+    ``body``: {phone}, {phone_digits}, {message}, {id}; escaped for JSON, a form or a URL."""
+
+    url: str = ""  # e.g. "https://sms.example.net/api/send"; empty: no SMS is sent
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    body: str = '{"to": "{phone}", "text": "{message}"}'  # ignored for GET (put the placeholders in url)
+    content_type: str = Field(default="application/json", max_length=100)
+    token_header: str = Field(default="Authorization", max_length=100)  # the header the token goes in; "": none
+    token_file: Path | None = None  # a file the agent alone reads, e.g. holding "Bearer abc123"
+    timeout_s: float = Field(default=15.0, gt=0, le=120)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _address(value)
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> SmsSettings:
+        template = self.url + ("" if self.method == "GET" else self.body)
+        unknown = sorted(set(_PLACEHOLDER.findall(template)) - set(SMS_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{unknown[0]}}}; the url and body may use "
+                + ", ".join(f"{{{name}}}" for name in SMS_PLACEHOLDERS)
+            )
+        if self.url and not {"message"} <= set(_PLACEHOLDER.findall(template)):
+            raise ValueError("the gateway must be given the text: put {message} (and {phone}) in the body or url")
+        if "{token}" in template and self.token_file is None:
+            raise ValueError("{token} is the content of token_file: give token_file")
+        return self
+
+
+class ReminderSettings(_Strict):
+    """[notifications.reminders]: the day before an appointment, by e-mail and/or SMS (whichever
+    contact the resident gave and the terminal can send)."""
+
+    enabled: bool = True
+    send_at: time = time(10, 0)  # the day before, from this hour (centre's time)
+    max_attempts: int = Field(default=10, ge=1, le=50)  # a server down: tried again, then given up
+
+
+class AlertSettings(_Strict):
+    """[notifications.alert]: staff told once when a mediator call has waited ``after_min``."""
+
+    after_min: int = Field(default=0, ge=0, le=600)  # 0: no alert
+    webhook_url: str = ""  # POSTed JSON: number, category, minutes, terminal
+    webhook_url_file: Path | None = None  # or a file holding it (an address that is its own secret)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    email_to: tuple[str, ...] = ()  # staff addresses (through [notifications.smtp])
+    max_attempts: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _address(value)
+
+    @model_validator(mode="after")
+    def _one_webhook(self) -> AlertSettings:
+        if self.webhook_url and self.webhook_url_file is not None:
+            raise ValueError("give webhook_url or webhook_url_file, not both")
+        return self
+
+    @property
+    def webhook(self) -> bool:
+        return bool(self.webhook_url or self.webhook_url_file)
+
+    @field_validator("email_to")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [address for address in value if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address)]
+        if wrong:
+            raise ValueError(f"{wrong[0]!r} is not an e-mail address, e.g. 'accueil@exemple.fr'")
+        return value
+
+
+class NotificationSettings(_Strict):
+    """[notifications]: what the agent sends: reminders to residents, the long-wait alert to staff."""
+
+    public_url: str = ""  # the website as residents reach it (behind the centre's proxy): cancel links
+    terminal_name: str = Field(default="", max_length=80)  # in the alert; empty: the centre's name
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    alert: AlertSettings = Field(default_factory=AlertSettings)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str) -> str:
+        return _address(value.rstrip("/"))
+
+    @model_validator(mode="after")
+    def _usable(self) -> NotificationSettings:
+        if self.reminding and not self.public_url:
+            raise ValueError(
+                'reminders carry a cancel link: give public_url = "https://…" (the website\'s address as'
+                " residents reach it), or set reminders.enabled = false"
+            )
+        if self.alert.email_to and not self.smtp.configured:
+            raise ValueError("alert.email_to needs a mail server: fill in [notifications.smtp]")
+        return self
+
+    @property
+    def reminding(self) -> bool:
+        """Reminders go out: they are on and the terminal can send an e-mail or an SMS."""
+        return self.reminders.enabled and (self.smtp.configured or self.sms.configured)
+
+    @property
+    def alerting(self) -> bool:
+        return self.alert.after_min > 0 and (self.alert.webhook or bool(self.alert.email_to))

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk.core import places
-from kiosk.core.mediation_config import AppointmentSettings, MediatorSettings, OpeningSettings
+from kiosk.core.mediation_config import AppointmentSettings, MediatorSettings, NotificationSettings, OpeningSettings
 from kiosk.core.store import Durability
 from kiosk.core.tiles import TilesConfig
 from kiosk.i18n import SUPPORTED
@@ -217,6 +217,7 @@ class KioskSettings(_Strict):
     mediator: MediatorSettings = Field(default_factory=MediatorSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 
 @dataclass(frozen=True)

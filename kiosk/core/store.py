@@ -182,6 +182,23 @@ MIGRATIONS: tuple[str, ...] = (
         created_ms  INTEGER NOT NULL
     );
     """,
+    # 8: reminders and alerts, each sent once (kiosk.core.mediation.notices): no address, no text
+    """
+    CREATE TABLE notifications (
+        key             TEXT PRIMARY KEY,   -- what is sent once: reminder:<ref>:<start ms>:email, alert:<call>:webhook
+        kind            TEXT NOT NULL,      -- reminder | alert
+        channel         TEXT NOT NULL,      -- email | sms | webhook
+        subject         TEXT NOT NULL,      -- the appointment's ref or the call's id
+        state           TEXT NOT NULL,      -- pending | sending | sent | failed | dropped
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        last_error      TEXT,               -- for staff: what the server said (no address, no text)
+        created_ms      INTEGER NOT NULL,
+        updated_ms      INTEGER NOT NULL,
+        sent_ms         INTEGER
+    );
+    CREATE INDEX notifications_due ON notifications (state, next_attempt_ms);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -11,6 +11,7 @@ from kiosk.pages.questions import QUESTIONS_PAGE
 from kiosk.pages.registry import PAGES, PageRequest, PageServices
 
 PAGES.static_pages("attract", "goodbye", "crashed")
+PAGES.static_pages("appointment_cancel")  # the website's cancel link: the agent gives its context
 
 
 def home_groups(tiles: TilesConfig, language: str) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -97,6 +97,18 @@ KIOSK_PAGES = {
         )
     },
     "unreachable": {"site": "www.caf.fr"},
+    # the website's cancel link (kiosk/agent/cancel_site.py): the form, and the answers after it
+    **{
+        f"appointment_cancel:{state}": {
+            "cancel_state": state,
+            "when": "Mercredi 7 janvier",
+            "hour": "14 h",
+            "form_token": "t",
+            "category": "Papiers – Élections – Citoyenneté",
+            "place": "Espace France Services, Bureau 2",
+        }
+        for state in ("confirm", "cancelled", "already", "past", "expired", "missing")
+    },
     "blocked": {
         "site": "evil.example",
         "reason": "not_allowed",

@@ -14,4 +14,7 @@ them, and meet in the shared SQLite database.
 * :mod:`.ics`      busy times read from a person's calendar (ICS), last good copy; one
                    appointment as an iCalendar event
 * :mod:`.tickets`  the paper tickets of a call and of an appointment (QR code: the event)
+* :mod:`.notices`  what is sent (reminders, alerts): each meant once, claimed, retried, never twice
+* :mod:`.reminders`  which appointment is reminded when and on which channel; the words; the cancel link
+* :mod:`.alerts`   the calls waiting too long; the alert's words
 """
