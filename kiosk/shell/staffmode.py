@@ -60,6 +60,7 @@ class HoldGesture(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(hold_ms)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer may fire 5 % early
         self._timer.timeout.connect(self.held)
         target.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
         target.installEventFilter(self)
