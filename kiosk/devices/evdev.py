@@ -60,6 +60,11 @@ def resolve_keys(keys: Mapping[str, str], ecodes: Any) -> dict[int, str]:
     return codes
 
 
+def check_keys(keys: Mapping[str, str]) -> None:
+    """Raise :class:`ButtonConfigError` for a key name Linux does not know (``kiosk config check``)."""
+    resolve_keys(keys, _evdev().ecodes)
+
+
 class EvdevButtons:
     """The ``ButtonSource`` port over one evdev input device (see the module's docstring)."""
 

@@ -231,6 +231,17 @@ def test_buttons_in_kiosk_toml(tmp_path: Path) -> None:
     assert "keys need a device" in problem.message
 
 
+def test_kiosk_config_check_names_an_unknown_key(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.cli import main as kiosk_main
+
+    kiosk_toml, _ = write_config(tmp_path / "cfg", 'device = "B"\nkeys = { KEY_F33 = "end" }\n')
+    assert check_config(kiosk_toml, kiosk_toml.with_name("tiles.toml")) == []  # the core cannot know
+    assert kiosk_main(["config", "check", str(kiosk_toml.parent)]) == 1
+    out = capsys.readouterr().out
+    assert "devices.buttons.keys: [devices.buttons] keys: 'KEY_F33' is not a key name Linux knows" in out
+    assert "fix: use the key's name as `evtest` prints it" in out
+
+
 def test_every_button_verb_is_a_verb_of_the_kiosk() -> None:
     assert set(get_args(ButtonVerb)) <= {action.value for action in Action}
 
