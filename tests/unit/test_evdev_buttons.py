@@ -187,6 +187,29 @@ def test_a_failing_receiver_does_not_stop_the_buttons(machine: FakeEvdev, caplog
         buttons.stop()
 
 
+def test_the_fake_has_python_evdevs_shape() -> None:
+    """The fake's methods are python-evdev's, with the same parameters (what the adapter calls)."""
+    import inspect
+
+    import evdev
+
+    from kiosk.devices.fakes import FakeInputDevice, FakeInputEvent
+
+    for method in ("grab", "ungrab", "read", "close", "capabilities"):
+        real = inspect.signature(getattr(evdev.InputDevice, method)).parameters
+        assert list(inspect.signature(getattr(FakeInputDevice, method)).parameters) == list(real), method
+    assert inspect.isgeneratorfunction(evdev.InputDevice.read) and inspect.isgeneratorfunction(FakeInputDevice.read)
+    event = evdev.InputEvent(12, 500_000, ecodes.EV_KEY, 183, 1)
+    fake = FakeInputEvent(12, 500_000, ecodes.EV_KEY, 183, 1)
+    assert (fake.type, fake.code, fake.value, fake.timestamp()) == (
+        event.type,
+        event.code,
+        event.value,
+        event.timestamp(),
+    )
+    assert {"InputDevice", "list_devices", "ecodes"} <= set(dir(evdev)) & set(dir(FakeEvdev()))
+
+
 # -- configuration ------------------------------------------------------------------------------
 
 
