@@ -26,6 +26,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import evdev  # python-evdev (absolute import: this module's own name does not shadow it)
+
 from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
 from kiosk.core.settings import ButtonsSettings
 
@@ -39,8 +41,6 @@ class ButtonConfigError(ValueError):
 
 
 def _evdev() -> Any:
-    import evdev  # the top-level python-evdev package (absolute import)
-
     return evdev
 
 
