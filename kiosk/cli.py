@@ -11,6 +11,7 @@ from kiosk.core.logs import configure_logging
 from kiosk.core.places import default_config_dir
 
 if TYPE_CHECKING:
+    from kiosk.core.loading import Problem
     from kiosk.core.settings import KioskSettings
 
 
@@ -113,12 +114,32 @@ def cmd_config_check(path: Path | None) -> int:
 
     directory = _config_dir(path)
     kiosk_path, tiles_path = directory / "kiosk.toml", directory / "tiles.toml"
-    problems = check_config(kiosk_path, tiles_path)
+    problems = check_config(kiosk_path, tiles_path) or _device_problems(kiosk_path, tiles_path)
     if problems:
         print(format_problems(problems))
         return 1
     print(f"{kiosk_path} and {tiles_path}: no problem found.")
     return 0
+
+
+def _device_problems(kiosk_path: Path, tiles_path: Path) -> list[Problem]:
+    """What only a device library knows: the key names of [devices.buttons] (python-evdev's)."""
+    from kiosk.core.loading import Problem, load_config
+
+    keys = load_config(kiosk_path, tiles_path).kiosk.devices.buttons.keys
+    if not keys:
+        return []
+    try:
+        from kiosk.devices.evdev import ButtonConfigError, check_keys
+    except ImportError as error:
+        print(f"note: python-evdev cannot be imported ({error}): key names not checked", file=sys.stderr)
+        return []
+    try:
+        check_keys(keys)
+    except ButtonConfigError as error:
+        fix = "use the key's name as `evtest` prints it when the button is pressed, e.g. KEY_F13"
+        return [Problem(kiosk_path, "devices.buttons.keys", str(error), fix)]
+    return []
 
 
 def _tile_ids(tiles_path: Path) -> set[str] | None:

@@ -157,7 +157,7 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
 
     made: list[Kiosk] = []
 
-    def build(config=None, size: tuple[int, int] = (1280, 800), store=None, clock=None) -> Kiosk:  # type: ignore[no-untyped-def]
+    def build(config=None, size: tuple[int, int] = (1280, 800), store=None, clock=None, buttons=None) -> Kiosk:  # type: ignore[no-untyped-def]
         clock = clock or ManualClock()
         kiosk = build_kiosk(
             config or kiosk_config,
@@ -168,6 +168,7 @@ def make_kiosk(kiosk_app, kiosk_config, tmp_path: Path, qtbot):  # type: ignore[
             recorder=StatsRecorder(store, clock, boot="test-boot"),
             speech=FakeSpeech(),
             template_cache=tmp_path / "template-cache",
+            buttons=buttons,
         )
         kiosk.window.resize(*size)
         kiosk.window.show()

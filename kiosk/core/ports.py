@@ -9,6 +9,7 @@ The device ports (Printer, Scanner, TicketPrinter) and their vocabulary live in
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,6 +27,21 @@ class Clock(Protocol):
 
     def monotonic(self) -> float:
         """Seconds from an arbitrary origin that never goes backwards."""
+        ...
+
+
+class ButtonSource(Protocol):
+    """Physical buttons: each press becomes a verb of the top bar ("mediator", "end").
+
+    ``start`` returns at once; ``deliver(verb)`` is then called from the source's own thread, once
+    per press (never for a key held down or released), until ``stop``. A device that goes away is
+    looked for again; it never raises into the caller.
+    """
+
+    def start(self, deliver: Callable[[str], None]) -> None: ...
+
+    def stop(self) -> None:
+        """Stop reading and let the device go (ungrabbed, closed); returns when the thread is gone."""
         ...
 
 

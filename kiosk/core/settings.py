@@ -158,6 +158,37 @@ class TicketPrinterSettings(_Strict):
         return value
 
 
+# The top bar's verbs a physical button may carry (values of kiosk.pages.Action; a test checks).
+ButtonVerb = Literal["home", "back", "help", "mediator", "zoom", "end", "read", "contrast"]
+
+
+class ButtonsSettings(_Strict):
+    """[devices.buttons]: physical buttons (a big USB button, a keypad). ``device`` is the input
+    device's name as `evtest` lists it, or its /dev/input/by-id/… path; "" = no buttons.
+    ``keys`` maps the device's key names ("KEY_F13") to the top bar's verbs ("mediator", "end")."""
+
+    device: str = ""
+    keys: dict[str, ButtonVerb] = Field(default_factory=dict)
+    debounce_ms: int = Field(default=300, ge=0, le=5000)  # a second press sooner than this is a bounce
+    retry_s: float = Field(default=3.0, ge=0.5, le=60)  # unplugged: look for it again this often
+
+    @field_validator("keys")
+    @classmethod
+    def _key_names(cls, keys: dict[str, ButtonVerb]) -> dict[str, ButtonVerb]:
+        for name in keys:
+            if not (name.startswith(("KEY_", "BTN_")) and name[4:].replace("_", "").isalnum() and name.isupper()):
+                raise ValueError(f"{name!r} is not a key name: use the names `evtest` prints, e.g. KEY_F13 or BTN_0")
+        return keys
+
+    @model_validator(mode="after")
+    def _device_with_keys(self) -> ButtonsSettings:
+        if self.keys and not self.device:
+            raise ValueError('keys need a device: device = "USB Big Button" (its name as `evtest` lists it)')
+        if self.device and not self.keys:
+            raise ValueError('device needs keys to map, e.g. keys = { KEY_F13 = "mediator" }')
+        return self
+
+
 class DevicesSettings(_Strict):
     """[devices]: which adapter each device port uses. "auto" finds the device when it is there
     (and keeps looking, so that a printer plugged in later works); "none" turns the feature off."""
@@ -167,6 +198,7 @@ class DevicesSettings(_Strict):
     scanner: Literal["auto", "none"] = "auto"
     ticket_printer: Literal["none", "network", "usb", "serial"] = "none"  # ESC/POS, see [devices.ticket]
     ticket: TicketPrinterSettings = Field(default_factory=TicketPrinterSettings)
+    buttons: ButtonsSettings = Field(default_factory=ButtonsSettings)
 
     @model_validator(mode="after")
     def _ticket_reachable(self) -> DevicesSettings:

@@ -7,12 +7,17 @@ document: it checks that the file is there and remembers its size.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import itertools
+import os
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kiosk.core.devices import (
     DeviceFailure,
@@ -224,3 +229,147 @@ class FakeTicketPrinter:
             return DeviceStatus(DeviceState.OFFLINE, frozenset({DeviceFailure.PAPER_OUT}))
         warnings = frozenset({DeviceWarning.PAPER_LOW}) if self.paper < 5 else frozenset()
         return DeviceStatus(DeviceState.READY, warnings=warnings)
+
+
+# -- python-evdev: the kernel's input devices, for kiosk.devices.evdev ----------------------------
+
+
+@dataclass(frozen=True)
+class FakeInputEvent:
+    """``evdev.InputEvent``: the kernel's timestamp, type, code and value."""
+
+    sec: int
+    usec: int
+    type: int
+    code: int
+    value: int
+
+    def timestamp(self) -> float:
+        return self.sec + self.usec / 1_000_000
+
+
+@dataclass(eq=False)
+class FakeInputNode:
+    """One device plugged into a :class:`FakeEvdev` machine: what the kernel holds for it."""
+
+    machine: FakeEvdev
+    name: str
+    path: str
+    capabilities: dict[int, list[int]]
+    plugged: bool = True
+    grabbed_by: FakeInputDevice | None = None
+    handles: list[FakeInputDevice] = field(default_factory=list)
+
+    def send(self, type_: int, code: int, value: int, at: float) -> None:
+        """An event as the kernel reports it: to the grabbing reader only, else to every reader."""
+        event = FakeInputEvent(int(at), round((at - int(at)) * 1_000_000), type_, code, value)
+        for handle in list(self.handles):
+            if self.grabbed_by is None or self.grabbed_by is handle:
+                handle.queue.append(event)
+                handle.wake()
+
+    def key(self, name: str, value: int, at: float) -> None:
+        """A key event (value 1 down, 0 up, 2 auto-repeat) followed by its SYN_REPORT."""
+        ecodes = self.machine.ecodes
+        self.send(ecodes.EV_KEY, ecodes.ecodes[name], value, at)
+        self.send(ecodes.EV_SYN, ecodes.SYN_REPORT, 0, at)
+
+    def press(self, name: str, at: float) -> None:
+        self.key(name, 1, at)
+        self.key(name, 0, at + 0.08)
+
+
+class FakeInputDevice:
+    """``evdev.InputDevice``: opened on a path of the fake machine, with a real file descriptor
+    (a pipe) that ``select`` wakes when events wait, and the library's errors (ENOENT, EBUSY, ENODEV)."""
+
+    def __init__(self, machine: FakeEvdev, path: str) -> None:
+        node = machine.nodes.get(path)
+        if node is None or not node.plugged:
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
+        self.node, self.path, self.name = node, path, node.name
+        self.queue: list[FakeInputEvent] = []
+        self._read_end, self._write_end = os.pipe()
+        os.set_blocking(self._read_end, False)
+        self.fd = self._read_end
+        self.closed = False
+        node.handles.append(self)
+
+    def wake(self) -> None:
+        if not self.closed:
+            os.write(self._write_end, b"!")
+
+    def capabilities(self, verbose: bool = False, absinfo: bool = True) -> dict[int, list[int]]:
+        return {kind: list(codes) for kind, codes in self.node.capabilities.items()}
+
+    def grab(self) -> None:
+        self._check()
+        if self.node.grabbed_by not in (None, self):
+            raise OSError(errno.EBUSY, "Device or resource busy")
+        self.node.grabbed_by = self
+
+    def ungrab(self) -> None:
+        self._check()
+        if self.node.grabbed_by is not self:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        self.node.grabbed_by = None
+
+    def read(self) -> Iterator[FakeInputEvent]:
+        """Like python-evdev's: a generator; BlockingIOError when nothing waits, ENODEV once unplugged."""
+        with contextlib.suppress(BlockingIOError):  # the wake-up bytes
+            os.read(self._read_end, 4096)
+        self._check()
+        if not self.queue:
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        events, self.queue = self.queue, []
+        yield from events
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.node.grabbed_by is self:
+            self.node.grabbed_by = None
+        self.node.handles.remove(self)
+        os.close(self._read_end)
+        os.close(self._write_end)
+
+    def _check(self) -> None:
+        if not self.node.plugged:
+            raise OSError(errno.ENODEV, "No such device")
+
+
+class FakeEvdev:
+    """The ``evdev`` module over a machine whose input devices the test plugs and unplugs:
+    ``InputDevice``, ``list_devices`` and ``ecodes`` (python-evdev's own tables)."""
+
+    def __init__(self) -> None:
+        from evdev import ecodes  # the kernel's key names and codes: data, no device needed
+
+        self.ecodes: Any = ecodes
+        self.nodes: dict[str, FakeInputNode] = {}
+        self._numbers = itertools.count(0)
+
+    def InputDevice(self, path: str) -> FakeInputDevice:  # noqa: N802 (python-evdev's name)
+        return FakeInputDevice(self, path)
+
+    def list_devices(self) -> list[str]:
+        return [path for path, node in self.nodes.items() if node.plugged]
+
+    def plug(self, name: str, *, keys: tuple[str, ...] = (), touch: bool = False) -> FakeInputNode:
+        """A device appears at the next /dev/input/eventN, as the kernel numbers them."""
+        e = self.ecodes
+        capabilities: dict[int, list[int]] = {e.EV_SYN: [e.SYN_REPORT], e.EV_KEY: [e.ecodes[k] for k in keys]}
+        if touch:
+            capabilities[e.EV_KEY].append(e.BTN_TOUCH)
+            capabilities[e.EV_ABS] = [e.ABS_X, e.ABS_Y, e.ABS_MT_POSITION_X, e.ABS_MT_POSITION_Y]
+        node = FakeInputNode(self, name, f"/dev/input/event{next(self._numbers)}", capabilities)
+        self.nodes[node.path] = node
+        return node
+
+    def unplug(self, node: FakeInputNode) -> None:
+        """Gone: the path disappears, and every reader's next read fails with ENODEV."""
+        node.plugged = False
+        del self.nodes[node.path]
+        for handle in list(node.handles):
+            handle.wake()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from kiosk.core.devices import Printer, Scanner, TicketPrinter
+from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus, Printer, Scanner, TicketPrinter
+from kiosk.core.ports import ButtonSource
 from kiosk.core.settings import DevicesSettings
 from kiosk.devices.absent import NoPrinter, NoScanner, NoTicketPrinter
 
@@ -53,6 +54,35 @@ def build_ticket_printer(settings: DevicesSettings) -> TicketPrinter:
     ticket_printer = EscposTicketPrinter.from_settings(settings.ticket_printer, settings.ticket)
     log.info("devices.ticket_printer", extra={"adapter": repr(ticket_printer)})
     return ticket_printer
+
+
+def build_buttons(settings: DevicesSettings) -> ButtonSource | None:
+    """The physical buttons ``[devices.buttons]`` names, or ``None`` (none configured, or a key
+    name Linux does not know: said in the log, and the kiosk runs without them)."""
+    if not settings.buttons.device:
+        return None
+    try:
+        from kiosk.devices.evdev import ButtonConfigError, EvdevButtons
+    except ImportError as error:  # python-evdev missing: a broken install, said loudly
+        log.error("devices.evdev_unavailable", extra={"error": str(error)})
+        return None
+    try:
+        buttons = EvdevButtons.from_settings(settings.buttons)
+    except ButtonConfigError as error:
+        log.error("devices.buttons_invalid", extra={"error": str(error)})
+        return None
+    log.info("devices.buttons", extra={"adapter": repr(buttons)})
+    return buttons
+
+
+def check_touchscreen() -> DeviceStatus:
+    """Is there a touchscreen? (At start, off the GUI thread: it opens every input device.)"""
+    try:
+        from kiosk.devices.evdev import touchscreen_status
+    except ImportError as error:
+        log.error("devices.evdev_unavailable", extra={"error": str(error)})
+        return DeviceStatus(DeviceState.ABSENT, frozenset({DeviceFailure.ABSENT}), message=str(error))
+    return touchscreen_status()
 
 
 def build_devices(settings: DevicesSettings) -> Devices:

@@ -81,6 +81,9 @@ def run_shell(options: ShellOptions) -> int:
         if result.from_last_good:
             log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
         started.append(kiosk)
+        from kiosk.shell.assembly import report_touchscreen
+
+        report_touchscreen(kiosk)
         log.info(
             "shell.started", extra={"tiles": len(result.config.tiles.tiles), "centre": result.config.kiosk.centre.name}
         )

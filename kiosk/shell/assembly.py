@@ -4,22 +4,26 @@ and watchdog, wired together (``build_kiosk``). Tools and tests build the kiosk 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
 from kiosk.core.mediation.desk import MediationDesk
-from kiosk.core.ports import Clock, Printer, SystemClock
+from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.staff import RememberingTicketPrinter
+from kiosk.core.stats.events import DeviceError
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
-from kiosk.devices.select import build_printer, build_ticket_printer
+from kiosk.devices.select import build_buttons, build_printer, build_ticket_printer, check_touchscreen
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.beat import ShellBeat
 from kiosk.shell.controller import SessionController
 from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.mediation import MediationPanel
+from kiosk.shell.operations import Operation
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
 from kiosk.shell.staffmode import StaffMode
@@ -52,9 +56,12 @@ class Kiosk:
     watchdog: RendererWatchdog
     mediation: MediationPanel
     staff: StaffMode
+    buttons: ButtonSource | None = None  # [devices.buttons], read in a thread of their own
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
+        if self.buttons is not None:
+            self.buttons.stop()
         self.watchdog.stop()
         self.staff.stop()
         self.mediation.stop()
@@ -79,6 +86,7 @@ def build_kiosk(
     speech: SpeechEngine | object | None = _DEFAULT,
     template_cache: Path | object | None = _DEFAULT,
     shown: ShownWindow | None = None,
+    buttons: ButtonSource | None = None,
 ) -> Kiosk:
     """Everything the shell needs, from the configuration: pages, window, controller, actions.
 
@@ -86,7 +94,8 @@ def build_kiosk(
     in memory). ``printer``: default the one ``[devices]`` chooses. ``speech``: default the
     machine's voice (``None``: no read-aloud). ``template_cache``: where compiled templates
     outlive the process (default: ``data_dir/cache/templates``; ``None``: compiled at each start).
-    ``shown``: the first screen's window, completed instead of a new one.
+    ``shown``: the first screen's window, completed instead of a new one. ``buttons``: default
+    the ones ``[devices.buttons]`` names.
     """
     settings = config.kiosk
     clock = clock or SystemClock()
@@ -165,7 +174,21 @@ def build_kiosk(
     window.printHeld.connect(controller.record_print_held)
     window.printFailed.connect(controller.record_print_failed)
     staff = StaffMode(window, controller, config, clock, printer=printer, tickets=tickets)
-    return Kiosk(window, controller, actions, watchdog, mediation, staff)
+    buttons = buttons if buttons is not None else build_buttons(settings.devices)
+    if buttons is not None:  # a press comes in as the top bar's own: same queued path, same verbs
+        buttons.start(window.top_bar.triggered.emit)
+    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons)
+
+
+def report_touchscreen(kiosk: Kiosk, probe: Callable[[], DeviceStatus] = check_touchscreen) -> None:
+    """At start, off the GUI thread (it opens every input device): no touchscreen is logged
+    (``devices.touchscreen``) and recorded in the statistics as the touchscreen absent."""
+
+    def record(status: DeviceStatus) -> None:
+        if status.state is DeviceState.ABSENT:
+            kiosk.controller.record(DeviceError, device="touchscreen", error=DeviceFailure.ABSENT)
+
+    Operation(kiosk.window, probe, name="touchscreen").success(record).run()
 
 
 def open_shell_store(config: Config) -> Store | None:

@@ -161,6 +161,7 @@ def test_kiosk_shell_starts_from_its_first_screen_and_refuses_a_broken_config_cl
     code, events, stderr = _kiosk_shell(tmp_path, config)
     assert code == 0, stderr
     assert "shell.first_screen_shown" not in events and "shell.started" in events
+    assert "devices.touchscreen" in events  # its presence checked at start (none here)
     code, events, stderr = _kiosk_shell(tmp_path, config)
     assert code == 0, stderr
     assert events.index("shell.first_screen_shown") < events.index("shell.started")
