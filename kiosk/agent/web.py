@@ -1,4 +1,5 @@
-"""The agent's website: the help centre for residents at home, at ``/aide``.
+"""The agent's website: the help centre for residents at home, at ``/aide``, and the booking
+pages at ``/rendez-vous`` (``booking_site.py``).
 
 The same articles, glossary and search as on the terminal, rendered from the same templates
 (multichannel: what a resident read at the borne can be found again at home), in the languages
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kiosk.agent.booking_site import add_booking_routes
 from kiosk.core.settings import Config
 from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
 
@@ -27,7 +29,8 @@ SECURITY_HEADERS = {
 }
 
 
-def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
+def create_help_site(config: Config, help_dir: Path | None = None, **booking: Any) -> FastAPI:
+    """The help site and its booking pages (``booking``: :func:`add_booking_routes`'s options)."""
     library = HelpLibrary(help_dir or config.kiosk_path.parent / "help")
     services = PageServices(config.tiles, library)
     renderer = PageRenderer(
@@ -66,6 +69,8 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
     @app.get(PREFIX + "/glossaire")
     def glossary(lang: Lang = "") -> HTMLResponse:
         return page("glossary", {}, lang)
+
+    add_booking_routes(app, config, renderer, services, **booking)
 
     @app.get(PREFIX + "/static/{path:path}")
     def static(path: str) -> Response:

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.core.mediation.desk import MediationDesk
+from kiosk.core.mediation.reservation import ReservationDesk
 from kiosk.core.ports import Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
 from kiosk.devices.select import build_printer, build_ticket_printer
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
+from kiosk.pages.booking import LibraryGuides
 from kiosk.shell.actions import ActionTable
+from kiosk.shell.booking import BookingPanel
 from kiosk.shell.controller import SessionController
 from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.mediation import MediationPanel
@@ -48,6 +51,7 @@ class Kiosk:
     actions: ActionTable
     watchdog: RendererWatchdog
     mediation: MediationPanel
+    booking: BookingPanel | None = None
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
@@ -55,6 +59,8 @@ class Kiosk:
         self.mediation.stop()
         self.controller.stop()
         self.mediation.desk.close()
+        if self.booking is not None:
+            self.booking.desk.close()
         self.window.allow_close()
         self.window.close()
         self.window.deleteLater()  # the controller (its child) with it
@@ -111,7 +117,11 @@ def build_kiosk(
     # The call's number is printed on the ticket printer, when the terminal has one.
     tickets = build_ticket_printer(settings.devices) if settings.devices.ticket_printer != "none" else None
     desk = MediationDesk(store.path if store is not None else None, settings, clock, ticket_printer=tickets)
-    services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s, desk)
+    library = HelpLibrary(help_dir)
+    # The resident's appointment booking: its own connection too, off the GUI thread only.
+    db_path = store.path if store is not None else None
+    booking = ReservationDesk(db_path, settings, clock, "kiosk", guides=LibraryGuides(library), ticket_printer=tickets)
+    services = PageServices(config.tiles, library, settings.session.warning_s, desk, booking)
     pages = ResidentPages(renderer, services)
     if shown is None:
         scheme_handler = KioskSchemeHandler(pages)
@@ -138,7 +148,7 @@ def build_kiosk(
     )
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
     mediation = MediationPanel(desk, controller, window.top_bar)
-    actions = ActionTable(controller, mediation)
+    actions = ActionTable(controller, mediation, BookingPanel(booking, controller))
     watchdog = RendererWatchdog(
         controller,
         window,
@@ -152,7 +162,7 @@ def build_kiosk(
     window.printed.connect(controller.record_printed)
     window.printHeld.connect(controller.record_print_held)
     window.printFailed.connect(controller.record_print_failed)
-    return Kiosk(window, controller, actions, watchdog, mediation)
+    return Kiosk(window, controller, actions, watchdog, mediation, actions.booking)
 
 
 def open_shell_store(config: Config) -> Store | None:
