@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"shell", "stats", "sync"}
+GROUPS = {"shell", "stats", "sync", "booking"}
 
 
 class ProbeFailed(RuntimeError):
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default=",".join(sorted(GROUPS)), help="comma-separated: shell, stats, sync")
+    parser.add_argument("--only", default=",".join(sorted(GROUPS)), help="comma-separated: shell, stats, sync, booking")
     parser.add_argument("--smoke", action="store_true", help="once, at small sizes: check that the bench runs")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.sync_probes import measure as measure_sync
 
             figures.update(measure_sync(smoke=smoke))
+        if "booking" in only:
+            from bench.booking_probes import measure as measure_booking
+
+            figures.update(measure_booking(bookings=1, gets=3) if smoke else measure())
     except ProbeFailed as error:
         print(error, file=sys.stderr)
         return 1
