@@ -21,6 +21,7 @@ from kiosk.core.ports import SystemClock
 from tests.bookingkit import LIFTED, booking_config, client, open_form, seed, served, slot_links
 
 CLIENTS = 20
+TARGET_MS = 200.0
 PERSONS = tuple(PersonSettings(id=f"p{i}", name=f"Personne {i}", slot_minutes=15) for i in range(6))
 
 
@@ -79,6 +80,8 @@ def measure(bookings: int = 10, gets: int = 50) -> dict[str, object]:
         "booking_p95_ms": round(p95, 1),
         "booking_baseline_p95_ms": round(base_p95, 1),
         "booking_ratio": round(p95 / base_p95, 2),
+        "booking_target_ms": TARGET_MS,
+        "booking_target_met": p95 < TARGET_MS,
         "booking_clients": CLIENTS,
         "booking_samples": len(booked),
     }

@@ -77,6 +77,15 @@ SYNC = (
         for kind in ("week", "month", "quarter", "year")
     }
 )
+BOOKING = {
+    "booking_p95_ms",
+    "booking_baseline_p95_ms",
+    "booking_ratio",
+    "booking_target_ms",
+    "booking_target_met",
+    "booking_clients",
+    "booking_samples",
+}
 
 
 @pytest.mark.timeout(900)
@@ -90,5 +99,6 @@ def test_the_bench_smoke_run_prints_every_figure() -> None:
     )
     assert run.returncode == 0, run.stderr[-6000:]
     figures = json.loads(run.stdout)
-    assert set(figures) == SHELL | STATS | SYNC
+    assert set(figures) == SHELL | STATS | SYNC | BOOKING
+    assert figures["booking_clients"] == 20 and figures["booking_samples"] == 20
     assert figures["soak_sessions"] > 0 and figures["runs"] == 1

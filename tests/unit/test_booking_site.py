@@ -16,7 +16,7 @@ from kiosk.agent.booking_site import RateLimits
 from kiosk.agent.web import create_help_site
 from kiosk.core.mediation.contact import ContactError
 from kiosk.core.mediation.desk import DeskState, DeskView
-from kiosk.core.mediation.reservation import ReservationDesk, Step, parse_contact
+from kiosk.core.mediation.reservation import ReservationDesk, Step, parse_contact, slot_value
 from kiosk.core.ports import ManualClock
 from kiosk.pages import PageRenderer
 from kiosk.pages.booking import KioskBookingLinks, booking_context
@@ -196,3 +196,32 @@ def test_the_mediator_page_offers_an_appointment_in_one_tap_when_nobody_can_come
     assert "Prendre un rendez-vous : Logement" in page
     offer = mediator_context(DeskView(DeskState.OFFER), CONFIG.tiles, booking=True)
     assert offer["appointment"] is None  # a mediator can come: the call first
+
+
+def test_the_listed_slots_follow_a_booking_made_by_another_process(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from kiosk.core.mediation.booking import AppointmentBook, Booked, Channel
+    from kiosk.core.mediation.contact import Contact
+    from kiosk.core.store import Role, open_store
+
+    config = booking_config(tmp_path / "data")
+    clock = ManualClock(MONDAY_8H)
+    db = seed(config, clock)
+    desk = ReservationDesk(db, config.kiosk, clock, "website")
+    other = open_store(db, Role.AGENT)  # the console, or a terminal
+    try:
+        first = desk.choose("logement").slots[0]
+        assert desk.choose("logement").slots[0] == first  # kept while nothing changed
+        settings = config.kiosk
+        book = AppointmentBook(other, settings.appointments, settings.opening, desk.zone, clock)
+        assert isinstance(
+            book.book(first, Category.LOGEMENT, Contact("Paul Roy", "+33612345678"), Channel.STAFF), Booked
+        )
+        assert first not in desk.choose("logement").slots
+        assert desk.pick("logement", slot_value(first)).taken
+        clock.advance(3600)  # 9:00 in Paris: 9:30 is now too soon (min_notice), the next minute says so
+        assert desk.choose("logement").slots[0].start == MONDAY_8H + timedelta(hours=2)  # 10:00
+    finally:
+        other.close()
+        desk.close()

@@ -153,6 +153,7 @@ class ReservationDesk:
         self._store: Store | None = None
         self._book: AppointmentBook | None = None
         self._closed = False
+        self._listed: dict[tuple[Category, int, int], tuple[Slot, ...]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -174,21 +175,31 @@ class ReservationDesk:
             if book is None:
                 return ReservationView(Step.UNAVAILABLE, chosen)
             try:
-                slots = book.free_slots(chosen)
+                slots = self._free_slots(book, chosen)
             except sqlite3.Error as error:
                 log.warning("booking.slots_unreadable", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, chosen)
-        return ReservationView(Step.SLOTS, chosen, tuple(one_per_start(slots)))
+        return ReservationView(Step.SLOTS, chosen, slots)
 
     def pick(self, category: str, slot: str) -> ReservationView:
         """The contact form for a slot still free; the slots now when it is not."""
-        view = self.choose(category)
-        if view.step is not Step.SLOTS:
-            return view
         picked = parse_slot(slot)
-        if picked is None or picked not in view.slots:
-            return ReservationView(Step.SLOTS, view.category, view.slots, taken=picked is not None)
-        return ReservationView(Step.CONTACT, view.category, slot=picked)
+        try:
+            chosen = parse_category(category)
+        except ContactError:
+            return self.choose(category)
+        if picked is not None:
+            with self._lock:
+                book = self._open()
+                if book is None:
+                    return ReservationView(Step.UNAVAILABLE, chosen)
+                try:
+                    if book.offers(picked, chosen):
+                        return ReservationView(Step.CONTACT, chosen, slot=picked)
+                except sqlite3.Error as error:
+                    log.warning("booking.slots_unreadable", extra={"error": str(error)})
+                    return ReservationView(Step.UNAVAILABLE, chosen)
+        return replace(self.choose(category), taken=picked is not None)
 
     def book(self, params: Mapping[str, str], session: str | None = None) -> ReservationView:
         """Book the slot of ``params`` (category, slot, name, contact) for the resident."""
@@ -219,6 +230,7 @@ class ReservationDesk:
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("booking.not_booked", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, category)
+            self._listed.clear()
             if not isinstance(outcome, Booked):
                 return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
             confirmation = self._confirmation(book, outcome.appointment)
@@ -286,6 +298,21 @@ class ReservationDesk:
                 busy=calendars.busy,
             )
         return self._book
+
+    def _free_slots(self, book: AppointmentBook, category: Category) -> tuple[Slot, ...]:
+        """The slots to choose from, one per start time. The same list is kept while nothing
+        changed: no commit by another connection (SQLite's ``data_version``), none by this desk,
+        and the same minute (``min_notice`` moves on; a person's calendar is read again at the
+        next minute). Twenty phones on the slots page then cost one computation, not twenty.
+        Booking checks the slot again in its own transaction."""
+        version = int(book.store.conn.execute("PRAGMA data_version").fetchone()[0])
+        key = (category, version, int(self.clock.now().timestamp() // 60))
+        listed = self._listed.get(key)
+        if listed is None:
+            if len(self._listed) > 64:
+                self._listed.clear()
+            listed = self._listed[key] = tuple(one_per_start(book.free_slots(category)))
+        return listed
 
     def _confirmation(self, book: AppointmentBook, appointment: Appointment) -> Confirmation:
         person = next((p for p in book.persons() if p.id == appointment.person_id), None)
