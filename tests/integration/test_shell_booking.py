@@ -19,6 +19,7 @@ from kiosk.core.mediation.reservation import INITIAL
 from kiosk.core.session import State
 from kiosk.shell.web.scheme import page_name
 from tests.bookingkit import PERSON
+from tests.integration.test_shell import start_in_tile
 from tests.integration.test_shell_mediator import open_kiosk, press_mediator, stores, text, wait_text
 from tests.shellkit import run_js, wait_ready
 
@@ -41,14 +42,14 @@ def click(qtbot, kiosk, selector: str) -> None:  # type: ignore[no-untyped-def]
     run_js(qtbot, kiosk.controller.session_page(), f"document.querySelector({selector!r}).click(); true")
 
 
-def test_a_resident_books_from_the_mediator_page_in_the_real_shell(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_resident_books_from_the_mediator_page_in_the_real_shell(qtbot, make_kiosk, stores, loopback_web) -> None:  # type: ignore[no-untyped-def]
     kiosk, agent, clock = open_kiosk(make_kiosk, stores, SATURDAY)
     settings = kiosk.controller.config.kiosk
     AppointmentBook(
         agent, settings.appointments, settings.opening, ZoneInfo("Europe/Paris"), clock
     ).seed_persons([PERSON])  # fmt: skip
-    tile = kiosk.controller.config.tiles.tiles[0]
-    kiosk.controller.open_tile(tile.id)
+    tile = kiosk.controller.config.tiles.tile("allowed")
+    start_in_tile(qtbot, kiosk, loopback_web, "<h1>Ma démarche</h1>")  # the resident is in the tile
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "Ou prenez un rendez-vous avec une personne du centre")
     shot(qtbot, kiosk, "mediator")
