@@ -3,8 +3,9 @@ pages at ``/rendez-vous`` (``booking_site.py``).
 
 The same articles, glossary and search as on the terminal, rendered from the same templates
 (multichannel: what a resident read at the borne can be found again at home), in the languages
-the terminal offers (``?lang=ar``; the guides themselves are in French). Only reads files;
-records nothing about visitors.
+the terminal offers (``?lang=ar``; the guides themselves are in French). The help pages only
+read files and record nothing about visitors; the booking pages write the appointments a resident
+books (``booking_site.py``).
 """
 
 from __future__ import annotations
