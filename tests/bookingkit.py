@@ -5,10 +5,11 @@ plain HTTP client that goes through the website's steps as a phone's browser wou
 from __future__ import annotations
 
 import html
+import multiprocessing
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -106,3 +107,21 @@ def open_form(session: requests.Session, site: str, slot_link: str) -> tuple[dic
     assert page.status_code == 200, page.text[:500]
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
     return {k: html.unescape(v) for k, v in fields.items()}, page.text
+
+
+def race(method: str, clients: int, target: Callable[..., None], args: Callable[[int], tuple[Any, ...]]) -> list[Any]:
+    """``target(*args(i), start, results)`` in ``clients`` processes (``method``: fork,
+    forkserver…), released together by a barrier; what each put in ``results``. Every process is
+    joined, or killed, even when an answer does not come."""
+    context = multiprocessing.get_context(method)
+    start, results = context.Barrier(clients), context.Queue()
+    workers = [context.Process(target=target, args=(*args(i), start, results)) for i in range(clients)]
+    for worker in workers:
+        worker.start()
+    try:
+        return [results.get(timeout=180) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()

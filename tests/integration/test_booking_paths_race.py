@@ -7,7 +7,6 @@ one hears "Ce créneau vient d'être pris." and is shown free slots without that
 from __future__ import annotations
 
 import html
-import multiprocessing
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ from kiosk.core.mediation.slots import Slot
 from kiosk.core.ports import SystemClock
 from kiosk.core.store import Role, open_store
 from sync.vocabulary import Category
-from tests.bookingkit import LIFTED, booking_config, client, open_form, seed, served
+from tests.bookingkit import LIFTED, booking_config, client, open_form, race, seed, served
 from tests.console.conftest import ADMIN, ConsoleServer, console_server, form_token
 
 __all__ = ["console_server"]  # the console's fixture, served here too
@@ -107,23 +106,10 @@ def test_twenty_bookings_of_one_slot_through_terminal_website_and_console(
     slot = next(
         s for s in book.free_slots(Category.LOGEMENT) if s.start > soon and s.start.astimezone(PARIS).hour == 10
     )
-    context = multiprocessing.get_context("forkserver")
-    start, results = context.Barrier(CLIENTS), context.Queue()
     with served(config, db_path=data_dir / "kiosk.db", limits=LIFTED) as site:
         console = (console_server.url, console_server.cert)
-        workers = [
-            context.Process(target=_contender, args=(i, data_dir, site, console, slot, start, results))
-            for i in range(CLIENTS)
-        ]
-        for worker in workers:
-            worker.start()
-        try:
-            answers = [results.get(timeout=180) for _ in workers]
-        finally:
-            for worker in workers:
-                worker.join(timeout=30)
-                if worker.is_alive():
-                    worker.kill()
+        # forkserver: the children are not forks of this process and its servers' threads.
+        answers = race("forkserver", CLIENTS, _contender, lambda i: (i, data_dir, site, console, slot))
     assert [a for a in answers if a[0] == "error"] == []
     winners = [a for a in answers if a[0] == "booked"]
     losers = [a for a in answers if a[0] == "taken"]
