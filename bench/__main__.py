@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"shell", "stats", "sync", "mediator"}
+GROUPS = {"shell", "stats", "sync", "mediator", "booking"}
 
 
 class ProbeFailed(RuntimeError):
@@ -167,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             from bench.mediator_probes import measure as measure_mediator
 
             figures.update(measure_mediator(rounds=2 if smoke else 20))
+
+        if "booking" in only:
+            from bench.booking_probes import measure as measure_booking
+
+            figures.update(measure_booking(bookings=1, gets=3) if smoke else measure_booking())
     except ProbeFailed as error:
         print(error, file=sys.stderr)
         return 1

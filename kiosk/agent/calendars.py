@@ -16,11 +16,12 @@ import requests
 
 from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.ics import MAX_BYTES, CalendarCache, CalendarError, CalendarStatus, Problem, refresh
+from kiosk.core.mediation.reservation import CALENDARS_DIR
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 15.0
-CACHE_DIR = "calendars"
+CACHE_DIR = CALENDARS_DIR
 
 
 def calendar_cache(data_dir: Path, zone: ZoneInfo) -> CalendarCache:

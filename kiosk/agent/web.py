@@ -1,9 +1,11 @@
-"""The agent's website: the help centre for residents at home, at ``/aide``.
+"""The agent's website: the help centre for residents at home, at ``/aide``, and the booking
+pages at ``/rendez-vous`` (``booking_site.py``).
 
 The same articles, glossary and search as on the terminal, rendered from the same templates
 (multichannel: what a resident read at the borne can be found again at home), in the languages
-the terminal offers (``?lang=ar``; the guides themselves are in French). Only reads files;
-records nothing about visitors.
+the terminal offers (``?lang=ar``; the guides themselves are in French). The help pages only
+read files and record nothing about visitors; the booking pages write the appointments a resident
+books (``booking_site.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kiosk.agent.booking_site import add_booking_routes
 from kiosk.agent.cancel_site import add_cancel_routes
 from kiosk.core.settings import Config
 from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
@@ -28,7 +31,8 @@ SECURITY_HEADERS = {
 }
 
 
-def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
+def create_help_site(config: Config, help_dir: Path | None = None, **booking: Any) -> FastAPI:
+    """The help site and its booking pages (``booking``: :func:`add_booking_routes`'s options)."""
     library = HelpLibrary(help_dir or config.kiosk_path.parent / "help")
     services = PageServices(config.tiles, library)
     renderer = PageRenderer(
@@ -68,6 +72,7 @@ def create_help_site(config: Config, help_dir: Path | None = None) -> FastAPI:
     def glossary(lang: Lang = "") -> HTMLResponse:
         return page("glossary", {}, lang)
 
+    add_booking_routes(app, config, renderer, services, **booking)
     add_cancel_routes(app, config, renderer, SECURITY_HEADERS)  # /rendez-vous/annuler/<ref>
 
     @app.get(PREFIX + "/static/{path:path}")

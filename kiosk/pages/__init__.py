@@ -71,6 +71,7 @@ def __getattr__(name: str) -> Any:
         importlib.import_module("kiosk.pages.guides")  # they register their pages in PAGES
         importlib.import_module("kiosk.pages.handlers")
         importlib.import_module("kiosk.pages.mediator")
+        importlib.import_module("kiosk.pages.booking")
     value = getattr(importlib.import_module(f"kiosk.pages.{home}"), name)
     globals()[name] = value
     return value

@@ -20,6 +20,8 @@ class Action(StrEnum):
     HELP = "help"
     MEDIATOR = "mediator"
     CALL = "call"  # call a mediator (?category=<category or "inconnu">&first_name=…), from the mediator page
+    APPOINTMENT = "appointment"  # the booking page (?category=…: its slots; &slot=…: the contact form)
+    BOOK = "book"  # book the slot (?category, slot, name, contact), from the booking page
     ZOOM = "zoom"
     END = "end"  # "Terminer ma session"
     STAY = "stay"  # "Oui, je continue" on the idle warning

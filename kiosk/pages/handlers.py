@@ -29,7 +29,8 @@ def home_groups(tiles: TilesConfig, language: str) -> list[tuple[str, list[dict[
 
 @PAGES.page("home")
 def home_page(request: PageRequest, services: PageServices) -> Mapping[str, Any]:
-    return {"groups": home_groups(services.tiles, request.language)}
+    booking = services.booking is not None and services.booking.enabled
+    return {"groups": home_groups(services.tiles, request.language), "booking": booking}
 
 
 @PAGES.page("blocked")

@@ -13,7 +13,9 @@ from typing import Any
 from kiosk.core.mediation.contact import FIRST_NAME_MAX
 from kiosk.core.mediation.desk import UNKNOWN_CATEGORY, DeskState, DeskView
 from kiosk.core.tiles import TilesConfig
+from kiosk.pages.actions import Action, action_url
 from kiosk.pages.registry import PAGES, PageRequest, PageServices
+from sync.vocabulary import Category
 
 UNKNOWN_ICON = "actions/help.svg"
 
@@ -36,8 +38,33 @@ def ordinal(position: int, language: str = "fr") -> str:
     return "1er" if position == 1 else f"{position}e"
 
 
-def mediator_context(view: DeskView, tiles: TilesConfig, language: str = "fr") -> dict[str, Any]:
+def appointment_offer(tiles: TilesConfig, preselected: Category | None) -> dict[str, Any]:
+    """When no mediator can come: an appointment in one tap, for the démarche of the tile the
+    resident was in first, then for any other (each tap goes straight to its free slots)."""
+    categories = [c for c in call_categories(tiles) if c["value"] != UNKNOWN_CATEGORY]
+    first = next((c for c in categories if preselected is not None and c["value"] == preselected.value), None)
+    if first is None and preselected is not None:
+        first = {"value": preselected.value, "label": preselected.label, "icon": UNKNOWN_ICON}
     return {
+        "first": None if first is None else {**first, "url": action_url(Action.APPOINTMENT, category=first["value"])},
+        "others": [
+            {**c, "url": action_url(Action.APPOINTMENT, category=c["value"])} for c in categories if c is not first
+        ],
+    }
+
+
+def mediator_context(
+    view: DeskView,
+    tiles: TilesConfig,
+    language: str = "fr",
+    *,
+    booking: bool = False,
+    preselected: Category | None = None,
+) -> dict[str, Any]:
+    """``booking``: appointments can be booked here (offered when no mediator can come)."""
+    offer = booking and view.state is DeskState.UNAVAILABLE
+    return {
+        "appointment": appointment_offer(tiles, preselected) if offer else None,
         "desk": view.state.value,
         "message": view.message,
         "number": view.number,
@@ -54,4 +81,11 @@ def mediator_context(view: DeskView, tiles: TilesConfig, language: str = "fr") -
 def mediator_page(request: PageRequest, services: PageServices) -> Mapping[str, Any]:
     desk = services.mediation
     view = desk.view if desk is not None else DeskView(DeskState.RECEPTION)
-    return mediator_context(view, services.tiles, request.language)
+    booking = services.booking
+    return mediator_context(
+        view,
+        services.tiles,
+        request.language,
+        booking=booking is not None and booking.enabled,
+        preselected=booking.preselected if booking is not None else None,
+    )

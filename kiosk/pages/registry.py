@@ -21,6 +21,7 @@ from kiosk.pages.library import HelpLibrary
 
 if TYPE_CHECKING:
     from kiosk.core.mediation.desk import MediationDesk
+    from kiosk.core.mediation.reservation import ReservationDesk
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,13 @@ class PageRequest:
 @dataclass(frozen=True)
 class PageServices:
     """What the handlers may read: the tiles, the help centre, the session's delays, the
-    mediator desk (``None``: no call can be made here, e.g. the website)."""
+    mediator desk (``None``: no call can be made here, e.g. the website), the booking desk."""
 
     tiles: TilesConfig
     help: HelpLibrary
     warning_s: float = 60.0
     mediation: MediationDesk | None = None
+    booking: ReservationDesk | None = None  # the resident's appointment booking (its view)
 
 
 Handler = Callable[[PageRequest, PageServices], Mapping[str, Any]]

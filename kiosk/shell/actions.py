@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from kiosk.core.session import EndReason, State
 from kiosk.pages.actions import Action
+from kiosk.shell.booking import BookingPanel
 from kiosk.shell.controller import SessionController
 from kiosk.shell.mediation import MediationPanel
 
@@ -26,9 +27,15 @@ NOT_A_TOUCH = frozenset({Action.ANSWERS, Action.QUESTION, Action.ATTRACT})
 
 
 class ActionTable:
-    def __init__(self, controller: SessionController, mediation: MediationPanel | None = None) -> None:
-        c, m = controller, mediation
+    def __init__(
+        self,
+        controller: SessionController,
+        mediation: MediationPanel | None = None,
+        booking: BookingPanel | None = None,
+    ) -> None:
+        c, m, b = controller, mediation, booking
         self._controller = c
+        self.booking, self._mediation = booking, mediation
         self.handlers: dict[Action, Handler] = {
             Action.START: lambda p: c.activity(),
             Action.STAY: lambda p: c.activity(),
@@ -37,8 +44,10 @@ class ActionTable:
             Action.HOME: lambda p: c.go_home(),
             Action.BACK: lambda p: c.go_back(),
             Action.HELP: lambda p: c.open_page("help"),
-            Action.MEDIATOR: lambda p: m.show_page() if m else c.open_page("mediator"),
+            Action.MEDIATOR: self._mediator,
             Action.CALL: lambda p: m.call(p) if m else c.open_page("mediator"),
+            Action.APPOINTMENT: lambda p: b.step(p) if b else c.open_page("appointment"),
+            Action.BOOK: lambda p: b.book(p) if b else c.open_page("appointment"),
             Action.ZOOM: lambda p: c.cycle_zoom(),
             Action.END: lambda p: c.end_session(EndReason.BUTTON),
             Action.ANSWERS: lambda p: c.answer_questions(dict(p)),
@@ -60,6 +69,14 @@ class ActionTable:
         if action not in NOT_A_TOUCH:
             self._controller.activity()
         self.handlers[action](params or {})
+
+    def _mediator(self, params: Mapping[str, str]) -> None:
+        if self.booking is not None:
+            self.booking.note_demarche()  # before the page: it may offer an appointment for it
+        if self._mediation is not None:
+            self._mediation.show_page()
+        else:
+            self._controller.open_page("mediator")
 
     def _choose_language(self, params: Mapping[str, str]) -> None:
         """The language picker; on the welcome screen the tap also starts the session (at home)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
 from kiosk.core.mediation.desk import MediationDesk
+from kiosk.core.mediation.reservation import ReservationDesk
 from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
 from kiosk.core.settings import Config
 from kiosk.core.staff import RememberingTicketPrinter
@@ -18,8 +19,10 @@ from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
 from kiosk.devices.select import build_buttons, build_printer, build_ticket_printer, check_touchscreen
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
+from kiosk.pages.booking import LibraryGuides
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.beat import ShellBeat
+from kiosk.shell.booking import BookingPanel
 from kiosk.shell.controller import SessionController
 from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.mediation import MediationPanel
@@ -57,6 +60,7 @@ class Kiosk:
     mediation: MediationPanel
     staff: StaffMode
     buttons: ButtonSource | None = None  # [devices.buttons], read in a thread of their own
+    booking: BookingPanel | None = None
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
@@ -67,6 +71,8 @@ class Kiosk:
         self.mediation.stop()
         self.controller.stop()
         self.mediation.desk.close()
+        if self.booking is not None:
+            self.booking.desk.close()
         self.window.allow_close()
         self.window.close()
         self.window.deleteLater()  # the controller (its child) with it
@@ -130,7 +136,11 @@ def build_kiosk(
         else None
     )
     desk = MediationDesk(store.path if store is not None else None, settings, clock, ticket_printer=tickets)
-    services = PageServices(config.tiles, HelpLibrary(help_dir), settings.session.warning_s, desk)
+    library = HelpLibrary(help_dir)
+    # The resident's appointment booking: its own connection too, off the GUI thread only.
+    db_path = store.path if store is not None else None
+    booking = ReservationDesk(db_path, settings, clock, "kiosk", guides=LibraryGuides(library), ticket_printer=tickets)
+    services = PageServices(config.tiles, library, settings.session.warning_s, desk, booking)
     pages = ResidentPages(renderer, services)
     if shown is None:
         scheme_handler = KioskSchemeHandler(pages)
@@ -159,7 +169,7 @@ def build_kiosk(
     if store is not None:
         ShellBeat(store, clock, parent=controller)  # the console's health page reads it
     mediation = MediationPanel(desk, controller, window.top_bar)
-    actions = ActionTable(controller, mediation)
+    actions = ActionTable(controller, mediation, BookingPanel(booking, controller))
     watchdog = RendererWatchdog(
         controller,
         window,
@@ -177,7 +187,7 @@ def build_kiosk(
     buttons = buttons if buttons is not None else build_buttons(settings.devices)
     if buttons is not None:  # a press comes in as the top bar's own: same queued path, same verbs
         buttons.start(window.top_bar.triggered.emit)
-    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons)
+    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons, actions.booking)
 
 
 def report_touchscreen(kiosk: Kiosk, probe: Callable[[], DeviceStatus] = check_touchscreen) -> None:

@@ -87,6 +87,15 @@ SYNC = (
         for kind in ("week", "month", "quarter", "year")
     }
 )
+BOOKING = {
+    "booking_p95_ms",
+    "booking_baseline_p95_ms",
+    "booking_ratio",
+    "booking_target_ms",
+    "booking_target_met",
+    "booking_clients",
+    "booking_samples",
+}
 
 
 @pytest.mark.timeout(900)
@@ -100,5 +109,6 @@ def test_the_bench_smoke_run_prints_every_figure() -> None:
     )
     assert run.returncode == 0, run.stderr[-6000:]
     figures = json.loads(run.stdout)
-    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR
+    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR | BOOKING
+    assert figures["booking_clients"] == 20 and figures["booking_samples"] == 20
     assert figures["soak_sessions"] > 0 and figures["runs"] == 1

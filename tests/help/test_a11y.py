@@ -4,14 +4,11 @@ critical violation. axe-core comes from the PyPI package axe-playwright-python, 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kiosk.agent.web import create_help_site
 from kiosk.core.help import HelpCentre
 from kiosk.core.loading import load_config
 from kiosk.core.mediation.desk import DeskState, DeskView
@@ -19,7 +16,6 @@ from kiosk.pages import KioskLinks, PageRenderer, home_groups
 from kiosk.pages.mediator import mediator_context
 from kiosk.pages.questions import QUESTIONS_PAGE
 from tests.axekit import serious_violations
-from tests.fedkit import free_port
 
 pytestmark = [pytest.mark.help, pytest.mark.a11y]
 REPO = Path(__file__).resolve().parents[2]
@@ -28,21 +24,10 @@ CONFIG = load_config(REPO / "config" / "kiosk.toml", REPO / "config" / "tiles.to
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
-    import uvicorn
+    from tests.bookingkit import served
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_help_site(CONFIG), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "help site did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with served(CONFIG) as url:
+        yield url
 
 
 def help_paths() -> list[str]:

@@ -3,7 +3,6 @@ two terminals' shells, the website and the console. Exactly one wins."""
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from kiosk.core.mediation_config import AppointmentSettings, OpeningSettings, Pe
 from kiosk.core.ports import ManualClock
 from kiosk.core.store import Role, open_store
 from sync.vocabulary import Category
+from tests.bookingkit import race
 
 pytestmark = [pytest.mark.unit, pytest.mark.appointments]
 
@@ -54,18 +54,7 @@ def test_twenty_processes_book_one_slot_and_exactly_one_wins(tmp_path: Path) -> 
     book.seed_persons(SETTINGS.persons)
     slots = book.free_slots(Category.ARGENT)
     slot = slots[3]
-    context = multiprocessing.get_context("fork")
-    start, results = context.Barrier(CLIENTS), context.Queue()
-    workers = [context.Process(target=_book, args=(db, i, slot, start, results)) for i in range(CLIENTS)]
-    for worker in workers:
-        worker.start()
-    try:
-        answers = [results.get(timeout=120) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
+    answers = race("fork", CLIENTS, _book, lambda i: (db, i, slot))
     assert [a for a in answers if a[0] == "error"] == []
     winners = [a for a in answers if a[0] == "booked"]
     losers = [a for a in answers if a[0] == "taken"]

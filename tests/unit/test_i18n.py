@@ -118,6 +118,19 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {
     "article": {"missing": True, "article": None},
     "glossary": {"terms": [], "focus": ""},
     "mediator": {"desk": "waiting", "number": 3, "place": "2", "wait": "environ 15 minutes", "message": ""},
+    "appointment": {
+        "step": "contact",
+        "chosen": {"value": "marie|1|2", "day": "x", "start": "9 h"},
+        "category": "logement",
+        "error": None,
+        "error_field": None,
+        "values": {},
+        "keep_days": 30,
+        "form_url": "x",
+        "form_method": "get",
+        "choose_url": "x",
+        "token": "",
+    },
 }
 
 

@@ -33,8 +33,9 @@ from kiosk.core.mediation.booking import (
 )
 from kiosk.core.mediation.contact import Contact, ContactError, phone_display
 from kiosk.core.mediation.hours import wall_time
+from kiosk.core.mediation.reservation import parse_slot, slot_value
 from kiosk.core.mediation.slots import Slot
-from kiosk.core.mediation.storage import StoreBusy, from_ms, to_ms
+from kiosk.core.mediation.storage import StoreBusy
 from kiosk.core.mediation.wording import LOCALE
 from kiosk.core.mediation_config import PersonSettings
 from sync.vocabulary import Category
@@ -143,19 +144,6 @@ def rows(ctx: ConsoleContext, appointments: Iterable[Appointment], persons: dict
 def day_bounds(ctx: ConsoleContext, first: date, days: int) -> tuple[datetime, datetime]:
     """The UTC instants of the local midnights starting ``first`` and ending ``days`` later."""
     return wall_time(first, time(0), ctx.zone), wall_time(first + timedelta(days=days), time(0), ctx.zone)
-
-
-def slot_value(slot: Slot) -> str:
-    return f"{slot.person_id}|{to_ms(slot.start)}|{to_ms(slot.end)}"
-
-
-def parse_slot(value: str) -> Slot | None:
-    person, _, rest = value.partition("|")
-    start, _, end = rest.partition("|")
-    if not (person and start.isdigit() and end.isdigit()):
-        return None
-    start_at, end_at = from_ms(int(start)), from_ms(int(end))
-    return None if start_at is None or end_at is None else Slot(start_at, end_at, person)
 
 
 def slot_days(ctx: ConsoleContext, slots: Iterable[Slot], persons: dict[str, PersonSettings]) -> list[SlotDay]:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.core.mediation.closures import opening_with_closures
 from kiosk.core.mediation.contact import Contact
-from kiosk.core.mediation.hours import Interval
+from kiosk.core.mediation.hours import Interval, local_day
 from kiosk.core.mediation.ics import appointment_ics
 from kiosk.core.mediation.slots import Slot, free_slots, person_slots
 from kiosk.core.mediation.storage import from_ms, to_ms, write
@@ -210,6 +210,29 @@ class AppointmentBook:
             min_notice=timedelta(minutes=self.settings.min_notice_min),
         )
 
+    def offers(self, slot: Slot, category: Category) -> bool:
+        """Whether ``slot`` is free now for ``category`` (as :meth:`book` will check it again)."""
+        return self._offered(self.store.conn, slot, category, self.clock.now())
+
+    def _offered(
+        self, conn: sqlite3.Connection, slot: Slot, category: Category, now: datetime, *, except_ref: str = ""
+    ) -> bool:
+        """``slot`` is one of its person's free slots for ``category`` (only its day is computed)."""
+        person = next((p for p in self.persons(conn) if p.id == slot.person_id), None)
+        if person is None or not person.handles(category):
+            return False
+        offered = person_slots(
+            person,
+            opening_with_closures(self.opening, conn),
+            self.zone,
+            now,
+            blocked=self._blocked(conn, person.id, self.window(now), except_ref=except_ref),
+            horizon_days=self.settings.horizon_days,
+            min_notice=timedelta(minutes=self.settings.min_notice_min),
+            only_day=local_day(slot.start, self.zone),
+        )
+        return slot in offered
+
     # -- booking ------------------------------------------------------------------------------
     def book(
         self,
@@ -229,19 +252,7 @@ class AppointmentBook:
         ref = secrets.token_urlsafe(12)
 
         def attempt(conn: sqlite3.Connection) -> int | None:
-            person = next((p for p in self.persons(conn) if p.id == slot.person_id), None)
-            if person is None or not person.handles(category):
-                return None
-            offered = person_slots(
-                person,
-                opening_with_closures(self.opening, conn),
-                self.zone,
-                now,
-                blocked=self._blocked(conn, person.id, self.window(now)),
-                horizon_days=self.settings.horizon_days,
-                min_notice=timedelta(minutes=self.settings.min_notice_min),
-            )
-            if slot not in offered:
+            if not self._offered(conn, slot, category, now):
                 return None
             cursor = conn.execute(
                 "INSERT INTO appointments (ref, person_id, category, start_ms, end_ms, state, channel, guide, "
@@ -274,15 +285,7 @@ class AppointmentBook:
         now = self.clock.now()
 
         def attempt(conn: sqlite3.Connection) -> bool:
-            person = next((p for p in self.persons(conn) if p.id == slot.person_id), None)
-            if person is None or not person.handles(current.category):
-                return False
-            blocked = self._blocked(conn, person.id, self.window(now), except_ref=ref)
-            offered = person_slots(
-                person, opening_with_closures(self.opening, conn), self.zone, now, blocked=blocked,
-                horizon_days=self.settings.horizon_days, min_notice=timedelta(minutes=self.settings.min_notice_min),
-            )  # fmt: skip
-            if slot not in offered:
+            if not self._offered(conn, slot, current.category, now, except_ref=ref):
                 return False
             changed = conn.execute(
                 "UPDATE appointments SET person_id = ?, start_ms = ?, end_ms = ?, updated_ms = ? "

@@ -64,13 +64,16 @@ def person_slots(
     blocked: Iterable[Interval] = (),
     horizon_days: int = 14,
     min_notice: timedelta = timedelta(0),
+    only_day: date | None = None,
 ) -> list[Slot]:
-    """``person``'s free slots from today (the centre's day of ``now``) for ``horizon_days`` days."""
+    """``person``'s free slots from today (the centre's day of ``now``) for ``horizon_days`` days
+    (``only_day``: those of that one day, if it is within them: checking one slot is cheap)."""
     length = timedelta(minutes=person.slot_minutes)
     earliest = now + min_notice
     taken = _Blocked(blocked)
     slots = []
-    for day in days_from(local_day(now, zone), horizon_days):
+    days = days_from(local_day(now, zone), horizon_days)
+    for day in days if only_day is None else [d for d in days if d == only_day]:
         for interval in bookable_intervals(person, opening, day, zone):
             start = interval.start
             while start + length <= interval.end:

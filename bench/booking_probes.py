@@ -1,0 +1,87 @@
+"""`booking_p95_ms`: website bookings under 20 concurrent clients on one terminal's agent.
+
+The agent's website (help and booking, real uvicorn on loopback) on a fresh database with a few
+resource persons. Twenty clients each book in a loop as a phone would (the slots page, the
+form, the POST); the figure is the 95th percentile of the POSTs (a slot lost to another client
+answers 409 with the slots now: timed too, it is part of the load). The baseline, in the same
+run, is the p95 of a plain GET of the site's style sheet by the same twenty clients.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kiosk.core.mediation_config import PersonSettings
+from kiosk.core.ports import SystemClock
+from tests.bookingkit import LIFTED, booking_config, client, open_form, seed, served, slot_links
+
+CLIENTS = 20
+TARGET_MS = 200.0
+PERSONS = tuple(PersonSettings(id=f"p{i}", name=f"Personne {i}", slot_minutes=15) for i in range(6))
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
+
+
+def _together(work: Callable[[int], list[float]]) -> list[float]:
+    results: list[list[float]] = [[] for _ in range(CLIENTS)]
+    start = threading.Barrier(CLIENTS)
+
+    def run(index: int) -> None:
+        start.wait()
+        results[index] = work(index)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    return [sample for samples in results for sample in samples]
+
+
+def measure(bookings: int = 10, gets: int = 50) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="borne-bench-booking-") as tmp:
+        config = booking_config(Path(tmp) / "data", *PERSONS)
+        db = seed(config, SystemClock())
+        with served(config, db_path=db, limits=LIFTED) as site:
+
+            def baseline(_index: int) -> list[float]:
+                session, times = client(), []
+                for _ in range(gets):
+                    began = time.perf_counter()
+                    assert session.get(site + "/aide/static/kiosk.css", timeout=60).status_code == 200
+                    times.append((time.perf_counter() - began) * 1000)
+                return times
+
+            def booker(index: int) -> list[float]:
+                session, times = client(), []
+                for turn in range(bookings):
+                    links = slot_links(session.get(site + "/rendez-vous/creneaux?demarche=logement", timeout=60).text)
+                    fields, _page = open_form(session, site, links[(index * bookings + turn) % len(links)])
+                    data = {**fields, "name": "Marie Curie", "contact": "06 12 34 56 78"}
+                    began = time.perf_counter()
+                    answer = session.post(
+                        site + "/rendez-vous/coordonnees", data=data, allow_redirects=False, timeout=60
+                    )
+                    times.append((time.perf_counter() - began) * 1000)
+                    assert answer.status_code in (303, 409), answer.status_code
+                return times
+
+            base = _together(baseline)
+            booked = _together(booker)
+    p95, base_p95 = _p95(booked), _p95(base)
+    return {
+        "booking_p95_ms": round(p95, 1),
+        "booking_baseline_p95_ms": round(base_p95, 1),
+        "booking_ratio": round(p95 / base_p95, 2),
+        "booking_target_ms": TARGET_MS,
+        "booking_target_met": p95 < TARGET_MS,
+        "booking_clients": CLIENTS,
+        "booking_samples": len(booked),
+    }

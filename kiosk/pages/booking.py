@@ -1,0 +1,190 @@
+"""The appointment page: a démarche, a free slot, a name and a way to be reached, confirmed.
+
+The same template for the terminal and the website; what differs is where its links lead
+(:class:`BookingLinks`: the shell's verbs, or the website's paths) and the website's form token.
+The handler reads only the view the shell last kept (``services.booking.view``, made off its GUI
+thread): rendering never touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from itertools import groupby
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+from kiosk.core.mediation.desk import UNKNOWN_CATEGORY
+from kiosk.core.mediation.reservation import Confirmation, ReservationView, Step, slot_value
+from kiosk.core.mediation.slots import Slot
+from kiosk.core.mediation.wording import date_text, hour_text
+from kiosk.core.tiles import TilesConfig
+from kiosk.i18n import N_, translator
+from kiosk.pages.actions import Action, action_url
+from kiosk.pages.library import HelpLibrary
+from kiosk.pages.mediator import call_categories
+from kiosk.pages.registry import PAGES, PageRequest, PageServices
+from sync.vocabulary import Category
+
+DEFAULT_BRING = (N_("Une pièce d'identité"), N_("Les courriers reçus pour cette démarche"))
+"""What to bring when the démarche has no help guide that says it."""
+
+
+class BookingLinks(Protocol):
+    form_method: str
+
+    def category(self, value: str) -> str: ...
+
+    def slot(self, category: str, value: str) -> str: ...
+
+    def form(self) -> str: ...
+
+    def start(self) -> str: ...
+
+
+class KioskBookingLinks:
+    """The terminal's: each step is a verb for the shell, which asks the desk off its GUI thread."""
+
+    form_method = "get"  # a kiosk://borne/action/book navigation the page intercepts
+
+    def category(self, value: str) -> str:
+        return action_url(Action.APPOINTMENT, category=value)
+
+    def slot(self, category: str, value: str) -> str:
+        return action_url(Action.APPOINTMENT, category=category, slot=value)
+
+    def form(self) -> str:
+        return action_url(Action.BOOK)
+
+    def start(self) -> str:
+        return action_url(Action.APPOINTMENT)
+
+
+class LibraryGuides:
+    """A démarche's help guide (the first of its category) and its ``prepare`` list."""
+
+    def __init__(self, library: HelpLibrary) -> None:
+        self.library = library
+
+    def guide_for(self, category: Category) -> str | None:
+        centre = self.library.centre
+        if centre is None:
+            return None
+        groups = dict(centre.by_category())
+        return groups[category][0].slug if category in groups else None
+
+    def what_to_bring(self, guide: str | None) -> tuple[str, ...]:
+        centre = self.library.centre
+        article = centre.articles.get(guide) if centre is not None and guide else None
+        return tuple(article.prepare) if article is not None and article.prepare else DEFAULT_BRING
+
+
+def day_label(at: datetime, language: str) -> str:
+    """``Mardi 1er décembre`` in French, Babel's day and month in other languages."""
+    if language == "fr":
+        return date_text(at.date())
+    return format_date(at.date(), "EEEE d MMMM", locale=language).capitalize()
+
+
+def time_label(at: datetime, language: str) -> str:
+    return hour_text(at) if language == "fr" else format_time(at, "short", locale=language)
+
+
+def slot_days(slots: Iterable[Slot], zone: ZoneInfo, language: str) -> list[dict[str, Any]]:
+    """The slots grouped by the centre's day, each a time to tap (in the centre's wall time)."""
+    days = []
+    for _day, group in groupby(sorted(slots), key=lambda s: s.start.astimezone(zone).date()):
+        members = list(group)
+        label = day_label(members[0].start.astimezone(zone), language)
+        times = [{"value": slot_value(s), "label": time_label(s.start.astimezone(zone), language)} for s in members]
+        days.append({"label": label, "slots": times})
+    return days
+
+
+def confirmation_context(
+    confirmation: Confirmation, zone: ZoneInfo, language: str, centre_place: str = ""
+) -> dict[str, Any]:
+    start = confirmation.appointment.start.astimezone(zone)
+    end = confirmation.appointment.end.astimezone(zone)
+    translate = translator(language)
+    bring = [translate(item) if item in DEFAULT_BRING else item for item in confirmation.what_to_bring]
+    return {
+        "day": day_label(start, language),
+        "start": time_label(start, language),
+        "end": time_label(end, language),
+        "person": confirmation.person.name,
+        "place": confirmation.person.place or centre_place,
+        "category": confirmation.appointment.category.label,
+        "bring": bring,
+        "bring_translated": language == "fr" or all(item in DEFAULT_BRING for item in confirmation.what_to_bring),
+        "ref": confirmation.ref,
+    }
+
+
+def booking_context(
+    view: ReservationView,
+    tiles: TilesConfig,
+    language: str,
+    links: BookingLinks,
+    *,
+    zone: ZoneInfo,
+    keep_days: int,
+    centre_place: str = "",
+    token: str = "",
+    extra: Callable[[], Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The template's context for ``view``, its links made by ``links``."""
+    category = view.category.value if view.category is not None else ""
+    slot = view.slot
+    return {
+        "step": view.step.value,
+        "categories": [
+            {**c, "url": links.category(c["value"])} for c in call_categories(tiles) if c["value"] != UNKNOWN_CATEGORY
+        ],
+        "category": category,
+        "category_label": view.category.label if view.category is not None else "",
+        "days": [
+            {**day, "slots": [{**s, "url": links.slot(category, s["value"])} for s in day["slots"]]}
+            for day in slot_days(view.slots, zone, language)
+        ],
+        "chosen": (
+            None
+            if slot is None
+            else {
+                "value": slot_value(slot),
+                "day": day_label(slot.start.astimezone(zone), language),
+                "start": time_label(slot.start.astimezone(zone), language),
+            }
+        ),
+        "error": view.error,
+        "error_field": view.error_field,
+        "taken": view.taken,
+        "values": dict(view.values),
+        "confirmed": (
+            None if view.confirmation is None else confirmation_context(view.confirmation, zone, language, centre_place)
+        ),
+        "ticket_failed": view.ticket_failed,
+        "keep_days": keep_days,
+        "form_url": links.form(),
+        "form_method": links.form_method,
+        "start_url": links.start(),
+        "choose_url": links.category(category) if category else links.start(),
+        "token": token,
+        "lang_links": [],
+        "calendar_url": "",
+        **(extra() if extra is not None else {}),
+    }
+
+
+@PAGES.page("appointment")
+def appointment_page(request: PageRequest, services: PageServices) -> Mapping[str, Any]:
+    desk = services.booking
+    view = desk.view if desk is not None and desk.enabled else ReservationView(Step.UNAVAILABLE)
+    zone = desk.zone if desk is not None else ZoneInfo("Europe/Paris")
+    keep_days = desk.keep_days if desk is not None else 30
+    place = desk.settings.centre.commune if desk is not None else ""
+    return booking_context(
+        view, services.tiles, request.language, KioskBookingLinks(), zone=zone, keep_days=keep_days, centre_place=place
+    )
