@@ -5,20 +5,29 @@ resource persons. Twenty clients each book in a loop as a phone would (the slots
 form, the POST); the figure is the 95th percentile of the POSTs (a slot lost to another client
 answers 409 with the slots now: timed too, it is part of the load). The baseline, in the same
 run, is the p95 of a plain GET of the site's style sheet by the same twenty clients.
+
+The website runs in a process of its own, as the agent does on a terminal: in the bench's
+process its requests would wait for the clients' threads (one interpreter lock), and the figure
+would measure the clients as much as the site.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import socket
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kiosk.core.mediation_config import PersonSettings
 from kiosk.core.ports import SystemClock
-from tests.bookingkit import LIFTED, booking_config, client, open_form, seed, served, slot_links
+from kiosk.core.settings import Config
+from tests.bookingkit import LIFTED, booking_config, client, open_form, seed, slot_links
+from tests.fedkit import free_port
 
 CLIENTS = 20
 TARGET_MS = 200.0
@@ -27,6 +36,41 @@ PERSONS = tuple(PersonSettings(id=f"p{i}", name=f"Personne {i}", slot_minutes=15
 
 def _p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
+
+
+def _serve(config: Config, db: Path, port: int) -> None:
+    """The website, in the child process (no rate limit: twenty clients share one address)."""
+    import uvicorn
+
+    from kiosk.agent.web import create_help_site
+
+    app = create_help_site(config, db_path=db, limits=LIFTED)
+    uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")).run()
+
+
+@contextmanager
+def served_apart(config: Config, db: Path) -> Iterator[str]:
+    """The website on a loopback port in a process of its own; stopped even on failure."""
+    port = free_port()
+    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(config, db, port), daemon=True)
+    process.start()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.is_alive(), f"the website's process ended (exit {process.exitcode})"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the website did not start within 60 s"
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.join(15)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
 
 
 def _together(work: Callable[[int], list[float]]) -> list[float]:
@@ -49,7 +93,7 @@ def measure(bookings: int = 10, gets: int = 50) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="borne-bench-booking-") as tmp:
         config = booking_config(Path(tmp) / "data", *PERSONS)
         db = seed(config, SystemClock())
-        with served(config, db_path=db, limits=LIFTED) as site:
+        with served_apart(config, db) as site:
 
             def baseline(_index: int) -> list[float]:
                 session, times = client(), []

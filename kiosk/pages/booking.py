@@ -93,10 +93,14 @@ def time_label(at: datetime, language: str) -> str:
 
 
 def slot_days(slots: Iterable[Slot], zone: ZoneInfo, language: str) -> list[dict[str, Any]]:
-    """The slots grouped by the centre's day, each a time to tap (in the centre's wall time)."""
+    """The slots grouped by the centre's day, each a time to tap (in the centre's wall time).
+
+    One button per time: when several persons are free at the same time, the resident sees the
+    time once (the page names no person before the confirmation) and books the first of them;
+    should that one be taken meanwhile, the slots shown again still hold the others."""
     days = []
     for _day, group in groupby(sorted(slots), key=lambda s: s.start.astimezone(zone).date()):
-        members = list(group)
+        members = [next(same) for _start, same in groupby(group, key=lambda s: s.start)]
         label = day_label(members[0].start.astimezone(zone), language)
         times = [{"value": slot_value(s), "label": time_label(s.start.astimezone(zone), language)} for s in members]
         days.append({"label": label, "slots": times})

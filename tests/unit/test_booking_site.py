@@ -225,3 +225,19 @@ def test_the_listed_slots_follow_a_booking_made_by_another_process(tmp_path: Pat
     finally:
         other.close()
         desk.close()
+
+
+def test_a_time_several_persons_have_free_is_one_button() -> None:
+    """Six persons free at nine: the resident sees "9 h 00" once, not six times."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kiosk.core.mediation.slots import Slot
+    from kiosk.pages.booking import slot_days
+
+    paris = ZoneInfo("Europe/Paris")
+    nine, half = datetime(2026, 12, 1, 9, tzinfo=paris), datetime(2026, 12, 1, 9, 30, tzinfo=paris)
+    slots = [Slot(nine, half, f"p{i}") for i in range(6)] + [Slot(half, half.replace(hour=10), "p2")]
+    (day,) = slot_days(reversed(slots), paris, "fr")
+    assert [s["label"] for s in day["slots"]] == ["9 h", "9 h 30"]
+    assert day["slots"][0]["value"].startswith("p0|")  # the first person free at that time
