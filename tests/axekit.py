@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.pages import KioskLinks
+
 AXE = Path(str(files("axe_playwright_python") / "axe.min.js"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -43,3 +45,11 @@ def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+class ServedKioskLinks(KioskLinks):
+    """The kiosk's own pages served over HTTP for Chromium: their style sheet and icons fetched
+    from the help site."""
+
+    def static(self, path: str) -> str:
+        return f"/aide/static/{path}"

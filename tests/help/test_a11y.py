@@ -12,10 +12,10 @@ import pytest
 from kiosk.core.help import HelpCentre
 from kiosk.core.loading import load_config
 from kiosk.core.mediation.desk import DeskState, DeskView
-from kiosk.pages import KioskLinks, PageRenderer, home_groups
+from kiosk.pages import PageRenderer, home_groups
 from kiosk.pages.mediator import mediator_context
 from kiosk.pages.questions import QUESTIONS_PAGE
-from tests.axekit import serious_violations
+from tests.axekit import ServedKioskLinks, serious_violations
 
 pytestmark = [pytest.mark.help, pytest.mark.a11y]
 REPO = Path(__file__).resolve().parents[2]
@@ -102,13 +102,6 @@ KIOSK_PAGES = {
     },
     "home": {},
 }
-
-
-class ServedKioskLinks(KioskLinks):
-    """The kiosk's own links and buttons, its style sheet and icons fetched from the help site."""
-
-    def static(self, path: str) -> str:
-        return f"/aide/static/{path}"
 
 
 @pytest.mark.parametrize("lang", ["fr", "ar"])

@@ -18,9 +18,9 @@ from kiosk.pages import PageRenderer
 from kiosk.pages.booking import KioskBookingLinks, booking_context
 from kiosk.pages.mediator import mediator_context
 from sync.vocabulary import Category
+from tests.axekit import CHROMIUM, ServedKioskLinks, serious_violations
 from tests.bookingkit import LIFTED, REPO, booking_config, seed, served
 from tests.escposkit import EscposCapture, decode
-from tests.help.test_a11y import CHROMIUM, ServedKioskLinks, serious_violations
 from tests.integration.test_ticket_printer_escpos import printed_text, printer_for
 
 pytestmark = [pytest.mark.appointments]
