@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -105,6 +105,7 @@ class WebsiteBookingLinks:
 
     def __init__(self, lang: str, default_language: str) -> None:
         self.query = {"lang": lang} if lang and lang != default_language else {}
+        self._tail = f"&{urlencode(self.query)}" if self.query else ""
 
     def _path(self, path: str, **query: str) -> str:
         query = {**query, **self.query}
@@ -114,7 +115,8 @@ class WebsiteBookingLinks:
         return self._path("/creneaux", demarche=value)
 
     def slot(self, category: str, value: str) -> str:
-        return self._path("/coordonnees", demarche=category, creneau=value)
+        # As _path writes it, without urlencode's per-call work: a page has a link per slot.
+        return f"{PREFIX}/coordonnees?demarche={quote_plus(category)}&creneau={quote_plus(value)}{self._tail}"
 
     def form(self) -> str:
         return self._path("/coordonnees")

@@ -241,3 +241,14 @@ def test_a_time_several_persons_have_free_is_one_button() -> None:
     (day,) = slot_days(reversed(slots), paris, "fr")
     assert [s["label"] for s in day["slots"]] == ["9 h", "9 h 30"]
     assert day["slots"][0]["value"].startswith("p0|")  # the first person free at that time
+
+
+def test_a_slots_link_is_the_path_the_website_answers_in_every_language() -> None:
+    from urllib.parse import urlencode
+
+    from kiosk.agent.booking_site import PREFIX, WebsiteBookingLinks
+
+    for lang in ("fr", "ar"):
+        links = WebsiteBookingLinks(lang, "fr")
+        query = {"demarche": "logement", "creneau": "p0|1796043600000|1796044500000", **links.query}
+        assert links.slot("logement", "p0|1796043600000|1796044500000") == f"{PREFIX}/coordonnees?{urlencode(query)}"
