@@ -97,6 +97,17 @@ if [ $# -ge 6 ]; then cat "$6" > /dev/null; else cat > /dev/null; fi
 exit 0
 """
 
+# A printer reporting its supplies and state as CUPS backends do (``ATTR: marker-levels=…``,
+# ``STATE: +media-low-report``): at each job it writes to stderr the lines of the file in its URI,
+# then takes the job. cupsd keeps what it reported as the queue's attributes.
+REPORTING_BACKEND = """\
+#!/bin/sh
+if [ $# -eq 0 ]; then echo 'direct borne-reports "Unknown" "Borne test printer reporting its supplies"'; exit 0; fi
+cat "${DEVICE_URI#borne-reports:}" >&2
+if [ $# -ge 6 ]; then cat "$6" > /dev/null; else cat > /dev/null; fi
+exit 0
+"""
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -155,6 +166,9 @@ class PrivateCups:
         paper_out = lib / "backend" / "borne-paper-out"
         paper_out.write_text(PAPER_OUT_BACKEND)
         paper_out.chmod(0o755)
+        reporting = lib / "backend" / "borne-reports"
+        reporting.write_text(REPORTING_BACKEND)
+        reporting.chmod(0o755)
         etc = self.root / "etc"
         with (self.root / "log" / "cupsd.stderr").open("wb") as stderr:
             self.process = subprocess.Popen(
@@ -212,6 +226,18 @@ class PrivateCups:
         conn.enablePrinter(name)
         conn.acceptJobs(name)
         return refill
+
+    def add_reporting_queue(self, name: str) -> Path:
+        """A queue whose printer reports, at each job, the ``ATTR:``/``STATE:`` lines written
+        in the returned file (see REPORTING_BACKEND)."""
+        report = self.root / "state" / f"report-{uuid.uuid4().hex[:8]}"
+        report.write_text("")
+        report.chmod(0o644)
+        conn = self.connection()
+        conn.addPrinter(name, filename=str(PPD), device=f"borne-reports:{report}", info="Borne test: supplies")
+        conn.enablePrinter(name)
+        conn.acceptJobs(name)
+        return report
 
     def jobs(self, which: str = "all") -> dict[int, dict[str, Any]]:
         return dict(self.connection().getJobs(which_jobs=which))
