@@ -51,6 +51,7 @@ class DeviceWatch(QObject):
         self.last: DeviceHealth | None = None
         self._probing = False
         self._again = False
+        self._stopped = False
         self._timer = QTimer(self)
         self._timer.setInterval(int(every_s * 1000))
         self._timer.timeout.connect(self.refresh)
@@ -67,6 +68,8 @@ class DeviceWatch(QObject):
 
     def refresh(self) -> None:
         """Probe now (a probe already running is followed by one more, not run twice at once)."""
+        if self._stopped:
+            return
         if self._probing:
             self._again = True
             return
@@ -81,6 +84,8 @@ class DeviceWatch(QObject):
         ).run()
 
     def stop(self) -> None:
+        """No more probes, and an answer still on its way is dropped (the store may close next)."""
+        self._stopped = True
         self._timer.stop()
         if self._hotplug is not None:
             self._hotplug.stop()
@@ -91,6 +96,8 @@ class DeviceWatch(QObject):
 
     def _write(self, health: DeviceHealth) -> None:
         self._probing = False
+        if self._stopped:
+            return
         for device, code in new_errors(self.last, health):
             log.info("devices.problem", extra={"device": device, "code": code.value})
             self._record(DeviceError, device=device, error=code)

@@ -80,6 +80,9 @@ def test_the_touchscreen_status_from_start_is_kept_in_the_snapshot(qtbot, store:
         health = read_health(store, NOW)
         assert health is not None and health.get("touchscreen").state == "absent"
         assert health.devices.keys() == {"touchscreen"}
+        watch.stop()  # the shell closing: nothing probed or written any more (the store closes next)
+        with qtbot.assertNotEmitted(watch.updated, wait=300):
+            watch.refresh()
     finally:
         watch.stop()
         owner.deleteLater()
