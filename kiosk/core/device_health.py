@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from kiosk.core.devices import DeviceFailure, DeviceStatus, DeviceWarning, Marker, PrinterStatus
+from kiosk.core.mediation.presence import read_status, try_set
 from kiosk.core.mediation.storage import from_ms, to_ms
 from kiosk.core.store import Store
 
@@ -187,27 +187,19 @@ def new_errors(before: DeviceHealth | None, after: DeviceHealth) -> list[tuple[D
 
 
 def write_health(store: Store, health: DeviceHealth) -> bool:
-    """Keep the snapshot: one try, never a wait (the shell's GUI thread calls it); whether written."""
-    try:
-        with store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO agent_status (key, value, updated_ms) VALUES (?, ?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
-                (_KEY, health.to_json(), to_ms(health.at)),
-            )
-    except sqlite3.Error:
-        return False  # locked right now: the next probe writes it
-    return True
+    """Keep the snapshot: one try, never a wait (the shell's GUI thread calls it); whether written
+    (locked right now: the next probe writes it)."""
+    return try_set(store, _KEY, health.to_json(), health.at)
 
 
 def read_health(store: Store, now: datetime, stale_after_s: float = HEALTH_STALE_S) -> DeviceHealth | None:
     """The shell's last snapshot, or ``None`` when there is none or it is older than
     ``stale_after_s`` (the shell is down: nobody knows the devices' states)."""
-    row = store.conn.execute("SELECT value FROM agent_status WHERE key = ?", (_KEY,)).fetchone()
+    row = read_status(store, _KEY)
     if row is None:
         return None
     try:
-        health = DeviceHealth.from_json(str(row[0]))
+        health = DeviceHealth.from_json(row[0])
     except ValueError:
         return None
     if now - health.at > timedelta(seconds=stale_after_s):
