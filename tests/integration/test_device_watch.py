@@ -86,3 +86,14 @@ def test_the_touchscreen_status_from_start_is_kept_in_the_snapshot(qtbot, store:
     finally:
         watch.stop()
         owner.deleteLater()
+
+
+def test_the_assembled_shell_watches_its_devices(store: Store, make_kiosk, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """build_kiosk wires the watch (with the real pyudev) when the shell has its database."""
+    clock = ManualClock(NOW)
+    kiosk = make_kiosk(store=store, clock=clock)
+    assert kiosk.devices is not None
+    qtbot.waitUntil(lambda: kiosk.devices.last is not None, timeout=10_000)  # the first probe, after start
+    health = read_health(store, NOW)
+    assert health is not None and health.get("printer").code == "ok"  # the shellkit's fake printer
+    assert health.get("scanner").state == "absent" and "ticket_printer" not in health.devices
