@@ -1,8 +1,9 @@
 """The devices' health, probed by the shell (it owns them) and kept in the database for the agent.
 
 Every ``HEALTH_EVERY_S``, and at once when a USB printer or scanner is plugged or unplugged
-(:mod:`kiosk.devices.hotplug`, on its own thread, handed over by a queued signal), the devices are
-probed off the GUI thread; the snapshot is written on the GUI thread, one try that never waits
+(:mod:`kiosk.devices.hotplug`, on its own thread, handed over by a queued signal; once more
+``SETTLE_MS`` later, when CUPS has found the printer again), the devices are probed off the GUI
+thread; the snapshot is written on the GUI thread, one try that never waits
 (:func:`kiosk.core.device_health.write_health`). A problem that starts (a device turning to
 ``error``) is counted once in the statistics as a ``DeviceError``.
 
@@ -27,6 +28,7 @@ from kiosk.shell.operations import Operation
 log = logging.getLogger(__name__)
 
 FIRST_PROBE_MS = 2000  # after start: the first screen comes first
+SETTLE_MS = 5000  # after a plug, once more: CUPS's usb backend takes a few seconds to find a printer
 Record = Callable[..., None]  # SessionController.record(event_type, **fields)
 
 
@@ -93,6 +95,7 @@ class DeviceWatch(QObject):
     def _on_plugged(self, event: object) -> None:
         if isinstance(event, Hotplug):
             self.refresh()
+            QTimer.singleShot(SETTLE_MS, self, self.refresh)
 
     def _write(self, health: DeviceHealth) -> None:
         self._probing = False

@@ -20,6 +20,7 @@ from kiosk.core.store import Role, Store, open_store
 from kiosk.devices.fakes import FakePrinter, FakeUdev
 from kiosk.devices.fakes_udev import PRINTER_INTERFACE
 from kiosk.devices.hotplug import UdevHotplug
+from kiosk.shell import devicewatch
 from kiosk.shell.devicewatch import DeviceWatch
 
 pytestmark = [pytest.mark.shell, pytest.mark.devices]
@@ -66,6 +67,29 @@ def test_plug_unplug_plug_the_snapshot_and_the_statistics_follow(qtbot, store: S
         health = read_health(store, NOW)
         assert health is not None and health.get("printer").code == "ok"
         assert len(recorded) == 1  # back: nothing more counted
+    finally:
+        watch.stop()
+        owner.deleteLater()
+
+
+def test_a_plug_is_probed_again_once_the_device_has_settled(qtbot, store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """CUPS's usb backend finds a replugged printer a few seconds later: a second probe follows."""
+    monkeypatch.setattr(devicewatch, "SETTLE_MS", 300)
+    udev, printer = FakeUdev(), FakePrinter(unavailable=DeviceFailure.OFFLINE)
+    owner = QObject()
+    watch = DeviceWatch(
+        store, ManualClock(NOW), {"printer": printer.status}, lambda *a, **k: None,
+        hotplug=UdevHotplug(library=udev), every_s=3600, parent=owner,
+    )  # fmt: skip
+    try:
+        qtbot.waitUntil(lambda: watch.last is not None, timeout=5000)
+        with qtbot.waitSignal(watch.updated, timeout=5000) as first:
+            udev.plug("1-1:1.0", PRINTER_INTERFACE)
+        assert first.args[0].get("printer").code == "offline"  # CUPS has not found it yet
+        printer.unavailable = None
+        with qtbot.waitSignal(watch.updated, timeout=5000) as settled:
+            pass  # no other event: the settle probe
+        assert settled.args[0].get("printer").code == "ok"
     finally:
         watch.stop()
         owner.deleteLater()
