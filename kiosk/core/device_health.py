@@ -76,7 +76,7 @@ WORDS: dict[str, str] = {"ok": "en ordre"} | {
 UNKNOWN_WORDS = "état inconnu (la borne n'a rien relevé récemment)"
 
 _KEY = "device_health"  # its row in agent_status
-_WASTE = ("waste",)  # marker types that fill up rather than run out (not "toner bas" when low)
+_FAILURE_CODES = frozenset(failure.value for failure in DeviceFailure)
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,6 @@ class DeviceReport:
     @property
     def words(self) -> str:
         return WORDS.get(self.code, self.code)
-
-    @property
-    def problem(self) -> bool:
-        return self.state in ("warning", "error")
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class DeviceHealth:
         return {
             name: DeviceFailure(report.code)
             for name, report in self.devices.items()
-            if report.state == "error" and report.code in DeviceFailure.__members__.values()
+            if report.state == "error" and report.code in _FAILURE_CODES
         }
 
     def to_json(self) -> str:
@@ -141,15 +137,15 @@ class DeviceHealth:
                     raise ValueError(f"unknown device or state: {name!r}")
                 markers = tuple(Marker(str(n), str(k), None if v is None else int(v)) for n, k, v in item["markers"])
                 devices[name] = DeviceReport(item["state"], str(item["code"]), markers)
-        except (KeyError, TypeError, json.JSONDecodeError) as error:
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
             raise ValueError(f"not a device health snapshot: {error}") from None
         assert at is not None
         return cls(at, devices)
 
 
 def low_markers(markers: tuple[Marker, ...], low: int = MARKER_LOW_PERCENT) -> list[Marker]:
-    """The consumables running out (a waste container filling up is not one)."""
-    return [m for m in markers if m.level is not None and m.level <= low and not any(w in m.kind for w in _WASTE)]
+    """The consumables running out (a waste container filling up, ``waste-toner``, is not one)."""
+    return [m for m in markers if m.level is not None and m.level <= low and "waste" not in m.kind]
 
 
 def report(status: DeviceStatus) -> DeviceReport:

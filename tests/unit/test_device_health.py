@@ -118,8 +118,15 @@ def test_the_snapshot_round_trips_through_the_database_and_goes_stale(tmp_path: 
 
 
 def test_the_snapshot_refuses_what_it_did_not_write() -> None:
-    for text in ("", "[]", '{"at": 0, "devices": {"printer": {"state": "on fire", "code": "x", "markers": []}}}',
-                 '{"at": 0, "devices": {"coffee_machine": {"state": "ok", "code": "ok", "markers": []}}}'):  # fmt: skip
+    texts = (
+        "",
+        "[]",
+        '{"at": 0, "devices": []}',
+        '{"at": 0, "devices": {"printer": {"state": "on fire", "code": "x", "markers": []}}}',
+        '{"at": 0, "devices": {"coffee_machine": {"state": "ok", "code": "ok", "markers": []}}}',
+        '{"at": 0, "devices": {"printer": {"state": "ok", "code": "ok", "markers": [["a", "toner"]]}}}',
+    )
+    for text in texts:
         with pytest.raises(ValueError):
             DeviceHealth.from_json(text)
 
