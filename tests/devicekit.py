@@ -97,6 +97,34 @@ if [ $# -ge 6 ]; then cat "$6" > /dev/null; else cat > /dev/null; fi
 exit 0
 """
 
+# A printer reporting its supplies and state as CUPS backends do (``ATTR: marker-levels=…``,
+# ``STATE: +media-low-report``): at each job it writes to stderr the lines of the file in its URI,
+# then takes the job. cupsd keeps what it reported as the queue's attributes.
+REPORTING_BACKEND = """\
+#!/bin/sh
+if [ $# -eq 0 ]; then echo 'direct borne-reports "Unknown" "Borne test printer reporting its supplies"'; exit 0; fi
+cat "${DEVICE_URI#borne-reports:}" >&2
+if [ $# -ge 6 ]; then cat "$6" > /dev/null; else cat > /dev/null; fi
+exit 0
+"""
+
+# A USB printer that can be unplugged, as CUPS's usb backend behaves: with the file in its URI
+# missing ("unplugged") a job makes it report ``offline-report`` and wait for the printer to come
+# back ("Waiting for printer to become available"), then print. With no job, CUPS cannot know.
+USB_BACKEND = """\
+#!/bin/sh
+if [ $# -eq 0 ]; then echo 'direct borne-usb "Unknown" "Borne test USB printer"'; exit 0; fi
+plugged="${DEVICE_URI#borne-usb:}"
+if [ ! -e "$plugged" ]; then
+  echo "STATE: +offline-report" >&2
+  echo "INFO: Waiting for printer to become available." >&2
+  while [ ! -e "$plugged" ]; do sleep 0.2; done
+  echo "STATE: -offline-report" >&2
+fi
+if [ $# -ge 6 ]; then cat "$6" > /dev/null; else cat > /dev/null; fi
+exit 0
+"""
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -155,6 +183,9 @@ class PrivateCups:
         paper_out = lib / "backend" / "borne-paper-out"
         paper_out.write_text(PAPER_OUT_BACKEND)
         paper_out.chmod(0o755)
+        for name, script in (("borne-reports", REPORTING_BACKEND), ("borne-usb", USB_BACKEND)):
+            (lib / "backend" / name).write_text(script)
+            (lib / "backend" / name).chmod(0o755)
         etc = self.root / "etc"
         with (self.root / "log" / "cupsd.stderr").open("wb") as stderr:
             self.process = subprocess.Popen(
@@ -212,6 +243,28 @@ class PrivateCups:
         conn.enablePrinter(name)
         conn.acceptJobs(name)
         return refill
+
+    def add_reporting_queue(self, name: str) -> Path:
+        """A queue whose printer reports, at each job, the ``ATTR:``/``STATE:`` lines written
+        in the returned file (see REPORTING_BACKEND)."""
+        report = self.root / "state" / f"report-{uuid.uuid4().hex[:8]}"
+        report.write_text("")
+        report.chmod(0o644)
+        conn = self.connection()
+        conn.addPrinter(name, filename=str(PPD), device=f"borne-reports:{report}", info="Borne test: supplies")
+        conn.enablePrinter(name)
+        conn.acceptJobs(name)
+        return report
+
+    def add_usb_queue(self, name: str) -> Path:
+        """A queue whose printer is plugged in while the returned file exists (see USB_BACKEND)."""
+        plugged = self.root / "state" / f"plugged-{uuid.uuid4().hex[:8]}"
+        plugged.touch()
+        conn = self.connection()
+        conn.addPrinter(name, filename=str(PPD), device=f"borne-usb:{plugged}", info="Borne test: USB")
+        conn.enablePrinter(name)
+        conn.acceptJobs(name)
+        return plugged
 
     def jobs(self, which: str = "all") -> dict[int, dict[str, Any]]:
         return dict(self.connection().getJobs(which_jobs=which))

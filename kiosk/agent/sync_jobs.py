@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.core.catalogue import save_catalogue, saved_etag
+from kiosk.core.device_health import heartbeat_states, read_health
 from kiosk.core.stats.aggregate import DayAggregate
 from kiosk.core.stats.outgoing import day_figures
 from kiosk.core.stats.suppression import terminal_secret
@@ -237,12 +238,15 @@ class SyncJobs:
         enrolled, client = found
         try:
             disk = shutil.disk_usage(self.data_dir)
+            states = heartbeat_states(read_health(self.store, datetime.now(UTC)))  # written by the shell
             beat = Heartbeat(
                 device_id=enrolled.device_id,
                 software_version=software_version,
                 uptime_s=int(time.monotonic() - self.started),
                 last_sync_at=self.last_sync,
-                printer=DeviceStatus(),
+                printer=DeviceStatus.model_validate(states["printer"]),
+                scanner=DeviceStatus.model_validate(states["scanner"]),
+                ticket_printer=DeviceStatus.model_validate(states["ticket_printer"]),
                 disk_free_mb=disk.free // (1024 * 1024),
                 device_clock=datetime.now(UTC),
                 outbox_waiting=StoreOutbox(self.store).counts().get("pending", 0),

@@ -40,6 +40,7 @@ from kiosk.core.devices import (
     Ticket,
     TicketPrinterError,
 )
+from kiosk.devices.fakes_udev import FakeUdev as FakeUdev  # pyudev's fake, in a module of its own
 
 
 @dataclass

@@ -17,13 +17,14 @@ from kiosk.core.staff import RememberingTicketPrinter
 from kiosk.core.stats.events import DeviceError
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
-from kiosk.devices.select import build_buttons, build_printer, build_ticket_printer, check_touchscreen
+from kiosk.devices.select import build_buttons, build_printer, build_scanner, build_ticket_printer, check_touchscreen
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.pages.booking import LibraryGuides
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.beat import ShellBeat
 from kiosk.shell.booking import BookingPanel
 from kiosk.shell.controller import SessionController
+from kiosk.shell.devicewatch import DeviceWatch, watch_devices
 from kiosk.shell.first_screen import WELCOME_PAGE, FirstScreen
 from kiosk.shell.mediation import MediationPanel
 from kiosk.shell.operations import Operation
@@ -61,11 +62,14 @@ class Kiosk:
     staff: StaffMode
     buttons: ButtonSource | None = None  # [devices.buttons], read in a thread of their own
     booking: BookingPanel | None = None
+    devices: DeviceWatch | None = None  # the devices' health, probed for the console and the heartbeat
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
         if self.buttons is not None:
             self.buttons.stop()
+        if self.devices is not None:
+            self.devices.stop()
         self.watchdog.stop()
         self.staff.stop()
         self.mediation.stop()
@@ -168,6 +172,12 @@ def build_kiosk(
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
     if store is not None:
         ShellBeat(store, clock, parent=controller)  # the console's health page reads it
+    scanner = build_scanner(settings.devices)
+    watch = (
+        watch_devices(store, clock, printer, tickets, scanner, controller.record, controller)
+        if store is not None
+        else None
+    )
     mediation = MediationPanel(desk, controller, window.top_bar)
     actions = ActionTable(controller, mediation, BookingPanel(booking, controller))
     watchdog = RendererWatchdog(
@@ -187,7 +197,7 @@ def build_kiosk(
     buttons = buttons if buttons is not None else build_buttons(settings.devices)
     if buttons is not None:  # a press comes in as the top bar's own: same queued path, same verbs
         buttons.start(window.top_bar.triggered.emit)
-    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons, actions.booking)
+    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons, actions.booking, watch)
 
 
 def report_touchscreen(kiosk: Kiosk, probe: Callable[[], DeviceStatus] = check_touchscreen) -> None:
@@ -197,6 +207,8 @@ def report_touchscreen(kiosk: Kiosk, probe: Callable[[], DeviceStatus] = check_t
     def record(status: DeviceStatus) -> None:
         if status.state is DeviceState.ABSENT:
             kiosk.controller.record(DeviceError, device="touchscreen", error=DeviceFailure.ABSENT)
+        if kiosk.devices is not None:
+            kiosk.devices.set_touchscreen(status)
 
     Operation(kiosk.window, probe, name="touchscreen").success(record).run()
 

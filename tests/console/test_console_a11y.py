@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.core.device_health import DeviceHealth, DeviceReport, write_health
+from kiosk.core.devices import Marker
 from kiosk.core.mediation.booking import AppointmentBook
 from kiosk.core.mediation.calls import CallQueue
 from kiosk.core.mediation.closures import add_closure
@@ -51,6 +53,8 @@ def furnish(server: ConsoleServer, book: AppointmentBook) -> None:
     with ctx.db() as store:
         soon = datetime.now(PARIS).date() + timedelta(days=20)
         add_closure(store, Closure(start=soon, end=soon + timedelta(days=2), reason="Inventaire"), datetime.now(UTC))
+        toner = (Marker("Black Toner", "toner", 9), Marker("Drum", "opc", 64))
+        write_health(store, DeviceHealth(datetime.now(UTC), {"printer": DeviceReport("warning", "toner_low", toner)}))
 
 
 def test_every_console_page_has_no_serious_accessibility_violation(

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.agent.console import health
+from kiosk.agent.console import device_panel, health
 from kiosk.agent.console.accounts import Login
 from kiosk.agent.console.context import ConsoleContext
 from kiosk.agent.console.health import Check, Prober
@@ -106,6 +106,7 @@ async def sync(ctx: ConsoleContext, _login: Login, _prober: Prober) -> dict[str,
 
 
 PANELS: tuple[Panel, ...] = (
+    Panel("releve", "Relevé de la borne", device_panel.snapshot, "_device_health.html"),
     Panel("imprimantes", "Imprimantes", printers),
     Panel("tickets", "Imprimante à tickets", ticket_printer),
     Panel("scanner", "Scanner", scanner),

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kiosk.agent.sync_jobs import load_enrolment
-from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus, DeviceWarning
+from kiosk.core.device_health import FAILURE_WORDS, WARNING_WORDS
+from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
 from kiosk.core.mediation.presence import SHELL_SILENT_S, shell_seen
 from kiosk.core.settings import DevicesSettings
 from kiosk.core.store import Store
@@ -36,28 +37,6 @@ DISK_LOW_BYTES = 1024**3
 
 Level = Literal["ok", "warning", "error", "absent"]
 LEVEL_WORDS: dict[Level, str] = {"ok": "En ordre", "warning": "À surveiller", "error": "En panne", "absent": "Absent"}
-
-FAILURE_WORDS: dict[DeviceFailure, str] = {
-    DeviceFailure.ABSENT: "aucun appareil trouvé",
-    DeviceFailure.OFFLINE: "ne répond pas (éteint, câble, réseau ?)",
-    DeviceFailure.STOPPED: "mis en pause",
-    DeviceFailure.REFUSED: "refuse les travaux",
-    DeviceFailure.BUSY: "occupé",
-    DeviceFailure.PAPER_OUT: "plus de papier",
-    DeviceFailure.JAM: "bourrage papier",
-    DeviceFailure.TONER_OUT: "plus d'encre ou de toner",
-    DeviceFailure.DOOR_OPEN: "une porte ou un capot est ouvert",
-    DeviceFailure.OUTPUT_FULL: "le bac de sortie est plein",
-    DeviceFailure.NO_DOCUMENT: "document introuvable",
-    DeviceFailure.BAD_DOCUMENT: "document illisible",
-    DeviceFailure.TOO_LARGE: "document trop gros",
-    DeviceFailure.TIMED_OUT: "ne répond pas à temps",
-    DeviceFailure.UNKNOWN: "erreur inconnue",
-}
-WARNING_WORDS: dict[DeviceWarning, str] = {
-    DeviceWarning.PAPER_LOW: "papier bientôt épuisé",
-    DeviceWarning.TONER_LOW: "encre ou toner bientôt épuisé",
-}
 
 
 @dataclass(frozen=True)

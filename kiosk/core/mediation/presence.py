@@ -68,18 +68,29 @@ def agent_alive(store: Store, now: datetime, silent_after_s: float = AGENT_SILEN
     return seen is not None and now - seen[1] <= timedelta(seconds=silent_after_s)
 
 
-def shell_beat(store: Store, at: datetime) -> bool:
-    """The shell is alive at ``at``: one try, no wait (the GUI thread calls it); whether it was written."""
+def try_set(store: Store, key: str, value: str, at: datetime) -> bool:
+    """One row of ``agent_status`` written in one try, never a wait (the shell's GUI thread
+    writes so); whether it was written."""
     try:
         with store.transaction() as conn:
             conn.execute(
-                "INSERT INTO agent_status (key, value, updated_ms) VALUES (?, 'alive', ?)"
+                "INSERT INTO agent_status (key, value, updated_ms) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
-                (_SHELL_BEAT, to_ms(at)),
+                (key, value, to_ms(at)),
             )
     except sqlite3.Error:
         return False  # locked by the agent right now, or the store is closing: the next beat will do
     return True
+
+
+def read_status(store: Store, key: str) -> tuple[str, datetime] | None:
+    """A row of ``agent_status``: its value and when it was written."""
+    return _get(store, key)
+
+
+def shell_beat(store: Store, at: datetime) -> bool:
+    """The shell is alive at ``at``: one try, no wait (the GUI thread calls it); whether it was written."""
+    return try_set(store, _SHELL_BEAT, "alive", at)
 
 
 def shell_seen(store: Store) -> datetime | None:
