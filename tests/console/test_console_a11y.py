@@ -36,6 +36,7 @@ PAGES = {
     "devices": "/appareils",
     "statistics": "/statistiques?periode=semaine-derniere",
     "settings": "/reglages",
+    "printing": "/impressions",
 }
 SHOT = ("devices", "statistics", "settings")
 

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.console.conftest import STAFF, ConsoleServer, audit_rows, form_token
+from tests.axekit import serious_violations
+from tests.console.conftest import ADMIN, STAFF, ConsoleServer, audit_rows, form_token
 from tests.devicekit import PdfQueue, free_port, make_pdf, page_count, wait_for
 
 pytestmark = [pytest.mark.console, pytest.mark.cups, pytest.mark.devices]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "console-printing.png"
 
 
 def staff_page(server: ConsoleServer) -> tuple[object, str]:
@@ -54,7 +56,8 @@ def test_staff_cancel_a_held_job(console_server: ConsoleServer, pdf_queue: PdfQu
     pdf = pdf_queue.output.parent / f"{pdf_queue.name}-held.pdf"
     pdf.write_bytes(make_pdf(2))
     try:
-        number = cupsd.connection().printFile(pdf_queue.name, str(pdf), "CV de Mme Martin", {"job-hold-until": "indefinite"})
+        hold = {"job-hold-until": "indefinite"}
+        number = cupsd.connection().printFile(pdf_queue.name, str(pdf), "CV de Mme Martin", hold)
     finally:
         pdf.unlink()
     staff, page = staff_page(console_server)
@@ -127,3 +130,37 @@ def test_a_file_that_is_not_what_its_name_says_is_refused_in_french(
     )
     assert answer.status_code == 400 and words in answer.text.replace("&#39;", "'")
     assert cupsd.jobs("all") == {} and leftovers() == before
+
+
+@pytest.mark.a11y
+@pytest.mark.browser
+def test_the_page_with_jobs_reads_well(console_server: ConsoleServer, pdf_queue: PdfQueue, browser) -> None:  # type: ignore[no-untyped-def]
+    """axe-core on the page with a held, a printed and a refused job, logged in; a screenshot."""
+    cupsd = pdf_queue.cupsd
+    console_server.console.context.cups_server = cupsd.server
+    pdf = pdf_queue.output.parent / f"{pdf_queue.name}-shot.pdf"
+    pdf.write_bytes(make_pdf(2))
+    try:
+        conn = cupsd.connection()
+        conn.printFile(pdf_queue.name, str(pdf), "Borne", {})
+        wait_for(lambda: not cupsd.jobs("not-completed"))
+        conn.printFile(pdf_queue.name, str(pdf), "Borne", {"job-hold-until": "indefinite"})
+        conn.printFile(pdf_queue.name, str(pdf), "Borne", {"job-hold-until": "indefinite", "copies": "2"})
+    finally:
+        pdf.unlink()
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 820, "height": 1180}, locale="fr-FR")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(console_server.url + "/connexion")
+    page.fill("#name", ADMIN[0])
+    page.fill("#password", ADMIN[1])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/appels")
+    page.goto(console_server.url + "/impressions")
+    assert page.locator("tr.held").count() == 2
+    violations = serious_violations(page)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    context.close()
+    assert violations == [] and errors == []

@@ -112,7 +112,7 @@ def list_jobs(server: str | None, known: dict[str, KnownJob], today: date, zone:
             if completed.date() != today:
                 continue
         mine = known.get(str(number))
-        pages = str(mine.pages) if mine else str(attributes.get("job-impressions") or "?")
+        pages = str(mine.pages) if mine else str(attributes.get("job-impressions") or "—")
         copies = mine.copies if mine else int(attributes.get("copies") or 1)
         document = "Impression de l'accueil" if mine and mine.origin == "staff" else "Document de la borne"
         queue = str(attributes.get("job-printer-uri", "")).rpartition("/")[2]
