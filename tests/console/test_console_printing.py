@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.agentkit import log_in
 from tests.axekit import serious_violations
 from tests.console.conftest import ADMIN, STAFF, ConsoleServer, audit_rows, form_token
 from tests.devicekit import PdfQueue, free_port, make_pdf, page_count, wait_for
@@ -152,11 +153,7 @@ def test_the_page_with_jobs_reads_well(console_server: ConsoleServer, pdf_queue:
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.goto(console_server.url + "/connexion")
-    page.fill("#name", ADMIN[0])
-    page.fill("#password", ADMIN[1])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/appels")
+    log_in(page, console_server.url, *ADMIN)
     page.goto(console_server.url + "/impressions")
     assert page.locator("tr.held").count() == 2
     violations = serious_violations(page)
