@@ -243,6 +243,7 @@ class PrintingSettings(_Strict):
     pages_per_session: int = Field(default=20, ge=0, le=10_000)  # 0: every job waits for staff
     pages_per_day: int = Field(default=200, ge=0, le=100_000)  # the whole terminal, all sessions of the day
     max_copies: int = Field(default=5, ge=1, le=99)  # copies one job may ask for
+    held_keep_hours: int = Field(default=12, ge=1, le=168)  # a held job not released by then is purged
 
 
 class KioskSettings(_Strict):

@@ -17,7 +17,6 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -39,7 +38,7 @@ from kiosk.agent.console.print_jobs import (
     queues,
 )
 from kiosk.core.devices import JobId, PrinterError, PrintOutcome
-from kiosk.core.printing import forget_jobs_before, known_jobs, record_job
+from kiosk.core.printing import known_jobs, record_job
 from kiosk.core.stats.events import PrintJob, StaffPrint
 from kiosk.core.stats.recorder import StatsRecorder
 
@@ -50,7 +49,6 @@ PATH = "/impressions"
 UPLOAD_PATH = "/impressions/imprimer"
 CUPS_TIMEOUT_S = 4.0
 MAX_COPIES = 20
-KEEP_JOBS = timedelta(days=2)  # a job's numbers are kept this long (the page lists today's)
 NOTICES = {
     "liberee": "Impression libérée : elle sort à l'imprimante.",
     "annulee": "Impression annulée et effacée de l'imprimante.",
@@ -221,7 +219,6 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
             shutil.rmtree(directory, ignore_errors=True)  # the staff's file leaves the terminal at once
         with ctx.db() as store:
             record_job(store, job_id, queue, pages, copies, held=False, origin="staff", at=ctx.clock.now())
-            forget_jobs_before(store, ctx.clock.now() - KEEP_JOBS)
         ctx.audit(login.account, "print_staff", f"job {job_id} ({pages * copies} p., {queue})")
         recorder_record(StaffPrint(pages=min(10_000, pages * copies)))
         return RedirectResponse(f"{PATH}?avis=envoyee", status_code=303)
