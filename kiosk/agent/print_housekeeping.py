@@ -11,7 +11,8 @@ quota's days after forty.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from kiosk.core.ports import Clock
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 KEEP_NUMBERS = timedelta(days=2)
 KEEP_QUOTA_DAYS = timedelta(days=40)
+CUPS_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -31,6 +33,9 @@ class PrintHousekeeping:
     settings: KioskSettings
     clock: Clock
     cups_server: str | None = None  # None: CUPS_SERVER or libcups' default
+    timeout_s: float = CUPS_TIMEOUT_S
+    _busy: bool = field(default=False, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def run(self) -> int:
         """Purge the held jobs that waited too long; returns how many. Never raises."""
@@ -50,21 +55,42 @@ class PrintHousekeeping:
         held = {job_id for job_id, job in known_jobs(self.store).items() if job.held and job.origin == "resident"}
         if not held:
             return 0
-        from kiosk.agent.console.print_jobs import HELD, connect
+        # CUPS may hang: never on the scheduler's thread (the beat the shell reads runs there).
+        with self._lock:
+            if self._busy:
+                log.warning("agent.print_housekeeping_still_running")
+                return 0
+            self._busy = True
+        result: list[int] = []
+        worker = threading.Thread(
+            target=self._cancel_old, args=(held, oldest, result), name="agent-print-housekeeping", daemon=True
+        )
+        worker.start()
+        worker.join(self.timeout_s)
+        if worker.is_alive():
+            log.warning("agent.print_housekeeping_timed_out", extra={"timeout_s": self.timeout_s})
+        return sum(result)
 
-        conn = connect(self.cups_server)
-        asked = ["job-id", "job-state", "time-at-creation"]  # "job-id" too, or CUPS answers no job
-        jobs = conn.getJobs(which_jobs="not-completed", requested_attributes=asked)
-        expired = 0
-        for number, attributes in jobs.items():
-            if str(number) not in held or int(attributes.get("job-state", 0)) != HELD:
-                continue
-            if int(attributes.get("time-at-creation") or 0) > oldest:
-                continue
-            conn.cancelJob(number, purge_job=True)
-            expired += 1
-            log.info("print.held_job_expired", extra={"job": number})
-        return expired
+    def _cancel_old(self, held: set[str], oldest: int, result: list[int]) -> None:
+        try:
+            from kiosk.agent.console.print_jobs import HELD, connect
+
+            conn = connect(self.cups_server)
+            asked = ["job-id", "job-state", "time-at-creation"]  # "job-id" too, or CUPS answers no job
+            jobs = conn.getJobs(which_jobs="not-completed", requested_attributes=asked)
+            for number, attributes in jobs.items():
+                if str(number) not in held or int(attributes.get("job-state", 0)) != HELD:
+                    continue
+                if int(attributes.get("time-at-creation") or 0) > oldest:
+                    continue
+                conn.cancelJob(number, purge_job=True)
+                result.append(1)
+                log.info("print.held_job_expired", extra={"job": number})
+        except Exception:
+            log.exception("agent.print_housekeeping_failed")
+        finally:
+            with self._lock:
+                self._busy = False
 
     def _forget(self) -> None:
         try:

@@ -4,6 +4,8 @@ always, they are left alone."""
 
 from __future__ import annotations
 
+import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,3 +48,24 @@ def test_a_held_job_nobody_released_is_purged_after_held_keep_hours(pdf_queue: P
     PrintHousekeeping(store, settings, clock, cups_server=cupsd.server).run()
     assert known_jobs(store) == {}  # forgotten after two days
     store.close()
+
+
+def test_a_hung_cups_does_not_hold_the_agent(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A server that takes the connection and never answers: run() gives up after its timeout
+    (the scheduler's thread carries the beat the shell reads), and does not start a second call."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    store = open_store(tmp_path / "kiosk.db", Role.AGENT)
+    try:
+        record_job(store, JobId("7"), "", 1, 1, held=True, origin="resident", at=datetime.now(UTC))
+        server = f"127.0.0.1:{listener.getsockname()[1]}"
+        housekeeping = PrintHousekeeping(store, KioskSettings(), ManualClock(), cups_server=server, timeout_s=1)
+        started = time.monotonic()
+        assert housekeeping.run() == 0
+        assert housekeeping.run() == 0  # the first call still hangs: no second thread
+        assert time.monotonic() - started < 5
+        logged = [record.getMessage() for record in caplog.records]
+        assert "agent.print_housekeeping_timed_out" in logged
+        assert "agent.print_housekeeping_still_running" in logged
+    finally:
+        listener.close()
+        store.close()
