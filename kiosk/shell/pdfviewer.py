@@ -48,6 +48,7 @@ class PdfViewer(QWidget):
         self.tracker.progress.connect(self._on_progress)
         self._printing_pages = 0
         self._decision: Decision | None = None  # the job on its way to the printer, if counted
+        self._holding = False  # the job was sent held (over the quota)
         self._path: Path | None = None
         self._t: Translator = translator("fr")
         self._document = QPdfDocument(self)
@@ -134,6 +135,7 @@ class PdfViewer(QWidget):
             hold = self._decision.hold
             if not hold:
                 self.printer.quota.charge(self._decision.pages)  # given back if the printer refuses
+        self._holding = hold
         self.tracker.submit(self._path, pages, options=PrintOptions(hold=hold))
 
     def cancel_all(self) -> None:
@@ -160,6 +162,8 @@ class PdfViewer(QWidget):
             text = self._t(CANCELLED)
         elif reason:
             text = self._t(printer_message(DeviceFailure(reason)))
+        elif self._holding:  # submitted held: it waits for staff from the start
+            text = self._t(HELD)
         else:
             pages = self._printing_pages
             text = self._t.ngettext(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +51,24 @@ def test_a_dead_cups_is_said_in_french_not_an_error(console_server: ConsoleServe
         console_server.url + "/impressions/7/liberer", data={"csrf": form_token(page)}
     )
     assert answer.status_code == 503 and "ne répond pas" in answer.text
+
+
+def test_a_hung_cups_does_not_hold_the_page(console_server: ConsoleServer) -> None:
+    """A server that takes the connection and never answers: the page says so after the
+    timeout, and the next view does not start a second call behind the hung one."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    console_server.console.context.cups_server = f"127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        staff = console_server.login(*STAFF)
+        started = time.monotonic()
+        first = staff.get(console_server.url + "/impressions", timeout=30)
+        took = time.monotonic() - started
+        second = staff.get(console_server.url + "/impressions", timeout=30)
+        took_again = time.monotonic() - started - took
+    finally:
+        listener.close()
+    assert first.status_code == 200 and "ne répond pas (rien après 4 s)" in first.text and took < 8
+    assert second.status_code == 200 and "la demande précédente attend encore" in second.text and took_again < 2
 
 
 def test_staff_cancel_a_held_job(console_server: ConsoleServer, pdf_queue: PdfQueue, tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def test_an_over_quota_job_waits_in_cups_until_staff_release_it(
     qtbot.waitUntil(lambda: viewer.status.text() == HELD_WORDS, timeout=10_000)
     [number] = cupsd.jobs("not-completed")
     assert cupsd.connection().getJobAttributes(number)["job-state"] == 4  # held (IPP_JOB_HELD)
-    assert recorded(kiosk, "print_job") == [{"pages": 3, "status": "held"}]
+    qtbot.waitUntil(lambda: recorded(kiosk, "print_job") == [{"pages": 3, "status": "held"}], timeout=10_000)
 
     kiosk.controller.end_session()  # the resident walks to the reception
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)

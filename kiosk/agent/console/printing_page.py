@@ -60,17 +60,16 @@ class CupsTimedOut(CupsDown):
     pass
 
 
-_running: set[str] = set()
 _running_lock = threading.Lock()
 
 
-async def bounded(name: str, call: Callable[[], T], timeout_s: float = CUPS_TIMEOUT_S) -> T:
+async def bounded(name: str, call: Callable[[], T], running: set[str], timeout_s: float = CUPS_TIMEOUT_S) -> T:
     """``call()`` on a daemon thread, at most ``timeout_s``; a call of that name still hanging
-    from before is not started again (``CupsTimedOut`` at once)."""
+    from before (``running``: one set per console) is not started again (``CupsTimedOut`` at once)."""
     with _running_lock:
-        if name in _running:
+        if name in running:
             raise CupsTimedOut("Le serveur d'impression (CUPS) ne répond pas (la demande précédente attend encore).")
-        _running.add(name)
+        running.add(name)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
@@ -87,7 +86,7 @@ async def bounded(name: str, call: Callable[[], T], timeout_s: float = CUPS_TIME
             failure = error
         finally:
             with _running_lock:
-                _running.discard(name)
+                running.discard(name)
         with contextlib.suppress(RuntimeError):  # the loop may be gone
             loop.call_soon_threadsafe(settle, result, failure)
 
@@ -126,6 +125,11 @@ def _printer_words(error: Exception) -> str:
 
 
 def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
+    running: set[str] = set()
+
+    async def cups(name: str, call: Callable[[], T]) -> T:
+        return await bounded(name, call, running)
+
     def printer(queue: str | None = None) -> Any:
         from kiosk.devices.cups import CupsPrinter
 
@@ -145,8 +149,8 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
         default: str | None = None
         cups_error = ""
         try:
-            jobs = await bounded("jobs", lambda: list_jobs(ctx.cups_server, known, today, ctx.zone))
-            names, default = await bounded("queues", lambda: queues(ctx.cups_server))
+            jobs = await cups("jobs", lambda: list_jobs(ctx.cups_server, known, today, ctx.zone))
+            names, default = await cups("queues", lambda: queues(ctx.cups_server))
         except CupsDown as down:
             cups_error = str(down)
         mine = ctx.settings.devices.printer_queue or default or ""
@@ -175,9 +179,9 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
             mine = known_jobs(store).get(job_id)
         try:
             if action == "release":
-                await bounded(f"release-{number}", lambda: printer().release(job_id))
+                await cups(f"release-{number}", lambda: printer().release(job_id))
             else:
-                await bounded(f"cancel-{number}", lambda: printer().cancel(job_id, purge=True))
+                await cups(f"cancel-{number}", lambda: printer().cancel(job_id, purge=True))
         except (PrinterError, CupsDown) as error:
             return await page(login, status=503, error=_printer_words(error))
         ctx.audit(login.account, "print_release" if action == "release" else "print_cancel", f"job {number}")
@@ -210,7 +214,7 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
         try:
             pdf, pages = as_pdf(data, Path(directory))
             del data
-            job_id = await bounded("staff-print", lambda: printer(queue).submit(pdf, title=STAFF_TITLE, copies=copies))
+            job_id = await cups("staff-print", lambda: printer(queue).submit(pdf, title=STAFF_TITLE, copies=copies))
         except UploadRefused as refused:
             return await page(login, status=400, error=str(refused))
         except (PrinterError, CupsDown) as error:
