@@ -90,6 +90,15 @@ def forget_jobs_before(store: Store, before: datetime) -> int:
     return cursor.rowcount
 
 
+def pages_since(store: Store, kind: str, since: datetime) -> int:
+    """Pages of the ``kind`` events ("staff_print", "print_job") recorded since ``since``."""
+    row = store.conn.execute(
+        "SELECT COALESCE(SUM(json_extract(data, '$.pages')), 0) FROM events WHERE kind = ? AND ts_ms >= ?",
+        (kind, int(since.timestamp() * 1000)),
+    ).fetchone()
+    return int(row[0])
+
+
 class PrintQuota:
     """The quota of one terminal: the session's pages in memory, the day's in the store."""
 

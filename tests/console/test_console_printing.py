@@ -128,6 +128,7 @@ def test_staff_print_a_pdf_or_an_image(
     assert who == STAFF[0] and name not in target
     listed = staff.get(console_server.url + "/impressions").text  # type: ignore[attr-defined]
     assert "Impression de l&#39;accueil" in listed and name not in listed
+    assert f"l'accueil a imprimé {pages} page" in listed
 
 
 @pytest.mark.parametrize(

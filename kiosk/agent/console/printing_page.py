@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -38,7 +39,7 @@ from kiosk.agent.console.print_jobs import (
     queues,
 )
 from kiosk.core.devices import JobId, PrinterError, PrintOutcome
-from kiosk.core.printing import known_jobs, record_job
+from kiosk.core.printing import known_jobs, pages_since, record_job
 from kiosk.core.stats.events import PrintJob, StaffPrint
 from kiosk.core.stats.recorder import StatsRecorder
 
@@ -142,8 +143,10 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
     async def page(login: Login, status: int = 200, notice: str = "", error: str = "") -> Response:
         now = ctx.clock.now()
         today = now.astimezone(ctx.zone).date()
+        midnight = datetime.combine(today, time(), ctx.zone)
         with ctx.db() as store:
             known = known_jobs(store)
+            staff_pages = pages_since(store, StaffPrint.kind, midnight)
         jobs: list[JobRow] = []
         names: list[str] = []
         default: str | None = None
@@ -166,6 +169,7 @@ def add_routes(app: FastAPI, ctx: ConsoleContext) -> None:
             notice=notice,
             error=error,
             max_copies=MAX_COPIES,
+            staff_pages=staff_pages,
             max_mb=MAX_UPLOAD_BYTES // 1024 // 1024,
         )
 
