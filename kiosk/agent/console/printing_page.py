@@ -73,6 +73,7 @@ async def bounded(name: str, call: Callable[[], T], running: set[str], timeout_s
         running.add(name)
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved after a timeout too
 
     def settle(result: Any, error: BaseException | None) -> None:
         if not future.done():
