@@ -142,6 +142,7 @@ class PdfViewer(QWidget):
         """Session end: cancel the session's print jobs and erase them from the printer."""
         self.tracker.cancel_all()
         self.print_button.setEnabled(True)
+        self._decision, self._holding = None, False
         if isinstance(self.printer, QuotaPrinter):
             self.printer.quota.end_session()
 
