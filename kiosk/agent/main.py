@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from kiosk.agent.appointment_jobs import PURGE_HOUR, PURGE_MINUTE, AppointmentJobs
 from kiosk.agent.jobs import StatsJobs
 from kiosk.agent.notify_jobs import ALERTS_EVERY_S, REMINDERS_EVERY_MIN, NotifyJobs
+from kiosk.agent.print_housekeeping import PrintHousekeeping
 from kiosk.agent.sync_jobs import SyncJobs
 from kiosk.agent.version import software_version
 from kiosk.core.loading import ConfigError, format_problems, load_for_process
@@ -175,6 +176,8 @@ def run_agent(
         beat_job, "interval", args=[store, clock], seconds=AGENT_BEAT_S, next_run_time=now, id="beat", **common
     )
     scheduler.add_job(end_of_day_job, "cron", args=[calls], hour=0, minute=5, id="calls-end-of-day", **common)
+    prints = PrintHousekeeping(store, settings, clock)  # held jobs nobody released, purged
+    scheduler.add_job(prints.run, "interval", hours=1, jitter=60, next_run_time=now, id="print-housekeeping", **common)
     scheduler.add_job(end_of_day_job, "date", args=[calls], run_date=now, id="calls-end-of-day-at-start", **common)
     scheduler.add_job(
         appointments.refresh_calendars,

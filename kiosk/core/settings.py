@@ -236,6 +236,16 @@ class StaffSettings(_Strict):
     panel_timeout_s: int = Field(default=60, ge=1, le=600)  # untouched this long, the panel closes
 
 
+class PrintingSettings(_Strict):
+    """[printing]: what a resident prints without asking (pages × copies); past it the job waits
+    at the reception, held in CUPS, until staff release it from the console."""
+
+    pages_per_session: int = Field(default=20, ge=0, le=10_000)  # 0: every job waits for staff
+    pages_per_day: int = Field(default=200, ge=0, le=100_000)  # the whole terminal, all sessions of the day
+    max_copies: int = Field(default=5, ge=1, le=99)  # copies one job may ask for
+    held_keep_hours: int = Field(default=12, ge=1, le=168)  # a held job not released by then is purged
+
+
 class KioskSettings(_Strict):
     centre: CentreSettings = Field(default_factory=CentreSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
@@ -249,6 +259,7 @@ class KioskSettings(_Strict):
     mediator: MediatorSettings = Field(default_factory=MediatorSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
     staff: StaffSettings = Field(default_factory=StaffSettings)
+    printing: PrintingSettings = Field(default_factory=PrintingSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
 

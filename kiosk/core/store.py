@@ -199,6 +199,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notifications_due ON notifications (state, next_attempt_ms);
     """,
+    # 9: the free printing quota's day count and the print jobs' numbers (kiosk.core.printing):
+    # counts only, never a document's name
+    """
+    CREATE TABLE print_quota_days (
+        day     TEXT PRIMARY KEY,   -- YYYY-MM-DD, the centre's calendar
+        pages   INTEGER NOT NULL    -- pages printed without asking that day
+    );
+    CREATE TABLE print_jobs (
+        job_id      TEXT PRIMARY KEY,   -- the CUPS job number
+        queue       TEXT NOT NULL,      -- "" for the default destination
+        pages       INTEGER NOT NULL,
+        copies      INTEGER NOT NULL,
+        held        INTEGER NOT NULL,   -- 1: over the quota, waiting for staff
+        origin      TEXT NOT NULL,      -- resident | staff
+        created_ms  INTEGER NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

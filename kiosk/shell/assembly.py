@@ -7,11 +7,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
 from kiosk.core.mediation.desk import MediationDesk
 from kiosk.core.mediation.reservation import ReservationDesk
 from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
+from kiosk.core.printing import PrintQuota, QuotaPrinter
 from kiosk.core.settings import Config
 from kiosk.core.staff import RememberingTicketPrinter
 from kiosk.core.stats.events import DeviceError
@@ -114,6 +116,9 @@ def build_kiosk(
     if store is _DEFAULT:
         store = open_shell_store(config)
     assert store is None or isinstance(store, Store)
+    # The resident's PDF viewer prints within the free quota ([printing]); staff's test page does not count.
+    quota = PrintQuota(settings.printing, store, clock, ZoneInfo(settings.centre.timezone))
+    resident_printer = QuotaPrinter(printer, quota, settings.devices.printer_queue)
     if template_cache is _DEFAULT:
         template_cache = settings.paths.data_dir / "cache" / "templates"
     assert template_cache is None or isinstance(template_cache, Path)
@@ -148,13 +153,13 @@ def build_kiosk(
     pages = ResidentPages(renderer, services)
     if shown is None:
         scheme_handler = KioskSchemeHandler(pages)
-        window = KioskWindow(settings.centre.name, scheme_handler, printer)
+        window = KioskWindow(settings.centre.name, scheme_handler, resident_printer)
         scheme_handler.setParent(window)
         welcome_shown = False
     else:
         scheme_handler, window = shown.scheme_handler, shown.window
         scheme_handler.set_source(pages)
-        window.printer = printer
+        window.printer = resident_printer
         welcome_shown = pages.render(WELCOME_PAGE, {}).body == shown.screen.body
     read_aloud.setParent(window)
     controller = SessionController(

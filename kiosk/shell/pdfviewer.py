@@ -14,8 +14,9 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.core.devices import DeviceFailure, JobState, printer_message
+from kiosk.core.devices import DeviceFailure, JobId, JobState, PrintOptions, printer_message
 from kiosk.core.ports import Printer
+from kiosk.core.printing import HELD_WORDS, Decision, QuotaPrinter
 from kiosk.devices.absent import NoPrinter
 from kiosk.i18n import N_, Translator, translator
 from kiosk.shell.printing import OVER, PrintTracker
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 PRINTED = N_("C'est imprimé. Vous pouvez prendre vos feuilles à l'imprimante.")
-HELD = N_("Votre impression attend l'accord de l'accueil. Demandez à un membre de l'accueil.")
+HELD = HELD_WORDS
 CANCELLED = N_("L'impression a été annulée. Un membre de l'accueil peut vous aider.")
 
 
@@ -46,6 +47,8 @@ class PdfViewer(QWidget):
         self.tracker.problem.connect(lambda _job, reason: self.printFailed.emit(reason))
         self.tracker.progress.connect(self._on_progress)
         self._printing_pages = 0
+        self._decision: Decision | None = None  # the job on its way to the printer, if counted
+        self._holding = False  # the job was sent held (over the quota)
         self._path: Path | None = None
         self._t: Translator = translator("fr")
         self._document = QPdfDocument(self)
@@ -124,16 +127,32 @@ class PdfViewer(QWidget):
         """Send the document to the printer; the status line follows the job until it is over."""
         if self._path is None or self.tracker.busy:
             return
-        self._printing_pages = self._document.pageCount()
+        self._printing_pages = pages = max(1, self._document.pageCount())
         self.print_button.setEnabled(False)
-        self.tracker.submit(self._path, max(1, self._printing_pages))
+        hold = False
+        if isinstance(self.printer, QuotaPrinter):  # decided here: the store belongs to this thread
+            self._decision = self.printer.quota.decide(pages)
+            hold = self._decision.hold
+            if not hold:
+                self.printer.quota.charge(self._decision.pages)  # given back if the printer refuses
+        self._holding = hold
+        self.tracker.submit(self._path, pages, options=PrintOptions(hold=hold))
 
     def cancel_all(self) -> None:
         """Session end: cancel the session's print jobs and erase them from the printer."""
         self.tracker.cancel_all()
         self.print_button.setEnabled(True)
+        self._decision, self._holding = None, False
+        if isinstance(self.printer, QuotaPrinter):
+            self.printer.quota.end_session()
 
-    def _on_progress(self, _job: str, state: str, reason: str) -> None:
+    def _on_progress(self, job: str, state: str, reason: str) -> None:
+        decision, self._decision = self._decision, None
+        if decision is not None and isinstance(self.printer, QuotaPrinter):
+            if job:
+                self.printer.remember(JobId(job), decision, self._printing_pages, 1)
+            elif not decision.hold:
+                self.printer.quota.refund(decision.pages)
         if state in OVER:
             self.print_button.setEnabled(True)
         if state == JobState.DONE:
@@ -144,6 +163,8 @@ class PdfViewer(QWidget):
             text = self._t(CANCELLED)
         elif reason:
             text = self._t(printer_message(DeviceFailure(reason)))
+        elif self._holding:  # submitted held: it waits for staff from the start
+            text = self._t(HELD)
         else:
             pages = self._printing_pages
             text = self._t.ngettext(

@@ -15,7 +15,8 @@ failed, or ``max_polls`` ran out. Its signals say what a resident or the statist
   into words; ``state in OVER`` means the tracker stopped following the job.
 
 ``cancel_all()`` cancels every job of the session and purges it, finished or not, with its spool
-file, from the printer's history: the window calls it while wiping the session.
+file, from the printer's history: the window calls it while wiping the session. A job submitted
+held (over the quota) is left to staff: the resident was told to ask for it at the reception.
 """
 
 from __future__ import annotations
@@ -75,10 +76,11 @@ class PrintTracker(QObject):
 
     def submit(self, pdf: Path, pages: int, *, copies: int = 1, options: PrintOptions | None = None) -> None:
         generation = self._generation
+        held = options is not None and options.hold
         self._submitting += 1
         Operation(
             self, lambda: self.printer.submit(pdf, title=JOB_TITLE, copies=copies, options=options), name="print.submit"
-        ).success(lambda job_id: self._submitted(generation, job_id, pages)).failure(
+        ).success(lambda job_id: self._submitted(generation, job_id, pages, held)).failure(
             lambda error: self._submit_failed(generation, error)
         ).run()
 
@@ -93,12 +95,14 @@ class PrintTracker(QObject):
             self._purge(job_id)
 
     # -- answers from the workers ------------------------------------------------------------
-    def _submitted(self, generation: int, job_id: JobId, pages: int) -> None:
+    def _submitted(self, generation: int, job_id: JobId, pages: int, held: bool = False) -> None:
         if generation != self._generation:
-            self._purge(job_id)  # the session ended while this job was on its way
+            if not held:
+                self._purge(job_id)  # the session ended while this job was on its way
             return
         self._submitting -= 1
-        self._session_jobs.append(job_id)
+        if not held:  # a job held for staff outlives the session: staff release or cancel it
+            self._session_jobs.append(job_id)
         self._watches[job_id] = _Watch(job_id, pages, self.max_polls)
         log.info("print.submitted", extra={"job": job_id, "pages": pages})
         self.progress.emit(job_id, JobState.QUEUED.value, "")

@@ -38,6 +38,7 @@ PAGES = {
     "devices": "/appareils",
     "statistics": "/statistiques?periode=semaine-derniere",
     "settings": "/reglages",
+    "printing": "/impressions",
 }
 SHOT = ("devices", "statistics", "settings")
 

@@ -20,6 +20,7 @@ SAMPLE = {
     "person_id": "marie",
     "token": "t",
     "closure_id": "1",
+    "number": "1",
 }
 
 

@@ -121,13 +121,13 @@ def test_pdf_download_opens_in_viewer_and_prints(qtbot, kiosk, loopback_web, tmp
     viewer.print_button.click()
     assert not viewer.print_button.isEnabled()  # one tap, one job
     qtbot.waitUntil(lambda: "C'est imprimé" in viewer.status.text(), timeout=5_000)
-    [job] = viewer.printer.jobs.values()
+    [job] = viewer.printer.printer.jobs.values()
     assert job.size == len(PDF) and job.title == "Borne"  # never the document's own name
     assert viewer.print_button.isEnabled()
-    viewer.printer.unavailable = DeviceFailure.OFFLINE
+    viewer.printer.printer.unavailable = DeviceFailure.OFFLINE
     viewer.print_button.click()
     qtbot.waitUntil(lambda: "ne répond pas" in viewer.status.text(), timeout=5_000)
-    viewer.printer.unavailable = DeviceFailure.ABSENT
+    viewer.printer.printer.unavailable = DeviceFailure.ABSENT
     viewer.print_button.click()
     qtbot.waitUntil(lambda: "pas d'imprimante" in viewer.status.text(), timeout=5_000)
     kiosk.window.pdf_viewer.close_button.click()

@@ -121,10 +121,10 @@ def test_printing_counts_pages_and_a_printer_failure_is_a_device_error(qtbot, ma
     viewer = kiosk.window.pdf_viewer
     viewer.print_button.click()
     qtbot.waitUntil(lambda: viewer.print_button.isEnabled(), timeout=5_000)
-    viewer.printer.unavailable = DeviceFailure.OFFLINE
+    viewer.printer.printer.unavailable = DeviceFailure.OFFLINE
     viewer.print_button.click()
     qtbot.waitUntil(lambda: viewer.print_button.isEnabled(), timeout=5_000)
-    viewer.printer.unavailable = DeviceFailure.ABSENT  # no printer here: said to the resident, not an error
+    viewer.printer.printer.unavailable = DeviceFailure.ABSENT  # no printer here: said to the resident, not an error
     viewer.print_button.click()
     qtbot.waitUntil(lambda: viewer.print_button.isEnabled(), timeout=5_000)
     recorded = [(kind, data) for kind, data, _ in rows(store)]

@@ -38,6 +38,9 @@ ACTION_LABELS = {
     "feed_rotate": "Nouvelle adresse d'agenda",
     "closure_add": "Fermeture exceptionnelle ajoutée",
     "closure_remove": "Fermeture exceptionnelle supprimée",
+    "print_release": "Impression libérée",
+    "print_cancel": "Impression annulée",
+    "print_staff": "Impression de l'accueil",
 }
 
 

@@ -16,7 +16,17 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.agent.console import admin, appointments, devices, feeds, live, persons, settings_page, statistics
+from kiosk.agent.console import (
+    admin,
+    appointments,
+    devices,
+    feeds,
+    live,
+    persons,
+    printing_page,
+    settings_page,
+    statistics,
+)
 from kiosk.agent.console.accounts import Login, same
 from kiosk.agent.console.context import COOKIE, LOGIN_COOKIE, STATIC, ConsoleContext, NotLoggedIn, Refused
 from kiosk.agent.console.security import HEADERS
@@ -53,6 +63,7 @@ def create_console(ctx: ConsoleContext) -> FastAPI:
         title="Borne — console", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(guard)]
     )
     app.add_middleware(SecurityHeaders, headers=HEADERS)
+    app.add_middleware(printing_page.UploadLimit)
 
     @app.exception_handler(NotLoggedIn)
     async def not_logged_in(request: Request, _error: NotLoggedIn) -> Response:
@@ -143,4 +154,5 @@ def create_console(ctx: ConsoleContext) -> FastAPI:
     devices.add_routes(app, ctx)
     statistics.add_routes(app, ctx)
     settings_page.add_routes(app, ctx)
+    printing_page.add_routes(app, ctx)
     return app

@@ -47,6 +47,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("/appels", "Appels", admin_only=False),
     Section("/rendez-vous", "Rendez-vous", admin_only=False),
     Section("/appareils", "Appareils", admin_only=False),
+    Section("/impressions", "Impressions", admin_only=False),
     Section("/statistiques", "Statistiques", admin_only=False),
     Section("/reglages", "Réglages", admin_only=False),
     Section("/personnes", "Personnes ressources", admin_only=True),

@@ -168,6 +168,13 @@ class PrintJob(Event):
     status: PrintOutcome
 
 
+class StaffPrint(Event):
+    """Pages staff printed from the console (pages × copies); kept on the terminal, not sent yet."""
+
+    kind: ClassVar[str] = "staff_print"
+    pages: int = Field(ge=1, le=10_000)
+
+
 class PagesScanned(Event):
     kind: ClassVar[str] = "pages_scanned"
     pages: int = Field(ge=1, le=10_000)
@@ -202,6 +209,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MediatorCall,
         Appointment,
         PrintJob,
+        StaffPrint,
         PagesScanned,
         TicketPrinted,
         DeviceError,
