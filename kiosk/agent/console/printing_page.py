@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kiosk.agent.console.accounts import Login
 from kiosk.agent.console.context import ConsoleContext
-from kiosk.agent.console.health import FAILURE_WORDS
 from kiosk.agent.console.print_jobs import (
     MAX_UPLOAD_BYTES,
     STAFF_TITLE,
@@ -38,6 +37,7 @@ from kiosk.agent.console.print_jobs import (
     list_jobs,
     queues,
 )
+from kiosk.core.device_health import FAILURE_WORDS
 from kiosk.core.devices import JobId, PrinterError, PrintOutcome
 from kiosk.core.printing import known_jobs, pages_since, record_job
 from kiosk.core.stats.events import PrintJob, StaffPrint
