@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
+from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus, Scanner, ScanOptions
 from kiosk.core.mediation.desk import MediationDesk
 from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
 from kiosk.core.settings import Config
@@ -16,7 +16,7 @@ from kiosk.core.staff import RememberingTicketPrinter
 from kiosk.core.stats.events import DeviceError
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import DB_NAME, Role, Store, StoreError, open_store
-from kiosk.devices.select import build_buttons, build_printer, build_ticket_printer, check_touchscreen
+from kiosk.devices.select import build_buttons, build_printer, build_scanner, build_ticket_printer, check_touchscreen
 from kiosk.pages import HelpLibrary, PageRenderer, PageServices
 from kiosk.shell.actions import ActionTable
 from kiosk.shell.beat import ShellBeat
@@ -26,6 +26,7 @@ from kiosk.shell.mediation import MediationPanel
 from kiosk.shell.operations import Operation
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
+from kiosk.shell.scanner import ScanDesk
 from kiosk.shell.staffmode import StaffMode
 from kiosk.shell.watchdog import RendererWatchdog
 from kiosk.shell.web.profile import remove_session_dir
@@ -87,6 +88,7 @@ def build_kiosk(
     template_cache: Path | object | None = _DEFAULT,
     shown: ShownWindow | None = None,
     buttons: ButtonSource | None = None,
+    scanner: Scanner | None = None,
 ) -> Kiosk:
     """Everything the shell needs, from the configuration: pages, window, controller, actions.
 
@@ -95,7 +97,7 @@ def build_kiosk(
     machine's voice (``None``: no read-aloud). ``template_cache``: where compiled templates
     outlive the process (default: ``data_dir/cache/templates``; ``None``: compiled at each start).
     ``shown``: the first screen's window, completed instead of a new one. ``buttons``: default
-    the ones ``[devices.buttons]`` names.
+    the ones ``[devices.buttons]`` names. ``scanner``: default the one ``[devices]`` chooses.
     """
     settings = config.kiosk
     clock = clock or SystemClock()
@@ -156,6 +158,9 @@ def build_kiosk(
         welcome_shown=welcome_shown,
     )
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
+    scanner = scanner if scanner is not None else build_scanner(settings.devices)
+    limit = int(settings.devices.scan_limit_mb * 1_000_000)
+    controller.scanning = ScanDesk(window.chooser, scanner, limit, ScanOptions())
     if store is not None:
         ShellBeat(store, clock, parent=controller)  # the console's health page reads it
     mediation = MediationPanel(desk, controller, window.top_bar)
