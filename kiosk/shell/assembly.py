@@ -160,7 +160,7 @@ def build_kiosk(
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
     scanner = scanner if scanner is not None else build_scanner(settings.devices)
     limit = int(settings.devices.scan_limit_mb * 1_000_000)
-    controller.scanning = ScanDesk(window.chooser, scanner, limit, ScanOptions())
+    controller.scanning = ScanDesk(window.chooser, scanner, limit, ScanOptions(), controller.record)
     if store is not None:
         ShellBeat(store, clock, parent=controller)  # the console's health page reads it
     mediation = MediationPanel(desk, controller, window.top_bar)

@@ -10,7 +10,7 @@ in ``pages/``, removed once saved; files in ``scans/``), which the end of the se
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from kiosk.core.devices import DeviceFailure, DeviceFault, Scanner, ScanOptions
 from kiosk.core.scans import ScanFormat, accepted_formats, export_for, rotate_page, scanner_message, session_scans
+from kiosk.core.stats.events import DeviceError, Event, PagesScanned
 from kiosk.devices.absent import NoScanner
 from kiosk.i18n import N_
 from kiosk.shell.operations import Operation
@@ -27,14 +28,22 @@ from kiosk.shell.overlays import DocumentChooser, Overlay
 log = logging.getLogger(__name__)
 
 PAGES = "pages"  # raw scanned pages, inside the session's directory
+Record = Callable[..., None]  # SessionController.record(event_type, **fields)
+
+
+def _no_record(event_type: type[Event], **fields: object) -> None:
+    return None
 
 
 class ScanOverlay(Overlay):
     """One document: its pages scanned one by one (or a feeder's at once), then saved."""
 
-    def __init__(self, parent: QWidget, scanner: Scanner, limit_bytes: int, options: ScanOptions) -> None:
+    def __init__(
+        self, parent: QWidget, scanner: Scanner, limit_bytes: int, options: ScanOptions, record: Record = _no_record
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("scanOverlay")
+        self.record = record  # usage statistics: pages scanned, device errors
         self.scanner, self.limit_bytes, self.options = scanner, limit_bytes, options
         self.heading = self._title("")
         self.heading.setObjectName("overlayHeading")
@@ -153,12 +162,15 @@ class ScanOverlay(Overlay):
 
     def _saved(self, files: list[Path]) -> None:
         log.info("scan.saved", extra={"files": len(files), "pages": len(self._pages)})
+        self.record(PagesScanned, pages=len(self._pages))
         self._drop_pages()
         self.done(files)
 
     def _failed(self, error: Exception) -> None:
         reason = error.reason if isinstance(error, DeviceFault) else getattr(error, "reason", DeviceFailure.UNKNOWN)
         log.warning("scan.failed", extra={"reason": str(reason), "error": str(error)})
+        if isinstance(error, DeviceFault):  # the scanner's fault, not the site's format or size
+            self.record(DeviceError, device="scanner", error=str(reason))
         self._show(scanner_message(reason))
 
     def _abandon(self) -> None:
@@ -174,12 +186,19 @@ class ScanOverlay(Overlay):
 class ScanDesk:
     """Offers scanning in the file chooser, and this session's scans the site accepts."""
 
-    def __init__(self, chooser: DocumentChooser, scanner: Scanner, limit_bytes: int, options: ScanOptions) -> None:
+    def __init__(
+        self,
+        chooser: DocumentChooser,
+        scanner: Scanner,
+        limit_bytes: int,
+        options: ScanOptions,
+        record: Record = _no_record,
+    ) -> None:
         parent = chooser.parentWidget()
         assert parent is not None
         self.chooser = chooser
         self.can_scan = not isinstance(scanner, NoScanner)
-        self.overlay = ScanOverlay(parent, scanner, limit_bytes, options)
+        self.overlay = ScanOverlay(parent, scanner, limit_bytes, options, record)
         chooser.finished.connect(lambda _result: self.overlay.dismiss())  # the session ended meanwhile
 
     def offer(self, session_dir: Path, accept: Sequence[str], downloads: Sequence[Path]) -> list[Path]:

@@ -3,6 +3,8 @@ a two-page PDF scanned from the file chooser, and nothing of it survives the ses
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,13 +30,19 @@ document.getElementById('f').onchange = function (event) {
 </script></body>"""
 
 
-def drive(steps: list[tuple[Callable[[], bool], Callable[[], None]]], parent) -> QTimer:  # type: ignore[no-untyped-def]
+def drive(steps: list[tuple[Callable[[], bool], Callable[[], None]]], parent, give_up: Callable[[], object]) -> QTimer:  # type: ignore[no-untyped-def]
     """Press each step's button once its condition holds, from the event loop (the page waits
-    inside the chooser, so the test's own code cannot run until it is answered)."""
+    inside the chooser, so the test's own code cannot run until it is answered). After 60 s
+    ``give_up`` closes the overlays, so that a step never reached fails the test, not hangs it."""
     timer = QTimer(parent)
     timer.setInterval(100)
+    deadline = time.monotonic() + 60
 
     def tick() -> None:
+        if time.monotonic() > deadline:
+            timer.stop()
+            give_up()
+            return
         if steps and steps[0][0]():
             _condition, action = steps.pop(0)
             QTimer.singleShot(0, action)  # outside this slot: the action may open a nested loop
@@ -46,8 +54,18 @@ def drive(steps: list[tuple[Callable[[], bool], Callable[[], None]]], parent) ->
     return timer
 
 
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Set up before the shell, closed after it (fixtures end in reverse order)."""
+    from kiosk.core.store import Role, open_store
+
+    store = open_store(tmp_path / "data" / "kiosk.db", Role.SHELL)
+    yield store
+    store.close()
+
+
 def test_a_scanned_pdf_reaches_the_site_and_is_gone_after_the_session(  # type: ignore[no-untyped-def]
-    qtbot, make_kiosk, loopback_web, sane_test_backend: Path, tmp_path: Path
+    store, qtbot, make_kiosk, loopback_web, sane_test_backend: Path, tmp_path: Path
 ) -> None:
     from kiosk.core.loading import load_config
     from kiosk.shell.web.scheme import page_name
@@ -55,7 +73,7 @@ def test_a_scanned_pdf_reaches_the_site_and_is_gone_after_the_session(  # type: 
     directory = write_test_config(tmp_path / "scan-config")
     with open(directory / "kiosk.toml", "a", encoding="utf-8") as toml:
         toml.write('\n[devices]\nprinter = "none"\nscanner = "sane"\nscanner_device = "test:0"\n')
-    kiosk = make_kiosk(load_config(directory / "kiosk.toml", directory / "tiles.toml"))
+    kiosk = make_kiosk(load_config(directory / "kiosk.toml", directory / "tiles.toml"), store=store)
     loopback_web.clear()
     loopback_web.page("www.allowed.test", "/", UPLOAD_PAGE)
     kiosk.controller.start_session()
@@ -78,7 +96,7 @@ def test_a_scanned_pdf_reaches_the_site_and_is_gone_after_the_session(  # type: 
         (lambda: pages(2)() and ready(overlay.rotate)(), overlay.rotate.click),
         (lambda: pages(2)() and ready(overlay.save)(), overlay.save.click),
     ]
-    driver = drive(steps, kiosk.window)
+    driver = drive(steps, kiosk.window, kiosk.window.dismiss_overlays)
     view = kiosk.controller.session_view()
     for _ in range(4):  # a synthesised touch can land while the page still settles
         touch_centre(kiosk)
@@ -100,8 +118,45 @@ def test_a_scanned_pdf_reaches_the_site_and_is_gone_after_the_session(  # type: 
     assert saved.read_bytes() == upload.body
     assert not list((session_dir / "pages").iterdir())  # the raw pages went once saved
     assert view is kiosk.controller.session_view()
+    kiosk.controller.stats.flush()
+    kinds = [(kind, json.loads(data)) for kind, data in store.conn.execute("SELECT kind, data FROM events")]
+    assert ("pages_scanned", {"pages": 2}) in [(kind, {"pages": data.get("pages")}) for kind, data in kinds]
 
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=10_000)
     assert not saved.exists() and not session_dir.exists()
     qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) in {"goodbye", "attract"}, timeout=10_000)
+
+
+def test_a_missing_scanner_says_so_in_french_and_is_counted(qtbot, kiosk_app, sane_test_backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QWidget
+
+    from kiosk.core.devices import ScanOptions
+    from kiosk.devices.sane import SaneScanner
+    from kiosk.shell.scanner import ScanOverlay
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.resize(1000, 800)
+    parent.show()
+    events: list[tuple[str, dict[str, object]]] = []
+    overlay = ScanOverlay(
+        parent,
+        SaneScanner("test:9"),
+        1_000_000,
+        ScanOptions(),
+        lambda kind, **fields: events.append((kind.kind, fields)),
+    )
+    said: list[str] = []
+    steps = [
+        (lambda: overlay.isVisible() and overlay.scan_button.isEnabled(), overlay.scan_button.click),
+        (
+            lambda: "pas de scanner" in overlay.heading.text() and overlay.scan_button.isEnabled(),
+            lambda: (said.append(overlay.heading.text()), overlay.cancel.click()),
+        ),
+    ]
+    drive(steps, parent, overlay.dismiss)
+    assert overlay.run(tmp_path, [".pdf"]) == []
+    assert said == ["Il n'y a pas de scanner sur cette borne. Demandez à l'accueil : on peut scanner pour vous."]
+    assert events == [("device_error", {"device": "scanner", "error": "absent"})]
+    assert not (tmp_path / "scans").exists() and not list((tmp_path).glob("pages/*"))
