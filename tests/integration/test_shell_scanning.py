@@ -13,7 +13,8 @@ from PySide6.QtCore import QTimer
 
 from tests.devicekit import page_count
 from tests.security.test_escape import touch_centre
-from tests.shellkit import wait_ready, write_test_config
+from tests.security.test_residue import new_session
+from tests.shellkit import write_test_config
 
 pytestmark = [pytest.mark.shell, pytest.mark.devices, pytest.mark.sane]
 
@@ -76,10 +77,7 @@ def test_a_scanned_pdf_reaches_the_site_and_is_gone_after_the_session(  # type: 
     kiosk = make_kiosk(load_config(directory / "kiosk.toml", directory / "tiles.toml"), store=store)
     loopback_web.clear()
     loopback_web.page("www.allowed.test", "/", UPLOAD_PAGE)
-    kiosk.controller.start_session()
-    wait_ready(qtbot, kiosk, "kiosk://borne/home")
-    kiosk.controller.open_tile("allowed")
-    wait_ready(qtbot, kiosk, "http://www.allowed.test/")
+    new_session(qtbot, kiosk)  # on the "allowed" tile's page
     session_dir = kiosk.controller.browser.dir
     chooser, overlay = kiosk.window.chooser, kiosk.controller.scanning.overlay
 
