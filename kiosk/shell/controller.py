@@ -257,7 +257,7 @@ class SessionController(QObject):
     def choose_documents(self, multiple: bool, accepted_mime_types: Sequence[str]) -> list[str]:
         documents = self.browser.documents() if self.browser else []
         if self.browser is not None and self.scanning is not None:  # scans the site accepts, and a scan button
-            documents = self.scanning.offer(self.browser.dir, accepted_mime_types, documents)
+            documents = self.scanning.offer(self.browser.dir, accepted_mime_types, documents, multiple=multiple)
         log.info("file_chooser.shown", extra={"documents": len(documents)})
         return self.view.choose_documents(documents)
 

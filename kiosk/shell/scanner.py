@@ -76,10 +76,12 @@ class ScanOverlay(Overlay):
         self._accept: Sequence[str] = ()
         self._pages: list[Path] = []
         self._busy = False
+        self._one_page = False
 
-    def run(self, session_dir: Path, accept: Sequence[str]) -> list[Path]:
-        """Show the overlay until the resident saves (the new files) or gives up (``[]``)."""
-        self._dir, self._accept, self._pages = session_dir, accept, []
+    def run(self, session_dir: Path, accept: Sequence[str], *, one_page: bool = False) -> list[Path]:
+        """Show the overlay until the resident saves (the new files) or gives up (``[]``).
+        ``one_page``: no "Ajouter une page" (a site that takes one image, not a PDF)."""
+        self._dir, self._accept, self._pages, self._one_page = session_dir, accept, [], one_page
         self._show(N_("Posez votre document sur la vitre du scanner, face écrite vers le bas."))
         result = self.wait()
         if not isinstance(result, list):  # given up, or the session ended
@@ -104,6 +106,7 @@ class ScanOverlay(Overlay):
         self.scan_button.setVisible(not have)
         for button in (self.rotate, self.retake, self.add, self.save):
             button.setVisible(have)
+        self.add.setVisible(have and not self._one_page)
         for button in (self.scan_button, self.rotate, self.retake, self.add, self.save):
             button.setEnabled(True)
         self.preview.setVisible(have)
@@ -201,15 +204,19 @@ class ScanDesk:
         self.overlay = ScanOverlay(parent, scanner, limit_bytes, options, record)
         chooser.finished.connect(lambda _result: self.overlay.dismiss())  # the session ended meanwhile
 
-    def offer(self, session_dir: Path, accept: Sequence[str], downloads: Sequence[Path]) -> list[Path]:
-        """What the chooser lists for a site whose input has ``accept``; arms its scan button."""
+    def offer(
+        self, session_dir: Path, accept: Sequence[str], downloads: Sequence[Path], *, multiple: bool = False
+    ) -> list[Path]:
+        """What the chooser lists for a site whose input has ``accept`` (and takes ``multiple``
+        files or one); arms its scan button."""
         formats = accepted_formats(accept)
         scans = [path for path in session_scans(session_dir) if path.suffix[1:] in formats]
         documents = scans + (list(downloads) if ScanFormat.PDF in formats else [])
 
         def scan_now() -> list[str]:
             self.overlay.set_translator(self.chooser._t)
-            return [str(path) for path in self.overlay.run(session_dir, accept)]
+            one_page = not multiple and ScanFormat.PDF not in formats  # one image: one page
+            return [str(path) for path in self.overlay.run(session_dir, accept, one_page=one_page)]
 
         self.chooser.scan = scan_now if self.can_scan and formats else None
         return documents

@@ -158,3 +158,30 @@ def test_a_missing_scanner_says_so_in_french_and_is_counted(qtbot, kiosk_app, sa
     assert said == ["Il n'y a pas de scanner sur cette borne. Demandez à l'accueil : on peut scanner pour vous."]
     assert events == [("device_error", {"device": "scanner", "error": "absent"})]
     assert not (tmp_path / "scans").exists() and not list((tmp_path).glob("pages/*"))
+
+
+def test_a_site_taking_one_image_gets_one_jpeg_page(qtbot, kiosk_app, sane_test_backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QWidget
+
+    from kiosk.core.devices import ScanOptions
+    from kiosk.devices.sane import SaneScanner
+    from kiosk.shell.scanner import ScanOverlay
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.resize(1000, 800)
+    parent.show()
+    overlay = ScanOverlay(parent, SaneScanner("test:0"), 1_000_000, ScanOptions(resolution_dpi=100))
+    add_shown: list[bool] = []
+    steps = [
+        (lambda: overlay.isVisible() and overlay.scan_button.isEnabled(), overlay.scan_button.click),
+        (
+            lambda: overlay.save.isVisible() and overlay.save.isEnabled() and not overlay._busy,
+            lambda: (add_shown.append(overlay.add.isVisible()), overlay.save.click()),
+        ),
+    ]
+    drive(steps, parent, overlay.dismiss)
+    [jpeg] = overlay.run(tmp_path, ["image/jpeg"], one_page=True)
+    assert add_shown == [False]  # no "Ajouter une page": the site takes one picture
+    assert jpeg == tmp_path / "scans" / "scan-1.jpg" and jpeg.read_bytes()[:2] == b"\xff\xd8"
+    assert not list((tmp_path / "pages").iterdir())  # the raw page went once saved
