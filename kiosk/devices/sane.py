@@ -113,6 +113,7 @@ class SaneScanner:
         try:
             return future.result(timeout=timeout)
         except FutureTimeout:
+            future.cancel()  # still queued behind a hung call: never run it (its session may be gone)
             self.cancel()
             log.error("scanner.timed_out", extra={"doing": doing, "timeout_s": timeout})
             raise ScannerUnavailable(f"{doing}: no answer in {timeout} s", DeviceFailure.TIMED_OUT) from None
@@ -234,7 +235,7 @@ class SaneScanner:
 
     @staticmethod
     def _save(image: Any, directory: Path, device: Any) -> Path:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)  # not its parents: a wiped session stays wiped
         path = directory / f"page-{uuid.uuid4().hex}.png"
         dpi = float(getattr(device, "resolution", 0) or 0)
         image.save(path, "PNG", dpi=(dpi, dpi) if dpi else None)  # the page's paper size, for PDFs
