@@ -25,9 +25,10 @@ APT_PACKAGES := \
   libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core \
   postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng \
   cups printer-driver-cups-pdf poppler-utils gcc python3-dev libcups2-dev libusb-1.0-0 \
-  linux-libc-dev libudev1
+  linux-libc-dev libudev1 libsane-dev sane-utils
 # (pycups has no wheel on PyPI: pip builds it with gcc against Python's and libcups' headers;
-# python-evdev likewise, against the kernel's input headers from linux-libc-dev.
+# python-evdev likewise, against the kernel's input headers from linux-libc-dev; python-sane
+# against libsane-dev (sane-utils: scanimage, and the test backend that tests and `make run` use).
 # libusb-1.0-0: pyusb's backend, for USB ticket printers. libudev1: pyudev loads it, for USB
 # printers and scanners plugged in and out.)
 

@@ -17,7 +17,7 @@ from hypothesis import settings
 settings.register_profile("borne", deadline=None)
 settings.load_profile("borne")
 
-pytest_plugins = ["tests.shellkit", "tests.fedkit", "tests.devicekit", "tests.axekit"]
+pytest_plugins = ["tests.shellkit", "tests.fedkit", "tests.devicekit", "tests.axekit", "tests.sanekit"]
 
 
 _exit_status = 0

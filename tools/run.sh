@@ -63,6 +63,12 @@ fi
 .venv/bin/python -m tests.escposkit --port 9190 --output "$PWD/.run/tickets" > "$PWD/.run/tickets.log" 2>&1 &
 TICKETS_PID=$!
 echo "Ticket printer: ESC/POS capture on 127.0.0.1:9190; tickets land in .run/tickets/ (ticket-NNNN.txt)"
+# The scanner: SANE's test backend in a private configuration (.run/sane/), which scanner = "auto"
+# finds; set SANE_CONFIG_DIR to use this machine's own scanners instead.
+if [ -z "${SANE_CONFIG_DIR:-}" ]; then
+  export SANE_CONFIG_DIR="$(.venv/bin/python -m tests.sanekit "$PWD/.run/sane")"
+  echo "Scanner: SANE test backend (test:0, a colour pattern); configuration in .run/sane/"
+fi
 # The federation server (plain http on loopback: --insecure-cookies), and this terminal enrolled to it.
 .venv/bin/kiosk-federation serve --port "$FED_PORT" --insecure-cookies > "$PWD/.run/federation.log" 2>&1 &
 FED_PID=$!

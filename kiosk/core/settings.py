@@ -195,7 +195,9 @@ class DevicesSettings(_Strict):
 
     printer: Literal["auto", "cups", "none"] = "auto"
     printer_queue: str = ""  # a CUPS queue name; "" = the CUPS default destination
-    scanner: Literal["auto", "none"] = "auto"
+    scanner: Literal["auto", "sane", "none"] = "auto"
+    scanner_device: str = ""  # a SANE device name as `scanimage -L` lists it; "" = the first found
+    scan_limit_mb: float = Field(default=5.0, ge=0.5, le=100)  # what sites accept; scans are compressed below it
     ticket_printer: Literal["none", "network", "usb", "serial"] = "none"  # ESC/POS, see [devices.ticket]
     ticket: TicketPrinterSettings = Field(default_factory=TicketPrinterSettings)
     buttons: ButtonsSettings = Field(default_factory=ButtonsSettings)

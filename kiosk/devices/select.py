@@ -39,8 +39,16 @@ def build_printer(settings: DevicesSettings) -> Printer:
 
 
 def build_scanner(settings: DevicesSettings) -> Scanner:
-    # The SANE adapter comes with the scanning screens; until then "auto" finds no scanner.
-    return NoScanner(f"scanner = {settings.scanner}: no scanner adapter yet")
+    if settings.scanner == "none":
+        return NoScanner("scanner = none in kiosk.toml")
+    try:
+        from kiosk.devices.sane import SaneScanner
+    except ImportError as error:  # python-sane or libsane missing: a broken install, said loudly
+        log.error("devices.sane_unavailable", extra={"error": str(error)})
+        return NoScanner(f"python-sane cannot be imported: {error}")
+    scanner = SaneScanner(settings.scanner_device or None)
+    log.info("devices.scanner", extra={"adapter": repr(scanner)})
+    return scanner
 
 
 def build_ticket_printer(settings: DevicesSettings) -> TicketPrinter:

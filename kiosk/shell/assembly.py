@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus
+from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus, Scanner, ScanOptions
 from kiosk.core.mediation.desk import MediationDesk
 from kiosk.core.mediation.reservation import ReservationDesk
 from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
@@ -32,6 +32,7 @@ from kiosk.shell.mediation import MediationPanel
 from kiosk.shell.operations import Operation
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
+from kiosk.shell.scanner import ScanDesk
 from kiosk.shell.staffmode import StaffMode
 from kiosk.shell.watchdog import RendererWatchdog
 from kiosk.shell.web.profile import remove_session_dir
@@ -99,6 +100,7 @@ def build_kiosk(
     template_cache: Path | object | None = _DEFAULT,
     shown: ShownWindow | None = None,
     buttons: ButtonSource | None = None,
+    scanner: Scanner | None = None,
 ) -> Kiosk:
     """Everything the shell needs, from the configuration: pages, window, controller, actions.
 
@@ -107,7 +109,7 @@ def build_kiosk(
     machine's voice (``None``: no read-aloud). ``template_cache``: where compiled templates
     outlive the process (default: ``data_dir/cache/templates``; ``None``: compiled at each start).
     ``shown``: the first screen's window, completed instead of a new one. ``buttons``: default
-    the ones ``[devices.buttons]`` names.
+    the ones ``[devices.buttons]`` names. ``scanner``: default the one ``[devices]`` chooses.
     """
     settings = config.kiosk
     clock = clock or SystemClock()
@@ -175,10 +177,12 @@ def build_kiosk(
         welcome_shown=welcome_shown,
     )
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
+    scanner = scanner if scanner is not None else build_scanner(settings.devices)
+    limit = int(settings.devices.scan_limit_mb * 1_000_000)
+    controller.scanning = ScanDesk(window.chooser, scanner, limit, ScanOptions(), controller.record)
     if store is not None:
         ShellBeat(store, clock, parent=controller)  # the console's health page reads it
-    scanner = build_scanner(settings.devices)
-    watch = (
+    watch = (  # the same scanner as the chooser's: SANE opens a device once at a time
         watch_devices(store, clock, printer, tickets, scanner, controller.record, controller)
         if store is not None
         else None

@@ -38,6 +38,7 @@ from kiosk.i18n import N_, translator
 from kiosk.pages.questions import parse_answers
 from kiosk.shell.readaloud import ReadAloud
 from kiosk.shell.resident_pages import ResidentPages
+from kiosk.shell.scanner import ScanDesk
 from kiosk.shell.view import KioskView
 from kiosk.shell.web.browser import SessionBrowser
 from kiosk.shell.web.page import KioskPage
@@ -79,6 +80,7 @@ class SessionController(QObject):
         self.stats = recorder
         self.store = store
         self.browser: SessionBrowser | None = None
+        self.scanning: ScanDesk | None = None  # set by the assembly
         self._scheme_handler = scheme_handler
         self._zoom_level = 0
         self._asking = False
@@ -254,6 +256,8 @@ class SessionController(QObject):
 
     def choose_documents(self, multiple: bool, accepted_mime_types: Sequence[str]) -> list[str]:
         documents = self.browser.documents() if self.browser else []
+        if self.browser is not None and self.scanning is not None:  # scans the site accepts, and a scan button
+            documents = self.scanning.offer(self.browser.dir, accepted_mime_types, documents, multiple=multiple)
         log.info("file_chooser.shown", extra={"documents": len(documents)})
         return self.view.choose_documents(documents)
 

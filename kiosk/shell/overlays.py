@@ -8,10 +8,11 @@ the session always breaks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, Signal
+from PySide6.QtCore import QEventLoop, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -162,11 +163,20 @@ class DocumentChooser(Overlay):
         self.list_box = QVBoxLayout()
         self.cancel = self._button("")
         self.cancel.clicked.connect(lambda: self.done([]))
+        self.scan: Callable[[], list[str]] | None = None  # "Scanner un document" (kiosk.shell.scanner)
+        self.scan_button = self._button("", primary=True)
+        self.scan_button.clicked.connect(self._scan)
         self.body.addWidget(self.heading)
         self.body.addWidget(self.hint)
         self.body.addLayout(self.list_box)
+        self.body.addWidget(self.scan_button)
         self.body.addWidget(self.cancel)
         self._choices: list[QPushButton] = []
+
+    def _scan(self) -> None:
+        files = self.scan() if self.scan is not None else []
+        if files and self.waiting:  # not if the session ended while scanning
+            self.done(files)
 
     def choose(self, documents: Sequence[Path]) -> list[str]:
         for button in self._choices:
@@ -189,8 +199,26 @@ class DocumentChooser(Overlay):
             self.cancel.setText(self._t(N_("Annuler")))
             for path in documents:
                 button = self._button(path.name)
+                button.setIcon(_thumbnail(path))
+                button.setIconSize(QSize(150, 200))
+                button.setMinimumHeight(220)
                 button.clicked.connect(lambda _c=False, p=path: self.done([str(p)]))
                 self.list_box.addWidget(button)
                 self._choices.append(button)
+        self.scan_button.setText(self._t(N_("Scanner un document")))
+        self.scan_button.setVisible(self.scan is not None)
         result = self.wait()
         return list(result) if isinstance(result, list) else []
+
+
+def _thumbnail(path: Path) -> QIcon:
+    """A big picture of the document's first page (a scan, a downloaded PDF)."""
+    if path.suffix.lower() != ".pdf":
+        return QIcon(QPixmap(str(path)).scaled(150, 200, Qt.AspectRatioMode.KeepAspectRatio))
+    from PySide6.QtPdf import QPdfDocument  # QtPdf on first use, as the PDF viewer
+
+    document = QPdfDocument()
+    document.load(str(path))
+    image = document.render(0, QSize(150, 200)) if document.pageCount() else QImage()
+    document.close()
+    return QIcon(QPixmap.fromImage(image))

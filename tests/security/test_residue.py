@@ -292,3 +292,23 @@ def test_clipboard(qtbot, kiosk, site) -> None:  # type: ignore[no-untyped-def]
     QTest.keyClicks(kiosk.controller.session_view().focusProxy(), "x")
     qtbot.waitUntil(lambda: js(qtbot, kiosk, "document.getElementById('g').value").endswith("x"), timeout=5000)
     assert js(qtbot, kiosk, "document.getElementById('g').value") == "x"
+
+
+@pytest.mark.sane
+def test_scans_and_scanned_pages(qtbot, kiosk, site, sane_test_backend) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.core.devices import ScanOptions, ScanSource
+    from kiosk.core.scans import ScanFormat, export
+    from kiosk.devices.sane import SaneScanner
+
+    new_session(qtbot, kiosk)
+    first_dir = kiosk.controller.browser.dir
+    pages = SaneScanner("test:0").scan(first_dir / "pages", ScanOptions(source=ScanSource.FEEDER, max_pages=2))
+    left_raw = pages[1]  # a page scanned, never saved (the resident walked away)
+    (scan,) = export(pages[:1], ScanFormat.PDF, first_dir, limit_bytes=5_000_000)
+    offered = kiosk.controller.scanning.offer(first_dir, [".pdf"], [])
+    assert offered == [scan] and left_raw.exists()  # control: the chooser offers it in this session
+    end_session(qtbot, kiosk)
+    assert not scan.exists() and not left_raw.exists() and not first_dir.exists()
+    assert list(kiosk.controller.session_root.iterdir()) == []
+    new_session(qtbot, kiosk)
+    assert kiosk.controller.scanning.offer(kiosk.controller.browser.dir, [".pdf"], []) == []

@@ -1,0 +1,222 @@
+"""Scanning from the file chooser: scan → preview → turn, retake or add a page → save.
+
+``ScanDesk`` sits between the controller and the window's ``DocumentChooser``: when a site asks
+for a file it offers this session's documents that the site's ``accept`` allows, and a
+"Scanner un document" button that opens ``ScanOverlay``. The scanner is called off the GUI
+thread (``Operation``); pages and saved files live in the session's directory only (raw pages
+in ``pages/``, removed once saved; files in ``scans/``), which the end of the session deletes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from kiosk.core.devices import DeviceFailure, DeviceFault, Scanner, ScanOptions
+from kiosk.core.scans import ScanFormat, accepted_formats, export_for, rotate_page, scanner_message, session_scans
+from kiosk.core.stats.events import DeviceError, Event, PagesScanned
+from kiosk.devices.absent import NoScanner
+from kiosk.i18n import N_
+from kiosk.shell.operations import Operation
+from kiosk.shell.overlays import DocumentChooser, Overlay
+
+log = logging.getLogger(__name__)
+
+PAGES = "pages"  # raw scanned pages, inside the session's directory
+Record = Callable[..., None]  # SessionController.record(event_type, **fields)
+
+
+def _no_record(event_type: type[Event], **fields: object) -> None:
+    return None
+
+
+class ScanOverlay(Overlay):
+    """One document: its pages scanned one by one (or a feeder's at once), then saved."""
+
+    def __init__(
+        self, parent: QWidget, scanner: Scanner, limit_bytes: int, options: ScanOptions, record: Record = _no_record
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("scanOverlay")
+        self.record = record  # usage statistics: pages scanned, device errors
+        self.scanner, self.limit_bytes, self.options = scanner, limit_bytes, options
+        self.heading = self._title("")
+        self.heading.setObjectName("overlayHeading")
+        self.hint = self._title("")
+        self.preview = QLabel(self.card)
+        self.preview.setObjectName("scanPreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumHeight(320)
+        self.scan_button = self._button("", primary=True)
+        self.rotate = self._button("")
+        self.retake = self._button("")
+        self.add = self._button("")
+        self.save = self._button("", primary=True)
+        self.cancel = self._button("")
+        self.scan_button.clicked.connect(lambda: self._scan(replace_last=False))
+        self.add.clicked.connect(lambda: self._scan(replace_last=False))
+        self.retake.clicked.connect(lambda: self._scan(replace_last=True))
+        self.rotate.clicked.connect(self._rotate)
+        self.save.clicked.connect(self._save)
+        self.cancel.clicked.connect(self._abandon)
+        row = QHBoxLayout()
+        for button in (self.rotate, self.retake, self.add):
+            row.addWidget(button)
+        for widget in (self.heading, self.hint, self.preview):
+            self.body.addWidget(widget)
+        self.body.addLayout(row)
+        for button in (self.scan_button, self.save, self.cancel):
+            self.body.addWidget(button)
+        self._dir = Path()
+        self._accept: Sequence[str] = ()
+        self._pages: list[Path] = []
+        self._busy = False
+        self._one_page = False
+
+    def run(self, session_dir: Path, accept: Sequence[str], *, one_page: bool = False) -> list[Path]:
+        """Show the overlay until the resident saves (the new files) or gives up (``[]``).
+        ``one_page``: no "Ajouter une page" (a site that takes one image, not a PDF)."""
+        self._dir, self._accept, self._pages, self._one_page = session_dir, accept, [], one_page
+        self._show(N_("Posez votre document sur la vitre du scanner, face écrite vers le bas."))
+        result = self.wait()
+        if not isinstance(result, list):  # given up, or the session ended
+            self.scanner.cancel()
+            self._drop_pages()
+            return []
+        return result
+
+    # -- steps -----------------------------------------------------------------------------
+    def _show(self, heading: str, hint: str = "") -> None:
+        self._busy = False
+        have = bool(self._pages)
+        self.heading.setText(self._t(heading))
+        self.hint.setText(self._t(hint) if hint else "")
+        self.hint.setVisible(bool(hint))
+        self.scan_button.setText(self._t(N_("Scanner")))
+        self.rotate.setText(self._t(N_("Tourner la page")))
+        self.retake.setText(self._t(N_("Refaire cette page")))
+        self.add.setText(self._t(N_("Ajouter une page")))
+        self.save.setText(self._t(N_("Enregistrer le document")))
+        self.cancel.setText(self._t(N_("Annuler")))
+        self.scan_button.setVisible(not have)
+        for button in (self.rotate, self.retake, self.add, self.save):
+            button.setVisible(have)
+        self.add.setVisible(have and not self._one_page)
+        for button in (self.scan_button, self.rotate, self.retake, self.add, self.save):
+            button.setEnabled(True)
+        self.preview.setVisible(have)
+        if have:
+            pixmap = QPixmap(str(self._pages[-1]))
+            self.preview.setPixmap(
+                pixmap.scaled(480, 420, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
+
+    def _working(self, heading: str) -> None:
+        self._busy = True
+        self.heading.setText(self._t(heading))
+        for button in (self.scan_button, self.rotate, self.retake, self.add, self.save):
+            button.setEnabled(False)
+
+    def _scan(self, *, replace_last: bool) -> None:
+        if self._busy:
+            return
+        self._working(N_("Numérisation en cours… Ne touchez pas au document."))
+        pages_dir, options, scanner = self._dir / PAGES, self.options, self.scanner
+        Operation(self, lambda: scanner.scan(pages_dir, options), name="scan").success(
+            lambda new: self._scanned(new, replace_last)
+        ).failure(self._failed).run()
+
+    def _scanned(self, new: list[Path], replace_last: bool) -> None:
+        if replace_last and self._pages:
+            self._pages.pop().unlink(missing_ok=True)
+        self._pages.extend(new)
+        log.info("scan.pages", extra={"pages": len(self._pages)})
+        self._show(self._count(), N_("Vérifiez la page. Vous pouvez la tourner, la refaire ou ajouter une page."))
+
+    def _count(self) -> str:
+        return (
+            N_("Votre document a une page.")
+            if len(self._pages) == 1
+            else self._t(N_("Votre document a {n} pages.")).format(n=len(self._pages))
+        )
+
+    def _rotate(self) -> None:
+        if self._busy or not self._pages:
+            return
+        page = self._pages[-1]
+        self._working(N_("Un instant…"))
+        Operation(self, lambda: rotate_page(page, 1), name="scan.rotate").success(
+            lambda _none: self._show(self._count())
+        ).failure(self._failed).run()
+
+    def _save(self) -> None:
+        if self._busy or not self._pages:
+            return
+        self._working(N_("Enregistrement du document…"))
+        pages, accept, directory, limit = list(self._pages), self._accept, self._dir, self.limit_bytes
+        Operation(self, lambda: export_for(accept, pages, directory, limit_bytes=limit), name="scan.save").success(
+            self._saved
+        ).failure(self._failed).run()
+
+    def _saved(self, files: list[Path]) -> None:
+        log.info("scan.saved", extra={"files": len(files), "pages": len(self._pages)})
+        self.record(PagesScanned, pages=len(self._pages))
+        self._drop_pages()
+        self.done(files)
+
+    def _failed(self, error: Exception) -> None:
+        reason = error.reason if isinstance(error, DeviceFault) else getattr(error, "reason", DeviceFailure.UNKNOWN)
+        log.warning("scan.failed", extra={"reason": str(reason), "error": str(error)})
+        if isinstance(error, DeviceFault):  # the scanner's fault, not the site's format or size
+            self.record(DeviceError, device="scanner", error=str(reason))
+        self._show(scanner_message(reason))
+
+    def _abandon(self) -> None:
+        self.scanner.cancel()
+        self.done(None)
+
+    def _drop_pages(self) -> None:
+        for page in self._pages:
+            page.unlink(missing_ok=True)
+        self._pages = []
+
+
+class ScanDesk:
+    """Offers scanning in the file chooser, and this session's scans the site accepts."""
+
+    def __init__(
+        self,
+        chooser: DocumentChooser,
+        scanner: Scanner,
+        limit_bytes: int,
+        options: ScanOptions,
+        record: Record = _no_record,
+    ) -> None:
+        parent = chooser.parentWidget()
+        assert parent is not None
+        self.chooser = chooser
+        self.can_scan = not isinstance(scanner, NoScanner)
+        self.overlay = ScanOverlay(parent, scanner, limit_bytes, options, record)
+        chooser.finished.connect(lambda _result: self.overlay.dismiss())  # the session ended meanwhile
+
+    def offer(
+        self, session_dir: Path, accept: Sequence[str], downloads: Sequence[Path], *, multiple: bool = False
+    ) -> list[Path]:
+        """What the chooser lists for a site whose input has ``accept`` (and takes ``multiple``
+        files or one); arms its scan button."""
+        formats = accepted_formats(accept)
+        scans = [path for path in session_scans(session_dir) if path.suffix[1:] in formats]
+        documents = scans + (list(downloads) if ScanFormat.PDF in formats else [])
+
+        def scan_now() -> list[str]:
+            self.overlay.set_translator(self.chooser._t)
+            one_page = not multiple and ScanFormat.PDF not in formats  # one image: one page
+            return [str(path) for path in self.overlay.run(session_dir, accept, one_page=one_page)]
+
+        self.chooser.scan = scan_now if self.can_scan and formats else None
+        return documents
