@@ -105,8 +105,10 @@ if [ ! -f "$WHEELS/.complete" ]; then
   "$IN_ROOT" --online --bind "$CACHE/apt:/var/cache/apt/archives" "$WORK/builder" \
     bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${BUILD_PACKAGES[*]} >/dev/null"
   "$IN_ROOT" --bind "$WORK/downloads:/mnt/downloads" --bind "$WHEELS.tmp:/mnt/wheels" "$WORK/builder" \
-    bash -c 'python3 -m venv /tmp/build && /tmp/build/bin/pip wheel --quiet --disable-pip-version-check \
-      --no-index --find-links /mnt/downloads -w /mnt/wheels /mnt/downloads/*'
+    bash -c 'set -e; python3 -m venv /tmp/build
+      /tmp/build/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/downloads -U pip setuptools wheel
+      /tmp/build/bin/pip wheel --quiet --disable-pip-version-check --use-pep517 \
+        --no-index --find-links /mnt/downloads -w /mnt/wheels /mnt/downloads/*'
   rm -rf "$WORK/builder"
   touch "$WHEELS.tmp/.complete"
   rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
@@ -124,6 +126,7 @@ SRC=$WORK/src
 "$IN_ROOT" --bind "$WHEELS:/mnt/wheels" --bind "$SRC:/mnt/src" "$R" bash -c '
   set -e
   python3 -m venv /opt/kiosk
+  /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels -U pip
   cp -a /mnt/src /tmp/src   # the build writes next to the sources
   /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels /tmp/src'
 install -d -m 755 "$R/etc/kiosk"
@@ -134,6 +137,7 @@ install -D -m 644 "$SRC/systemd/sysusers.d/kiosk.conf" "$R/usr/lib/sysusers.d/ki
 install -D -m 644 "$SRC/systemd/tmpfiles.d/kiosk.conf" "$R/usr/lib/tmpfiles.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/journald.conf.d/kiosk.conf" "$R/usr/lib/systemd/journald.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/logind.conf.d/kiosk.conf" "$R/usr/lib/systemd/logind.conf.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
 "$IN_ROOT" "$R" bash -c '
   set -e
   systemd-sysusers
