@@ -98,7 +98,8 @@ if [ ! -f "$WHEELS/.complete" ]; then
   mkdir -p "$WHEELS.tmp" "$WORK/downloads"
   # Downloaded here, with this machine's pip configuration (index, proxy, certificates).
   python3 -m pip download --quiet --disable-pip-version-check --cache-dir "$CACHE/pip" \
-    -d "$WORK/downloads" "$WORK/src" "setuptools>=77" wheel pip
+    -d "$WORK/downloads" "$WORK/src" "setuptools>=77" wheel pip >"$WORK/download.log" 2>&1 \
+    || { cat "$WORK/download.log"; die "pip download failed"; }
   rm -f "$WORK"/downloads/borne-*
   # Built offline in a throwaway copy of the base, with a compiler.
   cp -a "$BASE" "$WORK/builder"
@@ -145,6 +146,7 @@ install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
   systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf
   systemctl set-default graphical.target >/dev/null
   systemctl enable kiosk-shell.service kiosk-agent.service 2>&1 | grep -v "^Created symlink" || true
+  systemctl disable getty@tty1.service 2>&1 | grep -v "^Removed" || true
   for n in 1 2 3 4 5 6; do systemctl mask getty@tty$n.service autovt@tty$n.service 2>&1 | grep -v "^Created symlink" || true; done'
 printf 'BORNE_COMMIT=%s\nBORNE_INPUTS=%s\nBUILT=%s\n' "$SHA" "$INPUTS_KEY" "$(date -u +%FT%TZ)" >"$R/etc/borne-image"
 rm -rf "$OUT" && mv "$R" "$OUT"

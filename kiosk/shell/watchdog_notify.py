@@ -34,14 +34,19 @@ class Notifier:
     def __init__(self, address: str) -> None:
         self.address = "\0" + address[1:] if address.startswith("@") else address
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self._socket.setblocking(False)  # the GUI thread sends: a full queue must not freeze it
+        self._failing = False
 
     def send(self, message: str) -> bool:
-        """Send one message; a refused or missing socket is logged, never raised."""
+        """Send one message; a refused, missing or full socket is logged, never raised."""
         try:
             self._socket.sendto(message.encode("ascii"), self.address)
         except OSError as error:
-            log.warning("systemd.notify_failed", extra={"message": message, "error": str(error)})
+            if not self._failing:  # once per run of failures: no flood in the journal
+                log.warning("systemd.notify_failed", extra={"notify": message, "error": str(error)})
+            self._failing = True
             return False
+        self._failing = False
         return True
 
     def close(self) -> None:

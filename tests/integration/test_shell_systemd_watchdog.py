@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.shell.watchdog_notify import SystemdWatchdog
-from tests.shellkit import write_test_config
+from tests.shellkit import shell_process_env, write_test_config
 
 pytestmark = pytest.mark.shell
 REPO = Path(__file__).resolve().parents[2]
@@ -74,6 +74,15 @@ def test_the_environment_decides_whether_and_how_often_the_shell_speaks_to_syste
         watchdog.notifier.close()
 
 
+def test_a_full_notify_queue_never_blocks_the_gui_thread(notify_socket) -> None:  # type: ignore[no-untyped-def]
+    watchdog = SystemdWatchdog.from_environment({"NOTIFY_SOCKET": notify_socket.address})
+    assert watchdog is not None
+    started = time.monotonic()
+    sent = [watchdog.notifier.send("WATCHDOG=1") for _ in range(5000)]  # nobody reads: the queue fills
+    watchdog.notifier.close()
+    assert False in sent and time.monotonic() - started < 5
+
+
 def test_pings_stop_while_the_gui_thread_is_blocked_and_come_back_after(qtbot, kiosk, notify_socket) -> None:  # type: ignore[no-untyped-def]
     watchdog = SystemdWatchdog.from_environment({"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "300000"})
     assert watchdog is not None
@@ -120,18 +129,12 @@ def test_a_lobby_renderer_that_no_longer_answers_stops_the_pings(qtbot, kiosk, n
 def test_kiosk_shell_under_systemd_says_ready_then_pings_then_stopping(tmp_path: Path, notify_socket) -> None:  # type: ignore[no-untyped-def]
     """`kiosk shell` as kiosk-shell.service runs it (through cage, which passes the environment on)."""
     config = write_test_config(tmp_path / "config")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "QT_QPA_PLATFORM": "offscreen",
-        "KIOSK_DATA_DIR": str(tmp_path / "data"),
-        "KIOSK_SESSION_ROOT": str(tmp_path / "sessions"),
-        "KIOSK_LAST_GOOD_DIR": str(tmp_path / "last-good"),
-        "KIOSK_SPEECH": "off",
-        "NOTIFY_SOCKET": notify_socket.address,
-        "WATCHDOG_USEC": "600000",
-        "WATCHDOG_PID": "1",  # cage's pid, not the shell's: not a reason to stay silent
-    }
+    env = shell_process_env(
+        tmp_path,
+        NOTIFY_SOCKET=notify_socket.address,
+        WATCHDOG_USEC="600000",
+        WATCHDOG_PID="1",  # cage's pid, not the shell's: not a reason to stay silent
+    )
     log = tmp_path / "shell.log"
     command = [sys.executable, "-m", "kiosk.cli", "shell", "--windowed", "--size", "800x600", "--config-dir"]
     with log.open("w", encoding="utf-8") as out:
