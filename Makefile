@@ -7,6 +7,7 @@
 #   make screenshots  PNGs of every resident screen in screenshots/ (French and Arabic)
 #   make i18n         collect the interface's strings into kiosk.pot and merge them into each language
 #   make deps         install Debian packages (as root or with sudo), the venv and the project
+#   make image-rootfs the appliance's root file system (Debian 12, mmdebstrap; as root), see image/
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -25,16 +26,17 @@ APT_PACKAGES := \
   libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core \
   postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng \
   cups printer-driver-cups-pdf poppler-utils gcc python3-dev libcups2-dev libusb-1.0-0 \
-  linux-libc-dev libudev1 libsane-dev sane-utils
+  linux-libc-dev libudev1 libsane-dev sane-utils mmdebstrap
 # (pycups has no wheel on PyPI: pip builds it with gcc against Python's and libcups' headers;
 # python-evdev likewise, against the kernel's input headers from linux-libc-dev; python-sane
 # against libsane-dev (sane-utils: scanimage, and the test backend that tests and `make run` use).
 # libusb-1.0-0: pyusb's backend, for USB ticket printers. libudev1: pyudev loads it, for USB
-# printers and scanners plugged in and out.)
+# printers and scanners plugged in and out. mmdebstrap: the appliance's root file system, built
+# by `make image-rootfs` and by the `image` tests.)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: i18n tutorial deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean FORCE
+.PHONY: image-rootfs i18n tutorial deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean FORCE
 
 deps: apt venv
 
@@ -117,6 +119,11 @@ i18n: deps
 	$(VENV)/bin/pybabel extract -F kiosk/i18n/babel.cfg -k N_ --no-location --add-comments=Translators: \
 	  --project=Borne --copyright-holder="Borne contributors" -o kiosk/i18n/kiosk.pot .
 	$(VENV)/bin/pybabel update -i kiosk/i18n/kiosk.pot -d kiosk/i18n -D kiosk --width 100 --ignore-obsolete --previous
+
+# Built from the last commit (git archive HEAD) into /var/cache/borne-image/rootfs, or OUT=DIR;
+# reused when nothing it is made of changed (BORNE_IMAGE_FORCE=1 rebuilds the last stage).
+image-rootfs: apt
+	@$(SUDO) image/build-rootfs.sh $(OUT)
 
 clean:
 	rm -rf .run screenshots .pytest_cache .mypy_cache .ruff_cache

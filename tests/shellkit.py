@@ -101,6 +101,24 @@ def write_test_config(directory: Path) -> Path:
     return directory
 
 
+def shell_process_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `kiosk shell` process in a test: offscreen, its data, sessions and
+    last good configuration under ``tmp_path``, no voice, unbuffered logs; plus ``extra``."""
+    import os
+
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "QT_QPA_PLATFORM": "offscreen",
+        "KIOSK_DATA_DIR": str(tmp_path / "data"),
+        "KIOSK_SESSION_ROOT": str(tmp_path / "sessions"),
+        "KIOSK_LAST_GOOD_DIR": str(tmp_path / "last-good"),
+        "KIOSK_SPEECH": "off",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
 @pytest.fixture(scope="session")
 def loopback_web() -> Iterator[LoopbackWeb]:
     web = LoopbackWeb().start()

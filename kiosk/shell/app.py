@@ -55,6 +55,9 @@ def run_shell(options: ShellOptions) -> int:
     from PySide6.QtCore import QTimer
 
     from kiosk.shell.startup import start_shell
+    from kiosk.shell.watchdog_notify import SystemdWatchdog
+
+    systemd = SystemdWatchdog.from_environment()  # None unless run by kiosk-shell.service
 
     def place(window: KioskWindow, fullscreen: bool) -> None:
         if options.size:
@@ -66,6 +69,8 @@ def run_shell(options: ShellOptions) -> int:
             # cover the whole screen ourselves too.
             window.setGeometry(app.primaryScreen().geometry())
             window.showFullScreen()
+        if systemd is not None:
+            systemd.watch(window.lobby_page)
 
     def failed(error: ConfigError) -> None:
         from kiosk.core.loading import format_problems
@@ -96,6 +101,8 @@ def run_shell(options: ShellOptions) -> int:
 
     def quit_cleanly(*_args: object) -> None:
         log.info("shell.stopping")
+        if systemd is not None:
+            systemd.stop()
         for kiosk in started:
             kiosk.controller.end_session()
             kiosk.window.allow_close()

@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.shell.first_screen import SNAPSHOT_NAME, config_key
 from kiosk.shell.web.scheme import page_name
-from tests.shellkit import close_kiosk, run_js, write_test_config
+from tests.shellkit import close_kiosk, run_js, shell_process_env, write_test_config
 
 pytestmark = pytest.mark.shell
 REPO = Path(__file__).resolve().parents[2]
@@ -127,16 +127,7 @@ def test_a_changed_configuration_is_never_painted_from_the_old_screen(qtbot, kio
 def _kiosk_shell(tmp_path: Path, config_dir: Path) -> tuple[int, list[str], str]:
     """`kiosk shell` as systemd runs it, stopped with SIGTERM once started: (exit code, the
     events it logged, all it wrote)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "QT_QPA_PLATFORM": "offscreen",
-        "KIOSK_DATA_DIR": str(tmp_path / "data"),
-        "KIOSK_SESSION_ROOT": str(tmp_path / "sessions"),
-        "KIOSK_LAST_GOOD_DIR": str(tmp_path / "last-good"),
-        "KIOSK_SPEECH": "off",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = shell_process_env(tmp_path)
     command = [sys.executable, "-m", "kiosk.cli", "shell", "--windowed", "--size", "800x600", "--config-dir"]
     log = tmp_path / "shell.log"
     with log.open("w", encoding="utf-8") as out:  # JSON logs on stdout, problems on stderr

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The appliance's root file system: Debian 12 (bookworm) with the kiosk installed, in a directory.
+#
+#   image/build-rootfs.sh [OUT_DIR]          (as root; `apt-get install mmdebstrap`)
+#
+# OUT_DIR defaults to $BORNE_IMAGE_CACHE/rootfs. Only committed work goes in: the project is
+# taken from `git archive HEAD` of this checkout, never from the working tree.
+#
+# Three stages, each cached under $BORNE_IMAGE_CACHE (default /var/cache/borne-image) and keyed by
+# a hash of its inputs, so that a rebuild redoes only what changed:
+#   1. base-KEY/    mmdebstrap, variant minbase, the packages of image/packages.txt, no Recommends
+#                   (key: that list, the architecture, mmdebstrap's version). Downloaded .deb
+#                   files are kept in apt/ between builds.
+#   2. wheels-KEY/  every Python dependency as a wheel (key: pyproject.toml and the base). The
+#                   files are downloaded on this machine (its pip configuration, into pip/), then
+#                   built offline in a throwaway copy of the base with gcc, python3-dev and
+#                   libcups2-dev added (pycups has no wheel): no compiler reaches the image.
+#   3. OUT_DIR      a copy of the base; the venv /opt/kiosk installed offline from those wheels
+#                   and the project; /etc/kiosk from config/; users, directories and units from
+#                   systemd/; getty and autovt on tty1..6 masked. Skipped when OUT_DIR was built
+#                   from the same inputs (OUT_DIR.inputs holds their hash), unless
+#                   BORNE_IMAGE_FORCE=1.
+# Prints the sizes and the build time at the end. Not done here (later steps of issue 15): the
+# kernel and boot loader, the raw A/B disk image, updates, the first-boot setup.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${BORNE_IMAGE_CACHE:-/var/cache/borne-image}
+OUT=${1:-$CACHE/rootfs}
+SUITE=bookworm
+ARCH=${BORNE_IMAGE_ARCH:-amd64}
+BUILD_PACKAGES=(gcc python3-dev libcups2-dev)
+IN_ROOT=$HERE/image/in-root.sh
+START=$SECONDS
+
+say() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { say "$*" >&2; exit 2; }
+hash_of() { sha256sum | cut -c1-16; }
+
+[ "$(id -u)" = 0 ] || die "run me as root (mmdebstrap, chroot, mounts)"
+command -v mmdebstrap >/dev/null || die "mmdebstrap is missing: apt-get install mmdebstrap"
+SHA=$(git -C "$HERE" rev-parse --verify HEAD) || die "no git checkout in $HERE"
+mkdir -p "$CACHE/apt" "$CACHE/pip"
+OUT=$(realpath -m "$OUT")
+
+exec 9>"$CACHE/.lock"
+flock -n 9 || { say "waiting for another build (lock $CACHE/.lock)"; flock 9; }
+
+# The project's files as committed, read from HEAD.
+committed() { git -C "$HERE" show "HEAD:$1"; }
+PACKAGES=$(committed image/packages.txt | sed 's/#.*//' | tr -s ' \t\n' '\n' | grep -v '^$' | sort -u)
+BASE_KEY=$( { echo "$PACKAGES"; echo "$SUITE $ARCH"; mmdebstrap --version; } | hash_of)
+WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml; echo "${BUILD_PACKAGES[*]}"; } | hash_of)
+# What goes into OUT_DIR: everything of HEAD but the documentation and the tests.
+INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in kiosk sync config systemd image pyproject.toml; do
+  git -C "$HERE" rev-parse "HEAD:$p"; done; } | hash_of)
+BASE=$CACHE/base-$BASE_KEY
+WHEELS=$CACHE/wheels-$WHEELS_KEY
+
+if [ "${BORNE_IMAGE_FORCE:-0}" != 1 ] && [ -f "$OUT.inputs" ] && [ "$(cat "$OUT.inputs")" = "$INPUTS_KEY" ] \
+  && [ -x "$OUT/opt/kiosk/bin/kiosk" ]; then
+  say "$OUT is up to date (inputs $INPUTS_KEY, commit $SHA): reused"
+  exit 0
+fi
+
+# 1. The base root.
+if [ ! -x "$BASE/usr/bin/cage" ]; then
+  say "stage 1: mmdebstrap $SUITE/$ARCH, minbase + $(echo "$PACKAGES" | wc -l) packages -> $BASE"
+  rm -rf "$BASE.tmp"
+  # The .deb files come from and go back to $CACHE/apt; none stays in the root.
+  mmdebstrap --variant=minbase --arch="$ARCH" --quiet \
+    --include="$(echo "$PACKAGES" | paste -sd,)" \
+    --aptopt='APT::Install-Recommends "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --skip=download/empty \
+    --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
+    --setup-hook="sync-in $CACHE/apt /var/cache/apt/archives" \
+    --customize-hook="sync-out /var/cache/apt/archives $CACHE/apt" \
+    --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
+    "$SUITE" "$BASE.tmp" </dev/null
+  mv "$BASE.tmp" "$BASE"
+  say "stage 1 done: base $(du -sh "$BASE" | cut -f1)"
+else
+  say "stage 1: base $BASE reused"
+fi
+
+WORK=$(mktemp -d "$CACHE/work.XXXXXX")
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+git -C "$HERE" archive --format=tar HEAD | tar -x -C "$WORK" --one-top-level=src
+
+# 2. The wheels.
+if [ ! -f "$WHEELS/.complete" ]; then
+  say "stage 2: Python wheels -> $WHEELS"
+  rm -rf "$WHEELS.tmp"
+  mkdir -p "$WHEELS.tmp" "$WORK/downloads"
+  # Downloaded here, with this machine's pip configuration (index, proxy, certificates).
+  python3 -m pip download --quiet --disable-pip-version-check --cache-dir "$CACHE/pip" \
+    -d "$WORK/downloads" "$WORK/src" "setuptools>=77" wheel pip >"$WORK/download.log" 2>&1 \
+    || { cat "$WORK/download.log"; die "pip download failed"; }
+  rm -f "$WORK"/downloads/borne-*
+  # Built offline in a throwaway copy of the base, with a compiler.
+  cp -a "$BASE" "$WORK/builder"
+  "$IN_ROOT" --online --bind "$CACHE/apt:/var/cache/apt/archives" "$WORK/builder" \
+    bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${BUILD_PACKAGES[*]} >/dev/null"
+  "$IN_ROOT" --bind "$WORK/downloads:/mnt/downloads" --bind "$WHEELS.tmp:/mnt/wheels" "$WORK/builder" \
+    bash -c 'set -e; python3 -m venv /tmp/build
+      /tmp/build/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/downloads -U pip setuptools wheel
+      /tmp/build/bin/pip wheel --quiet --disable-pip-version-check --use-pep517 \
+        --no-index --find-links /mnt/downloads -w /mnt/wheels /mnt/downloads/*'
+  rm -rf "$WORK/builder"
+  touch "$WHEELS.tmp/.complete"
+  rm -rf "$WHEELS" && mv "$WHEELS.tmp" "$WHEELS"
+  say "stage 2 done: $(find "$WHEELS" -name '*.whl' | wc -l) wheels, $(du -sh "$WHEELS" | cut -f1)"
+else
+  say "stage 2: wheels $WHEELS reused"
+fi
+
+# 3. The root file system.
+say "stage 3: the kiosk of commit $SHA -> $OUT"
+rm -rf "$OUT.tmp" "$OUT.inputs"
+cp -a "$BASE" "$OUT.tmp"
+R=$OUT.tmp
+SRC=$WORK/src
+"$IN_ROOT" --bind "$WHEELS:/mnt/wheels" --bind "$SRC:/mnt/src" "$R" bash -c '
+  set -e
+  python3 -m venv /opt/kiosk
+  /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels -U pip
+  cp -a /mnt/src /tmp/src   # the build writes next to the sources
+  /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels /tmp/src'
+install -d -m 755 "$R/etc/kiosk"
+cp -a "$SRC/config/." "$R/etc/kiosk/"
+chown -R root:root "$R/etc/kiosk"
+install -m 644 "$SRC"/systemd/kiosk-*.service "$R/usr/lib/systemd/system/"
+install -D -m 644 "$SRC/systemd/sysusers.d/kiosk.conf" "$R/usr/lib/sysusers.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/tmpfiles.d/kiosk.conf" "$R/usr/lib/tmpfiles.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/journald.conf.d/kiosk.conf" "$R/usr/lib/systemd/journald.conf.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/logind.conf.d/kiosk.conf" "$R/usr/lib/systemd/logind.conf.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
+"$IN_ROOT" "$R" bash -c '
+  set -e
+  systemd-sysusers
+  # /run and /tmp are made at each boot; what persists is made now.
+  systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf
+  systemctl set-default graphical.target >/dev/null
+  systemctl enable kiosk-shell.service kiosk-agent.service 2>&1 | grep -v "^Created symlink" || true
+  systemctl disable getty@tty1.service 2>&1 | grep -v "^Removed" || true
+  for n in 1 2 3 4 5 6; do systemctl mask getty@tty$n.service autovt@tty$n.service 2>&1 | grep -v "^Created symlink" || true; done'
+printf 'BORNE_COMMIT=%s\nBORNE_INPUTS=%s\nBUILT=%s\n' "$SHA" "$INPUTS_KEY" "$(date -u +%FT%TZ)" >"$R/etc/borne-image"
+rm -rf "$OUT" && mv "$R" "$OUT"
+echo "$INPUTS_KEY" >"$OUT.inputs"
+
+TOTAL=$((SECONDS - START))
+echo
+echo "Borne root file system: $OUT (commit ${SHA:0:12}, inputs $INPUTS_KEY)"
+printf '  %-22s %s\n' "root file system" "$(du -sh --one-file-system "$OUT" | cut -f1)"
+printf '  %-22s %s\n' "of which /opt/kiosk" "$(du -sh "$OUT/opt/kiosk" | cut -f1)"
+printf '  %-22s %s\n' "of which /usr" "$(du -sh "$OUT/usr" | cut -f1)"
+printf '  %-22s %dm%02ds\n' "build time" $((TOTAL / 60)) $((TOTAL % 60))

@@ -1,0 +1,146 @@
+"""The appliance's root file system (``image/build-rootfs.sh``), built or reused when its inputs
+did not change (their hash, in ``OUT.inputs``), then checked from outside and in a chroot: units,
+sandbox, users and permissions, consoles, packages, the shipped configuration and the shell's
+offscreen start. Needs root and mmdebstrap; a cold build also needs the Debian mirror and PyPI.
+
+Every command inside the root runs through ``image/in-root.sh``: private mount and PID
+namespaces, so no mount or process outlives it, even when a check fails (the last test says so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.image, pytest.mark.timeout(3600)]
+REPO = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("BORNE_IMAGE_CACHE", "/var/cache/borne-image"))
+UNITS = ("kiosk-shell.service", "kiosk-agent.service")
+
+
+@pytest.fixture(scope="module")
+def rootfs() -> Iterator[Path]:
+    assert os.geteuid() == 0, "the image tests build a root file system: run them as root"
+    assert shutil.which("mmdebstrap"), "the image tests need mmdebstrap: apt-get install mmdebstrap"
+    out = CACHE / "rootfs"
+    started = time.monotonic()
+    build = subprocess.run(
+        [str(REPO / "image" / "build-rootfs.sh"), str(out)], capture_output=True, text=True, check=False
+    )
+    assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
+    print(f"\nimage/build-rootfs.sh: {time.monotonic() - started:.0f} s\n{build.stdout[-600:]}")
+    yield out
+
+
+def in_root(root: Path, script: str, *, env: dict[str, str] | None = None, timeout: int = 600) -> str:
+    """Run ``script`` (bash) inside ``root``; its output. Fails the test on a non-zero status."""
+    passed = env or {}
+    result = subprocess.run(
+        [str(REPO / "image" / "in-root.sh"), str(root), "/bin/bash", "-c", script],
+        env={**os.environ, **passed, "IN_ROOT_ENV": " ".join(passed)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, f"{script}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+def test_every_unit_verifies_in_the_image(rootfs: Path) -> None:
+    for unit in UNITS:
+        out = in_root(rootfs, f"systemd-analyze verify --man=no /usr/lib/systemd/system/{unit} 2>&1")
+        assert out.strip() == "", f"{unit}: {out}"
+
+
+def test_the_agent_is_sandboxed_to_an_exposure_of_at_most_2(rootfs: Path) -> None:
+    out = in_root(rootfs, "systemd-analyze security --offline=true --no-pager kiosk-agent.service")
+    level = float(re.search(r"Overall exposure level for kiosk-agent\.service: ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    assert level <= 2.0, out
+
+
+def test_users_groups_and_the_data_directory_come_from_sysusers_and_tmpfiles(rootfs: Path) -> None:
+    passwd = {line.split(":")[0]: line.split(":") for line in (rootfs / "etc/passwd").read_text().splitlines()}
+    groups = {line.split(":")[0]: line.split(":") for line in (rootfs / "etc/group").read_text().splitlines()}
+    for user in ("kiosk", "kiosk-agent"):
+        assert passwd[user][6] == "/usr/sbin/nologin" and int(passwd[user][2]) < 1000  # system users, no shell
+    assert set(groups["kiosk-data"][3].split(",")) == {"kiosk", "kiosk-agent"}
+    assert "kiosk" in groups["audio"][3].split(",")
+    for path in ("var/lib/kiosk", "var/lib/kiosk/last-good-config"):
+        st = (rootfs / path).stat()
+        assert oct(st.st_mode & 0o7777) == oct(0o2770), path  # setgid, nothing for others
+        assert st.st_uid == int(passwd["kiosk-agent"][2]) and st.st_gid == int(groups["kiosk-data"][2])
+    # The agent's secrets are written 0600 by the agent: the shell's user reads none of them.
+    out = in_root(
+        rootfs,
+        "set -e; cd /var/lib/kiosk; setpriv --reuid=kiosk-agent --regid=kiosk-agent --init-groups --reset-env "
+        "/opt/kiosk/bin/python -c 'from kiosk.agent.sync_jobs import _write_private as w; "
+        'from pathlib import Path; w(Path("/var/lib/kiosk/secret-test"), "x")\'; '
+        "stat -c '%U:%G %a' secret-test; "
+        "setpriv --reuid=kiosk --regid=kiosk --init-groups cat secret-test 2>&1 || echo refused; rm secret-test",
+    )
+    assert "kiosk-agent:kiosk-data 600" in out and "refused" in out, out
+
+
+def test_no_getty_or_autovt_on_any_console(rootfs: Path) -> None:
+    system = rootfs / "etc/systemd/system"
+    for n in range(1, 7):
+        for unit in (f"getty@tty{n}.service", f"autovt@tty{n}.service"):
+            assert os.readlink(system / unit) == "/dev/null", unit
+    assert not list((system / "getty.target.wants").glob("getty@*"))
+    out = in_root(rootfs, "systemctl is-enabled kiosk-shell.service kiosk-agent.service; systemctl get-default")
+    assert out.split() == ["enabled", "enabled", "graphical.target"]
+
+
+def test_the_packages_are_there_and_no_compiler_is(rootfs: Path) -> None:
+    out = in_root(rootfs, "dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n'")
+    installed = {line.split()[1] for line in out.splitlines() if line.startswith("ii")}
+    wanted = {"cage", "cups", "cups-filters", "printer-driver-cups-pdf", "sane-utils", "sane-airscan"}
+    wanted |= {"espeak-ng", "speech-dispatcher", "speech-dispatcher-espeak-ng", "fonts-noto-core", "python3-venv"}
+    assert wanted <= installed, wanted - installed
+    assert not {p for p in installed if re.fullmatch(r"(gcc|g\+\+|cpp|clang|tcc)(-[0-9]+)?|build-essential", p)}
+    assert not [p for p in ("cc", "gcc", "c++", "cpp", "x86_64-linux-gnu-gcc") if (rootfs / "usr/bin" / p).exists()]
+    assert list((rootfs / "usr/share/fonts/truetype/noto").glob("NotoNaskhArabic-*.ttf"))
+
+
+def test_the_shipped_configuration_passes_its_check_inside_the_image(rootfs: Path) -> None:
+    in_root(rootfs, "/opt/kiosk/bin/kiosk config check /etc/kiosk")
+
+
+def test_the_kiosk_imports_and_starts_offscreen_to_its_first_screen_inside_the_image(rootfs: Path) -> None:
+    in_root(rootfs, "/opt/kiosk/bin/python -c 'import kiosk.shell.app'")
+    out = in_root(
+        rootfs,
+        """
+        /opt/kiosk/bin/kiosk shell --windowed --size 800x600 --config-dir /etc/kiosk >/tmp/shell.log 2>&1 &
+        pid=$!
+        for i in $(seq 240); do
+          grep -q '"shell.started"' /tmp/shell.log && break
+          kill -0 $pid 2>/dev/null || break
+          sleep 0.5
+        done
+        kill -TERM $pid 2>/dev/null; wait $pid; echo "exit $?"
+        cat /tmp/shell.log
+        """,
+        env={
+            "QT_QPA_PLATFORM": "offscreen",
+            "HOME": "/tmp/home",  # nothing written into the cached root
+            "KIOSK_DATA_DIR": "/tmp/data",
+            "KIOSK_SESSION_ROOT": "/tmp/sessions",
+            "KIOSK_LAST_GOOD_DIR": "/tmp/last-good",
+            "KIOSK_SPEECH": "off",
+        },
+    )
+    assert '"shell.started"' in out and "exit 0" in out, out[-4000:]
+
+
+def test_no_mount_is_left_in_the_root(rootfs: Path) -> None:
+    mounts = Path("/proc/self/mounts").read_text().split("\n")
+    assert not [m for m in mounts if f" {rootfs}" in m or f" {rootfs}.tmp" in m]
