@@ -9,8 +9,10 @@
 # a scratch directory, so every run starts from a root that has never seen the project.
 # Inside the chroot (with /proc, /sys, /dev and /dev/shm mounted, in private mount and PID
 # namespaces so that nothing survives the run):
-#   1. `make deps`  with the network (Debian packages, the venv);
-#   2. `make test`  in a network namespace of its own (loopback only: the tests need no network);
+#   1. `make deps image-rootfs`  with the network (Debian packages, the venv, and the appliance's
+#      root file system that the `image` tests check: a cold build downloads Debian);
+#   2. `make test`  in a network namespace of its own (loopback only: with the root file system
+#      built, the tests need no network);
 #   3. `make run`   for $BORNE_FRESH_RUN_SECONDS seconds, also on a private loopback, checking that
 #      the kiosk shell logs `shell.started`, the federation dashboard answers on 127.0.0.1:8800
 #      and the help site on 127.0.0.1:8700/aide.
@@ -114,14 +116,14 @@ if [ "${BORNE_FRESH_BROKEN_VENV:-0}" = 1 ]; then
   [ -x "$ROOT/root/borne/.venv/bin/python" ] || die "python3 -m venv left no .venv/bin/python"
 fi
 
-say "make deps (with the network) — log $LOGS/deps.log"
+say "make deps image-rootfs (with the network) — log $LOGS/deps.log"
 if [ "${BORNE_FRESH_DOWNLOADS:-1}" = 1 ]; then
   # Two runs at once would share apt's download directory and its lock: one downloads at a time.
   exec 9>"$CACHE/downloads.lock"
   flock -n 9 || { say "waiting for another run's make deps (shared downloads)"; flock 9; }
 fi
 START=$SECONDS
-if in_root online "make deps" >"$LOGS/deps.log" 2>&1; then DEPS_STATUS=ok; else DEPS_STATUS=FAILED; FAILED+=(deps); fi
+if in_root online "make deps image-rootfs" >"$LOGS/deps.log" 2>&1; then DEPS_STATUS=ok; else DEPS_STATUS=FAILED; FAILED+=(deps); fi
 DEPS_TIME=$((SECONDS - START))
 [ "${BORNE_FRESH_DOWNLOADS:-1}" = 1 ] && exec 9>&-
 say "make deps: $DEPS_STATUS in $(elapsed $DEPS_TIME)"
