@@ -13,8 +13,10 @@
 #                   files are kept in apt/ between builds.
 #   2. wheels-KEY/  every Python dependency as a wheel (key: pyproject.toml and the base). The
 #                   files are downloaded on this machine (its pip configuration, into pip/), then
-#                   built offline in a throwaway copy of the base with gcc, python3-dev and
-#                   libcups2-dev added (pycups has no wheel): no compiler reaches the image.
+#                   built offline in a throwaway copy of the base with gcc, python3-dev and the
+#                   headers the source-only packages build against (pycups: libcups2-dev,
+#                   python-sane: libsane-dev, python-evdev: linux-libc-dev): no compiler reaches
+#                   the image.
 #   3. OUT_DIR      a copy of the base; the venv /opt/kiosk installed offline from those wheels
 #                   and the project; /etc/kiosk from config/; users, directories and units from
 #                   systemd/; getty and autovt on tty1..6 masked. Skipped when OUT_DIR was built
@@ -29,7 +31,7 @@ CACHE=${BORNE_IMAGE_CACHE:-/var/cache/borne-image}
 OUT=${1:-$CACHE/rootfs}
 SUITE=bookworm
 ARCH=${BORNE_IMAGE_ARCH:-amd64}
-BUILD_PACKAGES=(gcc python3-dev libcups2-dev)
+BUILD_PACKAGES=(gcc python3-dev libcups2-dev libsane-dev linux-libc-dev)
 IN_ROOT=$HERE/image/in-root.sh
 START=$SECONDS
 
