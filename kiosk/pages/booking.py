@@ -9,8 +9,7 @@ thread): rendering never touches the database.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from itertools import groupby
+from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -97,13 +96,29 @@ def slot_days(slots: Iterable[Slot], zone: ZoneInfo, language: str) -> list[dict
 
     One button per time: when several persons are free at the same time, the resident sees the
     time once (the page names no person before the confirmation) and books the first of them;
-    should that one be taken meanwhile, the slots shown again still hold the others."""
-    days = []
-    for _day, group in groupby(sorted(slots), key=lambda s: s.start.astimezone(zone).date()):
-        members = [next(same) for _start, same in groupby(group, key=lambda s: s.start)]
-        label = day_label(members[0].start.astimezone(zone), language)
-        times = [{"value": slot_value(s), "label": time_label(s.start.astimezone(zone), language)} for s in members]
-        days.append({"label": label, "slots": times})
+    should that one be taken meanwhile, the slots shown again still hold the others. (One pass:
+    a slots page lists hundreds of times, and the website's pages are rendered under load.)"""
+    days: list[dict[str, Any]] = []
+    times: list[dict[str, str]] = []
+    day: date | None = None
+    previous: datetime | None = None
+    for slot in sorted(slots, key=Slot.order):  # by start, then end, then person
+        if slot.start == previous:
+            continue
+        previous = slot.start
+        local = slot.start.astimezone(zone)
+        if local.date() != day:
+            day, times = local.date(), []
+            days.append({"label": day_label(local, language), "slots": times})
+        times.append({"value": slot_value(slot), "label": time_label(local, language)})
+    return days
+
+
+def with_links(days: list[dict[str, Any]], links: BookingLinks, category: str) -> list[dict[str, Any]]:
+    """``days`` (fresh from :func:`slot_days`), each time given its link."""
+    for day in days:
+        for time in day["slots"]:
+            time["url"] = links.slot(category, time["value"])
     return days
 
 
@@ -149,10 +164,7 @@ def booking_context(
         ],
         "category": category,
         "category_label": view.category.label if view.category is not None else "",
-        "days": [
-            {**day, "slots": [{**s, "url": links.slot(category, s["value"])} for s in day["slots"]]}
-            for day in slot_days(view.slots, zone, language)
-        ],
+        "days": with_links(slot_days(view.slots, zone, language), links, category),
         "chosen": (
             None
             if slot is None

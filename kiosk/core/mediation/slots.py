@@ -26,6 +26,12 @@ class Slot:
     end: datetime
     person_id: str
 
+    @staticmethod
+    def order(slot: Slot) -> tuple[datetime, datetime, str]:
+        """The dataclass order as a sort key: a thousand slots sort several times faster by key
+        than through the generated ``__lt__``."""
+        return (slot.start, slot.end, slot.person_id)
+
     @property
     def interval(self) -> Interval:
         return Interval(self.start, self.end)
@@ -113,12 +119,12 @@ def free_slots(
             min_notice=min_notice,
         )
     ]
-    return sorted(slots)
+    return sorted(slots, key=Slot.order)
 
 
 def one_per_start(slots: Iterable[Slot]) -> list[Slot]:
     """One slot per start time (the first person's): what the resident chooses from."""
     chosen: dict[datetime, Slot] = {}
-    for slot in sorted(slots):
+    for slot in sorted(slots, key=Slot.order):
         chosen.setdefault(slot.start, slot)
     return list(chosen.values())
