@@ -54,11 +54,14 @@ class _Blocked:
         self._intervals = merge(intervals)
         self._ends = [interval.end for interval in self._intervals]
 
-    def overlaps(self, slot: Interval) -> bool:
-        index = bisect_left(self._ends, slot.start)
-        while index < len(self._intervals) and self._intervals[index].end <= slot.start:
+    def overlaps_range(self, start: datetime, end: datetime) -> bool:
+        """Whether ``[start, end)`` touches a blocked interval (no Interval made: called per slot)."""
+        if not self._intervals:
+            return False
+        index = bisect_left(self._ends, start)
+        while index < len(self._intervals) and self._intervals[index].end <= start:
             index += 1  # an interval ending exactly at the slot's start does not touch it
-        return index < len(self._intervals) and self._intervals[index].start < slot.end
+        return index < len(self._intervals) and self._intervals[index].start < end
 
 
 def person_slots(
@@ -82,11 +85,10 @@ def person_slots(
     for day in days if only_day is None else [d for d in days if d == only_day]:
         for interval in bookable_intervals(person, opening, day, zone):
             start = interval.start
-            while start + length <= interval.end:
-                slot = Slot(start, start + length, person.id)
-                if start >= earliest and not taken.overlaps(slot.interval):
-                    slots.append(slot)
-                start += length
+            while (end := start + length) <= interval.end:
+                if start >= earliest and not taken.overlaps_range(start, end):
+                    slots.append(Slot(start, end, person.id))
+                start = end
     return slots
 
 
