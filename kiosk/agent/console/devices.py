@@ -2,7 +2,7 @@
 
 The page is a list of :class:`Panel` (:data:`PANELS`): each has an anchor, a title in the page's
 own table of contents, a template for its body and an async ``load`` giving that template's
-values. Printers, the ticket printer, the scanner, the terminal, the sync and the agent are
+values. Printers, the ticket printer, the terminal, the sync and the agent are
 panels of :class:`~kiosk.agent.console.health.Check` lines; the print jobs and staff printing
 (the devices issue) come as more panels, with their own template and routes, nothing else
 changed. Probes run off the event loop, each bounded in time (:class:`health.Prober`): a dead
@@ -73,17 +73,6 @@ async def ticket_printer(ctx: ConsoleContext, _login: Login, prober: Prober) -> 
     return _checks(await prober.run("tickets", probe, "Imprimante à tickets"))
 
 
-async def scanner(ctx: ConsoleContext, _login: Login, prober: Prober) -> dict[str, Any]:
-    devices = ctx.settings.devices
-
-    def probe() -> list[Check]:
-        from kiosk.devices.select import build_scanner
-
-        return health.device_check("Scanner", build_scanner(devices).status)
-
-    return _checks(await prober.run("scanner", probe, "Scanner"))
-
-
 async def terminal(ctx: ConsoleContext, _login: Login, _prober: Prober) -> dict[str, Any]:
     data_dir = ctx.settings.paths.data_dir
 
@@ -109,7 +98,9 @@ PANELS: tuple[Panel, ...] = (
     Panel("releve", "Relevé de la borne", device_panel.snapshot, "_device_health.html"),
     Panel("imprimantes", "Imprimantes", printers),
     Panel("tickets", "Imprimante à tickets", ticket_printer),
-    Panel("scanner", "Scanner", scanner),
+    # No live scanner probe here: SANE opens a device for one process at a time, and the shell
+    # owns the scanner (a probe from the agent could make a resident's scan fail as "busy"). The
+    # shell's own reading of it is in the "Relevé de la borne".
     Panel("borne", "Borne", terminal),
     Panel("envoi", "Envoi des statistiques et service", sync),
 )

@@ -1,4 +1,4 @@
-"""What the devices page checks: printers (CUPS), the ticket printer, the scanner, the shell's
+"""What the devices page checks: printers (CUPS), the ticket printer, the shell's
 beat, the disk, the sync with the federation and the agent itself — each as a :class:`Check`.
 
 A probe may block (a network ticket printer, a hung cupsd): :class:`Prober` runs each one on a
