@@ -13,7 +13,9 @@ caller. A call stuck in libsane keeps the worker until it returns; calls meanwhi
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import signal
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -63,12 +65,26 @@ _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sane")
 _started = False
 
 
+def _keep_sigpipe_ignored() -> None:
+    """libsane's reader thread (sanei_thread) puts SIGPIPE back to its default when a scan ends:
+    the next write to a closed socket or pipe would then kill the whole process (the shell),
+    where Python had it ignored and raising BrokenPipeError. Put it back, in C (this runs on the
+    worker thread, where Python's ``signal.signal`` may not be called)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+    libc.signal(int(signal.SIGPIPE), 1)  # SIG_IGN
+
+
 def _with_sane(work: Callable[[], T]) -> T:
     global _started
     if not _started:  # on the worker thread, once: SANE reads its configuration here
         sane.init()
         _started = True
-    return work()
+    try:
+        return work()
+    finally:
+        _keep_sigpipe_ignored()
 
 
 def _fault(error: Exception, doing: str) -> ScannerError:

@@ -4,6 +4,8 @@ into the files sites receive (kiosk/core/scans.py), kept inside the session's di
 from __future__ import annotations
 
 import shutil
+import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,3 +235,25 @@ def test_scans_are_gone_with_the_session(scanner: SaneScanner, session_dir: Path
     remove_session_dir(session_dir)  # what the shell does when the session ends
     assert not session_dir.exists() and session_scans(session_dir) == []
     shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def _sigpipe_ignored() -> bool:
+    """What the kernel will do with SIGPIPE for this process (not Python's own idea of it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGPIPE - 1)))
+    raise AssertionError("no SigIgn line in /proc/self/status")
+
+
+def test_a_scan_leaves_sigpipe_ignored(scanner: SaneScanner, session_dir: Path) -> None:
+    """libsane's reader thread puts SIGPIPE back to its default when a scan ends; the next write
+    to a closed socket then killed the whole process (it killed a CI run's pytest)."""
+    assert _sigpipe_ignored()  # as Python sets it at start
+    scanner.scan(session_dir / "scans", ScanOptions(resolution_dpi=50))
+    assert _sigpipe_ignored()
+    left, right = socket.socketpair()
+    right.close()
+    with pytest.raises(BrokenPipeError):  # an error the caller handles, not the end of the process
+        for _ in range(64):
+            left.send(b"x" * 65536)
+    left.close()
