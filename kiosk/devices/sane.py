@@ -14,6 +14,7 @@ caller. A call stuck in libsane keeps the worker until it returns; calls meanwhi
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import signal
 import threading
@@ -70,10 +71,16 @@ def _keep_sigpipe_ignored() -> None:
     the next write to a closed socket or pipe would then kill the whole process (the shell),
     where Python had it ignored and raising BrokenPipeError. Put it back, in C (this runs on the
     worker thread, where Python's ``signal.signal`` may not be called)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.signal.restype = ctypes.c_void_p
-    libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
-    libc.signal(int(signal.SIGPIPE), 1)  # SIG_IGN
+    _libc_signal()(int(signal.SIGPIPE), 1)  # SIG_IGN
+
+
+@functools.cache
+def _libc_signal() -> Any:
+    """libc's ``signal``, looked up once (it is called after every SANE call)."""
+    function = ctypes.CDLL(None, use_errno=True).signal
+    function.restype = ctypes.c_void_p
+    function.argtypes = (ctypes.c_int, ctypes.c_void_p)
+    return function
 
 
 def _with_sane(work: Callable[[], T]) -> T:
