@@ -194,6 +194,7 @@ def fleet_keys() -> list[tuple[str, str, str, float]]:
     waits = {"moins_1_min": 0.03, "1_3_min": 0.04, "3_5_min": 0.02, "5_10_min": 0.02, "10_20_min": 0.008}
     keys += [("mediator_waits", k, "n", s) for k, s in {**waits, "plus_20_min": 0.002}.items()]
     printing = {"jobs": 0.3, "pages_printed": 0.9, "pages_held": 0.1, "pages_released": 0.08, "pages_cancelled": 0.02}
+    printing["pages_staff"] = 0.2
     keys += [("printing", k, "n", s) for k, s in printing.items()]
     keys += [("appointments_booked", k, "n", s) for k, s in {"mediateur": 0.02, "prefecture": 0.005}.items()]
     keys += [("appointments_cancelled", "mediateur", "n", 0.003)]

@@ -83,6 +83,7 @@ class Printing(_Wire):
     pages_held: Count = 0
     pages_released: Count = 0
     pages_cancelled: Count = 0
+    pages_staff: Count = 0  # absent from batches of terminals older than this count: 0
 
 
 class DayFigures(_Wire):

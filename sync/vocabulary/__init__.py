@@ -116,7 +116,7 @@ TABLES = (
 """The day's ``key → count`` tables (besides the mediator's waits and the answers)."""
 
 MEDIATOR_COUNTS = ("opened", "taken", "done", "missed")
-PRINTING_COUNTS = ("jobs", "pages_printed", "pages_held", "pages_released", "pages_cancelled")
+PRINTING_COUNTS = ("jobs", "pages_printed", "pages_held", "pages_released", "pages_cancelled", "pages_staff")
 NO_ANSWER = "sans_reponse"
 """The cell of every answer table that counts the residents who were asked and did not answer."""
 

@@ -36,6 +36,7 @@ from kiosk.core.stats.events import (
     Satisfaction,
     SessionEnded,
     SessionStarted,
+    StaffPrint,
     TileOpened,
 )
 from kiosk.core.stats.recorder import StatsRecorder
@@ -85,6 +86,8 @@ def test_a_day_in_figures() -> None:
         StoredEvent(at(day, 9, 9), PrintJob(pages=3, status="printed")),
         StoredEvent(at(day, 9, 9), PrintJob(pages=2, status="held")),
         StoredEvent(at(day, 9, 30), PrintJob(pages=2, status="released")),
+        StoredEvent(at(day, 9, 40), StaffPrint(pages=6)),
+        StoredEvent(at(day, 9, 41), StaffPrint(pages=1)),
         StoredEvent(at(day, 9, 31), MediatorCall(stage="opened")),
         StoredEvent(at(day, 9, 33), MediatorCall(stage="taken", wait_s=120)),
         StoredEvent(at(day, 10, 0), MediatorCall(stage="taken", wait_s=30)),
@@ -111,6 +114,7 @@ def test_a_day_in_figures() -> None:
     assert agg.tiles == {"famille/caf": 1, "argent/impots": 1} and agg.categories == {"argent": 1, "famille": 1}
     assert agg.blocked == {"caf": 1} and "evil.test" not in agg.model_dump_json()  # per tile, never the domain
     assert (agg.printing.jobs, agg.printing.pages_printed, agg.printing.pages_held) == (2, 5, 2)
+    assert agg.printing.pages_staff == 7  # staff prints apart: not the residents' paper, nor a job
     assert (agg.mediator.opened, agg.mediator.taken, agg.mediator.missed) == (1, 2, 1)
     assert agg.mediator.waits == {"1_3_min": 1, "moins_1_min": 1} and "median" not in agg.model_dump_json()
     assert (agg.help_searches, agg.help_searches_empty) == (2, 1)

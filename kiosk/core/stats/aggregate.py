@@ -41,6 +41,7 @@ from kiosk.core.stats.events import (
     Satisfaction,
     SessionEnded,
     SessionStarted,
+    StaffPrint,
     TicketPrinted,
     TileOpened,
     parse_event,
@@ -105,6 +106,7 @@ class PrintFigures(BaseModel):
     pages_held: int = 0
     pages_released: int = 0
     pages_cancelled: int = 0
+    pages_staff: int = 0  # printed by staff from the console (pages × copies)
 
 
 class DayAggregate(BaseModel):
@@ -219,6 +221,8 @@ def compute_day(day: date, zone: ZoneInfo, events: Iterable[StoredEvent]) -> Day
             counters[f"appointments_{event.action}"][event.category.value] += 1
         elif isinstance(event, PrintJob):
             _count_print(agg.printing, event)
+        elif isinstance(event, StaffPrint):
+            agg.printing.pages_staff += event.pages
         elif isinstance(event, PagesScanned):
             agg.scan_pages += event.pages
         elif isinstance(event, TicketPrinted):

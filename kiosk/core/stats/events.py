@@ -169,7 +169,7 @@ class PrintJob(Event):
 
 
 class StaffPrint(Event):
-    """Pages staff printed from the console (pages × copies); kept on the terminal, not sent yet."""
+    """Pages staff printed from the console (pages × copies): the day's ``printing.pages_staff``."""
 
     kind: ClassVar[str] = "staff_print"
     pages: int = Field(ge=1, le=10_000)

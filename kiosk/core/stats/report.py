@@ -180,6 +180,7 @@ def rows(report: Report) -> Iterator[tuple[str, str, int | str | None]]:
     yield "Impressions", "pages imprimées", value("printing", "pages_printed")
     yield "Impressions", "pages en attente de l'accueil", value("printing", "pages_held")
     yield "Impressions", "pages annulées", value("printing", "pages_cancelled")
+    yield "Impressions", "pages imprimées par l'accueil", value("printing", "pages_staff")
     yield "Numérisation", "pages numérisées", value("scan_pages")
     yield "Tickets", "tickets imprimés", value("tickets")
     yield "Aide", "recherches", value("help_searches")
