@@ -67,3 +67,32 @@ def test_no_recent_snapshot_says_the_states_are_unknown(console_server: ConsoleS
     shell_writes(console_server, DeviceHealth(old, {"printer": DeviceReport("error", "jam")}))
     panel = page(console_server)
     assert "bourrage papier" not in panel[panel.index('id="releve"') : panel.index('id="imprimantes"')]
+
+
+def test_a_usb_ticket_printer_is_read_from_the_shell_never_opened_by_the_agent(
+    console_server: ConsoleServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process at a time opens a USB (or serial) ESC/POS printer, and that is the shell: the
+    agent's panel shows the shell's reading of it and never builds an adapter of its own."""
+    from kiosk.core.settings import DevicesSettings, KioskSettings, TicketPrinterSettings
+    from kiosk.devices import select
+
+    def never(*_args: object) -> None:
+        raise AssertionError("the agent opened the ticket printer")
+
+    monkeypatch.setattr(select, "build_ticket_printer", never)
+    ctx = console_server.console.context
+    usb = TicketPrinterSettings(usb_vendor=0x0416, usb_product=0x5011)
+    ctx.settings = KioskSettings(paths=ctx.settings.paths, devices=DevicesSettings(ticket_printer="usb", ticket=usb))
+
+    def ticket_panel() -> str:
+        text = page(console_server)
+        return text[text.index('id="tickets"') : text.index('id="borne"')]
+
+    unknown = ticket_panel()
+    assert "État inconnu (la borne n'a rien relevé récemment)." in unknown and "USB" in unknown
+    shell_writes(
+        console_server, DeviceHealth(datetime.now(UTC), {"ticket_printer": DeviceReport("error", "paper_out")})
+    )
+    panel = ticket_panel()
+    assert "Plus de papier." in panel and "En panne" in panel and "Relevé par" in panel and "la borne" in panel

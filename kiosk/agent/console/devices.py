@@ -24,6 +24,7 @@ from kiosk.agent.console import device_panel, health
 from kiosk.agent.console.accounts import Login
 from kiosk.agent.console.context import ConsoleContext
 from kiosk.agent.console.health import Check, Prober
+from kiosk.core.device_health import UNKNOWN_WORDS, read_health
 
 Load = Callable[[ConsoleContext, Login, Prober], Awaitable[dict[str, Any]]]
 
@@ -65,12 +66,29 @@ async def ticket_printer(ctx: ConsoleContext, _login: Login, prober: Prober) -> 
             [Check("Imprimante à tickets", "absent", 'Pas d\'imprimante à tickets (ticket_printer = "none").')]
         )
 
+    if devices.ticket_printer != "network":
+        return _checks(await run_in_threadpool(lambda: [_ticket_printer_as_the_shell_saw_it(ctx)]))
+
     def probe() -> list[Check]:
         from kiosk.devices.select import build_ticket_printer
 
         return health.device_check("Imprimante à tickets", build_ticket_printer(devices).status)
 
     return _checks(await prober.run("tickets", probe, "Imprimante à tickets"))
+
+
+def _ticket_printer_as_the_shell_saw_it(ctx: ConsoleContext) -> Check:
+    """A USB or serial ticket printer is the shell's: one process at a time opens it, and a probe
+    from here could take it from under a resident's ticket (or find it "busy"). The shell's own
+    last reading is shown instead."""
+    kind = ctx.settings.devices.ticket_printer
+    facts = (("Branchement", "USB" if kind == "usb" else "série"), ("Relevé par", "la borne"))
+    with ctx.db() as store:
+        snapshot = read_health(store, ctx.clock.now())
+    if snapshot is None:
+        return Check("Imprimante à tickets", "absent", f"{UNKNOWN_WORDS[0].upper()}{UNKNOWN_WORDS[1:]}.", facts)
+    report = snapshot.get("ticket_printer")
+    return Check("Imprimante à tickets", report.state, f"{report.words[0].upper()}{report.words[1:]}.", facts)
 
 
 async def terminal(ctx: ConsoleContext, _login: Login, _prober: Prober) -> dict[str, Any]:
