@@ -14,7 +14,7 @@ from kiosk.core.ports import ManualClock
 from kiosk.core.session import State
 from tests.devicekit import PdfQueue, make_pdf, page_count, wait_for
 from tests.integration.test_shell import start_in_tile
-from tests.shellkit import close_kiosk, write_test_config
+from tests.shellkit import close_kiosk, print_whole_document, write_test_config
 from tests.webserver import LoopbackWeb, Response
 
 pytestmark = [pytest.mark.shell, pytest.mark.devices, pytest.mark.cups]
@@ -78,7 +78,7 @@ def test_printed_is_recorded_when_cups_has_printed_and_nothing_stays_after_the_s
     kiosk, cupsd, viewer = cups_window, pdf_queue.cupsd, cups_window.window.pdf_viewer
     open_document(qtbot, kiosk, loopback_web)
     cupsd.connection().disablePrinter(pdf_queue.name)  # staff paused the printer
-    viewer.print_button.click()
+    print_whole_document(viewer)
     qtbot.waitUntil(lambda: "ne répond pas" in viewer.status.text(), timeout=10_000)
     [job] = cupsd.jobs("not-completed")
     assert recorded(kiosk, "print_job") == []  # submitted is not printed
@@ -91,7 +91,7 @@ def test_printed_is_recorded_when_cups_has_printed_and_nothing_stays_after_the_s
     assert page_count(paper) == 3
 
     cupsd.connection().disablePrinter(pdf_queue.name)
-    viewer.print_button.click()  # a second print, still waiting when the resident leaves
+    print_whole_document(viewer)  # a second print, still waiting when the resident leaves
     qtbot.waitUntil(lambda: len(cupsd.jobs("not-completed")) == 1, timeout=10_000)
     assert cupsd.spool_files()  # the document is in cupsd's spool while it waits
     kiosk.controller.end_session()
@@ -111,7 +111,7 @@ def test_a_printer_out_of_paper_says_so_in_french(qtbot, cups_window, pdf_queue:
     cupsd.connection().deletePrinter(pdf_queue.name)
     refill = cupsd.add_paper_out_queue(pdf_queue.name)
     open_document(qtbot, kiosk, loopback_web)
-    viewer.print_button.click()
+    print_whole_document(viewer)
     qtbot.waitUntil(lambda: "plus de papier" in viewer.status.text(), timeout=15_000)
     assert viewer.status.text() == "L'imprimante n'a plus de papier. Un membre de l'accueil peut vous aider."
     assert recorded(kiosk, "device_error") == [{"device": "printer", "error": "paper_out"}]
@@ -125,7 +125,7 @@ def test_without_a_printer_imprimer_says_so(qtbot, kiosk_app, tmp_path: Path, lo
     kiosk = shell_window(qtbot, tmp_path, 'printer = "none"')
     try:
         open_document(qtbot, kiosk, loopback_web)
-        kiosk.window.pdf_viewer.print_button.click()
+        print_whole_document(kiosk.window.pdf_viewer)
         qtbot.waitUntil(lambda: "pas d'imprimante" in kiosk.window.pdf_viewer.status.text(), timeout=5_000)
         assert recorded(kiosk, "device_error") == []  # a terminal without printer is not a fault
     finally:
