@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.core.devices import DeviceFailure, JobId, JobState, printer_message
 from kiosk.core.ports import Printer
@@ -86,15 +86,16 @@ class PdfViewer(QWidget):
         bar.addWidget(self.zoom_button)
         bar.addWidget(self.print_button)
         bar.addWidget(self.close_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 12, 16, 12)
-        layout.addLayout(bar)
-        layout.addWidget(self.status)
-        document = QHBoxLayout()
-        document.setSpacing(16)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long name is cut
+        document = QVBoxLayout()
+        document.addLayout(bar)
+        document.addWidget(self.status)
         document.addWidget(self.view, 1)
-        document.addWidget(self.sheet)
+        layout = QHBoxLayout(self)  # the print screen beside the document, from top to bottom
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(16)
         layout.addLayout(document, 1)
+        layout.addWidget(self.sheet)
 
     def set_translator(self, t: Translator) -> None:
         """The resident's language for the viewer's buttons and messages."""
@@ -146,6 +147,7 @@ class PdfViewer(QWidget):
         if self._path is None or self.tracker.busy:
             return
         self.print_button.setEnabled(False)
+        self.print_button.hide()  # the screen's own "Annuler" and "Lancer l'impression" take over
         self.sheet.open(
             PrintChoice.for_document(max(1, self._document.pageCount()), self.current_page(), self.max_copies()),
             self._consequence,
@@ -165,6 +167,7 @@ class PdfViewer(QWidget):
         if self._path is None or self.tracker.busy:
             return
         self.print_button.setEnabled(False)
+        self.print_button.show()
         self._printing_pages, self._printing_copies = choice.total, choice.copies
         hold = False
         if isinstance(self.printer, QuotaPrinter):  # decided here: the store belongs to this thread
@@ -180,7 +183,7 @@ class PdfViewer(QWidget):
     def cancel_all(self) -> None:
         """Session end: cancel the session's print jobs and erase them from the printer."""
         self.tracker.cancel_all()
-        self.sheet.close_sheet()
+        self._close_sheet()
         self.print_button.setEnabled(True)
         self._decision, self._holding = None, False
         if isinstance(self.printer, QuotaPrinter):
@@ -221,6 +224,7 @@ class PdfViewer(QWidget):
 
     def _close_sheet(self) -> None:
         self.sheet.close_sheet()
+        self.print_button.show()
         if not self.tracker.busy:
             self.print_button.setEnabled(True)
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.core.print_choice import PageSelection, PrintChoice
 from kiosk.i18n import N_, Translator, translator
 
-TARGET_PX = 72  # every button: well above the 48 px minimum, a thumb's width
-STEP_PX = 80  # the − and + of a stepper: square and large
+TARGET_PX = 64  # "Lancer l'impression", "Annuler": primary actions, 64 px and more
+CHOICE_PX = 56  # the choices: above the 48 px minimum, so that the screen fits 1280 × 800
+STEP_PX = 64  # the − and + of a stepper: square
 
 Consequence = Callable[[PrintChoice], str]
 
@@ -32,14 +33,12 @@ class PrintSheet(QFrame):
         super().__init__(parent)
         self.setObjectName("printSheet")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setMinimumWidth(520)
-        self.setMaximumWidth(620)
+        self.setFixedWidth(560)
         self._t: Translator = translator("fr")
         self._choice = PrintChoice.for_document(1)
         self._consequence: Consequence = lambda choice: ""
 
-        self.heading = self._label("printSheetHeading")
-        self.count = self._label("printSheetCount")
+        self.count = self._label("printSheetHeading")  # "Ce document a 5 pages.": what there is to print
         self.all_pages = self._choice_button()
         self.current_page = self._choice_button()
         self.page_range = self._choice_button()
@@ -64,28 +63,30 @@ class PrintSheet(QFrame):
         self.cancel_button = self._button(primary=False)
         self.cancel_button.clicked.connect(self._cancel)
 
-        steppers = QGridLayout()
-        steppers.setHorizontalSpacing(12)
-        steppers.setVerticalSpacing(12)
-        rows = (
-            (self.from_label, self.first_less, self.first_value, self.first_more),
-            (self.to_label, self.last_less, self.last_value, self.last_more),
-            (self.copies_label, self.copies_less, self.copies_value, self.copies_more),
-        )
-        for row, widgets in enumerate(rows):
-            for column, widget in enumerate(widgets):
-                steppers.addWidget(widget, row, column)
-        steppers.setColumnStretch(0, 1)
+        self.range_row = QWidget(self)  # "De la page − 2 + à la page − 3 +": shown for "Choisir les pages"
+        pages = QHBoxLayout(self.range_row)
+        pages.setContentsMargins(0, 0, 0, 0)
+        self.range_row.setMinimumHeight(STEP_PX)
+        pages.setSpacing(8)
+        for widget in (self.from_label, self.first_less, self.first_value, self.first_more,
+                       self.to_label, self.last_less, self.last_value, self.last_more):  # fmt: skip
+            pages.addWidget(widget)
+        copies = QHBoxLayout()
+        copies.setSpacing(8)
+        copies.addWidget(self.copies_label, 1)
+        for widget in (self.copies_less, self.copies_value, self.copies_more):
+            copies.addWidget(widget)
         actions = QHBoxLayout()
         actions.setSpacing(16)
         actions.addWidget(self.cancel_button)
         actions.addWidget(self.start_button, 1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 24, 28, 24)
-        layout.setSpacing(12)
-        for widget in (self.heading, self.count, self.all_pages, self.current_page, self.page_range):
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(8)
+        for widget in (self.count, self.all_pages, self.current_page, self.page_range):
             layout.addWidget(widget)
-        layout.addLayout(steppers)
+        layout.addWidget(self.range_row)
+        layout.addLayout(copies)
         layout.addWidget(self.monochrome_button)
         layout.addStretch(1)
         layout.addWidget(self.consequence)
@@ -108,6 +109,7 @@ class PrintSheet(QFrame):
 
     def _choice_button(self) -> QPushButton:
         button = self._button(primary=False)
+        button.setMinimumHeight(CHOICE_PX)
         button.setObjectName("printChoice")
         button.setCheckable(True)
         return button
@@ -116,7 +118,7 @@ class PrintSheet(QFrame):
         label = self._label("printSheetStepLabel")
         value = self._label("printSheetValue")
         value.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        value.setMinimumWidth(64)
+        value.setMinimumWidth(48)
         less, more = self._button(primary=False), self._button(primary=False)
         for button, text, delta in ((less, "−", -1), (more, "+", 1)):
             button.setObjectName("printStep")
@@ -161,7 +163,6 @@ class PrintSheet(QFrame):
 
     def _show(self) -> None:
         t, choice = self._t, self._choice
-        self.heading.setText(t(N_("Que voulez-vous imprimer ?")))
         count = choice.page_count
         self.count.setText(
             t.ngettext("Ce document a %(pages)d page.", "Ce document a %(pages)d pages.", count) % {"pages": count}
@@ -180,18 +181,12 @@ class PrintSheet(QFrame):
         many = count > 1
         self.current_page.setVisible(many)
         self.page_range.setVisible(many)
+        self.range_row.setVisible(many and choice.selection is PageSelection.RANGE)
         self.from_label.setText(t(N_("De la page")))
         self.to_label.setText(t(N_("à la page")))
         self.copies_label.setText(t(N_("Nombre de copies")))
-        in_range = choice.selection is PageSelection.RANGE
-        for widgets, value, shown in (
-            ((self.from_label, self.first_less, self.first_value, self.first_more), choice.first, many),
-            ((self.to_label, self.last_less, self.last_value, self.last_more), choice.last, many),
-        ):
-            for widget in widgets:
-                widget.setVisible(shown)
-                widget.setEnabled(in_range or widget in (widgets[1], widgets[3]))
-            widgets[2].setText(str(value))
+        self.first_value.setText(str(choice.first))
+        self.last_value.setText(str(choice.last))
         self.copies_value.setText(str(choice.copies))
         for button, what, delta in (
             (self.first_less, "first", -1),

@@ -59,15 +59,17 @@ def test_imprimer_opens_the_print_screen_beside_the_document_and_sends_nothing(q
     assert sheet.geometry().left() >= viewer.view.geometry().right()  # beside it, not over it
     assert not viewer.print_button.isEnabled()
     assert fake(viewer).jobs == {}
-    assert sheet.heading.text() == "Que voulez-vous imprimer ?"
     assert sheet.count.text() == "Ce document a 5 pages."
     assert sheet.all_pages.text() == "✓  Toutes les pages" and sheet.all_pages.isChecked()
     assert sheet.current_page.text() == "○  Seulement la page affichée (page 1)"
     assert sheet.monochrome_button.text() == "✓  Noir et blanc"
     assert sheet.consequence.text() == "Cette impression fait 5 pages. Il vous en reste 10 gratuites aujourd'hui."
     assert (sheet.start_button.text(), sheet.cancel_button.text()) == ("Lancer l'impression", "Annuler")
-    for button in (sheet.all_pages, sheet.start_button, sheet.cancel_button, sheet.copies_more):
+    assert not sheet.range_row.isVisible()  # the range's steppers: for "Choisir les pages" only
+    for button in (sheet.start_button, sheet.cancel_button, sheet.copies_less, sheet.copies_more):
         assert button.height() >= 64 and button.width() >= 64, button.text()
+    for button in (sheet.all_pages, sheet.current_page, sheet.page_range, sheet.monochrome_button):
+        assert button.height() >= 56 and button.width() >= 400, button.text()  # DESIGN: 48 at least
 
 
 def test_a_range_and_copies_chosen_with_the_steppers_reach_the_printer(qtbot, viewer) -> None:  # type: ignore[no-untyped-def]
@@ -93,6 +95,8 @@ def test_a_range_and_copies_chosen_with_the_steppers_reach_the_printer(qtbot, vi
 def test_steppers_stop_at_their_bounds(qtbot, viewer) -> None:  # type: ignore[no-untyped-def]
     sheet = viewer.sheet
     tap(viewer.print_button)
+    tap(sheet.page_range)
+    assert sheet.range_row.isVisible()
     assert not sheet.copies_less.isEnabled() and not sheet.first_less.isEnabled() and not sheet.last_more.isEnabled()
     for _ in range(2):
         tap(sheet.copies_more)
@@ -101,7 +105,7 @@ def test_steppers_stop_at_their_bounds(qtbot, viewer) -> None:  # type: ignore[n
         tap(sheet.first_more)
     assert (sheet.first_value.text(), sheet.last_value.text()) == ("5", "5")
     assert not sheet.first_more.isEnabled() and not sheet.last_less.isEnabled()  # first never passes last
-    assert sheet.page_range.isChecked()  # a stepper of the range chooses the range
+    assert sheet.page_range.isChecked()
     assert sheet.consequence.text().startswith("Cette impression fait 3 pages.")
 
 
