@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"shell", "stats", "sync", "mediator", "booking"}
+GROUPS = {"shell", "stats", "sync", "mediator", "booking", "printing"}
 
 
 class ProbeFailed(RuntimeError):
@@ -172,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
             from bench.booking_probes import measure as measure_booking
 
             figures.update(measure_booking(bookings=1, gets=3) if smoke else measure_booking())
+        if "printing" in only:
+            from bench.print_probes import measure as measure_printing
+
+            with tempfile.TemporaryDirectory(prefix="borne-bench-print-") as tmp:
+                figures.update(measure_printing(1 if smoke else 15, _env(Path(tmp))))
     except ProbeFailed as error:
         print(error, file=sys.stderr)
         return 1

@@ -228,12 +228,26 @@ class PrivateCups:
         self.pdf_confs.append(conf)
         conf.write_text(CUPS_PDF_CONF.format(output=output, root=self.root))
         conn = self.connection()
-        conn.addPrinter(name, filename=str(PPD), device=f"cups-pdf:/{tag}", info="Borne test PDF printer")
+        conn.addPrinter(
+            name, filename=str(self._manual_copies_ppd()), device=f"cups-pdf:/{tag}", info="Borne test PDF printer"
+        )
         conn.enablePrinter(name)
         conn.acceptJobs(name)
         if default:
             conn.setDefault(name)
         return name
+
+    def _manual_copies_ppd(self) -> Path:
+        """cups-pdf's PPD with ``*cupsManualCopies: True``: CUPS's filters repeat the pages of each
+        copy, so the PDF a job leaves has one page per sheet a printer would give. With the PPD as
+        shipped, copies are left to the "printer" (PostScript's NumCopies), which Ghostscript
+        ignores: two copies of two pages came out as a two-page file."""
+        ppd = self.root / "cups-pdf-manual-copies.ppd"
+        if not ppd.exists():
+            lines = PPD.read_text(encoding="latin-1").splitlines(keepends=True)
+            at = next(n for n, line in enumerate(lines) if line.startswith("*ModelName:")) + 1
+            ppd.write_text("".join([*lines[:at], "*cupsManualCopies: True\n", *lines[at:]]), encoding="latin-1")
+        return ppd
 
     def add_paper_out_queue(self, name: str) -> Path:
         """A queue whose printer has no paper until the returned file exists."""

@@ -253,3 +253,10 @@ def wait_ready(qtbot, kiosk, prefix: str, timeout: int = 10_000, *, exact: bool 
 
     qtbot.waitUntil(ready, timeout=timeout)
     return str(kiosk.controller.current_url().toString())
+
+
+def print_whole_document(viewer) -> None:  # type: ignore[no-untyped-def]
+    """ "Imprimer", then "Lancer l'impression" on the print screen as it opens: every page, once."""
+    viewer.print_button.click()
+    assert viewer.sheet.isVisible()
+    viewer.sheet.start_button.click()

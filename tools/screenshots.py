@@ -135,6 +135,16 @@ def main(out: Path) -> int:
                     "var b=document.querySelector('.term-word'); b && b.click();"
                 )
                 shot("help-article")
+                # The guide's "Imprimer ce guide": the viewer, then the print screen, then a range.
+                kiosk.controller.session_page().runJavaScript("document.getElementById('print-guide').click()")
+                wait_for(kiosk.window.pdf_shown)
+                kiosk.window.pdf_viewer.print_button.click()
+                shot("print-screen")
+                kiosk.window.pdf_viewer.sheet.page_range.click()
+                kiosk.window.pdf_viewer.sheet.copies_more.click()
+                shot("print-screen-range")
+                kiosk.window.pdf_viewer.sheet.cancel_button.click()
+                kiosk.window.close_pdf()
                 kiosk.controller.session_page().runJavaScript("location.href='kiosk://borne/glossary'")
                 wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "glossary")
                 shot("help-glossary")

@@ -1,7 +1,9 @@
 """In-app PDF viewer: the only way a downloaded or printed-to-PDF document is shown.
 
-No "save as", no link that leaves the kiosk: the resident can read, zoom, print (through
-the ``Printer`` port, followed by a ``PrintTracker`` off the GUI thread) and close.
+No "save as", no link that leaves the kiosk: the resident can read, zoom, print and close.
+"Imprimer" opens the print screen beside the document (``PrintSheet``: pages, copies, black and
+white, what it costs); "Lancer l'impression" sends the job through the ``Printer`` port, followed
+by a ``PrintTracker`` off the GUI thread, with the quota decided on the chosen pages × copies.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.core.devices import DeviceFailure, JobId, JobState, PrintOptions, printer_message
+from kiosk.core.devices import DeviceFailure, JobId, JobState, printer_message
 from kiosk.core.ports import Printer
+from kiosk.core.print_choice import MAX_COPIES, PrintChoice, consequence_words
 from kiosk.core.printing import HELD_WORDS, Decision, QuotaPrinter
 from kiosk.devices.absent import NoPrinter
 from kiosk.i18n import N_, Translator, translator
 from kiosk.shell.printing import OVER, PrintTracker
+from kiosk.shell.printsheet import PrintSheet
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,8 @@ class PdfViewer(QWidget):
         self.tracker.held.connect(self.printHeld)
         self.tracker.problem.connect(lambda _job, reason: self.printFailed.emit(reason))
         self.tracker.progress.connect(self._on_progress)
-        self._printing_pages = 0
+        self._printing_pages = 0  # pages × copies of the job on its way
+        self._printing_copies = 1
         self._decision: Decision | None = None  # the job on its way to the printer, if counted
         self._holding = False  # the job was sent held (over the quota)
         self._path: Path | None = None
@@ -69,26 +74,35 @@ class PdfViewer(QWidget):
         for button in (self.print_button, self.zoom_button, self.close_button):
             button.setMinimumHeight(72)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.print_button.clicked.connect(self.print_document)
+        self.print_button.clicked.connect(self.open_print_sheet)
         self.zoom_button.clicked.connect(self._toggle_zoom)
         self.close_button.clicked.connect(self.close_document)
+        self.sheet = PrintSheet(self)
+        self.sheet.confirmed.connect(self.print_choice)
+        self.sheet.cancelled.connect(self._close_sheet)
 
         bar = QHBoxLayout()
         bar.addWidget(self.title, 1)
         bar.addWidget(self.zoom_button)
         bar.addWidget(self.print_button)
         bar.addWidget(self.close_button)
-        layout = QVBoxLayout(self)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long name is cut
+        document = QVBoxLayout()
+        document.addLayout(bar)
+        document.addWidget(self.status)
+        document.addWidget(self.view, 1)
+        layout = QHBoxLayout(self)  # the print screen beside the document, from top to bottom
         layout.setContentsMargins(16, 12, 16, 12)
-        layout.addLayout(bar)
-        layout.addWidget(self.status)
-        layout.addWidget(self.view, 1)
+        layout.setSpacing(16)
+        layout.addLayout(document, 1)
+        layout.addWidget(self.sheet)
 
     def set_translator(self, t: Translator) -> None:
         """The resident's language for the viewer's buttons and messages."""
         self._t = t
         self.print_button.setText(t(N_("Imprimer")))
         self.close_button.setText(t(N_("Fermer le document")))
+        self.sheet.set_translator(t)
         self._label_zoom()
 
     @property
@@ -96,6 +110,7 @@ class PdfViewer(QWidget):
         return self._path
 
     def open_document(self, path: Path, title: str | None = None) -> bool:
+        self._close_sheet()  # a choice made for another document means nothing for this one
         self._document.close()
         error = self._document.load(str(path))
         if error != QPdfDocument.Error.None_:
@@ -123,24 +138,52 @@ class PdfViewer(QWidget):
     def page_count(self) -> int:
         return self._document.pageCount()
 
-    def print_document(self) -> None:
-        """Send the document to the printer; the status line follows the job until it is over."""
+    def current_page(self) -> int:
+        """The page on screen, 1-based."""
+        return min(max(1, self.view.pageNavigator().currentPage() + 1), max(1, self._document.pageCount()))
+
+    def open_print_sheet(self) -> None:
+        """ "Imprimer": the print screen beside the document (nothing is sent yet)."""
         if self._path is None or self.tracker.busy:
             return
-        self._printing_pages = pages = max(1, self._document.pageCount())
         self.print_button.setEnabled(False)
+        self.print_button.hide()  # the screen's own "Annuler" and "Lancer l'impression" take over
+        self.sheet.open(
+            PrintChoice.for_document(max(1, self._document.pageCount()), self.current_page(), self.max_copies()),
+            self._consequence,
+        )
+
+    def max_copies(self) -> int:
+        return self.printer.quota.settings.max_copies if isinstance(self.printer, QuotaPrinter) else MAX_COPIES
+
+    def _consequence(self, choice: PrintChoice) -> str:
+        decision = None
+        if isinstance(self.printer, QuotaPrinter):
+            decision = self.printer.quota.decide(choice.selected_pages, choice.copies)
+        return consequence_words(self._t, choice.total, decision)
+
+    def print_choice(self, choice: PrintChoice) -> None:
+        """ "Lancer l'impression": send the chosen pages; the status line follows the job."""
+        if self._path is None or self.tracker.busy:
+            return
+        self.print_button.setEnabled(False)
+        self.print_button.show()
+        self._printing_pages, self._printing_copies = choice.total, choice.copies
         hold = False
         if isinstance(self.printer, QuotaPrinter):  # decided here: the store belongs to this thread
-            self._decision = self.printer.quota.decide(pages)
+            self._decision = self.printer.quota.decide(choice.selected_pages, choice.copies)
             hold = self._decision.hold
             if not hold:
                 self.printer.quota.charge(self._decision.pages)  # given back if the printer refuses
         self._holding = hold
-        self.tracker.submit(self._path, pages, options=PrintOptions(hold=hold))
+        log.info("print.chosen", extra={"pages": choice.selected_pages, "copies": choice.copies,
+                                        "monochrome": choice.monochrome})  # fmt: skip
+        self.tracker.submit(self._path, choice.total, copies=choice.copies, options=choice.options(hold=hold))
 
     def cancel_all(self) -> None:
         """Session end: cancel the session's print jobs and erase them from the printer."""
         self.tracker.cancel_all()
+        self._close_sheet()
         self.print_button.setEnabled(True)
         self._decision, self._holding = None, False
         if isinstance(self.printer, QuotaPrinter):
@@ -150,7 +193,8 @@ class PdfViewer(QWidget):
         decision, self._decision = self._decision, None
         if decision is not None and isinstance(self.printer, QuotaPrinter):
             if job:
-                self.printer.remember(JobId(job), decision, self._printing_pages, 1)
+                pages = self._printing_pages // self._printing_copies
+                self.printer.remember(JobId(job), decision, pages, self._printing_copies)
             elif not decision.hold:
                 self.printer.quota.refund(decision.pages)
         if state in OVER:
@@ -173,9 +217,16 @@ class PdfViewer(QWidget):
         self.status.setText(text)
 
     def close_document(self) -> None:
+        self._close_sheet()
         self._document.close()
         self._path = None
         self.closed.emit()
+
+    def _close_sheet(self) -> None:
+        self.sheet.close_sheet()
+        self.print_button.show()
+        if not self.tracker.busy:
+            self.print_button.setEnabled(True)
 
     def _toggle_zoom(self) -> None:
         if self.view.zoomMode() == QPdfView.ZoomMode.FitToWidth:

@@ -16,7 +16,7 @@ from kiosk.core.session import State
 from tests.console.conftest import STAFF, ConsoleServer, audit_rows, form_token
 from tests.devicekit import PdfQueue, page_count, wait_for
 from tests.integration.test_shell_printing import open_document, recorded, shell_window
-from tests.shellkit import close_kiosk
+from tests.shellkit import close_kiosk, print_whole_document
 
 pytestmark = [pytest.mark.console, pytest.mark.cups, pytest.mark.devices, pytest.mark.shell]
 
@@ -44,7 +44,7 @@ def test_an_over_quota_job_waits_in_cups_until_staff_release_it(
 ) -> None:  # type: ignore[no-untyped-def]
     kiosk, cupsd, viewer = quota_window, pdf_queue.cupsd, quota_window.window.pdf_viewer
     open_document(qtbot, kiosk, loopback_web)  # 3 pages: over the session's 2
-    viewer.print_button.click()
+    print_whole_document(viewer)
     qtbot.waitUntil(lambda: viewer.status.text() == HELD_WORDS, timeout=10_000)
     [number] = cupsd.jobs("not-completed")
     assert cupsd.connection().getJobAttributes(number)["job-state"] == 4  # held (IPP_JOB_HELD)
@@ -80,8 +80,8 @@ def test_a_job_within_the_quota_prints_at_once(qtbot, quota_window, pdf_queue: P
         update={"pages_per_session": 3}
     )
     open_document(qtbot, kiosk, loopback_web)
-    viewer.print_button.click()
+    print_whole_document(viewer)
     qtbot.waitUntil(lambda: "C'est imprimé" in viewer.status.text(), timeout=20_000)
     assert kiosk.window.pdf_viewer.printer.quota.session_pages == 3
-    viewer.print_button.click()  # the session's 3 pages are spent: this one waits for staff
+    print_whole_document(viewer)  # the session's 3 pages are spent: this one waits for staff
     qtbot.waitUntil(lambda: viewer.status.text() == HELD_WORDS, timeout=10_000)

@@ -10,7 +10,7 @@ import pytest
 from kiosk.core.devices import DeviceFailure
 from kiosk.core.session import State
 from kiosk.shell.web.scheme import page_name
-from tests.shellkit import run_js, wait_ready, wait_url
+from tests.shellkit import print_whole_document, run_js, wait_ready, wait_url
 from tests.webserver import LoopbackWeb, Response
 
 pytestmark = pytest.mark.shell
@@ -118,17 +118,17 @@ def test_pdf_download_opens_in_viewer_and_prints(qtbot, kiosk, loopback_web, tmp
     assert kiosk.window.pdf_viewer.page_count() == 1
     assert kiosk.window.pdf_viewer.path.parent == kiosk.controller.browser.dir / "downloads"
     viewer = kiosk.window.pdf_viewer
-    viewer.print_button.click()
+    print_whole_document(viewer)
     assert not viewer.print_button.isEnabled()  # one tap, one job
     qtbot.waitUntil(lambda: "C'est imprimé" in viewer.status.text(), timeout=5_000)
     [job] = viewer.printer.printer.jobs.values()
     assert job.size == len(PDF) and job.title == "Borne"  # never the document's own name
     assert viewer.print_button.isEnabled()
     viewer.printer.printer.unavailable = DeviceFailure.OFFLINE
-    viewer.print_button.click()
+    print_whole_document(viewer)
     qtbot.waitUntil(lambda: "ne répond pas" in viewer.status.text(), timeout=5_000)
     viewer.printer.printer.unavailable = DeviceFailure.ABSENT
-    viewer.print_button.click()
+    print_whole_document(viewer)
     qtbot.waitUntil(lambda: "pas d'imprimante" in viewer.status.text(), timeout=5_000)
     kiosk.window.pdf_viewer.close_button.click()
     assert kiosk.window.stack.currentWidget() is kiosk.window.session_holder

@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPoint, Qt, Signal
-from PySide6.QtWebEngineCore import QWebEngineDownloadRequest, QWebEnginePage, QWebEngineUrlSchemeHandler
+from PySide6.QtWebEngineCore import (
+    QWebEngineDownloadRequest,
+    QWebEngineFrame,
+    QWebEnginePage,
+    QWebEngineUrlSchemeHandler,
+)
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -77,6 +82,7 @@ class SessionBrowser(QObject):
         self._print_count = 0
         self.page.pdfPrintingFinished.connect(self._on_printed_to_pdf)
         self.page.printRequested.connect(self.print_page)
+        self.page.printRequestedByFrame.connect(self.print_frame)  # window.print() in an iframe
 
     @property
     def downloads_dir(self) -> Path:
@@ -93,10 +99,17 @@ class SessionBrowser(QObject):
 
     # -- printing and downloads -----------------------------------------------------------
     def print_page(self) -> None:
-        """``window.print()``: render the page to a PDF of this session, shown in our viewer."""
+        """``window.print()``: render the page to a PDF of this session, shown in our viewer,
+        whose "Imprimer" opens our print screen. No system print dialog is ever shown."""
+        self.page.printToPdf(str(self._next_print_target()))
+
+    def print_frame(self, frame: QWebEngineFrame) -> None:
+        """``window.print()`` in a frame (a form inside a site's page): that frame alone, likewise."""
+        frame.printToPdf(str(self._next_print_target()))
+
+    def _next_print_target(self) -> Path:
         self._print_count += 1
-        target = self.downloads_dir / f"page-imprimee-{self._print_count}.pdf"
-        self.page.printToPdf(str(target))
+        return self.downloads_dir / f"page-imprimee-{self._print_count}.pdf"
 
     def _on_printed_to_pdf(self, path: str, ok: bool) -> None:
         if ok:
