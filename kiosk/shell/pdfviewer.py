@@ -86,7 +86,10 @@ class PdfViewer(QWidget):
         bar.addWidget(self.zoom_button)
         bar.addWidget(self.print_button)
         bar.addWidget(self.close_button)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long name is cut
+        # A long name wraps (the print screen beside the document leaves it little room), and a
+        # word longer than the room is cut rather than widening the bar.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setWordWrap(True)
         document = QVBoxLayout()
         document.addLayout(bar)
         document.addWidget(self.status)
