@@ -98,8 +98,10 @@ if [ ! -f "$WHEELS/.complete" ]; then
   say "stage 2: Python wheels -> $WHEELS"
   rm -rf "$WHEELS.tmp"
   mkdir -p "$WHEELS.tmp" "$WORK/downloads"
-  # Downloaded here, with this machine's pip configuration (index, proxy, certificates).
-  python3 -m pip download --quiet --disable-pip-version-check --cache-dir "$CACHE/pip" \
+  # Downloaded here, with this machine's pip configuration (index, proxy, certificates), by a
+  # pip of its own: a fresh Debian's python3 has no pip module (python3-venv brings ensurepip).
+  python3 -m venv "$WORK/pip" || die "python3 -m venv failed (the Debian package python3-venv)"
+  "$WORK/pip/bin/python" -m pip download --quiet --disable-pip-version-check --cache-dir "$CACHE/pip" \
     -d "$WORK/downloads" "$WORK/src" "setuptools>=77" wheel pip >"$WORK/download.log" 2>&1 \
     || { cat "$WORK/download.log"; die "pip download failed"; }
   rm -f "$WORK"/downloads/borne-*
