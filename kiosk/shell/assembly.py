@@ -33,6 +33,7 @@ from kiosk.shell.operations import Operation
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
 from kiosk.shell.scanner import ScanDesk
+from kiosk.shell.scanpanel import ScanPanel
 from kiosk.shell.staffmode import StaffMode
 from kiosk.shell.watchdog import RendererWatchdog
 from kiosk.shell.web.profile import remove_session_dir
@@ -188,7 +189,10 @@ def build_kiosk(
         else None
     )
     mediation = MediationPanel(desk, controller, window.top_bar)
-    actions = ActionTable(controller, mediation, BookingPanel(booking, controller))
+    scanning = ScanPanel(controller.scanning, controller, window, watch.refresh if watch is not None else None)
+    if watch is not None:
+        watch.updated.connect(scanning.show_health)
+    actions = ActionTable(controller, mediation, BookingPanel(booking, controller), scanning)
     watchdog = RendererWatchdog(
         controller,
         window,
