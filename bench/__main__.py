@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"shell", "stats", "sync", "mediator", "booking"}
+GROUPS = {"shell", "stats", "sync", "mediator", "booking", "scan"}
 
 
 class ProbeFailed(RuntimeError):
@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.booking_probes import measure as measure_booking
 
             figures.update(measure_booking(bookings=1, gets=3) if smoke else measure_booking())
+        if "scan" in only:
+            from bench.scan_probes import measure as measure_scan
+
+            figures.update(measure_scan(_env, rounds=1 if smoke else 10))
     except ProbeFailed as error:
         print(error, file=sys.stderr)
         return 1

@@ -96,6 +96,7 @@ BOOKING = {
     "booking_clients",
     "booking_samples",
 }
+SCAN = {"scan_to_chooser_ms", "scan_to_chooser_baseline_ms", "scan_to_chooser_ratio", "scan_to_chooser_rounds"}
 
 
 @pytest.mark.timeout(900)
@@ -109,6 +110,6 @@ def test_the_bench_smoke_run_prints_every_figure() -> None:
     )
     assert run.returncode == 0, run.stderr[-6000:]
     figures = json.loads(run.stdout)
-    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR | BOOKING
+    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR | BOOKING | SCAN
     assert figures["booking_clients"] == 20 and figures["booking_samples"] == 20
     assert figures["soak_sessions"] > 0 and figures["runs"] == 1
