@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from kiosk.core.devices import DeviceFailure, DeviceFault, Scanner, ScanOptions
+from kiosk.core.devices import DeviceFailure, DeviceFault, Scanner, ScanOptions, ScanSource
 from kiosk.core.scans import (
     ScanFormat,
     accepted_formats,
@@ -101,7 +102,10 @@ class ScanOverlay(Overlay):
         """Show the overlay and return; ``finished`` then carries the new files, or ``None``.
         ``accept`` ``None``: no site asked (the top bar), the resident saves a PDF or JPEGs."""
         self._dir, self._accept, self._pages, self._one_page = session_dir, accept, [], one_page
-        self._show(N_("Posez votre document sur la vitre du scanner, face écrite vers le bas."))
+        if self.options.source is ScanSource.FEEDER:
+            self._show(N_("Posez vos feuilles dans le chargeur du scanner, puis touchez « Scanner »."))
+        else:
+            self._show(N_("Posez votre document sur la vitre du scanner, face écrite vers le bas."))
         self.present()
 
     def done(self, result: object) -> None:
@@ -150,6 +154,8 @@ class ScanOverlay(Overlay):
             return
         self._working(N_("Numérisation en cours… Ne touchez pas au document."))
         pages_dir, options, scanner = self._dir / PAGES, self.options, self.scanner
+        if self._one_page:  # a site that takes one picture: one sheet, even from the feeder
+            options = replace(options, max_pages=1)
         Operation(self, lambda: scanner.scan(pages_dir, options), name="scan").success(
             lambda new: self._scanned(new, replace_last)
         ).failure(self._failed).run()

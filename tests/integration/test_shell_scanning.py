@@ -187,12 +187,12 @@ def test_a_site_taking_one_image_gets_one_jpeg_page(qtbot, kiosk_app, sane_test_
     assert not list((tmp_path / "pages").iterdir())  # the raw page went once saved
 
 
-def scan_config(tmp_path: Path, device: str = "test:0", adapter: str = "sane"):  # type: ignore[no-untyped-def]
+def scan_config(tmp_path: Path, device: str = "test:0", adapter: str = "sane", extra: str = ""):  # type: ignore[no-untyped-def]
     from kiosk.core.loading import load_config
 
     directory = write_test_config(tmp_path / f"scan-config-{adapter}-{device.replace(':', '')}")
     with open(directory / "kiosk.toml", "a", encoding="utf-8") as toml:
-        toml.write(f'\n[devices]\nprinter = "none"\nscanner = "{adapter}"\nscanner_device = "{device}"\n')
+        toml.write(f'\n[devices]\nprinter = "none"\nscanner = "{adapter}"\nscanner_device = "{device}"\n{extra}')
     return load_config(directory / "kiosk.toml", directory / "tiles.toml")
 
 
@@ -290,3 +290,30 @@ def test_the_top_bar_says_when_the_scanner_is_missing_and_hides_without_one(  # 
     assert not without.window.top_bar.buttons["scan"].isVisible()
     without.actions.dispatch("scan", {})
     assert not without.controller.scanning.overlay.isVisible()
+
+
+def test_the_configured_feeder_grey_and_resolution_reach_the_scanner(  # type: ignore[no-untyped-def]
+    store, qtbot, make_kiosk, sane_test_backend: Path, tmp_path: Path
+) -> None:
+    """``scan_source = "feeder"``, ``scan_max_pages``, ``scan_mode`` and ``scan_resolution_dpi``
+    in [devices]: one tap on "Scanner" takes three sheets from the test backend's feeder, grey,
+    at 100 dpi; saved as JPEG they are three pictures (and no "Imprimer": the viewer shows PDFs)."""
+    from PIL import Image
+
+    extra = 'scan_source = "feeder"\nscan_max_pages = 3\nscan_mode = "grey"\nscan_resolution_dpi = 100\n'
+    kiosk = make_kiosk(scan_config(tmp_path, extra=extra), store=store)
+    overlay, note = kiosk.controller.scanning.overlay, kiosk.actions.scanning.note
+    kiosk.actions.dispatch("scan", {})
+    qtbot.waitUntil(lambda: overlay.isVisible() and overlay.scan_button.isEnabled(), timeout=10_000)
+    assert overlay.heading.text() == "Posez vos feuilles dans le chargeur du scanner, puis touchez « Scanner »."
+    overlay.scan_button.click()
+    qtbot.waitUntil(lambda: len(overlay._pages) == 3 and not overlay._busy, timeout=30_000)
+    with Image.open(overlay._pages[0]) as page:
+        assert page.mode == "L" and round(page.info["dpi"][0]) == 100
+    overlay.save_jpeg.click()
+    qtbot.waitUntil(note.isVisible, timeout=30_000)
+    scans = kiosk.controller.browser.dir / "scans"
+    assert sorted(p.name for p in scans.iterdir()) == ["scan-1.jpg", "scan-2.jpg", "scan-3.jpg"]
+    assert "scan-1.jpg, scan-2.jpg, scan-3.jpg" in note.message.text()
+    assert not note.print_button.isVisible()
+    note.ok.click()
