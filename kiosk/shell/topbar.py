@@ -134,6 +134,10 @@ class TopBar(QWidget):
             button.style().unpolish(button)
             button.style().polish(button)
 
+    def label(self, name: str) -> str:
+        """A button's words on one line (its text may hold them on two: see ``compact``)."""
+        return str(self.buttons[name].property("words"))
+
     @property
     def scanner_missing(self) -> bool:
         return self._scanner_missing

@@ -206,7 +206,7 @@ def test_the_top_bar_scans_two_pages_into_a_pdf_that_sites_are_offered_until_the
 
     kiosk = make_kiosk(scan_config(tmp_path), store=store, size=(1024, 768))
     button = kiosk.window.top_bar.buttons["scan"]
-    assert button.isVisible() and button.text().split() == ["Scanner", "un", "document"]
+    assert button.isVisible() and button.text() == "Scanner un\ndocument"
     overlay, note = kiosk.controller.scanning.overlay, kiosk.actions.scanning.note
     assert kiosk.controller.browser is None  # the welcome screen: no session yet
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -277,7 +277,7 @@ def test_the_top_bar_says_when_the_scanner_is_missing_and_hides_without_one(  # 
     kiosk = make_kiosk(scan_config(tmp_path, device="test:9"), store=store)
     button, note = kiosk.window.top_bar.buttons["scan"], kiosk.actions.scanning.note
     assert button.isVisible()
-    qtbot.waitUntil(lambda: button.text().replace("\n", " ") == "Scanner indisponible", timeout=15_000)
+    qtbot.waitUntil(lambda: kiosk.window.top_bar.label("scan") == "Scanner indisponible", timeout=15_000)
     assert kiosk.devices is not None and kiosk.devices.last.get("scanner").state == "absent"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(note.isVisible, timeout=5_000)
