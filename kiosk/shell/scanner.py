@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPixmap, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from kiosk.core.devices import DeviceFailure, DeviceFault, Scanner, ScanOptions, ScanSource
 from kiosk.core.scans import (
@@ -46,6 +46,39 @@ def _no_record(event_type: type[Event], **fields: object) -> None:
     return None
 
 
+class PagePreview(QLabel):
+    """The last scanned page, as large as the card leaves room for (at most 480 × 420): on a
+    768 px high screen the buttons below it stay clear of it."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("scanPreview")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._page = QPixmap()
+
+    def sizeHint(self) -> QSize:
+        return QSize(480, 420)  # not the pixmap's: the layout may shrink it, and it follows
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, 160)
+
+    def show_page(self, page: QPixmap) -> None:
+        self._page = page
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._page.isNull():
+            return
+        box = QSize(min(480, self.width()), min(420, self.height()))
+        mode, smooth = Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        self.setPixmap(self._page.scaled(box, mode, smooth))
+
+
 class ScanOverlay(Overlay):
     """One document: its pages scanned one by one (or a feeder's at once), then saved."""
 
@@ -59,10 +92,7 @@ class ScanOverlay(Overlay):
         self.heading = self._title("")
         self.heading.setObjectName("overlayHeading")
         self.hint = self._title("")
-        self.preview = QLabel(self.card)
-        self.preview.setObjectName("scanPreview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumHeight(320)
+        self.preview = PagePreview(self.card)
         self.scan_button = self._button("", primary=True)
         self.rotate = self._button("")
         self.retake = self._button("")
@@ -80,11 +110,16 @@ class ScanOverlay(Overlay):
         row = QHBoxLayout()
         for button in (self.rotate, self.retake, self.add):
             row.addWidget(button)
-        for widget in (self.heading, self.hint, self.preview):
+        saves = QHBoxLayout()  # side by side: the card fits a 768 px high screen
+        for button in (self.save, self.save_jpeg):
+            saves.addWidget(button)
+        for widget in (self.heading, self.hint):
             self.body.addWidget(widget)
+        self.body.addWidget(self.preview, 1)
         self.body.addLayout(row)
-        for button in (self.scan_button, self.save, self.save_jpeg, self.cancel):
-            self.body.addWidget(button)
+        self.body.addWidget(self.scan_button)
+        self.body.addLayout(saves)
+        self.body.addWidget(self.cancel)
         self._dir = Path()
         self._accept: Sequence[str] | None = ()
         self._pages: list[Path] = []
@@ -138,10 +173,7 @@ class ScanOverlay(Overlay):
             button.setEnabled(True)
         self.preview.setVisible(have)
         if have:
-            pixmap = QPixmap(str(self._pages[-1]))
-            self.preview.setPixmap(
-                pixmap.scaled(480, 420, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            )
+            self.preview.show_page(QPixmap(str(self._pages[-1])))
 
     def _working(self, heading: str) -> None:
         self._busy = True
