@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"shell", "stats", "sync", "mediator", "booking", "printing"}
+GROUPS = {"shell", "stats", "sync", "mediator", "booking", "printing", "scan"}
 
 
 class ProbeFailed(RuntimeError):
@@ -177,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
 
             with tempfile.TemporaryDirectory(prefix="borne-bench-print-") as tmp:
                 figures.update(measure_printing(1 if smoke else 15, _env(Path(tmp))))
+        if "scan" in only:
+            from bench.scan_probes import measure as measure_scan
+
+            figures.update(measure_scan(_env, rounds=1 if smoke else 10))
     except ProbeFailed as error:
         print(error, file=sys.stderr)
         return 1

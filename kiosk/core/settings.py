@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kiosk.core import places
+from kiosk.core.devices import ColourMode, ScanOptions, ScanSource
 from kiosk.core.mediation_config import AppointmentSettings, MediatorSettings, NotificationSettings, OpeningSettings
 from kiosk.core.store import Durability
 from kiosk.core.tiles import TilesConfig
@@ -198,6 +199,10 @@ class DevicesSettings(_Strict):
     scanner: Literal["auto", "sane", "none"] = "auto"
     scanner_device: str = ""  # a SANE device name as `scanimage -L` lists it; "" = the first found
     scan_limit_mb: float = Field(default=5.0, ge=0.5, le=100)  # what sites accept; scans are compressed below it
+    scan_resolution_dpi: int = Field(default=200, ge=75, le=600)  # legible pages that stay light
+    scan_mode: ColourMode = ColourMode.COLOUR  # "colour", "grey" or "black_and_white"
+    scan_source: ScanSource = ScanSource.FLATBED  # "flatbed" (the glass) or "feeder" (several sheets at once)
+    scan_max_pages: int = Field(default=20, ge=1, le=100)  # the feeder stops after this many sheets a scan
     ticket_printer: Literal["none", "network", "usb", "serial"] = "none"  # ESC/POS, see [devices.ticket]
     ticket: TicketPrinterSettings = Field(default_factory=TicketPrinterSettings)
     buttons: ButtonsSettings = Field(default_factory=ButtonsSettings)
@@ -217,6 +222,10 @@ class DevicesSettings(_Strict):
         if kind == "serial" and not ticket.serial_device:
             raise ValueError('ticket_printer = "serial" needs serial_device = "/dev/ttyUSB0" (say) in [devices.ticket]')
         return self
+
+    def scan_options(self) -> ScanOptions:
+        """What the shell asks of the scanner (the ``scan_*`` keys)."""
+        return ScanOptions(self.scan_resolution_dpi, self.scan_mode, self.scan_source, self.scan_max_pages)
 
     @field_validator("printer_queue")
     @classmethod

@@ -31,6 +31,7 @@ class Action(StrEnum):
     READ = "read"  # read the page aloud
     CONTRAST = "contrast"  # high contrast on or off
     LANGUAGE = "language"  # ?code=<language>
+    SCAN = "scan"  # "Scanner un document" (the top bar): scan into the session's directory
 
 
 def action_url(action: Action | str, **params: str) -> str:

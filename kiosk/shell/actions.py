@@ -14,13 +14,14 @@ from kiosk.pages.actions import Action
 from kiosk.shell.booking import BookingPanel
 from kiosk.shell.controller import SessionController
 from kiosk.shell.mediation import MediationPanel
+from kiosk.shell.scanpanel import ScanPanel
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Mapping[str, str]], None]
 
 # While the end-of-session questions are shown, these verbs (the top bar's) skip them.
-SKIP_QUESTIONS = frozenset({Action.HOME, Action.BACK, Action.HELP, Action.MEDIATOR, Action.END})
+SKIP_QUESTIONS = frozenset({Action.HOME, Action.BACK, Action.HELP, Action.MEDIATOR, Action.END, Action.SCAN})
 # Verbs that are not a touch of the session: the answers, and the goodbye's tap, whose touch
 # already brought the welcome screen (a second touch would open a session nobody asked for).
 NOT_A_TOUCH = frozenset({Action.ANSWERS, Action.QUESTION, Action.ATTRACT})
@@ -32,10 +33,11 @@ class ActionTable:
         controller: SessionController,
         mediation: MediationPanel | None = None,
         booking: BookingPanel | None = None,
+        scanning: ScanPanel | None = None,
     ) -> None:
-        c, m, b = controller, mediation, booking
+        c, m, b, s = controller, mediation, booking, scanning
         self._controller = c
-        self.booking, self._mediation = booking, mediation
+        self.booking, self._mediation, self.scanning = booking, mediation, scanning
         self.handlers: dict[Action, Handler] = {
             Action.START: lambda p: c.activity(),
             Action.STAY: lambda p: c.activity(),
@@ -55,6 +57,7 @@ class ActionTable:
             Action.READ: lambda p: c.read_page_aloud(),
             Action.CONTRAST: lambda p: c.set_high_contrast(not c.high_contrast),
             Action.LANGUAGE: self._choose_language,
+            Action.SCAN: lambda p: s.scan() if s else None,
         }
 
     def dispatch(self, verb: str, params: Mapping[str, str] | None = None) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus, Scanner, ScanOptions
+from kiosk.core.devices import DeviceFailure, DeviceState, DeviceStatus, Scanner
 from kiosk.core.mediation.desk import MediationDesk
 from kiosk.core.mediation.reservation import ReservationDesk
 from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
@@ -33,6 +33,7 @@ from kiosk.shell.operations import Operation
 from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
 from kiosk.shell.scanner import ScanDesk
+from kiosk.shell.scanpanel import ScanPanel
 from kiosk.shell.staffmode import StaffMode
 from kiosk.shell.watchdog import RendererWatchdog
 from kiosk.shell.web.profile import remove_session_dir
@@ -179,7 +180,7 @@ def build_kiosk(
     controller.setParent(window)  # gone with the window, whatever the order of teardown: no tick after it
     scanner = scanner if scanner is not None else build_scanner(settings.devices)
     limit = int(settings.devices.scan_limit_mb * 1_000_000)
-    controller.scanning = ScanDesk(window.chooser, scanner, limit, ScanOptions(), controller.record)
+    controller.scanning = ScanDesk(window.chooser, scanner, limit, settings.devices.scan_options(), controller.record)
     if store is not None:
         ShellBeat(store, clock, parent=controller)  # the console's health page reads it
     watch = (  # the same scanner as the chooser's: SANE opens a device once at a time
@@ -188,7 +189,10 @@ def build_kiosk(
         else None
     )
     mediation = MediationPanel(desk, controller, window.top_bar)
-    actions = ActionTable(controller, mediation, BookingPanel(booking, controller))
+    scanning = ScanPanel(controller.scanning, controller, window, watch.refresh if watch is not None else None)
+    if watch is not None:
+        watch.updated.connect(scanning.show_health)
+    actions = ActionTable(controller, mediation, BookingPanel(booking, controller), scanning)
     watchdog = RendererWatchdog(
         controller,
         window,

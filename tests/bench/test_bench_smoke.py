@@ -97,6 +97,7 @@ BOOKING = {
     "booking_samples",
 }
 PRINTING = {"print_submit_ms", "print_submit_baseline_ms", "print_submit_ratio", "print_submit_rounds"}
+SCAN = {"scan_to_chooser_ms", "scan_to_chooser_baseline_ms", "scan_to_chooser_ratio", "scan_to_chooser_rounds"}
 
 
 @pytest.mark.timeout(900)
@@ -110,6 +111,6 @@ def test_the_bench_smoke_run_prints_every_figure() -> None:
     )
     assert run.returncode == 0, run.stderr[-6000:]
     figures = json.loads(run.stdout)
-    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR | BOOKING | PRINTING
+    assert set(figures) == SHELL | STATS | SYNC | MEDIATOR | BOOKING | PRINTING | SCAN
     assert figures["booking_clients"] == 20 and figures["booking_samples"] == 20
     assert figures["soak_sessions"] > 0 and figures["runs"] == 1

@@ -153,7 +153,7 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     # With a beep: the staff's click that loaded this page lets it play sound, no other touch needed.
     assert page.evaluate("window.__tones") == 2
     wait_text(qtbot, kiosk, "Vous êtes le 1er dans la file.")
-    assert kiosk.window.top_bar.buttons["mediator"].text() == "Médiateur : n° 1"
+    assert kiosk.window.top_bar.label("mediator") == "Médiateur : n° 1"
     screenshots(qtbot, kiosk, page, "3-waiting")
 
     # Staff take it: the resident's screen says someone is coming.
@@ -162,7 +162,7 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     page.wait_for_url("**/appels?avis=prendre")
     wait_text(qtbot, kiosk, "Un médiateur arrive vers vous", timeout=int(FOLLOW_S * 1000))
     assert time.monotonic() - taken_at < FOLLOW_S
-    assert kiosk.window.top_bar.buttons["mediator"].text() == "Un médiateur arrive"
+    assert kiosk.window.top_bar.label("mediator") == "Un médiateur arrive"
     assert page.locator("li.call.taken").count() == 1 and page.locator(waiting).count() == 0
     assert "Appel pris : allez voir la personne." in page.inner_text("main")
     screenshots(qtbot, kiosk, page, "4-taken")
@@ -173,7 +173,7 @@ def test_a_resident_calls_and_staff_take_the_call_in_the_console(  # type: ignor
     page.wait_for_url("**/appels?avis=terminer")
     wait_text(qtbot, kiosk, "l'échange avec le médiateur est terminé", timeout=int(FOLLOW_S * 1000))
     assert time.monotonic() - finished_at < FOLLOW_S
-    assert kiosk.window.top_bar.buttons["mediator"].text() == "Contacter le médiateur"
+    assert kiosk.window.top_bar.label("mediator") == "Contacter le médiateur"
     assert "Aucun appel en cours." in page.inner_text("#appels") and "Appel terminé." in page.inner_text("main")
     screenshots(qtbot, kiosk, page, "5-done")
     assert "Un médiateur arrive" not in text(qtbot, kiosk)

@@ -271,7 +271,7 @@ def test_the_mediator_button_is_highlighted_while_a_call_is_open_and_only_then(q
     usual = looks()
     kiosk.window.top_bar.set_mediator_note("Vous êtes le n° %(number)s", 12)
     assert button.property("calling") is True
-    assert button.text() == "Vous êtes le n° 12"
+    assert kiosk.window.top_bar.label("mediator") == "Vous êtes le n° 12"
     calling = looks()
     assert calling != usual
     kiosk.window.top_bar.set_mediator_note("Vous êtes le n° %(number)s", 13)  # the same style, new words
@@ -279,3 +279,19 @@ def test_the_mediator_button_is_highlighted_while_a_call_is_open_and_only_then(q
     kiosk.window.top_bar.set_mediator_note(None)
     assert button.property("calling") is False
     assert looks() == usual
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 800), (1920, 1080)])
+def test_every_top_bar_label_shows_whole_and_the_centre_keeps_room(qtbot, make_kiosk, size) -> None:  # type: ignore[no-untyped-def]
+    """With "Scanner un document" the bar holds seven buttons: on a narrow screen their words go
+    onto two lines rather than being cut ("Agrand… texte"), and the centre's name (which staff
+    hold for their panel) keeps room."""
+    kiosk = make_kiosk(size=size)
+    bar = kiosk.window.top_bar
+    assert bar.buttons["scan"].isVisible()  # the test configuration's scanner: SANE, auto
+    qtbot.wait(300)  # the bar's layout follows the window's last resize in the event loop
+    for name, button in bar.buttons.items():
+        assert button.width() >= button.sizeHint().width(), (name, button.width(), button.sizeHint().width())
+        assert button.text().replace("\n", " ").strip() == bar.label(name) == button.accessibleName(), name
+    assert bar.centre.width() >= 90
+    assert bar.compact is (size[0] < 1920)

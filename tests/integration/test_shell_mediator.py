@@ -102,7 +102,7 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     qtbot.waitUntil(lambda: calls(agent) == [("waiting", "social_sante", "Zoé")], timeout=5_000)
     wait_text(qtbot, kiosk, "Vous êtes le 1er dans la file.")
     assert "Attente : moins de 5 minutes." in text(qtbot, kiosk)  # nobody ahead, nobody being helped
-    assert kiosk.window.top_bar.buttons["mediator"].text() == "Médiateur : n° 1"
+    assert kiosk.window.top_bar.label("mediator") == "Médiateur : n° 1"
     shot(qtbot, kiosk, "waiting")
 
     # The resident goes on with their démarche; the console takes the call.
@@ -111,7 +111,7 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     console = CallQueue(agent, kiosk.controller.config.kiosk.mediator, ZoneInfo("Europe/Paris"), clock)
     console.take(console.today()[0].id)
     taken_at = time.monotonic()
-    qtbot.waitUntil(lambda: kiosk.window.top_bar.buttons["mediator"].text() == "Un médiateur arrive", timeout=2_000)
+    qtbot.waitUntil(lambda: kiosk.window.top_bar.label("mediator") == "Un médiateur arrive", timeout=2_000)
     assert time.monotonic() - taken_at < 2.0
 
     # Pressing the button again shows the call, never a second one.
@@ -125,7 +125,7 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     # The mediator finishes: the page says so, and the top bar is itself again.
     console.finish(console.today()[0].id)
     wait_text(qtbot, kiosk, "l'échange avec le médiateur est terminé", timeout=3_000)
-    assert kiosk.window.top_bar.buttons["mediator"].text() == "Contacter le médiateur"
+    assert kiosk.window.top_bar.label("mediator") == "Contacter le médiateur"
     shot(qtbot, kiosk, "done")
     # The page was shown again in place by the second press: one step back is the démarche.
     run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href$=\"action/back\"]').click(); true")
@@ -154,7 +154,7 @@ def test_a_call_still_waiting_when_the_session_ends_is_missed(qtbot, make_kiosk,
     kiosk.controller.end_session()
     qtbot.waitUntil(lambda: kiosk.controller.state is State.WIPED, timeout=10_000)
     qtbot.waitUntil(lambda: calls(agent) == [("missed", "papiers", None)], timeout=5_000)
-    assert kiosk.window.top_bar.buttons["mediator"].text() == "Contacter le médiateur"
+    assert kiosk.window.top_bar.label("mediator") == "Contacter le médiateur"
 
     def stages() -> list[str]:
         query = "SELECT json_extract(data, '$.stage') FROM events WHERE kind = 'mediator_call' ORDER BY id"

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from tests.devicekit import page_count
 from tests.security.test_escape import touch_centre
 from tests.security.test_residue import new_session
-from tests.shellkit import write_test_config
+from tests.shellkit import wait_ready, write_test_config
 
 pytestmark = [pytest.mark.shell, pytest.mark.devices, pytest.mark.sane]
 
@@ -185,3 +185,135 @@ def test_a_site_taking_one_image_gets_one_jpeg_page(qtbot, kiosk_app, sane_test_
     assert add_shown == [False]  # no "Ajouter une page": the site takes one picture
     assert jpeg == tmp_path / "scans" / "scan-1.jpg" and jpeg.read_bytes()[:2] == b"\xff\xd8"
     assert not list((tmp_path / "pages").iterdir())  # the raw page went once saved
+
+
+def scan_config(tmp_path: Path, device: str = "test:0", adapter: str = "sane", extra: str = ""):  # type: ignore[no-untyped-def]
+    from kiosk.core.loading import load_config
+
+    directory = write_test_config(tmp_path / f"scan-config-{adapter}-{device.replace(':', '')}")
+    with open(directory / "kiosk.toml", "a", encoding="utf-8") as toml:
+        toml.write(f'\n[devices]\nprinter = "none"\nscanner = "{adapter}"\nscanner_device = "{device}"\n{extra}')
+    return load_config(directory / "kiosk.toml", directory / "tiles.toml")
+
+
+def test_the_top_bar_scans_two_pages_into_a_pdf_that_sites_are_offered_until_the_session_ends(  # type: ignore[no-untyped-def]
+    store, qtbot, make_kiosk, loopback_web, sane_test_backend: Path, tmp_path: Path
+) -> None:
+    """On a 1024 px screen, from the welcome screen: "Scanner un document" starts a session,
+    scans two pages, saves them as one PDF in the session's scans, says where it is, prints it
+    through the PDF viewer; a site's file input is then offered it, and the end wipes it."""
+    from kiosk.shell.web.scheme import page_name
+
+    kiosk = make_kiosk(scan_config(tmp_path), store=store, size=(1024, 768))
+    button = kiosk.window.top_bar.buttons["scan"]
+    assert button.isVisible() and button.text() == "Scanner un\ndocument"
+    overlay, note = kiosk.controller.scanning.overlay, kiosk.actions.scanning.note
+    assert kiosk.controller.browser is None  # the welcome screen: no session yet
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: overlay.isVisible() and overlay.scan_button.isEnabled(), timeout=10_000)
+    session_dir = kiosk.controller.browser.dir  # the tap started a session: the scan has a home
+    wait_ready(qtbot, kiosk, "kiosk://borne/home")
+
+    def settled(n: int) -> Callable[[], bool]:
+        return lambda: len(overlay._pages) == n and not overlay._busy and overlay.save.isEnabled()
+
+    overlay.scan_button.click()
+    qtbot.waitUntil(settled(1), timeout=30_000)
+    assert overlay.save.text() == "Enregistrer en PDF" and overlay.save_jpeg.isVisible()
+    overlay.add.click()
+    qtbot.waitUntil(settled(2), timeout=30_000)
+    overlay.save.click()
+    qtbot.waitUntil(note.isVisible, timeout=30_000)
+    saved = session_dir / "scans" / "scan-1.pdf"
+    assert page_count(saved) == 2
+    assert not list((session_dir / "pages").iterdir())  # the raw pages went once saved
+    assert note.heading.text() == "Votre document est prêt."
+    assert "« scan-1.pdf »" in note.message.text() and "choisissez-le dans la liste" in note.message.text()
+    assert note.print_button.isVisible() and note.print_button.text() == "Imprimer"
+    note.print_button.click()
+    qtbot.waitUntil(kiosk.window.pdf_shown, timeout=10_000)
+    assert kiosk.window.pdf_viewer.path == saved
+    kiosk.window.close_pdf()
+
+    loopback_web.clear()
+    loopback_web.page("www.allowed.test", "/", UPLOAD_PAGE)
+    kiosk.controller.open_tile("allowed")
+    wait_ready(qtbot, kiosk, "http://www.allowed.test/")
+    chooser = kiosk.window.chooser
+    offered: list[str] = []
+
+    def pick() -> None:
+        offered.extend(choice.text() for choice in chooser._choices)
+        chooser._choices[0].click()
+
+    steps = [(lambda: chooser.isVisible() and bool(chooser._choices), pick)]
+    drive(steps, kiosk.window, kiosk.window.dismiss_overlays)
+    for _ in range(4):  # a synthesised touch can land while the page still settles
+        touch_centre(kiosk)
+        try:
+            qtbot.waitUntil(lambda: not steps, timeout=2500)  # the chooser came
+            break
+        except Exception:
+            continue
+    qtbot.waitUntil(
+        lambda: bool([h for h in loopback_web.requests_to("www.allowed.test") if h.path == "/upload"]), timeout=30_000
+    )
+    assert offered == ["scan-1.pdf"]
+    [upload] = [h for h in loopback_web.requests_to("www.allowed.test") if h.path == "/upload"]
+    assert upload.headers.get("X-Name") == "scan-1.pdf" and upload.body == saved.read_bytes()
+
+    kiosk.controller.end_session()
+    qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=10_000)
+    assert not saved.exists() and not session_dir.exists()
+    assert not note.isVisible() and not overlay.isVisible()
+    qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) in {"goodbye", "attract"}, timeout=10_000)
+
+
+def test_the_top_bar_says_when_the_scanner_is_missing_and_hides_without_one(  # type: ignore[no-untyped-def]
+    store, qtbot, make_kiosk, sane_test_backend: Path, tmp_path: Path
+) -> None:
+    """A configured scanner the devices' health finds absent: the button says so, and a tap
+    explains in French instead of opening the scanner. ``scanner = "none"``: no button at all."""
+    kiosk = make_kiosk(scan_config(tmp_path, device="test:9"), store=store)
+    button, note = kiosk.window.top_bar.buttons["scan"], kiosk.actions.scanning.note
+    assert button.isVisible()
+    qtbot.waitUntil(lambda: kiosk.window.top_bar.label("scan") == "Scanner indisponible", timeout=15_000)
+    assert kiosk.devices is not None and kiosk.devices.last.get("scanner").state == "absent"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(note.isVisible, timeout=5_000)
+    assert note.heading.text() == "Scanner indisponible"
+    assert note.message.text() == "Le scanner a été débranché ou éteint. Un membre de l'accueil peut vous aider."
+    assert not note.print_button.isVisible() and not kiosk.controller.scanning.overlay.isVisible()
+    note.ok.click()
+
+    without = make_kiosk(scan_config(tmp_path, adapter="none"))
+    assert not without.window.top_bar.buttons["scan"].isVisible()
+    without.actions.dispatch("scan", {})
+    assert not without.controller.scanning.overlay.isVisible()
+
+
+def test_the_configured_feeder_grey_and_resolution_reach_the_scanner(  # type: ignore[no-untyped-def]
+    store, qtbot, make_kiosk, sane_test_backend: Path, tmp_path: Path
+) -> None:
+    """``scan_source = "feeder"``, ``scan_max_pages``, ``scan_mode`` and ``scan_resolution_dpi``
+    in [devices]: one tap on "Scanner" takes three sheets from the test backend's feeder, grey,
+    at 100 dpi; saved as JPEG they are three pictures (and no "Imprimer": the viewer shows PDFs)."""
+    from PIL import Image
+
+    extra = 'scan_source = "feeder"\nscan_max_pages = 3\nscan_mode = "grey"\nscan_resolution_dpi = 100\n'
+    kiosk = make_kiosk(scan_config(tmp_path, extra=extra), store=store)
+    overlay, note = kiosk.controller.scanning.overlay, kiosk.actions.scanning.note
+    kiosk.actions.dispatch("scan", {})
+    qtbot.waitUntil(lambda: overlay.isVisible() and overlay.scan_button.isEnabled(), timeout=10_000)
+    assert overlay.heading.text() == "Posez vos feuilles dans le chargeur du scanner, puis touchez « Scanner »."
+    overlay.scan_button.click()
+    qtbot.waitUntil(lambda: len(overlay._pages) == 3 and not overlay._busy, timeout=30_000)
+    with Image.open(overlay._pages[0]) as page:
+        assert page.mode == "L" and round(page.info["dpi"][0]) == 100
+    overlay.save_jpeg.click()
+    qtbot.waitUntil(note.isVisible, timeout=30_000)
+    scans = kiosk.controller.browser.dir / "scans"
+    assert sorted(p.name for p in scans.iterdir()) == ["scan-1.jpg", "scan-2.jpg", "scan-3.jpg"]
+    assert "scan-1.jpg, scan-2.jpg, scan-3.jpg" in note.message.text()
+    assert not note.print_button.isVisible()
+    note.ok.click()

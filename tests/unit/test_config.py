@@ -188,3 +188,38 @@ def test_devices_settings_are_checked(cfg: Path) -> None:
     assert "allowed values" in problems["devices.printer"].fix
     assert "lpstat -e" in problems["devices.printer_queue"].fix
     assert all(p.line is not None for p in problems.values())
+
+
+def test_scanner_options_are_checked_and_become_the_scans_options(cfg: Path) -> None:
+    from kiosk.core.devices import ColourMode, ScanOptions, ScanSource
+
+    # The shell's defaults, unchanged (the flatbed gives one page whatever max_pages says).
+    assert KioskSettings().devices.scan_options() == ScanOptions(max_pages=20)
+    text = (cfg / "kiosk.toml").read_text(encoding="utf-8")
+    good = text.replace('scan_mode = "colour"', 'scan_mode = "grey"').replace(
+        'scan_source = "flatbed"', 'scan_source = "feeder"'
+    )
+    (cfg / "kiosk.toml").write_text(good, encoding="utf-8")
+    assert check_config(cfg / "kiosk.toml", cfg / "tiles.toml") == []
+    bad = good.replace("scan_resolution_dpi = 200", "scan_resolution_dpi = 2400").replace(
+        'scan_mode = "grey"', 'scan_mode = "gris"'
+    )
+    bad = bad.replace('scan_source = "feeder"', 'scan_source = "adf"').replace(
+        "scan_max_pages = 20", "scan_max_pages = 0"
+    )
+    (cfg / "kiosk.toml").write_text(bad, encoding="utf-8")
+    problems = {p.key: p for p in check_config(cfg / "kiosk.toml", cfg / "tiles.toml")}
+    assert set(problems) == {
+        "devices.scan_resolution_dpi",
+        "devices.scan_mode",
+        "devices.scan_source",
+        "devices.scan_max_pages",
+    }
+    assert "600" in problems["devices.scan_resolution_dpi"].message
+    assert "'colour', 'grey' or 'black_and_white'" in problems["devices.scan_mode"].message
+    assert "'flatbed' or 'feeder'" in problems["devices.scan_source"].message
+    assert all(p.line is not None and p.fix for p in problems.values())
+    options = KioskSettings.model_validate(
+        {"devices": {"scan_mode": "black_and_white", "scan_source": "feeder", "scan_resolution_dpi": 300}}
+    ).devices.scan_options()
+    assert options == ScanOptions(300, ColourMode.BLACK_AND_WHITE, ScanSource.FEEDER, 20)
