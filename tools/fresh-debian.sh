@@ -90,6 +90,9 @@ MOUNTED=()
 undo() { local i; for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTED[i]}" 2>/dev/null || true; done; }
 trap undo EXIT
 mnt() { mount "$@"; MOUNTED+=("${@: -1}"); }
+# The root a mount point of its own, as a machine's / is: the image build's own namespaces
+# (image/in-root.sh) make / private, which a plain directory under chroot cannot be.
+mnt --bind "$ROOT" "$ROOT"
 mnt -t proc proc "$ROOT/proc"
 mnt -t sysfs sysfs "$ROOT/sys"
 mnt --rbind /dev "$ROOT/dev"
