@@ -33,6 +33,7 @@ SUITE=bookworm
 ARCH=${BORNE_IMAGE_ARCH:-amd64}
 BUILD_PACKAGES=(gcc python3-dev libcups2-dev libsane-dev linux-libc-dev)
 IN_ROOT=$HERE/image/in-root.sh
+SIZE_BUDGET=1500000000 # bytes on disk of the root file system (issue 15: at most 1.5 GB)
 START=$SECONDS
 
 say() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -51,7 +52,8 @@ flock -n 9 || { say "waiting for another build (lock $CACHE/.lock)"; flock 9; }
 # The project's files as committed, read from HEAD.
 committed() { git -C "$HERE" show "HEAD:$1"; }
 PACKAGES=$(committed image/packages.txt | sed 's/#.*//' | tr -s ' \t\n' '\n' | grep -v '^$' | sort -u)
-BASE_KEY=$( { echo "$PACKAGES"; echo "$SUITE $ARCH"; mmdebstrap --version; } | hash_of)
+DPKG_EXCLUDES=$(committed image/dpkg-excludes.cfg)
+BASE_KEY=$( { echo "$PACKAGES"; echo "$DPKG_EXCLUDES"; echo "$SUITE $ARCH"; mmdebstrap --version; } | hash_of)
 WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml; echo "${BUILD_PACKAGES[*]}"; } | hash_of)
 # What goes into OUT_DIR: everything of HEAD but the documentation and the tests.
 INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in kiosk sync config systemd image pyproject.toml; do
@@ -65,6 +67,12 @@ if [ "${BORNE_IMAGE_FORCE:-0}" != 1 ] && [ -f "$OUT.inputs" ] && [ "$(cat "$OUT.
   exit 0
 fi
 
+WORK=$(mktemp -d "$CACHE/work.XXXXXX")
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+git -C "$HERE" archive --format=tar HEAD | tar -x -C "$WORK" --one-top-level=src
+echo "$DPKG_EXCLUDES" >"$WORK/dpkg-excludes.cfg"
+
 # 1. The base root.
 if [ ! -x "$BASE/usr/bin/cage" ]; then
   say "stage 1: mmdebstrap $SUITE/$ARCH, minbase + $(echo "$PACKAGES" | wc -l) packages -> $BASE"
@@ -73,9 +81,7 @@ if [ ! -x "$BASE/usr/bin/cage" ]; then
   mmdebstrap --variant=minbase --arch="$ARCH" --quiet \
     --include="$(echo "$PACKAGES" | paste -sd,)" \
     --aptopt='APT::Install-Recommends "false"' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt="$WORK/dpkg-excludes.cfg" \
     --skip=download/empty \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
     --setup-hook="sync-in $CACHE/apt /var/cache/apt/archives" \
@@ -88,10 +94,6 @@ else
   say "stage 1: base $BASE reused"
 fi
 
-WORK=$(mktemp -d "$CACHE/work.XXXXXX")
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-git -C "$HERE" archive --format=tar HEAD | tar -x -C "$WORK" --one-top-level=src
 
 # 2. The wheels.
 if [ ! -f "$WHEELS/.complete" ]; then
@@ -132,6 +134,8 @@ SRC=$WORK/src
   /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels -U pip
   cp -a /mnt/src /tmp/src   # the build writes next to the sources
   /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels /tmp/src'
+# What the kiosk never loads leaves the venv; its languages: French and those of kiosk/i18n.
+"$HERE/image/slim.sh" "$R" fr $(cd "$SRC/kiosk/i18n" && ls -d */ | tr -d /)
 install -d -m 755 "$R/etc/kiosk"
 cp -a "$SRC/config/." "$R/etc/kiosk/"
 chown -R root:root "$R/etc/kiosk"
@@ -155,9 +159,12 @@ rm -rf "$OUT" && mv "$R" "$OUT"
 echo "$INPUTS_KEY" >"$OUT.inputs"
 
 TOTAL=$((SECONDS - START))
+SIZE=$(du -s --block-size=1 --one-file-system "$OUT" | cut -f1)
 echo
 echo "Borne root file system: $OUT (commit ${SHA:0:12}, inputs $INPUTS_KEY)"
-printf '  %-22s %s\n' "root file system" "$(du -sh --one-file-system "$OUT" | cut -f1)"
+printf '  %-22s %s (%s bytes; budget %s)\n' "root file system" "$(numfmt --to=si --format=%.2f "$SIZE")B" "$SIZE" \
+  "$(numfmt --to=si "$SIZE_BUDGET")B"
 printf '  %-22s %s\n' "of which /opt/kiosk" "$(du -sh "$OUT/opt/kiosk" | cut -f1)"
 printf '  %-22s %s\n' "of which /usr" "$(du -sh "$OUT/usr" | cut -f1)"
 printf '  %-22s %dm%02ds\n' "build time" $((TOTAL / 60)) $((TOTAL % 60))
+[ "$SIZE" -le "$SIZE_BUDGET" ] || die "the root file system is over its budget of $SIZE_BUDGET bytes"
