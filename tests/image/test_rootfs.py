@@ -22,14 +22,17 @@ import pytest
 pytestmark = [pytest.mark.image, pytest.mark.timeout(3600)]
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("BORNE_IMAGE_CACHE", "/var/cache/borne-image"))
+# BORNE_IMAGE_ROOTFS: another place for the built root (two checkouts testing side by side).
+OUT = Path(os.environ.get("BORNE_IMAGE_ROOTFS", str(CACHE / "rootfs")))
 UNITS = ("kiosk-shell.service", "kiosk-agent.service")
+SIZE_BUDGET = 1_500_000_000  # bytes on disk (issue 15: at most 1.5 GB)
 
 
 @pytest.fixture(scope="module")
 def rootfs() -> Iterator[Path]:
     assert os.geteuid() == 0, "the image tests build a root file system: run them as root"
     assert shutil.which("mmdebstrap"), "the image tests need mmdebstrap: apt-get install mmdebstrap"
-    out = CACHE / "rootfs"
+    out = OUT
     started = time.monotonic()
     build = subprocess.run(
         [str(REPO / "image" / "build-rootfs.sh"), str(out)], capture_output=True, text=True, check=False
@@ -139,6 +142,91 @@ def test_the_kiosk_imports_and_starts_offscreen_to_its_first_screen_inside_the_i
         },
     )
     assert '"shell.started"' in out and "exit 0" in out, out[-4000:]
+
+
+def test_the_root_file_system_fits_its_size_budget(rootfs: Path) -> None:
+    used = int(subprocess.run(["du", "-s", "--block-size=1", "--one-file-system", str(rootfs)],
+                              capture_output=True, text=True, check=True).stdout.split()[0])  # fmt: skip
+    assert used <= SIZE_BUDGET, f"{used / 1e9:.2f} GB"
+    # Trimmed by dpkg's filters (kept in the image for later installs) and image/slim.sh.
+    filters = (rootfs / "etc/dpkg/dpkg.cfg.d/99mmdebstrap").read_text()
+    assert "path-exclude=/usr/share/locale/*" in filters and "path-exclude=/usr/share/doc/*" in filters
+    assert {p.name for p in (rootfs / "usr/share/locale").iterdir() if p.is_dir()} <= {
+        "fr", "fr_CA", "en", "en_GB", "en_AU", "en_CA", "en_NZ", "en@quot", "en@boldquot", "ar", "pt", "pt_BR"
+    }  # fmt: skip
+    assert not (rootfs / "usr/share/man").exists() or not any((rootfs / "usr/share/man").rglob("*.gz"))
+    site = next((rootfs / "opt/kiosk/lib").glob("python3*/site-packages"))
+    assert not (site / "pip").exists() and not list((site / "PySide6/Qt/lib").glob("libQt63D*"))
+    # Chromium's messages stay for every language of the interface.
+    languages = {"fr"} | {p.name for p in (REPO / "kiosk/i18n").iterdir() if p.is_dir() and not p.name.startswith("_")}
+    paks = {p.stem.split("-")[0] for p in (site / "PySide6/Qt/translations/qtwebengine_locales").glob("*.pak")}
+    assert paks == languages
+
+
+def test_no_library_of_the_venv_misses_another_one(rootfs: Path) -> None:
+    out = in_root(
+        rootfs,
+        "find /opt/kiosk \\( -name '*.so' -o -name '*.so.*' -o -name QtWebEngineProcess \\) -type f -print0 "
+        "| xargs -0 -n 50 ldd 2>&1 | grep -E '^/|not found' | grep -B1 'not found' || true",
+    )
+    assert out.strip() == "", out[-3000:]
+
+
+# What the slimmed venv must still do offscreen: every PySide6 module the kiosk imports, the
+# on-screen keyboard in French and Arabic, a PDF, speech engines, a web page; phone numbers.
+QT_CHECK = """
+import re, sys
+from pathlib import Path
+import kiosk
+names = set()
+for path in Path(kiosk.__file__).parent.rglob("*.py"):
+    names |= set(re.findall(r"PySide6\\.(Qt[A-Za-z0-9]+)", path.read_text()))
+import importlib
+for name in sorted(names):
+    importlib.import_module("PySide6." + name)
+from PySide6.QtCore import QEventLoop, QTimer, QUrl
+from PySide6.QtGui import QPageSize, QPdfWriter, QPainter
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtQuickWidgets import QQuickWidget
+from PySide6.QtTextToSpeech import QTextToSpeech
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QApplication
+from kiosk.shell import keyboard
+app = QApplication(sys.argv)
+for locale in ("fr_FR", "ar_AR"):
+    view = QQuickWidget()
+    view.setSource(QUrl.fromLocalFile(str(keyboard.QML_PATH)))
+    assert view.rootObject() is not None, [e.toString() for e in view.errors()]
+    view.rootObject().setProperty("locale", locale)
+writer = QPdfWriter("/tmp/check.pdf")
+writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
+painter = QPainter(writer); painter.drawText(100, 100, "Bonjour"); painter.end()
+pdf = QPdfDocument(None)
+pdf.load("/tmp/check.pdf")
+assert pdf.pageCount() == 1, pdf.status()
+assert {"speechd", "mock"} <= set(QTextToSpeech.availableEngines()), QTextToSpeech.availableEngines()
+page = QWebEngineView()
+loop = QEventLoop()
+result = []
+page.loadFinished.connect(lambda ok: (result.append(ok), loop.quit()))
+QTimer.singleShot(60000, loop.quit)
+page.setHtml("<html lang=ar dir=rtl><body>مرحبا Bonjour</body></html>")
+loop.exec()
+assert result == [True], result
+from kiosk.core.mediation.contact import clean_phone, phone_display
+assert clean_phone("06 12 34 56 78") == "+33612345678" and phone_display("+33612345678") == "06 12 34 56 78"
+print("qt-check ok")
+"""
+
+
+def test_the_slimmed_venv_still_runs_what_the_kiosk_uses(rootfs: Path) -> None:
+    out = in_root(
+        rootfs,
+        f"cd /tmp && /opt/kiosk/bin/python - <<'EOF'\n{QT_CHECK}\nEOF",
+        env={"QT_QPA_PLATFORM": "offscreen", "QT_IM_MODULE": "qtvirtualkeyboard", "HOME": "/tmp/home",
+             "QTWEBENGINE_DISABLE_SANDBOX": "1", "QT_QUICK_BACKEND": "software"},
+    )  # fmt: skip
+    assert "qt-check ok" in out, out[-3000:]
 
 
 def test_no_mount_is_left_in_the_root(rootfs: Path) -> None:
