@@ -18,12 +18,18 @@
 #                   python-sane: libsane-dev, python-evdev: linux-libc-dev): no compiler reaches
 #                   the image.
 #   3. OUT_DIR      a copy of the base; the venv /opt/kiosk installed offline from those wheels
-#                   and the project; /etc/kiosk from config/; users, directories and units from
-#                   systemd/; getty and autovt on tty1..6 masked. Skipped when OUT_DIR was built
-#                   from the same inputs (OUT_DIR.inputs holds their hash), unless
-#                   BORNE_IMAGE_FORCE=1.
-# Prints the sizes and the build time at the end. Not done here (later steps of issue 15): the
-# kernel and boot loader, the raw A/B disk image, updates, the first-boot setup.
+#                   and the project, then trimmed by image/slim.sh; /etc/kiosk from config/;
+#                   users, directories and units from systemd/; getty and autovt on tty1..6
+#                   masked; locked down: sysctl (no SysRq, reboot on panic), udev (no USB storage
+#                   for udisks), /etc/fstab (read-only root, tmpfs, the data partition),
+#                   /etc/nftables.conf (image/nftables.conf.in with the agent's ports from
+#                   config/) and nftables.service enabled; kiosk-nightly-reboot.timer enabled only
+#                   with BORNE_NIGHTLY_REBOOT=1. Skipped when OUT_DIR was built from the same inputs
+#                   (OUT_DIR.inputs holds their hash), unless BORNE_IMAGE_FORCE=1.
+# Stage 1 filters what dpkg installs with image/dpkg-excludes.cfg (docs, manuals, other languages).
+# Prints the sizes and the build time at the end, and fails when the root is over 1.5 GB. Not done
+# here (later steps of issue 15): the kernel and boot loader, the raw A/B disk image, updates, the
+# first-boot setup.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +39,7 @@ SUITE=bookworm
 ARCH=${BORNE_IMAGE_ARCH:-amd64}
 BUILD_PACKAGES=(gcc python3-dev libcups2-dev libsane-dev linux-libc-dev)
 IN_ROOT=$HERE/image/in-root.sh
+NIGHTLY_REBOOT=${BORNE_NIGHTLY_REBOOT:-0}
 SIZE_BUDGET=1500000000 # bytes on disk of the root file system (issue 15: at most 1.5 GB)
 START=$SECONDS
 
@@ -57,7 +64,7 @@ BASE_KEY=$( { echo "$PACKAGES"; echo "$DPKG_EXCLUDES"; echo "$SUITE $ARCH"; mmde
 WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml; echo "${BUILD_PACKAGES[*]}"; } | hash_of)
 # What goes into OUT_DIR: everything of HEAD but the documentation and the tests.
 INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in kiosk sync config systemd image pyproject.toml; do
-  git -C "$HERE" rev-parse "HEAD:$p"; done; } | hash_of)
+  git -C "$HERE" rev-parse "HEAD:$p"; done; echo "nightly-reboot=$NIGHTLY_REBOOT"; } | hash_of)
 BASE=$CACHE/base-$BASE_KEY
 WHEELS=$CACHE/wheels-$WHEELS_KEY
 
@@ -135,18 +142,32 @@ SRC=$WORK/src
   cp -a /mnt/src /tmp/src   # the build writes next to the sources
   /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels /tmp/src'
 # What the kiosk never loads leaves the venv; its languages: French and those of kiosk/i18n.
-"$HERE/image/slim.sh" "$R" fr $(cd "$SRC/kiosk/i18n" && ls -d */ | tr -d /)
+"$SRC/image/slim.sh" "$R" fr $(cd "$SRC/kiosk/i18n" && ls -d */ | tr -d /)
 install -d -m 755 "$R/etc/kiosk"
 cp -a "$SRC/config/." "$R/etc/kiosk/"
 chown -R root:root "$R/etc/kiosk"
-install -m 644 "$SRC"/systemd/kiosk-*.service "$R/usr/lib/systemd/system/"
+install -m 644 "$SRC"/systemd/kiosk-*.service "$SRC"/systemd/kiosk-*.timer "$R/usr/lib/systemd/system/"
 install -D -m 644 "$SRC/systemd/sysusers.d/kiosk.conf" "$R/usr/lib/sysusers.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/tmpfiles.d/kiosk.conf" "$R/usr/lib/tmpfiles.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/journald.conf.d/kiosk.conf" "$R/usr/lib/systemd/journald.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/logind.conf.d/kiosk.conf" "$R/usr/lib/systemd/logind.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
-"$IN_ROOT" "$R" bash -c '
+# Locked down: kernel settings (no SysRq, reboot on panic), no USB storage for udisks, read-only
+# root with tmpfs and the data partition, the firewall with the agent's ports from config/.
+install -D -m 644 "$SRC/systemd/sysctl.d/kiosk.conf" "$R/usr/lib/sysctl.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/udev/90-kiosk-usb-storage.rules" "$R/usr/lib/udev/rules.d/90-kiosk-usb-storage.rules"
+install -m 644 "$SRC/image/fstab" "$R/etc/fstab"
+PORTS=$("$IN_ROOT" "$R" /opt/kiosk/bin/python -c 'from pathlib import Path
+from kiosk.core.loading import load_config
+k = load_config(Path("/etc/kiosk/kiosk.toml"), Path("/etc/kiosk/tiles.toml")).kiosk
+print(", ".join(str(p) for p in sorted({k.console.listen_port, k.agent.listen_port} - {0})))' | tail -n 1)
+[[ $PORTS =~ ^[0-9]+(,\ [0-9]+)*$ ]] || die "the agent's ports read from config/ are not ports: '$PORTS'"
+sed "s/@PORTS@/$PORTS/" "$SRC/image/nftables.conf.in" >"$R/etc/nftables.conf"
+chmod 755 "$R/etc/nftables.conf"
+IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -c '
   set -e
+  systemctl enable nftables.service 2>&1 | grep -v "^Created symlink" || true
+  if [ "$NIGHTLY_REBOOT" = 1 ]; then systemctl enable kiosk-nightly-reboot.timer 2>&1 | grep -v "^Created symlink" || true; fi
   systemd-sysusers
   # /run and /tmp are made at each boot; what persists is made now.
   systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("BORNE_IMAGE_CACHE", "/var/cache/borne-image"))
 # BORNE_IMAGE_ROOTFS: another place for the built root (two checkouts testing side by side).
 OUT = Path(os.environ.get("BORNE_IMAGE_ROOTFS", str(CACHE / "rootfs")))
-UNITS = ("kiosk-shell.service", "kiosk-agent.service")
+UNITS = ("kiosk-shell.service", "kiosk-agent.service", "kiosk-nightly-reboot.service", "kiosk-nightly-reboot.timer")
 SIZE_BUDGET = 1_500_000_000  # bytes on disk (issue 15: at most 1.5 GB)
 
 
@@ -227,6 +227,73 @@ def test_the_slimmed_venv_still_runs_what_the_kiosk_uses(rootfs: Path) -> None:
              "QTWEBENGINE_DISABLE_SANDBOX": "1", "QT_QUICK_BACKEND": "software"},
     )  # fmt: skip
     assert "qt-check ok" in out, out[-3000:]
+
+
+def test_no_console_to_switch_to_and_no_magic_keys(rootfs: Path) -> None:
+    logind = in_root(rootfs, "systemd-analyze cat-config --no-pager systemd/logind.conf")
+    assert (
+        re.findall(r"^NAutoVTs=(\S+)", logind, re.M)[-1] == "0"
+        and re.findall(r"^ReserveVT=(\S+)", logind, re.M)[-1] == "0"
+    )
+    # cage 0.1.4 allows Ctrl+Alt+Fn only with -s, which the shell's unit must not pass.
+    unit = (rootfs / "usr/lib/systemd/system/kiosk-shell.service").read_text()
+    exec_start = re.search(r"^ExecStart=/usr/bin/cage (.*?) -- ", unit, re.M)
+    assert exec_start and "-s" not in exec_start.group(1).split(), exec_start
+    sysctl = in_root(rootfs, "/usr/lib/systemd/systemd-sysctl --cat-config --no-pager")
+    last = {m[0]: m[1] for m in re.findall(r"^([a-z_.]+) *= *(\S+)", sysctl, re.M)}  # the last file wins
+    assert (last["kernel.sysrq"], last["kernel.panic"], last["kernel.panic_on_oops"]) == ("0", "10", "1"), last
+    # Nobody can log in: root's password is locked and no account has a shell but root.
+    shadow = {line.split(":")[0]: line.split(":")[1] for line in (rootfs / "etc/shadow").read_text().splitlines()}
+    assert shadow["root"] in ("*", "!", "!*") and shadow["kiosk"].startswith(("!", "*"))
+
+
+def test_usb_storage_is_never_mounted_automatically(rootfs: Path) -> None:
+    out = in_root(rootfs, "dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n'")
+    installed = {line.split()[1] for line in out.splitlines() if line.startswith("ii")}
+    assert not installed & {"udisks2", "usbmount", "autofs", "gvfs", "udiskie", "pmount"}
+    rule = (rootfs / "usr/lib/udev/rules.d/90-kiosk-usb-storage.rules").read_text()
+    assert 'ENV{ID_BUS}=="usb", ENV{UDISKS_IGNORE}="1", ENV{UDISKS_AUTO}="0"' in rule
+
+
+def test_the_firewall_lets_in_only_the_agent_from_the_lan(rootfs: Path) -> None:
+    from kiosk.core.loading import load_config
+
+    config = load_config(REPO / "config/kiosk.toml", REPO / "config/tiles.toml").kiosk
+    ports = {config.console.listen_port, config.agent.listen_port}
+    # Loaded for real into the private network namespace the check runs in.
+    ruleset = in_root(rootfs, "nft -f /etc/nftables.conf && nft list ruleset && systemctl is-enabled nftables.service")
+    assert (
+        "hook input priority filter; policy drop;" in ruleset
+        and "hook forward priority filter; policy drop;" in ruleset
+    )
+    elements = re.search(r"set agent_ports \{[^}]*elements = \{ ([^}]*) \}", ruleset)
+    assert elements and {int(p) for p in elements.group(1).split(", ")} == ports, ruleset
+    assert 'iif "lo" accept' in ruleset and "ct state established,related accept" in ruleset
+    assert "ip saddr @lan4 tcp dport @agent_ports accept" in ruleset
+    assert len(re.findall(r"tcp dport", ruleset)) == 2, ruleset  # no other TCP port open
+    assert ruleset.split()[-1] == "enabled"
+
+
+def test_the_root_is_read_only_with_tmpfs_and_the_data_partition(rootfs: Path) -> None:
+    # The units systemd makes of /etc/fstab at boot, made and verified inside the image.
+    out = in_root(
+        rootfs,
+        "set -e; mkdir -p /tmp/gen; cd /tmp/gen; /usr/lib/systemd/system-generators/systemd-fstab-generator . . .;"
+        " ls; systemd-analyze verify --man=no ./*.mount 2>&1; cat var-lib-kiosk.mount",
+    )
+    assert "tmp.mount" in out and "var-tmp.mount" in out and "var-lib-kiosk.mount" in out, out
+    assert "What=/dev/disk/by-partlabel/kiosk-data" in out and "x-systemd.makefs" in out, out
+    fstab = [line.split() for line in (rootfs / "etc/fstab").read_text().splitlines() if line and line[0] != "#"]
+    root = next(entry for entry in fstab if entry[1] == "/")
+    assert "ro" in root[3].split(",")
+    assert {entry[1]: entry[2] for entry in fstab}.items() >= {"/tmp": "tmpfs", "/var/tmp": "tmpfs"}.items()
+
+
+def test_the_nightly_reboot_is_off_unless_asked_for(rootfs: Path) -> None:
+    out = in_root(rootfs, "systemctl is-enabled kiosk-nightly-reboot.timer || true")
+    assert out.split() == ["disabled"]
+    timer = (rootfs / "usr/lib/systemd/system/kiosk-nightly-reboot.timer").read_text()
+    assert "OnCalendar=*-*-* 03:30:00" in timer
 
 
 def test_no_mount_is_left_in_the_root(rootfs: Path) -> None:
