@@ -24,7 +24,13 @@ REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("BORNE_IMAGE_CACHE", "/var/cache/borne-image"))
 # BORNE_IMAGE_ROOTFS: another place for the built root (two checkouts testing side by side).
 OUT = Path(os.environ.get("BORNE_IMAGE_ROOTFS", str(CACHE / "rootfs")))
-UNITS = ("kiosk-shell.service", "kiosk-agent.service", "kiosk-nightly-reboot.service", "kiosk-nightly-reboot.timer")
+UNITS = (
+    "kiosk-shell.service",
+    "kiosk-agent.service",
+    "kiosk-nightly-reboot.service",
+    "kiosk-nightly-reboot.timer",
+    "nftables.service",  # Debian's, enabled by the build
+)
 SIZE_BUDGET = 1_500_000_000  # bytes on disk (issue 15: at most 1.5 GB)
 
 
