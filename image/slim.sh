@@ -19,6 +19,9 @@
 #   - Qt's and Chromium's translations other than the interface's languages.
 #   - The venv's pip: the image is replaced whole on update, never patched in place.
 #   - phonenumbers' geocoder, carrier and time-zone data (the kiosk only parses and formats).
+#   - Test suites shipped inside packages.
+# Kept on purpose: the compiled bytecode (__pycache__, 48 MB), written by pip at install time; on
+# the read-only root nothing could write it later, and without it every start compiles anew.
 # The FFmpeg libraries of the wheel are three copies each (wheels cannot hold symbolic links):
 # the copies become links to one file.
 set -euo pipefail
@@ -77,6 +80,8 @@ rm -f "$QT"/translations/qtwebengine_locales/!(@($keep_qm)?(-*)).pak
 rm -rf "$SITE"/pip "$SITE"/pip-*.dist-info "$ROOT"/opt/kiosk/bin/pip "$ROOT"/opt/kiosk/bin/pip3*
 # phonenumbers: only parsing and formatting are used, never the geocoder, carriers or time zones.
 rm -rf "$SITE"/phonenumbers/{geodata,carrierdata,tzdata}
+# Test suites some packages ship (python-barcode even as a top-level "tests"); none imports them.
+rm -rf "$SITE"/{icalendar/tests,recurring_ical_events/test,importlib_resources/tests,qrcode/tests,certifi/tests,tests}
 # One copy of each FFmpeg library: libavcodec.so and libavcodec.so.63 become links to
 # libavcodec.so.63.1.101.
 for real in "$QT"/lib/lib@(avcodec|avformat|avutil|swresample|swscale).so.+([0-9]).+([0-9]).+([0-9]); do
