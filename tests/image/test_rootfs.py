@@ -281,6 +281,59 @@ def test_the_firewall_lets_in_only_the_agent_from_the_lan(rootfs: Path) -> None:
     assert ruleset.split()[-1] == "enabled"
 
 
+# A link between the terminal (this network namespace) and a machine of the LAN (the network
+# namespace of a process of its own), which has a private address and a public one; a server
+# listens on the agent's port and on another one. Reached (open), refused, or dropped (no answer
+# within 2 s).
+FIREWALL_TRY = """
+set -e
+ip link set lo up
+unshare --net sleep 120 &
+lan=$!
+sleep 0.5
+in_lan() { nsenter --target "$lan" --net "$@"; }
+ip link add kiosk0 type veth peer name lan0 netns "$lan"
+ip addr add 192.168.77.1/24 dev kiosk0 && ip addr add 203.0.113.1/24 dev kiosk0 && ip link set kiosk0 up
+in_lan ip addr add 192.168.77.2/24 dev lan0 && in_lan ip addr add 203.0.113.2/24 dev lan0
+in_lan ip link set lan0 up && in_lan ip link set lo up
+python3 -c '
+import socket, sys, time
+servers = []
+for port in map(int, sys.argv[1:]):
+    s = socket.create_server(("0.0.0.0", port)); servers.append(s)
+time.sleep(60)' {port} 9999 &
+sleep 1
+probe() {
+  in_lan python3 -c '
+import socket, sys
+def reach(src, dst, port):
+    s = socket.socket(); s.settimeout(2); s.bind((src, 0))
+    try:
+        s.connect((dst, port)); return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:
+        return "dropped"
+print(reach("192.168.77.2", "192.168.77.1", {port}), reach("192.168.77.2", "192.168.77.1", 9999),
+      reach("203.0.113.2", "203.0.113.1", {port}))'
+}
+echo "without: $(probe)"
+nft -f /etc/nftables.conf
+echo "with: $(probe)"
+"""
+
+
+def test_the_firewall_drops_all_but_the_agent_from_the_lan_through_a_real_link(rootfs: Path) -> None:
+    from kiosk.core.loading import load_config
+
+    port = load_config(REPO / "config/kiosk.toml", REPO / "config/tiles.toml").kiosk.console.listen_port
+    out = in_root(rootfs, FIREWALL_TRY.replace("{port}", str(port)))
+    # Without the rules every port answers: the drops below are the firewall's.
+    assert "without: open open open" in out, out
+    # The agent's port from a private address; not another port, not from a public address.
+    assert "with: open dropped dropped" in out, out
+
+
 def test_the_root_is_read_only_with_tmpfs_and_the_data_partition(rootfs: Path) -> None:
     # The units systemd makes of /etc/fstab at boot, made and verified inside the image.
     out = in_root(
