@@ -122,8 +122,9 @@ i18n: deps
 
 # Built from the last commit (git archive HEAD) into /var/cache/borne-image/rootfs, or OUT=DIR;
 # reused when nothing it is made of changed (BORNE_IMAGE_FORCE=1 rebuilds the last stage).
+# BORNE_NIGHTLY_REBOOT=1 enables the nightly reboot timer (README, "What the image locks down").
 image-rootfs: apt
-	@$(SUDO) image/build-rootfs.sh $(OUT)
+	@$(SUDO) env BORNE_NIGHTLY_REBOOT=$${BORNE_NIGHTLY_REBOOT:-0} image/build-rootfs.sh $(OUT)
 
 clean:
 	rm -rf .run screenshots .pytest_cache .mypy_cache .ruff_cache

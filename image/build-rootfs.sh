@@ -18,12 +18,18 @@
 #                   python-sane: libsane-dev, python-evdev: linux-libc-dev): no compiler reaches
 #                   the image.
 #   3. OUT_DIR      a copy of the base; the venv /opt/kiosk installed offline from those wheels
-#                   and the project; /etc/kiosk from config/; users, directories and units from
-#                   systemd/; getty and autovt on tty1..6 masked. Skipped when OUT_DIR was built
-#                   from the same inputs (OUT_DIR.inputs holds their hash), unless
-#                   BORNE_IMAGE_FORCE=1.
-# Prints the sizes and the build time at the end. Not done here (later steps of issue 15): the
-# kernel and boot loader, the raw A/B disk image, updates, the first-boot setup.
+#                   and the project, then trimmed by image/slim.sh; /etc/kiosk from config/;
+#                   users, directories and units from systemd/; getty and autovt on tty1..6
+#                   masked; locked down: sysctl (no SysRq, reboot on panic), udev (no USB storage
+#                   for udisks), /etc/fstab (read-only root, tmpfs, the data partition),
+#                   /etc/nftables.conf (image/nftables.conf.in with the agent's ports from
+#                   config/) and nftables.service enabled; kiosk-nightly-reboot.timer enabled only
+#                   with BORNE_NIGHTLY_REBOOT=1. Skipped when OUT_DIR was built from the same inputs
+#                   (OUT_DIR.inputs holds their hash), unless BORNE_IMAGE_FORCE=1.
+# Stage 1 filters what dpkg installs with image/dpkg-excludes.cfg (docs, manuals, other languages).
+# Prints the sizes and the build time at the end, and fails when the root is over 1.5 GB. Not done
+# here (later steps of issue 15): the kernel and boot loader, the raw A/B disk image, updates, the
+# first-boot setup.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +39,8 @@ SUITE=bookworm
 ARCH=${BORNE_IMAGE_ARCH:-amd64}
 BUILD_PACKAGES=(gcc python3-dev libcups2-dev libsane-dev linux-libc-dev)
 IN_ROOT=$HERE/image/in-root.sh
+NIGHTLY_REBOOT=${BORNE_NIGHTLY_REBOOT:-0}
+SIZE_BUDGET=1500000000 # bytes on disk of the root file system (issue 15: at most 1.5 GB)
 START=$SECONDS
 
 say() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -51,11 +59,12 @@ flock -n 9 || { say "waiting for another build (lock $CACHE/.lock)"; flock 9; }
 # The project's files as committed, read from HEAD.
 committed() { git -C "$HERE" show "HEAD:$1"; }
 PACKAGES=$(committed image/packages.txt | sed 's/#.*//' | tr -s ' \t\n' '\n' | grep -v '^$' | sort -u)
-BASE_KEY=$( { echo "$PACKAGES"; echo "$SUITE $ARCH"; mmdebstrap --version; } | hash_of)
+DPKG_EXCLUDES=$(committed image/dpkg-excludes.cfg)
+BASE_KEY=$( { echo "$PACKAGES"; echo "$DPKG_EXCLUDES"; echo "$SUITE $ARCH"; mmdebstrap --version; } | hash_of)
 WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml; echo "${BUILD_PACKAGES[*]}"; } | hash_of)
 # What goes into OUT_DIR: everything of HEAD but the documentation and the tests.
 INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in kiosk sync config systemd image pyproject.toml; do
-  git -C "$HERE" rev-parse "HEAD:$p"; done; } | hash_of)
+  git -C "$HERE" rev-parse "HEAD:$p"; done; echo "nightly-reboot=$NIGHTLY_REBOOT"; } | hash_of)
 BASE=$CACHE/base-$BASE_KEY
 WHEELS=$CACHE/wheels-$WHEELS_KEY
 
@@ -65,6 +74,12 @@ if [ "${BORNE_IMAGE_FORCE:-0}" != 1 ] && [ -f "$OUT.inputs" ] && [ "$(cat "$OUT.
   exit 0
 fi
 
+WORK=$(mktemp -d "$CACHE/work.XXXXXX")
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+git -C "$HERE" archive --format=tar HEAD | tar -x -C "$WORK" --one-top-level=src
+echo "$DPKG_EXCLUDES" >"$WORK/dpkg-excludes.cfg"
+
 # 1. The base root.
 if [ ! -x "$BASE/usr/bin/cage" ]; then
   say "stage 1: mmdebstrap $SUITE/$ARCH, minbase + $(echo "$PACKAGES" | wc -l) packages -> $BASE"
@@ -73,9 +88,7 @@ if [ ! -x "$BASE/usr/bin/cage" ]; then
   mmdebstrap --variant=minbase --arch="$ARCH" --quiet \
     --include="$(echo "$PACKAGES" | paste -sd,)" \
     --aptopt='APT::Install-Recommends "false"' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt="$WORK/dpkg-excludes.cfg" \
     --skip=download/empty \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
     --setup-hook="sync-in $CACHE/apt /var/cache/apt/archives" \
@@ -88,10 +101,6 @@ else
   say "stage 1: base $BASE reused"
 fi
 
-WORK=$(mktemp -d "$CACHE/work.XXXXXX")
-cleanup() { rm -rf "$WORK"; }
-trap cleanup EXIT
-git -C "$HERE" archive --format=tar HEAD | tar -x -C "$WORK" --one-top-level=src
 
 # 2. The wheels.
 if [ ! -f "$WHEELS/.complete" ]; then
@@ -134,17 +143,33 @@ SRC=$WORK/src
   /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels -U pip
   cp -a /mnt/src /tmp/src   # the build writes next to the sources
   /opt/kiosk/bin/pip install --quiet --disable-pip-version-check --no-index --find-links /mnt/wheels /tmp/src'
+# What the kiosk never loads leaves the venv; its languages: French and those of kiosk/i18n.
+"$SRC/image/slim.sh" "$R" fr $(cd "$SRC/kiosk/i18n" && ls -d */ | tr -d /)
 install -d -m 755 "$R/etc/kiosk"
 cp -a "$SRC/config/." "$R/etc/kiosk/"
 chown -R root:root "$R/etc/kiosk"
-install -m 644 "$SRC"/systemd/kiosk-*.service "$R/usr/lib/systemd/system/"
+install -m 644 "$SRC"/systemd/kiosk-*.service "$SRC"/systemd/kiosk-*.timer "$R/usr/lib/systemd/system/"
 install -D -m 644 "$SRC/systemd/sysusers.d/kiosk.conf" "$R/usr/lib/sysusers.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/tmpfiles.d/kiosk.conf" "$R/usr/lib/tmpfiles.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/journald.conf.d/kiosk.conf" "$R/usr/lib/systemd/journald.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/logind.conf.d/kiosk.conf" "$R/usr/lib/systemd/logind.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
-"$IN_ROOT" "$R" bash -c '
+# Locked down: kernel settings (no SysRq, reboot on panic), no USB storage for udisks, read-only
+# root with tmpfs and the data partition, the firewall with the agent's ports from config/.
+install -D -m 644 "$SRC/systemd/sysctl.d/kiosk.conf" "$R/usr/lib/sysctl.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/udev/90-kiosk-usb-storage.rules" "$R/usr/lib/udev/rules.d/90-kiosk-usb-storage.rules"
+install -m 644 "$SRC/image/fstab" "$R/etc/fstab"
+PORTS=$("$IN_ROOT" "$R" /opt/kiosk/bin/python -c 'from pathlib import Path
+from kiosk.core.loading import load_config
+k = load_config(Path("/etc/kiosk/kiosk.toml"), Path("/etc/kiosk/tiles.toml")).kiosk
+print(", ".join(str(p) for p in sorted({k.console.listen_port, k.agent.listen_port} - {0})))' | tail -n 1)
+[[ $PORTS =~ ^[0-9]+(,\ [0-9]+)*$ ]] || die "the agent's ports read from config/ are not ports: '$PORTS'"
+sed "s/@PORTS@/$PORTS/" "$SRC/image/nftables.conf.in" >"$R/etc/nftables.conf"
+chmod 755 "$R/etc/nftables.conf"
+IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -c '
   set -e
+  systemctl enable nftables.service 2>&1 | grep -v "^Created symlink" || true
+  if [ "$NIGHTLY_REBOOT" = 1 ]; then systemctl enable kiosk-nightly-reboot.timer 2>&1 | grep -v "^Created symlink" || true; fi
   systemd-sysusers
   # /run and /tmp are made at each boot; what persists is made now.
   systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf
@@ -157,9 +182,12 @@ rm -rf "$OUT" && mv "$R" "$OUT"
 echo "$INPUTS_KEY" >"$OUT.inputs"
 
 TOTAL=$((SECONDS - START))
+SIZE=$(du -s --block-size=1 --one-file-system "$OUT" | cut -f1)
 echo
 echo "Borne root file system: $OUT (commit ${SHA:0:12}, inputs $INPUTS_KEY)"
-printf '  %-22s %s\n' "root file system" "$(du -sh --one-file-system "$OUT" | cut -f1)"
+printf '  %-22s %s (%s bytes; budget %s)\n' "root file system" "$(numfmt --to=si --format=%.2f "$SIZE")B" "$SIZE" \
+  "$(numfmt --to=si "$SIZE_BUDGET")B"
 printf '  %-22s %s\n' "of which /opt/kiosk" "$(du -sh "$OUT/opt/kiosk" | cut -f1)"
 printf '  %-22s %s\n' "of which /usr" "$(du -sh "$OUT/usr" | cut -f1)"
 printf '  %-22s %dm%02ds\n' "build time" $((TOTAL / 60)) $((TOTAL % 60))
+[ "$SIZE" -le "$SIZE_BUDGET" ] || die "the root file system is over its budget of $SIZE_BUDGET bytes"
