@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.core.devices import TicketPrinter
-from kiosk.core.mediation.contact import NAME_MAX, Contact, ContactError
+from kiosk.core.mediation.contact import NAME_MAX, Contact, ContactError, load_checkers
 from kiosk.core.mediation.slots import Slot, one_per_start
 from kiosk.core.mediation.storage import StoreBusy, from_ms, to_ms
 from kiosk.core.mediation_config import PersonSettings
@@ -264,6 +264,17 @@ class ReservationDesk:
             what_to_bring=", ".join(confirmation.what_to_bring),
             stamp=self.clock.now(),
         )
+
+    def warm(self) -> None:
+        """Load now what the first booking would load while its resident waits (a server calls it
+        as it starts): the booking rules and the connection, the help guides, the phone numbers'
+        data, a first list of slots."""
+        if not self.enabled:
+            return
+        load_checkers()
+        if self.guides is not None:
+            self.guides.guide_for(next(iter(Category)))
+        self.choose(next(iter(Category)).value)
 
     def close(self) -> None:
         with self._lock:
