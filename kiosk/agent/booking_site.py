@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote_plus, urlencode
@@ -95,6 +96,12 @@ class RateLimiter:
             del self._windows[key]
 
 
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """A query value quoted (the same slots are on page after page)."""
+    return quote_plus(text)
+
+
 def form_token(secret: bytes, cookie: str) -> str:
     return hmac.new(secret, cookie.encode(), hashlib.sha256).hexdigest()
 
@@ -117,7 +124,7 @@ class WebsiteBookingLinks:
 
     def slot(self, category: str, value: str) -> str:
         # As _path writes it, without urlencode's per-call work: a page has a link per slot.
-        return f"{PREFIX}/coordonnees?demarche={quote_plus(category)}&creneau={quote_plus(value)}{self._tail}"
+        return f"{PREFIX}/coordonnees?demarche={_quoted(category)}&creneau={_quoted(value)}{self._tail}"
 
     def form(self) -> str:
         return self._path("/coordonnees")
