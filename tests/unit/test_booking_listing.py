@@ -4,14 +4,23 @@ slots it keeps while nothing that changes them happened."""
 from __future__ import annotations
 
 import gc
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from kiosk.agent.web import create_help_site
+from kiosk.core.mediation.booking import AppointmentBook, Booked, Channel
+from kiosk.core.mediation.closures import add_closure
+from kiosk.core.mediation.contact import Contact
 from kiosk.core.mediation.reservation import ReservationDesk
+from kiosk.core.mediation_config import Closure
 from kiosk.core.ports import ManualClock
+from kiosk.core.stats.events import TileOpened
+from kiosk.core.stats.recorder import StatsRecorder
+from kiosk.core.store import Role, open_store
+from sync.vocabulary import Category
 from tests.bookingkit import LIFTED, booking_config, seed, slot_links
 from tests.unit.test_booking_site import MONDAY_8H
 
@@ -30,3 +39,62 @@ def test_the_website_loads_the_booking_pages_before_its_first_visitor(tmp_path: 
         assert gc.get_freeze_count() > frozen_before  # what was loaded is out of the full collections
         assert slot_links(web.get("/rendez-vous/creneaux?demarche=logement").text)
     assert gc.get_freeze_count() == 0  # stopped: collected again
+
+
+class CountedListings:
+    """The desk's book with its computations of free slots counted."""
+
+    def __init__(self, desk: ReservationDesk) -> None:
+        self.count = 0
+        book = desk._open()
+        assert book is not None
+        compute = book.free_slots
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            self.count += 1
+            return compute(*args, **kwargs)
+
+        book.free_slots = counted  # type: ignore[method-assign]
+
+
+def test_the_slots_are_listed_again_only_when_something_that_moves_them_changed(tmp_path: Path) -> None:
+    """Usage events, the agent's beat and a contact purged do not list the slots again; an
+    appointment booked, cancelled or moved, a person or a closure changed by another connection do."""
+    config = booking_config(tmp_path / "data")
+    clock = ManualClock(MONDAY_8H)
+    db = seed(config, clock)
+    desk = ReservationDesk(db, config.kiosk, clock, "website")
+    other = open_store(db, Role.SHELL)  # the terminal's own connection, or the console's
+    settings = config.kiosk
+    book = AppointmentBook(other, settings.appointments, settings.opening, desk.zone, clock)
+    listings = CountedListings(desk)
+    try:
+        first = desk.choose("logement").slots[0]
+        assert listings.count == 1
+        # The terminal records usage events on its connection: nothing that moves a slot.
+        recorder = StatsRecorder(other, clock, boot="test-boot")
+        assert recorder.record(TileOpened(tile="caf", category=Category.FAMILLE), session="s1")
+        with other.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO agent_status (key, value, updated_ms) VALUES ('agent_beat', '1', 0)")
+        assert desk.choose("logement").slots[0] == first and listings.count == 1
+        # Another terminal books the first slot: gone from the next page, in the same minute.
+        booked = book.book(first, Category.LOGEMENT, Contact("Paul Roy", "+33612345678"), Channel.KIOSK)
+        assert isinstance(booked, Booked)
+        assert first not in desk.choose("logement").slots and listings.count == 2
+        with other.transaction() as conn:  # its contact wiped, as the purge does: no slot moves
+            conn.execute("UPDATE appointments SET name = NULL, phone = NULL, purged = 1")
+        assert desk.choose("logement").slots and listings.count == 2
+        book.cancel(booked.appointment.ref)  # free again
+        assert desk.choose("logement").slots[0] == first and listings.count == 3
+        # The centre closes today from the console: no slot today any more.
+        add_closure(other, Closure(start=MONDAY_8H.date()), MONDAY_8H)
+        assert all(slot.start.date() != MONDAY_8H.date() for slot in desk.choose("logement").slots)
+        assert listings.count == 4
+        # The person's settings changed (console): listed again.
+        person = book.persons()[0]
+        book.save_person(person.model_copy(update={"slot_minutes": 60}))
+        later = desk.choose("logement").slots
+        assert listings.count == 5 and later[1].start - later[0].start == timedelta(minutes=60)
+    finally:
+        other.close()
+        desk.close()

@@ -230,7 +230,6 @@ class ReservationDesk:
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("booking.not_booked", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, category)
-            self._listed.clear()
             if not isinstance(outcome, Booked):
                 return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
             confirmation = self._confirmation(book, outcome.appointment)
@@ -312,11 +311,12 @@ class ReservationDesk:
 
     def _free_slots(self, book: AppointmentBook, category: Category) -> tuple[Slot, ...]:
         """The slots to choose from, one per start time. The same list is kept while nothing
-        changed: no commit by another connection (SQLite's ``data_version``), none by this desk,
-        and the same minute (``min_notice`` moves on; a person's calendar is read again at the
-        next minute). Twenty phones on the slots page then cost one computation, not twenty.
-        Booking checks the slot again in its own transaction."""
-        version = int(book.store.conn.execute("PRAGMA data_version").fetchone()[0])
+        that moves a slot changed: no appointment, person or closure written by anyone (the
+        count of such changes the database's triggers keep, ``slot_changes``; usage events and
+        the rest do not count), and the same minute (``min_notice`` moves on; a person's
+        calendar is read again at the next minute). Twenty phones on the slots page then cost
+        one computation, not twenty. Booking checks the slot again in its own transaction."""
+        version = int(book.store.conn.execute("SELECT n FROM slot_changes").fetchone()[0])
         key = (category, version, int(self.clock.now().timestamp() // 60))
         listed = self._listed.get(key)
         if listed is None:
