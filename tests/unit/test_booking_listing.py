@@ -14,8 +14,8 @@ from kiosk.agent.web import create_help_site
 from kiosk.core.mediation.booking import AppointmentBook, Booked, Channel
 from kiosk.core.mediation.closures import add_closure
 from kiosk.core.mediation.contact import Contact
-from kiosk.core.mediation.reservation import ReservationDesk
-from kiosk.core.mediation_config import Closure
+from kiosk.core.mediation.reservation import ReservationDesk, Step, slot_value
+from kiosk.core.mediation_config import Closure, PersonSettings
 from kiosk.core.ports import ManualClock
 from kiosk.core.stats.events import TileOpened
 from kiosk.core.stats.recorder import StatsRecorder
@@ -25,6 +25,8 @@ from tests.bookingkit import LIFTED, booking_config, seed, slot_links
 from tests.unit.test_booking_site import MONDAY_8H
 
 pytestmark = [pytest.mark.unit, pytest.mark.appointments]
+
+SIX_PERSONS = tuple(PersonSettings(id=f"p{i}", name=f"Personne {i}", slot_minutes=15 + 15 * (i % 2)) for i in range(6))
 
 
 def test_the_website_loads_the_booking_pages_before_its_first_visitor(tmp_path: Path) -> None:
@@ -98,3 +100,40 @@ def test_the_slots_are_listed_again_only_when_something_that_moves_them_changed(
     finally:
         other.close()
         desk.close()
+
+
+def test_a_booking_made_here_takes_its_slot_out_of_the_list_kept(tmp_path: Path) -> None:
+    """This desk's own booking is taken out of the list kept, without listing every slot again:
+    the list is the one a fresh desk computes. A booking by another connection in between makes
+    the desk list again."""
+    config = booking_config(tmp_path / "data", *SIX_PERSONS)
+    clock = ManualClock(MONDAY_8H)
+    db = seed(config, clock)
+    desk = ReservationDesk(db, config.kiosk, clock, "website")
+    fresh = ReservationDesk(db, config.kiosk, clock, "website")  # lists each time: a new desk per look
+    other = open_store(db, Role.AGENT)
+    settings = config.kiosk
+    book = AppointmentBook(other, settings.appointments, settings.opening, desk.zone, clock)
+    listings = CountedListings(desk)
+    contact = {"name": "Marie Curie", "contact": "06 12 34 56 78"}
+    try:
+        for pick in (0, 0, 3):
+            slot = desk.choose("logement").slots[pick]
+            assert desk.book({"category": "logement", "slot": slot_value(slot), **contact}).step is Step.CONFIRMED
+        assert listings.count == 1
+        kept = desk.choose("logement").slots
+        fresh._listed.clear()
+        assert kept == fresh.choose("logement").slots  # nine o'clock still shown: another person is free then
+        assert listings.count == 1
+        # Another terminal books between this desk's list and its booking: listed again.
+        taken = book.book(kept[1], Category.LOGEMENT, Contact("Paul Roy", "+33612345678"), Channel.KIOSK)
+        assert isinstance(taken, Booked)
+        assert desk.book({"category": "logement", "slot": slot_value(kept[2]), **contact}).step is Step.CONFIRMED
+        now = desk.choose("logement").slots
+        assert listings.count == 2 and kept[1] not in now and kept[2] not in now
+        fresh._listed.clear()
+        assert now == fresh.choose("logement").slots
+    finally:
+        other.close()
+        desk.close()
+        fresh.close()

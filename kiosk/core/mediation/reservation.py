@@ -153,7 +153,8 @@ class ReservationDesk:
         self._store: Store | None = None
         self._book: AppointmentBook | None = None
         self._closed = False
-        self._listed: dict[tuple[Category, int, int], tuple[Slot, ...]] = {}
+        # (démarche, slot changes, minute) → every free slot, and those shown (one per start)
+        self._listed: dict[tuple[Category, int, int], tuple[tuple[Slot, ...], tuple[Slot, ...]]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -232,6 +233,7 @@ class ReservationDesk:
                 return ReservationView(Step.UNAVAILABLE, category)
             if not isinstance(outcome, Booked):
                 return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
+            self._follow(book, outcome.appointment)
             confirmation = self._confirmation(book, outcome.appointment)
             printed = self._print(book, confirmation, session)
             self._flush(book)
@@ -316,14 +318,32 @@ class ReservationDesk:
         the rest do not count), and the same minute (``min_notice`` moves on; a person's
         calendar is read again at the next minute). Twenty phones on the slots page then cost
         one computation, not twenty. Booking checks the slot again in its own transaction."""
-        version = int(book.store.conn.execute("SELECT n FROM slot_changes").fetchone()[0])
-        key = (category, version, int(self.clock.now().timestamp() // 60))
+        key = (category, _slot_changes(book), int(self.clock.now().timestamp() // 60))
         listed = self._listed.get(key)
         if listed is None:
             if len(self._listed) > 64:
                 self._listed.clear()
-            listed = self._listed[key] = tuple(one_per_start(book.free_slots(category)))
-        return listed
+            every = tuple(book.free_slots(category))
+            listed = self._listed[key] = (every, tuple(one_per_start(every)))
+        return listed[1]
+
+    def _follow(self, book: AppointmentBook, booked: Appointment) -> None:
+        """After this desk's booking, the lists kept just before it, without its person's slots
+        that overlap it, when it was the only change since (the count went up by one: its own
+        insert). Every person's fourteen days are then not listed again at the next page."""
+        try:
+            now = _slot_changes(book)
+        except sqlite3.Error:
+            return
+        minute = int(self.clock.now().timestamp() // 60)
+        for (category, changes, at), (every, _shown) in list(self._listed.items()):
+            if changes == now - 1 and at == minute:
+                left = tuple(
+                    slot
+                    for slot in every
+                    if slot.person_id != booked.person_id or slot.end <= booked.start or booked.end <= slot.start
+                )
+                self._listed[(category, now, minute)] = (left, tuple(one_per_start(left)))
 
     def _confirmation(self, book: AppointmentBook, appointment: Appointment) -> Confirmation:
         person = next((p for p in book.persons() if p.id == appointment.person_id), None)
@@ -353,6 +373,11 @@ class ReservationDesk:
     def _flush(book: AppointmentBook) -> None:
         if book.recorder is not None:
             book.recorder.flush()
+
+
+def _slot_changes(book: AppointmentBook) -> int:
+    """How many changes that can move a slot the database has seen (its triggers count them)."""
+    return int(book.store.conn.execute("SELECT n FROM slot_changes").fetchone()[0])
 
 
 def replace_error(view: ReservationView, error: str, error_field: str) -> ReservationView:
