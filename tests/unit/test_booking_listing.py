@@ -137,3 +137,18 @@ def test_a_booking_made_here_takes_its_slot_out_of_the_list_kept(tmp_path: Path)
         other.close()
         desk.close()
         fresh.close()
+
+
+def test_a_booking_waits_for_the_disk_whatever_the_statistics_durability(tmp_path: Path) -> None:
+    """``[stats] durability = "normal"`` lets a power cut take the last usage events; never a
+    booking the resident was told is made: the desk's connection syncs each commit."""
+    config = booking_config(tmp_path / "data")
+    assert config.kiosk.stats.durability == "normal"
+    clock = ManualClock(MONDAY_8H)
+    desk = ReservationDesk(seed(config, clock), config.kiosk, clock, "website")
+    try:
+        book = desk._open()
+        assert book is not None
+        assert book.store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        desk.close()

@@ -32,7 +32,7 @@ from kiosk.core.mediation_config import PersonSettings
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
 from kiosk.core.stats.recorder import StatsRecorder
-from kiosk.core.store import Role, Store, StoreError, open_store
+from kiosk.core.store import Durability, Role, Store, StoreError, open_store
 from sync.vocabulary import Category
 
 # The booking rules bring icalendar with them (~0.1 s): imported on the worker thread of the
@@ -291,7 +291,9 @@ class ReservationDesk:
         if self._book is None:
             assert self.db_path is not None
             try:
-                self._store = open_store(self.db_path, self.role, self.settings.stats.durability)
+                # Each commit waits for the disk, whatever ``[stats] durability`` says: a resident
+                # told "votre rendez-vous est pris" must find it after a power cut.
+                self._store = open_store(self.db_path, self.role, Durability.FULL)
             except StoreError as error:
                 log.error("booking.store_unavailable", extra={"error": str(error)})
                 return None
