@@ -147,8 +147,13 @@ def test_a_booking_waits_for_the_disk_whatever_the_statistics_durability(tmp_pat
     clock = ManualClock(MONDAY_8H)
     desk = ReservationDesk(seed(config, clock), config.kiosk, clock, "website")
     try:
-        book = desk._open()
-        assert book is not None
-        assert book.store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert desk._open() is not None and desk._booking is not None
+        assert desk._booking.store.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        contact = {"name": "Marie Curie", "contact": "06 12 34 56 78"}
+        slot = slot_value(desk.choose("logement").slots[0])
+        assert desk.book({"category": "logement", "slot": slot, **contact}).step is Step.CONFIRMED
+        # Its usage event is written too (by the reading connection, without a second wait for the disk).
+        events = desk._open().store.conn.execute("SELECT kind, data FROM events").fetchall()  # type: ignore[union-attr]
+        assert events == [("appointment", '{"action":"booked","category":"logement"}')]
     finally:
         desk.close()

@@ -31,6 +31,7 @@ from kiosk.core.mediation.storage import StoreBusy, from_ms, to_ms
 from kiosk.core.mediation_config import PersonSettings
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
+from kiosk.core.stats.events import Appointment as AppointmentEvent
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, Store, StoreError, open_store
 from sync.vocabulary import Category
@@ -149,9 +150,15 @@ class ReservationDesk:
         self.zone = ZoneInfo(settings.centre.timezone)
         self.view = INITIAL  # the shell's: what its resident's page shows (set on its GUI thread)
         self.preselected: Category | None = None  # the shell's: the démarche of the tile the resident was in
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the reading connection's: slots, checks, usage events
         self._store: Store | None = None
         self._book: AppointmentBook | None = None
+        # Bookings on a connection of their own, each commit synced to the disk (a resident told
+        # "votre rendez-vous est pris" must find it after a power cut, whatever ``[stats]
+        # durability`` says): while one waits for the disk, the other visitors' pages do not.
+        self._booking_lock = threading.Lock()  # taken before ``_lock``, never after
+        self._booking_store: Store | None = None
+        self._booking: AppointmentBook | None = None
         self._closed = False
         # (démarche, slot changes, minute) → every free slot, and those shown (one per start)
         self._listed: dict[tuple[Category, int, int], tuple[tuple[Slot, ...], tuple[Slot, ...]]] = {}
@@ -222,21 +229,26 @@ class ReservationDesk:
         from kiosk.core.mediation.booking import Booked, Channel
 
         guide = self.guides.guide_for(category) if self.guides is not None else None
-        with self._lock:
-            book = self._open()
-            if book is None:
+        with self._booking_lock:
+            with self._lock:
+                book = self._open()
+            booking = self._booking
+            if book is None or booking is None:
                 return ReservationView(Step.UNAVAILABLE, category)
             try:
-                outcome = book.book(slot, category, contact, Channel(self.channel), guide=guide, session=session)
+                outcome = booking.book(slot, category, contact, Channel(self.channel), guide=guide, session=session)
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("booking.not_booked", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, category)
             if not isinstance(outcome, Booked):
                 return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
-            self._follow(book, outcome.appointment)
-            confirmation = self._confirmation(book, outcome.appointment)
-            printed = self._print(book, confirmation, session)
-            self._flush(book)
+            self._follow(booking, outcome.appointment)
+            confirmation = self._confirmation(booking, outcome.appointment)
+            with self._lock:  # the usage event on the reading connection: one wait for the disk per booking
+                if book.recorder is not None:
+                    book.recorder.record(AppointmentEvent(action="booked", category=category), session=session)
+                printed = self._print(book, confirmation, session)
+                self._flush(book)
         return ReservationView(Step.CONFIRMED, category, confirmation=confirmation, ticket_failed=not printed)
 
     def confirmation(self, ref: str) -> Confirmation | None:
@@ -278,11 +290,12 @@ class ReservationDesk:
         self.choose(next(iter(Category)).value)
 
     def close(self) -> None:
-        with self._lock:
+        with self._booking_lock, self._lock:
             self._closed = True
-            if self._store is not None:
-                self._store.close()
-                self._store, self._book = None, None
+            for store in (self._store, self._booking_store):
+                if store is not None:
+                    store.close()
+            self._store, self._book, self._booking_store, self._booking = None, None, None, None
 
     # -- internals ----------------------------------------------------------------------------
     def _open(self) -> AppointmentBook | None:
@@ -291,10 +304,14 @@ class ReservationDesk:
         if self._book is None:
             assert self.db_path is not None
             try:
-                # Each commit waits for the disk, whatever ``[stats] durability`` says: a resident
-                # told "votre rendez-vous est pris" must find it after a power cut.
-                self._store = open_store(self.db_path, self.role, Durability.FULL)
+                store = open_store(self.db_path, self.role, self.settings.stats.durability)
             except StoreError as error:
+                log.error("booking.store_unavailable", extra={"error": str(error)})
+                return None
+            try:
+                booking_store = open_store(self.db_path, self.role, Durability.FULL)
+            except StoreError as error:
+                store.close()
                 log.error("booking.store_unavailable", extra={"error": str(error)})
                 return None
             from kiosk.core.mediation.booking import AppointmentBook
@@ -302,14 +319,15 @@ class ReservationDesk:
 
             # The persons' busy times from the calendars the agent fetches (its `calendar_cache`).
             calendars = CalendarCache(self.settings.paths.data_dir / CALENDARS_DIR, self.zone)
+            settings, opening = self.settings.appointments, self.settings.opening
+            self._store, self._booking_store = store, booking_store
+            recorder = StatsRecorder(store, self.clock)
             self._book = AppointmentBook(
-                self._store,
-                self.settings.appointments,
-                self.settings.opening,
-                self.zone,
-                self.clock,
-                recorder=StatsRecorder(self._store, self.clock),
-                busy=calendars.busy,
+                store, settings, opening, self.zone, self.clock, recorder=recorder, busy=calendars.busy
+            )
+            # Its usage events are recorded on the reading connection (see ``book``).
+            self._booking = AppointmentBook(
+                booking_store, settings, opening, self.zone, self.clock, busy=calendars.busy
             )
         return self._book
 
