@@ -156,7 +156,7 @@ class ReservationDesk:
         # Bookings on a connection of their own, each commit synced to the disk (a resident told
         # "votre rendez-vous est pris" must find it after a power cut, whatever ``[stats]
         # durability`` says): while one waits for the disk, the other visitors' pages do not.
-        self._booking_lock = threading.Lock()  # taken before ``_lock``, never after
+        self._booking_lock = threading.Lock()  # never taken while ``_lock`` is held
         self._booking_store: Store | None = None
         self._booking: AppointmentBook | None = None
         self._closed = False
@@ -229,26 +229,28 @@ class ReservationDesk:
         from kiosk.core.mediation.booking import Booked, Channel
 
         guide = self.guides.guide_for(category) if self.guides is not None else None
-        with self._booking_lock:
-            with self._lock:
-                book = self._open()
-            booking = self._booking
-            if book is None or booking is None:
-                return ReservationView(Step.UNAVAILABLE, category)
-            try:
+        with self._lock:
+            book = self._open()
+        booking = self._booking
+        if book is None or booking is None:
+            return ReservationView(Step.UNAVAILABLE, category)
+        with self._booking_lock:  # held for the transaction alone: the bookings wait for the disk in turn
+            try:  # (closed meanwhile: sqlite3.ProgrammingError)
                 outcome = booking.book(slot, category, contact, Channel(self.channel), guide=guide, session=session)
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("booking.not_booked", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, category)
-            if not isinstance(outcome, Booked):
-                return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
-            self._follow(booking, outcome.appointment)
-            confirmation = self._confirmation(booking, outcome.appointment)
-            with self._lock:  # the usage event on the reading connection: one wait for the disk per booking
-                if book.recorder is not None:
-                    book.recorder.record(AppointmentEvent(action="booked", category=category), session=session)
-                printed = self._print(book, confirmation, session)
-                self._flush(book)
+        if not isinstance(outcome, Booked):
+            return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
+        with self._lock:  # the rest on the reading connection (its usage event: no second wait for the disk)
+            if self._closed:  # the process is stopping: the appointment is made, this page is not
+                return ReservationView(Step.UNAVAILABLE, category)
+            self._follow(book, outcome.appointment)
+            confirmation = self._confirmation(book, outcome.appointment)
+            if book.recorder is not None:
+                book.recorder.record(AppointmentEvent(action="booked", category=category), session=session)
+            printed = self._print(book, confirmation, session)
+            self._flush(book)
         return ReservationView(Step.CONFIRMED, category, confirmation=confirmation, ticket_failed=not printed)
 
     def confirmation(self, ref: str) -> Confirmation | None:
