@@ -242,7 +242,10 @@ class ReservationDesk:
                 return ReservationView(Step.UNAVAILABLE, category)
         if not isinstance(outcome, Booked):
             return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
-        with self._lock:  # the rest on the reading connection (its usage event: no second wait for the disk)
+        # The rest on the reading connection: its usage event costs no second wait for the disk
+        # (should the next booking hold the database's write lock then, the event waits for it,
+        # or, on the shell's connection that never waits, stays in memory until the next write).
+        with self._lock:
             if self._closed:  # the process is stopping: the appointment is made, this page is not
                 return ReservationView(Step.UNAVAILABLE, category)
             self._follow(book, outcome.appointment)
