@@ -10,16 +10,23 @@ books (``booking_site.py``).
 
 from __future__ import annotations
 
+import gc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kiosk.agent.booking_site import add_booking_routes
+from kiosk.agent.booking_site import add_booking_routes, warm_booking
 from kiosk.agent.cancel_site import add_cancel_routes
 from kiosk.core.settings import Config
 from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/aide"
 Lang = Annotated[str, Query(max_length=5, pattern=r"^[a-z]{2}$")]  # a language the site does not offer: the default
@@ -44,7 +51,21 @@ def create_help_site(config: Config, help_dir: Path | None = None, **booking: An
         offered=config.kiosk.shell.languages,
     )
     tile_urls = {tile.id: tile.url for tile in config.tiles.tiles}
-    app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(warm)  # before the server takes its first request
+        # What is loaded now lives as long as the process: kept out of the garbage collector's
+        # full passes, which went through all of it (~0.1 s, every thread stopped) a few times a
+        # minute under load.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()  # a process that goes on (a test's) collects it again
+
+    app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
     def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: Any) -> HTMLResponse:
         code = renderer.offered_or_default(lang)  # per request: nothing is shared between visitors
@@ -72,7 +93,7 @@ def create_help_site(config: Config, help_dir: Path | None = None, **booking: An
     def glossary(lang: Lang = "") -> HTMLResponse:
         return page("glossary", {}, lang)
 
-    add_booking_routes(app, config, renderer, services, **booking)
+    desk = app.state.booking_desk = add_booking_routes(app, config, renderer, services, **booking)
     add_cancel_routes(app, config, renderer, SECURITY_HEADERS)  # /rendez-vous/annuler/<ref>
 
     @app.get(PREFIX + "/static/{path:path}")
@@ -82,5 +103,14 @@ def create_help_site(config: Config, help_dir: Path | None = None, **booking: An
         except PageNotFound:
             return Response(status_code=404)
         return Response(rendered.body, media_type=rendered.content_type, headers=SECURITY_HEADERS)
+
+    def warm() -> None:
+        """The guides read, the templates compiled, the booking pages' data loaded: the first
+        visitors wait for none of it. A warm-up that fails costs a slower first page, nothing more."""
+        try:
+            page("help", {}, "")
+            warm_booking(desk, renderer, services)
+        except Exception as error:
+            log.warning("website.warm_up_failed", extra={"error": str(error)})
 
     return app

@@ -216,6 +216,22 @@ MIGRATIONS: tuple[str, ...] = (
         created_ms  INTEGER NOT NULL
     );
     """,
+    # 10: how many changes that can move a free slot were made (kiosk.core.mediation.reservation): a desk
+    # keeps its free slots while the count stays, whatever else is written (usage events, the beat…)
+    """
+    CREATE TABLE slot_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO slot_changes (id, n) VALUES (1, 0);
+    CREATE TRIGGER slots_booked AFTER INSERT ON appointments BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_moved AFTER UPDATE OF person_id, start_ms, end_ms, state ON appointments
+        BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_unbooked AFTER DELETE ON appointments BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_person_added AFTER INSERT ON resource_persons BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_person_changed AFTER UPDATE ON resource_persons BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_person_removed AFTER DELETE ON resource_persons BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_closed AFTER INSERT ON centre_closures BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_closure_changed AFTER UPDATE ON centre_closures BEGIN UPDATE slot_changes SET n = n + 1; END;
+    CREATE TRIGGER slots_reopened AFTER DELETE ON centre_closures BEGIN UPDATE slot_changes SET n = n + 1; END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

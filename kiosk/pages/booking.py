@@ -9,7 +9,8 @@ thread): rendering never touches the database.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -82,13 +83,25 @@ class LibraryGuides:
 
 def day_label(at: datetime, language: str) -> str:
     """``Mardi 1er décembre`` in French, Babel's day and month in other languages."""
-    if language == "fr":
-        return date_text(at.date())
-    return format_date(at.date(), "EEEE d MMMM", locale=language).capitalize()
+    return _day_label(at.date(), language)
 
 
 def time_label(at: datetime, language: str) -> str:
-    return hour_text(at) if language == "fr" else format_time(at, "short", locale=language)
+    return hour_text(at) if language == "fr" else _time_label(at.hour, at.minute, language)
+
+
+# Babel per label took a lock and a locale lookup each time, a slots page asks for the same few
+# days and times again and again, and twenty pages at once waited for one another on that lock.
+@lru_cache(maxsize=1024)
+def _day_label(day: date, language: str) -> str:
+    if language == "fr":
+        return date_text(day)
+    return format_date(day, "EEEE d MMMM", locale=language).capitalize()
+
+
+@lru_cache(maxsize=1024)
+def _time_label(hour: int, minute: int, language: str) -> str:
+    return format_time(time(hour, minute), "short", locale=language)
 
 
 def slot_days(slots: Iterable[Slot], zone: ZoneInfo, language: str) -> list[dict[str, Any]]:
@@ -117,8 +130,8 @@ def slot_days(slots: Iterable[Slot], zone: ZoneInfo, language: str) -> list[dict
 def with_links(days: list[dict[str, Any]], links: BookingLinks, category: str) -> list[dict[str, Any]]:
     """``days`` (fresh from :func:`slot_days`), each time given its link."""
     for day in days:
-        for time in day["slots"]:
-            time["url"] = links.slot(category, time["value"])
+        for at in day["slots"]:
+            at["url"] = links.slot(category, at["value"])
     return days
 
 

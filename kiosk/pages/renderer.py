@@ -168,6 +168,9 @@ class PageRenderer:
                 lstrip_blocks=True,
                 extensions=["jinja2.ext.i18n"],
                 bytecode_cache=self._cache,
+                # The templates are part of the installed package: no stat of three files per
+                # page to see whether they changed (a restart takes an edited template).
+                auto_reload=False,
             )
             env.policies["ext.i18n.trimmed"] = True
             env.install_gettext_translations(translator(code).translations, newstyle=True)  # type: ignore[attr-defined]

@@ -89,6 +89,9 @@ SYNC = (
 )
 BOOKING = {
     "booking_p95_ms",
+    "booking_slots_page_p95_ms",
+    "booking_form_p95_ms",
+    "booking_whole_p95_ms",
     "booking_baseline_p95_ms",
     "booking_ratio",
     "booking_target_ms",

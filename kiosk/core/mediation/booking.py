@@ -129,6 +129,7 @@ class AppointmentBook:
         self.store, self.settings, self.opening, self.zone, self.clock = store, settings, opening, zone, clock
         self.recorder = recorder
         self.busy = busy
+        self._persons_seen: tuple[tuple[str, ...], tuple[PersonSettings, ...]] = ((), ())
 
     # -- persons ------------------------------------------------------------------------------
     def seed_persons(self, persons: Sequence[PersonSettings]) -> None:
@@ -168,8 +169,13 @@ class AppointmentBook:
 
     def persons(self, conn: sqlite3.Connection | None = None) -> list[PersonSettings]:
         """The active persons, by id."""
-        rows = (conn or self.store.conn).execute("SELECT settings FROM resource_persons WHERE active = 1 ORDER BY id")
-        return [PersonSettings.model_validate_json(row[0]) for row in rows.fetchall()]
+        query = "SELECT settings FROM resource_persons WHERE active = 1 ORDER BY id"
+        rows = tuple(row[0] for row in (conn or self.store.conn).execute(query).fetchall())
+        seen_rows, persons = self._persons_seen
+        if rows != seen_rows:  # read again only when changed: each slot check asks, under the write lock
+            persons = tuple(PersonSettings.model_validate_json(row) for row in rows)
+            self._persons_seen = (rows, persons)
+        return list(persons)
 
     def person(self, person_id: str) -> PersonSettings | None:
         return next((p for p in self.persons() if p.id == person_id), None)

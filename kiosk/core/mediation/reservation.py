@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.core.devices import TicketPrinter
-from kiosk.core.mediation.contact import NAME_MAX, Contact, ContactError
+from kiosk.core.mediation.contact import NAME_MAX, Contact, ContactError, load_checkers
 from kiosk.core.mediation.slots import Slot, one_per_start
 from kiosk.core.mediation.storage import StoreBusy, from_ms, to_ms
 from kiosk.core.mediation_config import PersonSettings
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
+from kiosk.core.stats.events import Appointment as AppointmentEvent
 from kiosk.core.stats.recorder import StatsRecorder
-from kiosk.core.store import Role, Store, StoreError, open_store
+from kiosk.core.store import Durability, Role, Store, StoreError, open_store
 from sync.vocabulary import Category
 
 # The booking rules bring icalendar with them (~0.1 s): imported on the worker thread of the
@@ -149,11 +150,18 @@ class ReservationDesk:
         self.zone = ZoneInfo(settings.centre.timezone)
         self.view = INITIAL  # the shell's: what its resident's page shows (set on its GUI thread)
         self.preselected: Category | None = None  # the shell's: the démarche of the tile the resident was in
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the reading connection's: slots, checks, usage events
         self._store: Store | None = None
         self._book: AppointmentBook | None = None
+        # Bookings on a connection of their own, each commit synced to the disk (a resident told
+        # "votre rendez-vous est pris" must find it after a power cut, whatever ``[stats]
+        # durability`` says): while one waits for the disk, the other visitors' pages do not.
+        self._booking_lock = threading.Lock()  # never taken while ``_lock`` is held
+        self._booking_store: Store | None = None
+        self._booking: AppointmentBook | None = None
         self._closed = False
-        self._listed: dict[tuple[Category, int, int], tuple[Slot, ...]] = {}
+        # (démarche, slot changes, minute) → every free slot, and those shown (one per start)
+        self._listed: dict[tuple[Category, int, int], tuple[tuple[Slot, ...], tuple[Slot, ...]]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -223,17 +231,27 @@ class ReservationDesk:
         guide = self.guides.guide_for(category) if self.guides is not None else None
         with self._lock:
             book = self._open()
-            if book is None:
-                return ReservationView(Step.UNAVAILABLE, category)
-            try:
-                outcome = book.book(slot, category, contact, Channel(self.channel), guide=guide, session=session)
+        booking = self._booking
+        if book is None or booking is None:
+            return ReservationView(Step.UNAVAILABLE, category)
+        with self._booking_lock:  # held for the transaction alone: the bookings wait for the disk in turn
+            try:  # (closed meanwhile: sqlite3.ProgrammingError)
+                outcome = booking.book(slot, category, contact, Channel(self.channel), guide=guide, session=session)
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("booking.not_booked", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, category)
-            self._listed.clear()
-            if not isinstance(outcome, Booked):
-                return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
+        if not isinstance(outcome, Booked):
+            return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
+        # The rest on the reading connection: its usage event costs no second wait for the disk
+        # (should the next booking hold the database's write lock then, the event waits for it,
+        # or, on the shell's connection that never waits, stays in memory until the next write).
+        with self._lock:
+            if self._closed:  # the process is stopping: the appointment is made, this page is not
+                return ReservationView(Step.UNAVAILABLE, category)
+            self._follow(book, outcome.appointment)
             confirmation = self._confirmation(book, outcome.appointment)
+            if book.recorder is not None:
+                book.recorder.record(AppointmentEvent(action="booked", category=category), session=session)
             printed = self._print(book, confirmation, session)
             self._flush(book)
         return ReservationView(Step.CONFIRMED, category, confirmation=confirmation, ticket_failed=not printed)
@@ -265,12 +283,24 @@ class ReservationDesk:
             stamp=self.clock.now(),
         )
 
+    def warm(self) -> None:
+        """Load now what the first booking would load while its resident waits (a server calls it
+        as it starts): the booking rules and the connection, the help guides, the phone numbers'
+        data, a first list of slots."""
+        if not self.enabled:
+            return
+        load_checkers()
+        if self.guides is not None:
+            self.guides.guide_for(next(iter(Category)))
+        self.choose(next(iter(Category)).value)
+
     def close(self) -> None:
-        with self._lock:
+        with self._booking_lock, self._lock:
             self._closed = True
-            if self._store is not None:
-                self._store.close()
-                self._store, self._book = None, None
+            for store in (self._store, self._booking_store):
+                if store is not None:
+                    store.close()
+            self._store, self._book, self._booking_store, self._booking = None, None, None, None
 
     # -- internals ----------------------------------------------------------------------------
     def _open(self) -> AppointmentBook | None:
@@ -279,8 +309,14 @@ class ReservationDesk:
         if self._book is None:
             assert self.db_path is not None
             try:
-                self._store = open_store(self.db_path, self.role, self.settings.stats.durability)
+                store = open_store(self.db_path, self.role, self.settings.stats.durability)
             except StoreError as error:
+                log.error("booking.store_unavailable", extra={"error": str(error)})
+                return None
+            try:
+                booking_store = open_store(self.db_path, self.role, Durability.FULL)
+            except StoreError as error:
+                store.close()
                 log.error("booking.store_unavailable", extra={"error": str(error)})
                 return None
             from kiosk.core.mediation.booking import AppointmentBook
@@ -288,31 +324,51 @@ class ReservationDesk:
 
             # The persons' busy times from the calendars the agent fetches (its `calendar_cache`).
             calendars = CalendarCache(self.settings.paths.data_dir / CALENDARS_DIR, self.zone)
+            settings, opening = self.settings.appointments, self.settings.opening
+            self._store, self._booking_store = store, booking_store
+            recorder = StatsRecorder(store, self.clock)
             self._book = AppointmentBook(
-                self._store,
-                self.settings.appointments,
-                self.settings.opening,
-                self.zone,
-                self.clock,
-                recorder=StatsRecorder(self._store, self.clock),
-                busy=calendars.busy,
+                store, settings, opening, self.zone, self.clock, recorder=recorder, busy=calendars.busy
+            )
+            # Its usage events are recorded on the reading connection (see ``book``).
+            self._booking = AppointmentBook(
+                booking_store, settings, opening, self.zone, self.clock, busy=calendars.busy
             )
         return self._book
 
     def _free_slots(self, book: AppointmentBook, category: Category) -> tuple[Slot, ...]:
         """The slots to choose from, one per start time. The same list is kept while nothing
-        changed: no commit by another connection (SQLite's ``data_version``), none by this desk,
-        and the same minute (``min_notice`` moves on; a person's calendar is read again at the
-        next minute). Twenty phones on the slots page then cost one computation, not twenty.
-        Booking checks the slot again in its own transaction."""
-        version = int(book.store.conn.execute("PRAGMA data_version").fetchone()[0])
-        key = (category, version, int(self.clock.now().timestamp() // 60))
+        that moves a slot changed: no appointment, person or closure written by anyone (the
+        count of such changes the database's triggers keep, ``slot_changes``; usage events and
+        the rest do not count), and the same minute (``min_notice`` moves on; a person's
+        calendar is read again at the next minute). Twenty phones on the slots page then cost
+        one computation, not twenty. Booking checks the slot again in its own transaction."""
+        key = (category, _slot_changes(book), int(self.clock.now().timestamp() // 60))
         listed = self._listed.get(key)
         if listed is None:
             if len(self._listed) > 64:
                 self._listed.clear()
-            listed = self._listed[key] = tuple(one_per_start(book.free_slots(category)))
-        return listed
+            every = tuple(book.free_slots(category))
+            listed = self._listed[key] = (every, tuple(one_per_start(every)))
+        return listed[1]
+
+    def _follow(self, book: AppointmentBook, booked: Appointment) -> None:
+        """After this desk's booking, the lists kept just before it, without its person's slots
+        that overlap it, when it was the only change since (the count went up by one: its own
+        insert). Every person's fourteen days are then not listed again at the next page."""
+        try:
+            now = _slot_changes(book)
+        except sqlite3.Error:
+            return
+        minute = int(self.clock.now().timestamp() // 60)
+        for (category, changes, at), (every, _shown) in list(self._listed.items()):
+            if changes == now - 1 and at == minute:
+                left = tuple(
+                    slot
+                    for slot in every
+                    if slot.person_id != booked.person_id or slot.end <= booked.start or booked.end <= slot.start
+                )
+                self._listed[(category, now, minute)] = (left, tuple(one_per_start(left)))
 
     def _confirmation(self, book: AppointmentBook, appointment: Appointment) -> Confirmation:
         person = next((p for p in book.persons() if p.id == appointment.person_id), None)
@@ -342,6 +398,11 @@ class ReservationDesk:
     def _flush(book: AppointmentBook) -> None:
         if book.recorder is not None:
             book.recorder.flush()
+
+
+def _slot_changes(book: AppointmentBook) -> int:
+    """How many changes that can move a slot the database has seen (its triggers count them)."""
+    return int(book.store.conn.execute("SELECT n FROM slot_changes").fetchone()[0])
 
 
 def replace_error(view: ReservationView, error: str, error_field: str) -> ReservationView:
