@@ -66,21 +66,42 @@ _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sane")
 _started = False
 
 
-def _keep_sigpipe_ignored() -> None:
-    """libsane's reader thread (sanei_thread) puts SIGPIPE back to its default when a scan ends:
-    the next write to a closed socket or pipe would then kill the whole process (the shell),
-    where Python had it ignored and raising BrokenPipeError. Put it back, in C (this runs on the
-    worker thread, where Python's ``signal.signal`` may not be called)."""
-    _libc_signal()(int(signal.SIGPIPE), 1)  # SIG_IGN
+def _on_sigpipe(_signum: int, _frame: object) -> None:
+    """Nothing to do: the write that raised the signal fails with EPIPE (BrokenPipeError)."""
+
+
+def guard_sigpipe() -> None:
+    """Catch SIGPIPE with a handler that does nothing, instead of ignoring it as Python does.
+
+    libsane's reader thread (sanei_thread) sets SIGPIPE to ignored when a scan starts if it was
+    at its default, and back to its default when the scan ends if it was ignored — so with
+    Python's "ignored", every scan left the process at the default, and the next write to a
+    closed socket or pipe, on any thread, killed the whole process (the shell; a CI run's
+    pytest). A handler of our own is neither, and sanei leaves it alone. Python's
+    ``signal.signal`` may only be called on the main thread: called elsewhere this does nothing,
+    and ``_keep_sigpipe_survivable`` still repairs the damage after each SANE call."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGPIPE, _on_sigpipe)
+
+
+def _keep_sigpipe_survivable() -> None:
+    """After a SANE call: SIGPIPE back to ignored if sanei left it at its default (the handler
+    of :func:`guard_sigpipe` was not installed), in C (this runs on the worker thread)."""
+    libc = _libc()
+    old = ctypes.create_string_buffer(256)  # a struct sigaction; its handler comes first
+    if libc.sigaction(int(signal.SIGPIPE), None, old) == 0 and ctypes.c_void_p.from_buffer(old).value is None:
+        libc.signal(int(signal.SIGPIPE), 1)  # SIG_IGN
 
 
 @functools.cache
-def _libc_signal() -> Any:
-    """libc's ``signal``, looked up once (it is called after every SANE call)."""
-    function = ctypes.CDLL(None, use_errno=True).signal
-    function.restype = ctypes.c_void_p
-    function.argtypes = (ctypes.c_int, ctypes.c_void_p)
-    return function
+def _libc() -> Any:
+    """libc's ``signal`` and ``sigaction``, looked up once (they are used after every SANE call)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+    libc.sigaction.restype = ctypes.c_int
+    libc.sigaction.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+    return libc
 
 
 def _with_sane(work: Callable[[], T]) -> T:
@@ -91,7 +112,7 @@ def _with_sane(work: Callable[[], T]) -> T:
     try:
         return work()
     finally:
-        _keep_sigpipe_ignored()
+        _keep_sigpipe_survivable()
 
 
 def _fault(error: Exception, doing: str) -> ScannerError:
@@ -126,6 +147,7 @@ class SaneScanner:
         self.backend_options = dict(backend_options or {})
         self._open: Any = None  # the sane.SaneDev being scanned with, for cancel()
         self._cancelled = threading.Event()
+        guard_sigpipe()
 
     def __repr__(self) -> str:
         return f"SaneScanner({self.device or 'first found'!r})"
