@@ -86,9 +86,14 @@ def _ticket_printer_as_the_shell_saw_it(ctx: ConsoleContext) -> Check:
     with ctx.db() as store:
         snapshot = read_health(store, ctx.clock.now())
     if snapshot is None:
-        return Check("Imprimante à tickets", "absent", f"{UNKNOWN_WORDS[0].upper()}{UNKNOWN_WORDS[1:]}.", facts)
+        return Check("Imprimante à tickets", "absent", _sentence(UNKNOWN_WORDS), facts)
     report = snapshot.get("ticket_printer")
-    return Check("Imprimante à tickets", report.state, f"{report.words[0].upper()}{report.words[1:]}.", facts)
+    return Check("Imprimante à tickets", report.state, _sentence(report.words), facts)
+
+
+def _sentence(words: str) -> str:
+    """``words`` as a sentence: a capital first, a full stop last."""
+    return f"{words[:1].upper()}{words[1:]}."
 
 
 async def terminal(ctx: ConsoleContext, _login: Login, _prober: Prober) -> dict[str, Any]:
