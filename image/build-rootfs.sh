@@ -60,7 +60,14 @@ flock -n 9 || { say "waiting for another build (lock $CACHE/.lock)"; flock 9; }
 committed() { git -C "$HERE" show "HEAD:$1"; }
 PACKAGES=$(committed image/packages.txt | sed 's/#.*//' | tr -s ' \t\n' '\n' | grep -v '^$' | sort -u)
 DPKG_EXCLUDES=$(committed image/dpkg-excludes.cfg)
-BASE_KEY=$( { echo "$PACKAGES"; echo "$DPKG_EXCLUDES"; echo "$SUITE $ARCH"; mmdebstrap --version; } | hash_of)
+# Debian's archive: bookworm with its updates and security fixes, and bookworm-backports, from
+# which image/apt-preferences takes systemd 254 only.
+MIRRORS=("deb http://deb.debian.org/debian $SUITE main"
+  "deb http://deb.debian.org/debian $SUITE-updates main"
+  "deb http://security.debian.org/debian-security $SUITE-security main"
+  "deb http://deb.debian.org/debian $SUITE-backports main")
+BASE_KEY=$( { echo "$PACKAGES"; echo "$DPKG_EXCLUDES"; echo "$SUITE $ARCH"; mmdebstrap --version
+  printf '%s\n' "${MIRRORS[@]}"; committed image/apt-preferences; committed image/initramfs-hook; } | hash_of)
 WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml; echo "${BUILD_PACKAGES[*]}"; } | hash_of)
 # What goes into OUT_DIR: everything of HEAD but the documentation and the tests.
 INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in kiosk sync config systemd image pyproject.toml; do
@@ -79,6 +86,7 @@ cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 git -C "$HERE" archive --format=tar HEAD | tar -x -C "$WORK" --one-top-level=src
 echo "$DPKG_EXCLUDES" >"$WORK/dpkg-excludes.cfg"
+SRC=$WORK/src
 
 # 1. The base root.
 if [ ! -x "$BASE/usr/bin/cage" ]; then
@@ -92,9 +100,11 @@ if [ ! -x "$BASE/usr/bin/cage" ]; then
     --skip=download/empty \
     --setup-hook='mkdir -p "$1"/var/cache/apt/archives' \
     --setup-hook="sync-in $CACHE/apt /var/cache/apt/archives" \
+    --setup-hook="install -D -m 644 $SRC/image/apt-preferences \"\$1\"/etc/apt/preferences.d/borne" \
+    --setup-hook="install -D -m 755 $SRC/image/initramfs-hook \"\$1\"/etc/initramfs-tools/hooks/borne" \
     --customize-hook="sync-out /var/cache/apt/archives $CACHE/apt" \
     --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
-    "$SUITE" "$BASE.tmp" </dev/null
+    "$SUITE" "$BASE.tmp" "${MIRRORS[@]}" </dev/null
   mv "$BASE.tmp" "$BASE"
   say "stage 1 done: base $(du -sh "$BASE" | cut -f1)"
 else
@@ -136,7 +146,6 @@ say "stage 3: the kiosk of commit $SHA -> $OUT"
 rm -rf "$OUT.tmp" "$OUT.inputs"
 cp -a "$BASE" "$OUT.tmp"
 R=$OUT.tmp
-SRC=$WORK/src
 "$IN_ROOT" --bind "$WHEELS:/mnt/wheels" --bind "$SRC:/mnt/src" "$R" bash -c '
   set -e
   python3 -m venv /opt/kiosk
