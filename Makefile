@@ -8,6 +8,7 @@
 #   make i18n         collect the interface's strings into kiosk.pot and merge them into each language
 #   make deps         install Debian packages (as root or with sudo), the venv and the project
 #   make image-rootfs the appliance's root file system (Debian 12, mmdebstrap; as root), see image/
+#   make image        the bootable raw disk image (make image-boot: boots it in qemu)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,17 +27,21 @@ APT_PACKAGES := \
   libasound2 libxshmfence1 libgbm1 libxkbfile1 fonts-noto-core fonts-dejavu-core \
   postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng \
   cups printer-driver-cups-pdf poppler-utils gcc python3-dev libcups2-dev libusb-1.0-0 \
-  linux-libc-dev libudev1 libsane-dev sane-utils mmdebstrap
+  linux-libc-dev libudev1 libsane-dev sane-utils mmdebstrap \
+  squashfs-tools dosfstools mtools fdisk binutils xz-utils qemu-system-x86 ovmf gpg
 # (pycups has no wheel on PyPI: pip builds it with gcc against Python's and libcups' headers;
 # python-evdev likewise, against the kernel's input headers from linux-libc-dev; python-sane
 # against libsane-dev (sane-utils: scanimage, and the test backend that tests and `make run` use).
 # libusb-1.0-0: pyusb's backend, for USB ticket printers. libudev1: pyudev loads it, for USB
 # printers and scanners plugged in and out. mmdebstrap: the appliance's root file system, built
-# by `make image-rootfs` and by the `image` tests.)
+# by `make image-rootfs` and by the `image` tests. The bootable disk, `make image` and the `vm`
+# tests: squashfs-tools (the root slot), dosfstools and mtools (the ESP, made without mounting),
+# fdisk (sfdisk: the GPT), binutils (objcopy: the UKI), xz-utils (the download), qemu-system-x86
+# and ovmf (booting it under UEFI), gpg (signing releases).)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
-.PHONY: image-rootfs i18n tutorial deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean FORCE
+.PHONY: image image-rootfs image-disk image-boot image-release i18n tutorial deps apt venv run stats test lint typecheck architecture pytest bench screenshots screenshot-live clean FORCE
 
 deps: apt venv
 
@@ -125,6 +130,24 @@ i18n: deps
 # BORNE_NIGHTLY_REBOOT=1 enables the nightly reboot timer (README, "What the image locks down").
 image-rootfs: apt
 	@$(SUDO) env BORNE_NIGHTLY_REBOOT=$${BORNE_NIGHTLY_REBOOT:-0} image/build-rootfs.sh $(OUT)
+
+# The bootable raw disk image (GPT, systemd-boot, UKI, root slots A and B, data) and the release
+# files, from the root above, into /var/cache/borne-image/disk (DISK=DIR elsewhere). Sizes and
+# build time printed; fails over the size budget. See image/build-disk.sh.
+DISK ?= /var/cache/borne-image/disk
+image: image-rootfs image-disk
+image-disk: apt
+	@$(SUDO) image/build-disk.sh $(or $(OUT),/var/cache/borne-image/rootfs) $(DISK)
+
+# Boots the raw image (a copy) in qemu under UEFI, KVM when /dev/kvm is usable, else software
+# emulation, and waits for the kiosk's BORNE-READY line on the serial console; prints the time.
+image-boot: image
+	@$(SUDO) image/boot-vm.sh $(DISK)
+
+# The signed update directory (RELEASE=DIR, default $(DISK)/release) for systemd-sysupdate on the
+# terminals: BORNE_SIGNING_KEY names the gpg key to sign with (README, "Updating terminals").
+image-release: image
+	@$(SUDO) env BORNE_SIGNING_KEY=$${BORNE_SIGNING_KEY:-} GNUPGHOME=$${GNUPGHOME:-} image/make-release.sh $(DISK) $(or $(RELEASE),$(DISK)/release)
 
 clean:
 	rm -rf .run screenshots .pytest_cache .mypy_cache .ruff_cache

@@ -27,9 +27,12 @@
 #                   with BORNE_NIGHTLY_REBOOT=1. Skipped when OUT_DIR was built from the same inputs
 #                   (OUT_DIR.inputs holds their hash), unless BORNE_IMAGE_FORCE=1.
 # Stage 1 filters what dpkg installs with image/dpkg-excludes.cfg (docs, manuals, other languages).
-# Prints the sizes and the build time at the end, and fails when the root is over 1.5 GB. Not done
-# here (later steps of issue 15): the kernel and boot loader, the raw A/B disk image, updates, the
-# first-boot setup.
+# Stage 1 also brings the kernel and its initramfs, and systemd 254 from bookworm-backports
+# (image/apt-preferences); stage 3 writes the image's version and name into /usr/lib/os-release
+# (IMAGE_VERSION, IMAGE_ID), the update definitions (image/sysupdate.d/, BORNE_UPDATE_URL) and the
+# releases' public key (BORNE_SIGNING_PUBKEY) for systemd-sysupdate.
+# Prints the sizes and the build time at the end. The bootable disk is image/build-disk.sh's
+# (`make image`), which holds the size budget.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +43,6 @@ ARCH=${BORNE_IMAGE_ARCH:-amd64}
 BUILD_PACKAGES=(gcc python3-dev libcups2-dev libsane-dev linux-libc-dev)
 IN_ROOT=$HERE/image/in-root.sh
 NIGHTLY_REBOOT=${BORNE_NIGHTLY_REBOOT:-0}
-SIZE_BUDGET=1500000000 # bytes on disk of the root file system (issue 15: at most 1.5 GB)
 START=$SECONDS
 
 say() { printf '[image %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -68,10 +70,31 @@ MIRRORS=("deb http://deb.debian.org/debian $SUITE main"
   "deb http://deb.debian.org/debian $SUITE-backports main")
 BASE_KEY=$( { echo "$PACKAGES"; echo "$DPKG_EXCLUDES"; echo "$SUITE $ARCH"; mmdebstrap --version
   printf '%s\n' "${MIRRORS[@]}"; committed image/apt-preferences; committed image/initramfs-hook; } | hash_of)
-WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml; echo "${BUILD_PACKAGES[*]}"; } | hash_of)
+# The wheels depend on the project's dependencies and build system only, not on the rest of
+# pyproject.toml (tools' settings, test markers).
+WHEELS_KEY=$( { echo "$BASE_KEY"; committed pyproject.toml | python3 -c 'import json, sys, tomllib
+d = tomllib.load(sys.stdin.buffer)
+print(json.dumps([d["project"].get("dependencies"), d["project"].get("requires-python"), d.get("build-system")]))'
+  echo "${BUILD_PACKAGES[*]}"; } | hash_of)
 # What goes into OUT_DIR: everything of HEAD but the documentation and the tests.
-INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in kiosk sync config systemd image pyproject.toml; do
-  git -C "$HERE" rev-parse "HEAD:$p"; done; echo "nightly-reboot=$NIGHTLY_REBOOT"; } | hash_of)
+IMAGE_PATHS=(kiosk sync config systemd image pyproject.toml)
+# The image's version (IMAGE_VERSION in /etc/os-release, which systemd-sysupdate compares):
+# the project's version, then the number of commits that changed what goes into the image. It
+# only grows along the history (--full-history: no merge hides a side's commits), and changes
+# exactly when the image's content may have, so a commit of documentation alone keeps it.
+PROJECT_VERSION=$(committed pyproject.toml | sed -n 's/^version = "\([^"]*\)"$/\1/p')
+IMAGE_VERSION=$PROJECT_VERSION.$(git -C "$HERE" rev-list --count --full-history HEAD -- "${IMAGE_PATHS[@]}")
+[[ $IMAGE_VERSION =~ ^[0-9]+(\.[0-9]+)+$ ]] || die "no version for the image: '$IMAGE_VERSION'"
+# Updates: where the terminal fetches them (a static directory the federation serves over HTTPS,
+# README "Updating terminals") and the public key their SHA256SUMS must be signed with.
+UPDATE_URL=${BORNE_UPDATE_URL:-https://updates.borne.invalid/borne}
+[[ $UPDATE_URL =~ ^https?://[^[:space:]]+$ ]] || die "BORNE_UPDATE_URL is not an http(s) address: '$UPDATE_URL'"
+UPDATE_URL=${UPDATE_URL%/}
+SIGNING_PUBKEY=${BORNE_SIGNING_PUBKEY:-}
+[ -z "$SIGNING_PUBKEY" ] || [ -s "$SIGNING_PUBKEY" ] || die "BORNE_SIGNING_PUBKEY: no such key file '$SIGNING_PUBKEY'"
+INPUTS_KEY=$( { echo "$WHEELS_KEY"; for p in "${IMAGE_PATHS[@]}"; do git -C "$HERE" rev-parse "HEAD:$p"; done
+  echo "nightly-reboot=$NIGHTLY_REBOOT version=$IMAGE_VERSION update-url=$UPDATE_URL"
+  [ -z "$SIGNING_PUBKEY" ] || sha256sum <"$SIGNING_PUBKEY"; } | hash_of)
 BASE=$CACHE/base-$BASE_KEY
 WHEELS=$CACHE/wheels-$WHEELS_KEY
 
@@ -175,6 +198,23 @@ print(", ".join(str(p) for p in sorted({k.console.listen_port, k.agent.listen_po
 [[ $PORTS =~ ^[0-9]+(,\ [0-9]+)*$ ]] || die "the agent's ports read from config/ are not ports: '$PORTS'"
 sed "s/@PORTS@/$PORTS/" "$SRC/image/nftables.conf.in" >"$R/etc/nftables.conf"
 chmod 755 "$R/etc/nftables.conf"
+# Booting and updating: the image's name and version for systemd-sysupdate and the UKI
+# (os-release), the ESP's mount point, the update definitions with the update source, and the
+# key releases are signed with (without BORNE_SIGNING_PUBKEY an empty keyring: every update is
+# refused). Debian's os-release is base-files' /usr/lib/os-release.
+sed -i '/^IMAGE_ID=/d; /^IMAGE_VERSION=/d' "$R/usr/lib/os-release"
+printf 'IMAGE_ID=borne\nIMAGE_VERSION=%s\n' "$IMAGE_VERSION" >>"$R/usr/lib/os-release"
+install -d -m 700 "$R/efi"
+for f in "$SRC"/image/sysupdate.d/*.conf.in; do
+  name=${f##*/}
+  sed "s|@UPDATE_URL@|$UPDATE_URL|" "$f" | install -D -m 644 /dev/stdin "$R/usr/lib/sysupdate.d/${name%.in}"
+done
+if [ -n "$SIGNING_PUBKEY" ]; then
+  install -m 644 "$SIGNING_PUBKEY" "$R/usr/lib/systemd/import-pubring.gpg"
+else
+  : >"$R/usr/lib/systemd/import-pubring.gpg"
+fi
+rm -f "$R/etc/systemd/import-pubring.gpg"
 IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -c '
   set -e
   systemctl enable nftables.service 2>&1 | grep -v "^Created symlink" || true
@@ -183,10 +223,14 @@ IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -
   # /run and /tmp are made at each boot; what persists is made now.
   systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf
   systemctl set-default graphical.target >/dev/null
-  systemctl enable kiosk-shell.service kiosk-agent.service 2>&1 | grep -v "^Created symlink" || true
+  systemctl enable kiosk-shell.service kiosk-agent.service kiosk-ready.service systemd-sysupdate.timer 2>&1 | grep -v "^Created symlink" || true
+  # The kernel command line names the serial port as a console (make image-boot reads it):
+  # no login prompt there either.
+  systemctl mask serial-getty@ttyS0.service 2>&1 | grep -v "^Created symlink" || true
   systemctl disable getty@tty1.service 2>&1 | grep -v "^Removed" || true
   for n in 1 2 3 4 5 6; do systemctl mask getty@tty$n.service autovt@tty$n.service 2>&1 | grep -v "^Created symlink" || true; done'
-printf 'BORNE_COMMIT=%s\nBORNE_INPUTS=%s\nBUILT=%s\n' "$SHA" "$INPUTS_KEY" "$(date -u +%FT%TZ)" >"$R/etc/borne-image"
+printf 'BORNE_COMMIT=%s\nBORNE_INPUTS=%s\nBORNE_VERSION=%s\nBUILT=%s\n' "$SHA" "$INPUTS_KEY" "$IMAGE_VERSION" \
+  "$(date -u +%FT%TZ)" >"$R/etc/borne-image"
 rm -rf "$OUT" && mv "$R" "$OUT"
 echo "$INPUTS_KEY" >"$OUT.inputs"
 
@@ -194,9 +238,8 @@ TOTAL=$((SECONDS - START))
 SIZE=$(du -s --block-size=1 --one-file-system "$OUT" | cut -f1)
 echo
 echo "Borne root file system: $OUT (commit ${SHA:0:12}, inputs $INPUTS_KEY)"
-printf '  %-22s %s (%s bytes; budget %s)\n' "root file system" "$(numfmt --to=si --format=%.2f "$SIZE")B" "$SIZE" \
-  "$(numfmt --to=si "$SIZE_BUDGET")B"
+printf '  %-22s %s (%s bytes)\n' "root file system" "$(numfmt --to=si --format=%.2f "$SIZE")B" "$SIZE"
+printf '  %-22s %s\n' "image version" "$IMAGE_VERSION"
 printf '  %-22s %s\n' "of which /opt/kiosk" "$(du -sh "$OUT/opt/kiosk" | cut -f1)"
 printf '  %-22s %s\n' "of which /usr" "$(du -sh "$OUT/usr" | cut -f1)"
 printf '  %-22s %dm%02ds\n' "build time" $((TOTAL / 60)) $((TOTAL % 60))
-[ "$SIZE" -le "$SIZE_BUDGET" ] || die "the root file system is over its budget of $SIZE_BUDGET bytes"
