@@ -215,6 +215,10 @@ else
   : >"$R/usr/lib/systemd/import-pubring.gpg"
 fi
 rm -f "$R/etc/systemd/import-pubring.gpg"
+# The data partition grows to the end of the disk at the first boot, then is formatted.
+install -D -m 644 "$SRC/image/repart.d/50-kiosk-data.conf" "$R/usr/lib/repart.d/50-kiosk-data.conf"
+install -D -m 644 "$SRC/image/makefs-after-repart.conf" \
+  "$R/usr/lib/systemd/system/systemd-makefs@dev-disk-by\\x2dpartlabel-kiosk\\x2ddata.service.d/after-repart.conf"
 IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -c '
   set -e
   systemctl enable nftables.service 2>&1 | grep -v "^Created symlink" || true

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Boots the appliance's raw disk image in qemu under UEFI (OVMF) and waits on the serial console
+# for the kiosk's ready line, "BORNE-READY <version> <uptime>s" (systemd/kiosk-ready.service):
+#
+#   image/boot-vm.sh [DISK_DIR | RAW] [--timeout S] [--log FILE] [--disk FILE] [--after S]
+#
+# DISK_DIR (default $BORNE_IMAGE_CACHE/disk) holds the borne_*.raw of image/build-disk.sh. The
+# image is never booted itself: a sparse copy is (--disk FILE: that copy, kept afterwards and
+# reused if it exists, for a second boot or to look at its ESP; otherwise a temporary one, 1 GiB
+# larger so the data partition has room to grow). KVM when /dev/kvm is usable, else software
+# emulation (TCG); BORNE_VM_ACCEL=tcg forces it. The serial console goes to --log FILE (default
+# a temporary file, printed when the boot fails). --after S: keep the machine running S seconds
+# after the ready line (boot assessment, automount idle time) before stopping it.
+#
+# Prints the accelerator, the time from qemu's start to the ready line ("boot to ready") and the
+# uptime the guest reported. Exits 0 on the ready line, 1 when the timeout (default 300 s with
+# KVM, 1200 s without) passes first or qemu stops. qemu is always killed at the end (trap).
+set -euo pipefail
+
+CACHE=${BORNE_IMAGE_CACHE:-/var/cache/borne-image}
+SOURCE=$CACHE/disk TIMEOUT="" LOG="" DISK="" AFTER=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --log) LOG=$2; shift 2 ;;
+    --disk) DISK=$2; shift 2 ;;
+    --after) AFTER=$2; shift 2 ;;
+    -*) echo "boot-vm.sh: unknown option $1" >&2; exit 2 ;;
+    *) SOURCE=$1; shift ;;
+  esac
+done
+say() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { say "$*" >&2; exit 2; }
+
+if [ -d "$SOURCE" ]; then
+  RAW=$(find "$SOURCE" -maxdepth 1 -name 'borne_*.raw' | sort -V | tail -n 1)
+else
+  RAW=$SOURCE
+fi
+{ [ -n "$RAW" ] && [ -f "$RAW" ]; } || die "no raw disk image in $SOURCE: make image first"
+CODE=/usr/share/OVMF/OVMF_CODE_4M.fd VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+[ -f "$CODE" ] || die "no OVMF firmware: apt-get install ovmf"
+command -v qemu-system-x86_64 >/dev/null || die "no qemu: apt-get install qemu-system-x86"
+
+# KVM when the device opens for reading and writing, else TCG.
+ACCEL=${BORNE_VM_ACCEL:-}
+if [ -z "$ACCEL" ]; then
+  if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
+fi
+if [ "$ACCEL" = kvm ]; then CPU=host; else CPU=max; fi
+if [ -z "$TIMEOUT" ]; then
+  if [ "$ACCEL" = kvm ]; then TIMEOUT=300; else TIMEOUT=1200; fi
+fi
+
+WORK=$(mktemp -d)
+QEMU=""
+cleanup() {
+  [ -z "$QEMU" ] || { kill "$QEMU" 2>/dev/null || true; wait "$QEMU" 2>/dev/null || true; }
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ -n "$LOG" ] || LOG=$WORK/serial.log
+: >"$LOG"
+if [ -z "$DISK" ]; then
+  DISK=$WORK/disk.raw
+fi
+if [ ! -f "$DISK" ]; then
+  cp --sparse=always "$RAW" "$DISK"
+  truncate -s +1G "$DISK" # a bigger disk than the image: the data partition grows at first boot
+fi
+cp "$VARS" "$WORK/vars.fd"
+
+say "booting $(basename "$RAW") ($ACCEL, timeout ${TIMEOUT}s, serial console in $LOG)"
+STARTED=$EPOCHREALTIME
+SECONDS=0
+qemu-system-x86_64 -name borne-vm -machine q35,accel="$ACCEL" -cpu "$CPU" -smp 2 -m 3072 \
+  -drive if=pflash,format=raw,readonly=on,file="$CODE" \
+  -drive if=pflash,format=raw,file="$WORK/vars.fd" \
+  -drive file="$DISK",format=raw,if=virtio,cache=unsafe \
+  -vga std -display none -serial file:"$LOG" -monitor none \
+  -nic user,model=virtio-net-pci -no-reboot &
+QEMU=$!
+
+READY=""
+while :; do
+  READY=$(grep -a -m 1 -o 'BORNE-READY [^ ]* [0-9.]*s' "$LOG" || true)
+  [ -z "$READY" ] || break
+  kill -0 "$QEMU" 2>/dev/null || { say "qemu stopped before the kiosk was ready"; break; }
+  [ "$SECONDS" -lt "$TIMEOUT" ] || { say "no ready line within ${TIMEOUT}s"; break; }
+  sleep 1
+done
+if [ -z "$READY" ]; then
+  echo "--- last lines of the serial console ($LOG):"
+  tail -n 60 "$LOG" | tr -d '\r'
+  exit 1
+fi
+ELAPSED=$(awk -v a="$STARTED" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+say "$READY"
+printf 'boot to ready (%s): %s s from qemu start; the guest reported %s since its kernel started\n' \
+  "$ACCEL" "$ELAPSED" "${READY##* }"
+if [ "$AFTER" -gt 0 ]; then
+  say "keeping it running ${AFTER}s"
+  sleep "$AFTER"
+fi
