@@ -1,0 +1,243 @@
+"""The appliance's bootable disk (``image/build-disk.sh``): its layout and size budget, a real boot
+in qemu under UEFI to the kiosk's ready line, boot assessment (the entry blessed once the shell is
+ready), and signed A/B updates by systemd-sysupdate 254 from a loopback HTTP server: a newer
+release lands in the inactive slot, one signed by another key or with a changed file is refused
+and changes nothing. Needs root, squashfs-tools, dosfstools, mtools, fdisk, binutils, qemu and
+OVMF; KVM when /dev/kvm is usable, else software emulation (slow: README, "What is tested").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.image.imagekit import DISK, REPO, SIZE_BUDGET, in_root
+
+pytestmark = [pytest.mark.vm, pytest.mark.timeout(3600)]
+ESP_OFFSET = 1024 * 1024  # image/build-disk.sh: the ESP starts at 1 MiB
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    assert result.returncode == 0, f"{args}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+def version_of(rootfs: Path) -> str:
+    return re.search(r"^IMAGE_VERSION=(\S+)$", (rootfs / "usr/lib/os-release").read_text(), re.M).group(1)  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def disk(rootfs: Path) -> Path:
+    started = time.monotonic()
+    out = run(str(REPO / "image/build-disk.sh"), str(rootfs), str(DISK), env={**os.environ, "BORNE_IMAGE_XZ": "0"})
+    print(f"\nimage/build-disk.sh: {time.monotonic() - started:.0f} s\n{out[-900:]}")
+    return DISK / f"borne_{version_of(rootfs)}.raw"
+
+
+def partitions(raw: Path) -> list[dict[str, Any]]:
+    table = json.loads(run("sfdisk", "--json", str(raw)))["partitiontable"]
+    return list(table["partitions"])
+
+
+def esp_files(raw: Path, folder: str) -> list[str]:
+    """The names in ``folder`` of the raw disk's ESP, read with mtools (no mount)."""
+    out = run("mdir", "-b", "-i", f"{raw}@@{ESP_OFFSET}", f"::{folder}", env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
+    return sorted(line.rsplit("/", 1)[-1] for line in out.splitlines() if line.strip())
+
+
+def esp_read(raw: Path, path: str) -> bytes:
+    return subprocess.run(["mtype", "-i", f"{raw}@@{ESP_OFFSET}", f"::{path}"], capture_output=True, check=True,
+                          env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout  # fmt: skip
+
+
+def read_at(raw: Path, start: int, size: int) -> bytes:
+    with raw.open("rb") as f:
+        f.seek(start)
+        return f.read(size)
+
+
+@pytest.fixture
+def disk_copy(disk: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "disk.raw"
+    run("cp", "--sparse=always", str(disk), str(copy))
+    return copy
+
+
+def test_the_disk_has_an_esp_two_equal_root_slots_and_the_data_partition(disk: Path, rootfs: Path) -> None:
+    version = version_of(rootfs)
+    parts = partitions(disk)
+    assert [p["name"] for p in parts] == ["esp", f"borne_{version}", "_empty", "kiosk-data"]
+    assert [str(p["type"]).upper() for p in parts] == [
+        "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",  # ESP
+        "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",  # root x86-64 (systemd-sysupdate's MatchPartitionType=root)
+        "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
+        "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+    ]
+    assert parts[1]["size"] == parts[2]["size"]
+    # Slot A holds the squashfs root, byte for byte; slot B and the data partition hold nothing yet.
+    squash = (DISK / f"borne_{version}.root.squashfs").read_bytes()
+    assert read_at(disk, int(parts[1]["start"]) * 512, len(squash)) == squash and squash[:4] == b"hsqs"
+    assert read_at(disk, int(parts[2]["start"]) * 512, 1 << 20) == bytes(1 << 20)
+    # The ESP: systemd-boot as the removable-media loader, no menu, no editor; the UKI with 3 tries.
+    assert (
+        esp_read(disk, "/EFI/BOOT/BOOTX64.EFI")
+        == (rootfs / "usr/lib/systemd/boot/efi/systemd-bootx64.efi").read_bytes()
+    )
+    loader = esp_read(disk, "/loader/loader.conf").decode().split("\n")
+    assert {"timeout 0", "editor no", "auto-firmware no"} <= set(loader)
+    assert esp_files(disk, "/EFI/Linux") == [f"borne_{version}+3.efi"]
+
+
+def test_the_uki_boots_its_own_slot_with_its_own_kernel(disk: Path, rootfs: Path, tmp_path: Path) -> None:
+    version = version_of(rootfs)
+    uki = tmp_path / "uki.efi"
+    uki.write_bytes(esp_read(disk, f"/EFI/Linux/borne_{version}+3.efi"))
+    sections = run("objdump", "-h", str(uki))
+    assert all(f" {name} " in sections for name in (".osrel", ".cmdline", ".initrd", ".linux"))
+    for name in ("cmdline", "osrel", "linux"):
+        run("objcopy", "-O", "binary", f"--only-section=.{name}", str(uki), str(tmp_path / name))
+    cmdline = (tmp_path / "cmdline").read_bytes().rstrip(b"\0").decode().split()
+    assert f"root=PARTLABEL=borne_{version}" in cmdline and "rootfstype=squashfs" in cmdline and "ro" in cmdline
+    assert f"IMAGE_VERSION={version}" in (tmp_path / "osrel").read_bytes().decode()
+    kernel = max((rootfs / "boot").glob("vmlinuz-*"))
+    assert (tmp_path / "linux").read_bytes()[: kernel.stat().st_size] == kernel.read_bytes()
+
+
+def test_the_disk_carries_at_most_its_size_budget(disk: Path) -> None:
+    allocated = int(run("du", "--block-size=1", str(disk)).split()[0])
+    assert allocated <= SIZE_BUDGET, f"{allocated / 1e9:.2f} GB"
+
+
+def test_it_boots_to_the_kiosk_and_the_boot_is_blessed(disk: Path, rootfs: Path, tmp_path: Path) -> None:
+    version = version_of(rootfs)
+    copy, log = tmp_path / "vm.raw", tmp_path / "serial.log"
+    # Kept running after the ready line until the ESP's automount has gone idle (60 s) and flushed.
+    boot = subprocess.run([str(REPO / "image/boot-vm.sh"), str(disk), "--disk", str(copy), "--log", str(log),
+                           "--after", "75"], capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
+    shutil.copy(log, DISK / "last-boot.log")  # for debugging, next to the image
+    print(boot.stdout[-800:])
+    assert boot.returncode == 0, boot.stdout[-4000:] + boot.stderr[-2000:]
+    assert re.search(rf"BORNE-READY {re.escape(version)} [0-9.]+s", boot.stdout), boot.stdout[-2000:]
+    # systemd-boot counted the try down (+2-1), then systemd-bless-boot, after kiosk-ready.service,
+    # dropped the counter: the entry is good.
+    assert esp_files(copy, "/EFI/Linux") == [f"borne_{version}.efi"]
+    # The data partition grew to the end of the larger disk (systemd-repart at the first boot).
+    parts = partitions(copy)
+    assert parts[3]["name"] == "kiosk-data" and int(parts[3]["size"]) * 512 > 1 << 30
+
+
+# Signed updates -----------------------------------------------------------------------------
+
+SYSUPDATE = """
+set -e
+cd /mnt/release
+python3 -m http.server --bind 127.0.0.1 8719 >/tmp/http.log 2>&1 &
+for i in $(seq 50); do
+  python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8719))' 2>/dev/null && break; sleep 0.2
+done
+status=0
+/usr/lib/systemd/systemd-sysupdate --image=/mnt/disk.raw --definitions=/mnt/definitions --no-pager update || status=$?
+echo "sysupdate-exit $status"
+"""
+
+
+@pytest.fixture(scope="module")
+def gnupg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Two throwaway signing keys: the federation's, built into the image, and a stranger's."""
+    home = tmp_path_factory.mktemp("gnupg")
+    home.chmod(0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    for who in ("federation", "stranger"):
+        run("gpg", "--batch", "--passphrase", "", "--quick-gen-key", f"Borne {who} <{who}@borne.invalid>",
+            "ed25519", "sign", "never", env=env)  # fmt: skip
+    pubring = home / "federation.pub"
+    pubring.write_bytes(subprocess.run(["gpg", "--export", "federation@borne.invalid"], env=env, capture_output=True,
+                                       check=True).stdout)  # fmt: skip
+    yield {"GNUPGHOME": str(home), "PUBRING": str(pubring)}
+    subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False)
+
+
+def newer_release(tmp_path: Path, version: str, gnupg: dict[str, str], key: str) -> tuple[Path, str]:
+    """A release newer than ``version`` made by image/make-release.sh, signed by ``key``."""
+    parts = version.split(".")
+    newer = ".".join([*parts[:-1], str(int(parts[-1]) + 1)])
+    built, tree = tmp_path / "built", tmp_path / "tree"
+    (tree / "usr/lib").mkdir(parents=True)
+    built.mkdir()
+    (tree / "usr/lib/os-release").write_text(f"ID=debian\nIMAGE_ID=borne\nIMAGE_VERSION={newer}\n")
+    run("mksquashfs", str(tree), str(built / f"borne_{newer}.root.squashfs"), "-quiet", "-no-progress")
+    (built / f"borne_{newer}.efi").write_bytes(b"MZ" + os.urandom(4096))
+    env = {**os.environ, "GNUPGHOME": gnupg["GNUPGHOME"], "BORNE_SIGNING_KEY": key}
+    run(str(REPO / "image/make-release.sh"), str(built), str(tmp_path / "release"), env=env)
+    return tmp_path / "release", newer
+
+
+def sysupdate(rootfs: Path, disk_copy: Path, release: Path, gnupg: dict[str, str], tmp_path: Path) -> str:
+    """The image's own update definitions, pointed at a loopback server of ``release``, run by the
+    image's systemd-sysupdate on ``disk_copy``, with the federation's public key as the image's."""
+    definitions = tmp_path / "definitions"
+    definitions.mkdir()
+    shipped = sorted((rootfs / "usr/lib/sysupdate.d").glob("*.conf"))
+    assert [p.name for p in shipped] == ["10-root.conf", "90-uki.conf"]
+    for conf in shipped:
+        text = re.sub(r"^Path=https?://.*$", "Path=http://127.0.0.1:8719", conf.read_text(), flags=re.M)
+        (definitions / conf.name).write_text(text)
+    return in_root(rootfs, SYSUPDATE, timeout=900, binds=(
+        f"{release}:/mnt/release", f"{definitions}:/mnt/definitions", f"{disk_copy}:/mnt/disk.raw",
+        f"{gnupg['PUBRING']}:/usr/lib/systemd/import-pubring.gpg"))  # fmt: skip
+
+
+def test_a_newer_signed_release_goes_to_the_inactive_slot(
+    rootfs: Path, disk_copy: Path, gnupg: dict[str, str], tmp_path: Path
+) -> None:
+    version = version_of(rootfs)
+    release, newer = newer_release(tmp_path, version, gnupg, "federation@borne.invalid")
+    out = sysupdate(rootfs, disk_copy, release, gnupg, tmp_path)
+    assert "sysupdate-exit 0" in out, out[-4000:]
+    parts = partitions(disk_copy)
+    assert [p["name"] for p in parts] == ["esp", f"borne_{version}", f"borne_{newer}", "kiosk-data"], out[-3000:]
+    squash = (release / f"borne_{newer}.root.squashfs").read_bytes()
+    assert read_at(disk_copy, int(parts[2]["start"]) * 512, len(squash)) == squash
+    # The new kernel image with three tries; the running one untouched.
+    assert esp_files(disk_copy, "/EFI/Linux") == sorted([f"borne_{version}+3.efi", f"borne_{newer}+3.efi"])
+    assert esp_read(disk_copy, f"/EFI/Linux/borne_{newer}+3.efi") == (release / f"borne_{newer}.efi").read_bytes()
+
+
+def assert_refused_and_unchanged(
+    rootfs: Path, disk_copy: Path, release: Path, gnupg: dict[str, str], tmp_path: Path
+) -> str:
+    version = version_of(rootfs)
+    before = (partitions(disk_copy), esp_files(disk_copy, "/EFI/Linux"))
+    out = sysupdate(rootfs, disk_copy, release, gnupg, tmp_path)
+    assert "sysupdate-exit 0" not in out, out[-3000:]
+    assert (partitions(disk_copy), esp_files(disk_copy, "/EFI/Linux")) == before
+    assert [p["name"] for p in before[0]][1:3] == [f"borne_{version}", "_empty"]
+    return out
+
+
+def test_a_release_signed_by_another_key_is_refused(
+    rootfs: Path, disk_copy: Path, gnupg: dict[str, str], tmp_path: Path
+) -> None:
+    release, _ = newer_release(tmp_path, version_of(rootfs), gnupg, "stranger@borne.invalid")
+    out = assert_refused_and_unchanged(rootfs, disk_copy, release, gnupg, tmp_path)
+    assert re.search(r"signature|gpg|verif", out, re.I), out[-3000:]
+
+
+def test_a_root_image_changed_after_signing_is_refused(
+    rootfs: Path, disk_copy: Path, gnupg: dict[str, str], tmp_path: Path
+) -> None:
+    release, newer = newer_release(tmp_path, version_of(rootfs), gnupg, "federation@borne.invalid")
+    with (release / f"borne_{newer}.root.squashfs").open("ab") as f:
+        f.write(b"tampered")
+    out = assert_refused_and_unchanged(rootfs, disk_copy, release, gnupg, tmp_path)
+    assert re.search(r"checksum|hash|SHA256", out, re.I), out[-3000:]
