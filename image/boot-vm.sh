@@ -47,7 +47,8 @@ ACCEL=${BORNE_VM_ACCEL:-}
 if [ -z "$ACCEL" ]; then
   if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
-if [ "$ACCEL" = kvm ]; then CPU=host; else CPU=max; fi
+# Without arch-capabilities: some hosts (nested virtualisation) refuse that MSR and qemu aborts.
+if [ "$ACCEL" = kvm ]; then CPU=host,-arch-capabilities; else CPU=max; fi
 if [ -z "$TIMEOUT" ]; then
   if [ "$ACCEL" = kvm ]; then TIMEOUT=300; else TIMEOUT=1200; fi
 fi
@@ -71,22 +72,42 @@ if [ ! -f "$DISK" ]; then
 fi
 cp "$VARS" "$WORK/vars.fd"
 
-say "booting $(basename "$RAW") ($ACCEL, timeout ${TIMEOUT}s, serial console in $LOG)"
-STARTED=$EPOCHREALTIME
-SECONDS=0
-qemu-system-x86_64 -name borne-vm -machine q35,accel="$ACCEL" -cpu "$CPU" -smp 2 -m 3072 \
-  -drive if=pflash,format=raw,readonly=on,file="$CODE" \
-  -drive if=pflash,format=raw,file="$WORK/vars.fd" \
-  -drive file="$DISK",format=raw,if=virtio,cache=unsafe \
-  -vga std -display none -serial file:"$LOG" -monitor none \
-  -nic user,model=virtio-net-pci -no-reboot &
-QEMU=$!
+# The journal goes to the serial console too, for debugging (the UKI's own command line cannot be
+# edited; systemd-stub appends this SMBIOS string to it when Secure Boot is off, as in this VM).
+EXTRA=${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1}
+start_qemu() {
+  say "booting $(basename "$RAW") ($ACCEL, timeout ${TIMEOUT}s, serial console in $LOG)"
+  : >"$LOG"
+  STARTED=$EPOCHREALTIME
+  SECONDS=0
+  qemu-system-x86_64 -name borne-vm -machine q35,accel="$ACCEL" -cpu "$CPU" -smp 2 -m 3072 \
+    -drive if=pflash,format=raw,readonly=on,file="$CODE" \
+    -drive if=pflash,format=raw,file="$WORK/vars.fd" \
+    -drive file="$DISK",format=raw,if=virtio,cache=unsafe \
+    -smbios type=11,value="io.systemd.stub.kernel-cmdline-extra=$EXTRA" \
+    -vga std -display none -serial file:"$LOG" -monitor none \
+    -nic user,model=virtio-net-pci -no-reboot 2>"$WORK/qemu.err" &
+  QEMU=$!
+}
+start_qemu
 
 READY=""
 while :; do
   READY=$(grep -a -m 1 -o 'BORNE-READY [^ ]* [0-9.]*s' "$LOG" || true)
   [ -z "$READY" ] || break
-  kill -0 "$QEMU" 2>/dev/null || { say "qemu stopped before the kiosk was ready"; break; }
+  # Nested KVM that cannot run the firmware (an MSR refused, an emulation failure): software
+  # emulation instead, unless asked for KVM.
+  if [ "$ACCEL" = kvm ] && [ -z "${BORNE_VM_ACCEL:-}" ] \
+    && grep -q -E 'KVM internal error|failed to set MSR|emulation failure' "$WORK/qemu.err"; then
+    say "KVM cannot run this machine here ($(grep -m 1 -o -E 'KVM internal error|failed to set MSR[^,]*|emulation failure' "$WORK/qemu.err")): TCG instead"
+    kill "$QEMU" 2>/dev/null || true
+    wait "$QEMU" 2>/dev/null || true
+    ACCEL=tcg CPU=max TIMEOUT=1200
+    cp "$VARS" "$WORK/vars.fd"
+    start_qemu
+    continue
+  fi
+  kill -0 "$QEMU" 2>/dev/null || { say "qemu stopped before the kiosk was ready"; cat "$WORK/qemu.err"; break; }
   [ "$SECONDS" -lt "$TIMEOUT" ] || { say "no ready line within ${TIMEOUT}s"; break; }
   sleep 1
 done

@@ -186,6 +186,7 @@ install -D -m 644 "$SRC/systemd/tmpfiles.d/kiosk.conf" "$R/usr/lib/tmpfiles.d/ki
 install -D -m 644 "$SRC/systemd/journald.conf.d/kiosk.conf" "$R/usr/lib/systemd/journald.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/logind.conf.d/kiosk.conf" "$R/usr/lib/systemd/logind.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
+install -D -m 644 "$SRC/systemd/polkit/50-kiosk-shell.rules" "$R/usr/share/polkit-1/rules.d/50-kiosk-shell.rules"
 # Locked down: kernel settings (no SysRq, reboot on panic), no USB storage for udisks, read-only
 # root with tmpfs and the data partition, the firewall with the agent's ports from config/.
 install -D -m 644 "$SRC/systemd/sysctl.d/kiosk.conf" "$R/usr/lib/sysctl.d/kiosk.conf"
