@@ -138,6 +138,10 @@ def test_it_boots_to_the_kiosk_and_the_boot_is_blessed(disk: Path, rootfs: Path,
 
 # Signed updates -----------------------------------------------------------------------------
 
+# The image's systemd-sysupdate, run inside the root on a copy of the disk. Not with --image: it
+# would mount the ESP, and a CI host's kernel may have no vfat. So the root slot's target is the
+# disk file itself instead of "auto" (the disk the root was booted from), and the ESP's /EFI/Linux
+# is copied out (mtools) to a directory bound on /efi, where SYSTEMD_ESP_PATH points.
 SYSUPDATE = """
 set -e
 cd /mnt/release
@@ -146,7 +150,8 @@ for i in $(seq 50); do
   python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8719))' 2>/dev/null && break; sleep 0.2
 done
 status=0
-/usr/lib/systemd/systemd-sysupdate --image=/mnt/disk.raw --definitions=/mnt/definitions --no-pager update || status=$?
+SYSTEMD_ESP_PATH=/efi SYSTEMD_RELAX_ESP_CHECKS=1 \\
+  /usr/lib/systemd/systemd-sysupdate --definitions=/mnt/definitions --no-pager update || status=$?
 echo "sysupdate-exit $status"
 """
 
@@ -182,19 +187,25 @@ def newer_release(tmp_path: Path, version: str, gnupg: dict[str, str], key: str)
     return tmp_path / "release", newer
 
 
-def sysupdate(rootfs: Path, disk_copy: Path, release: Path, gnupg: dict[str, str], tmp_path: Path) -> str:
+def sysupdate(rootfs: Path, disk_copy: Path, release: Path, gnupg: dict[str, str], tmp_path: Path) -> tuple[str, Path]:
     """The image's own update definitions, pointed at a loopback server of ``release``, run by the
-    image's systemd-sysupdate on ``disk_copy``, with the federation's public key as the image's."""
-    definitions = tmp_path / "definitions"
+    image's systemd-sysupdate on ``disk_copy``, with the federation's public key as the image's.
+    Its output, and the directory that stood for the ESP."""
+    definitions, esp = tmp_path / "definitions", tmp_path / "esp"
     definitions.mkdir()
+    (esp / "EFI").mkdir(parents=True)
+    run("mcopy", "-s", "-i", f"{disk_copy}@@{ESP_OFFSET}", "::/EFI/Linux", str(esp / "EFI"),
+        env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})  # fmt: skip
     shipped = sorted((rootfs / "usr/lib/sysupdate.d").glob("*.conf"))
     assert [p.name for p in shipped] == ["10-root.conf", "90-uki.conf"]
     for conf in shipped:
         text = re.sub(r"^Path=https?://.*$", "Path=http://127.0.0.1:8719", conf.read_text(), flags=re.M)
+        text = text.replace("Path=auto", "Path=/mnt/disk.raw")
         (definitions / conf.name).write_text(text)
-    return in_root(rootfs, SYSUPDATE, timeout=900, binds=(
+    out = in_root(rootfs, SYSUPDATE, timeout=900, binds=(
         f"{release}:/mnt/release", f"{definitions}:/mnt/definitions", f"{disk_copy}:/mnt/disk.raw",
-        f"{gnupg['PUBRING']}:/usr/lib/systemd/import-pubring.gpg"))  # fmt: skip
+        f"{esp}:/efi", f"{gnupg['PUBRING']}:/usr/lib/systemd/import-pubring.gpg"))  # fmt: skip
+    return out, esp / "EFI/Linux"
 
 
 def test_a_newer_signed_release_goes_to_the_inactive_slot(
@@ -202,26 +213,28 @@ def test_a_newer_signed_release_goes_to_the_inactive_slot(
 ) -> None:
     version = version_of(rootfs)
     release, newer = newer_release(tmp_path, version, gnupg, "federation@borne.invalid")
-    out = sysupdate(rootfs, disk_copy, release, gnupg, tmp_path)
+    out, esp = sysupdate(rootfs, disk_copy, release, gnupg, tmp_path)
     assert "sysupdate-exit 0" in out, out[-4000:]
     parts = partitions(disk_copy)
     assert [p["name"] for p in parts] == ["esp", f"borne_{version}", f"borne_{newer}", "kiosk-data"], out[-3000:]
     squash = (release / f"borne_{newer}.root.squashfs").read_bytes()
     assert read_at(disk_copy, int(parts[2]["start"]) * 512, len(squash)) == squash
     # The new kernel image with three tries; the running one untouched.
-    assert esp_files(disk_copy, "/EFI/Linux") == sorted([f"borne_{version}+3.efi", f"borne_{newer}+3.efi"])
-    assert esp_read(disk_copy, f"/EFI/Linux/borne_{newer}+3.efi") == (release / f"borne_{newer}.efi").read_bytes()
+    assert sorted(p.name for p in esp.iterdir()) == sorted([f"borne_{version}+3.efi", f"borne_{newer}+3.efi"])
+    assert (esp / f"borne_{newer}+3.efi").read_bytes() == (release / f"borne_{newer}.efi").read_bytes()
 
 
 def assert_refused_and_unchanged(
     rootfs: Path, disk_copy: Path, release: Path, gnupg: dict[str, str], tmp_path: Path
 ) -> str:
     version = version_of(rootfs)
-    before = (partitions(disk_copy), esp_files(disk_copy, "/EFI/Linux"))
-    out = sysupdate(rootfs, disk_copy, release, gnupg, tmp_path)
+    before = partitions(disk_copy)
+    out, esp = sysupdate(rootfs, disk_copy, release, gnupg, tmp_path)
     assert "sysupdate-exit 0" not in out, out[-3000:]
-    assert (partitions(disk_copy), esp_files(disk_copy, "/EFI/Linux")) == before
-    assert [p["name"] for p in before[0]][1:3] == [f"borne_{version}", "_empty"]
+    # Slot B keeps its label "_empty" (a download whose checksum fails may have filled it: it is
+    # labelled only once checked, and no boot entry names it) and no kernel image is added.
+    assert partitions(disk_copy) == before and [p["name"] for p in before][1:3] == [f"borne_{version}", "_empty"]
+    assert sorted(p.name for p in esp.iterdir()) == [f"borne_{version}+3.efi"]
     return out
 
 
@@ -230,7 +243,7 @@ def test_a_release_signed_by_another_key_is_refused(
 ) -> None:
     release, _ = newer_release(tmp_path, version_of(rootfs), gnupg, "stranger@borne.invalid")
     out = assert_refused_and_unchanged(rootfs, disk_copy, release, gnupg, tmp_path)
-    assert re.search(r"signature|gpg|verif", out, re.I), out[-3000:]
+    assert "Signature verification failed" in out, out[-3000:]
 
 
 def test_a_root_image_changed_after_signing_is_refused(
@@ -240,4 +253,4 @@ def test_a_root_image_changed_after_signing_is_refused(
     with (release / f"borne_{newer}.root.squashfs").open("ab") as f:
         f.write(b"tampered")
     out = assert_refused_and_unchanged(rootfs, disk_copy, release, gnupg, tmp_path)
-    assert re.search(r"checksum|hash|SHA256", out, re.I), out[-3000:]
+    assert "file has been tampered with" in out, out[-3000:]
