@@ -12,7 +12,12 @@ CACHE = Path(os.environ.get("BORNE_IMAGE_CACHE", "/var/cache/borne-image"))
 # BORNE_IMAGE_ROOTFS: another place for the built root (two checkouts testing side by side), and
 # BORNE_IMAGE_DISK for the disk image made from it.
 OUT = Path(os.environ.get("BORNE_IMAGE_ROOTFS", str(CACHE / "rootfs")))
-DISK = Path(os.environ.get("BORNE_IMAGE_DISK", str(OUT.parent / f"{OUT.name}-disk")))
+# (`make image`'s place for the default root; next to any other root.)
+DISK = Path(
+    os.environ.get(
+        "BORNE_IMAGE_DISK", str(CACHE / "disk" if OUT == CACHE / "rootfs" else OUT.parent / f"{OUT.name}.disk")
+    )
+)
 SIZE_BUDGET = 1_500_000_000  # bytes the raw disk image carries (issue 15: at most 1.5 GB)
 
 
