@@ -72,9 +72,12 @@ if [ ! -f "$DISK" ]; then
 fi
 cp "$VARS" "$WORK/vars.fd"
 
-# The journal goes to the serial console too, for debugging (the UKI's own command line cannot be
-# edited; systemd-stub appends this SMBIOS string to it when Secure Boot is off, as in this VM).
-EXTRA=${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1}
+# Appended to the UKI's own command line (which the terminal cannot edit) through SMBIOS, as
+# systemd-stub does when Secure Boot is off, as in this VM: the journal goes to the serial
+# console too, for debugging, and wlroots draws with its software renderer (pixman): the VM has
+# no GPU, only virtio-gpu's 2D scan-out (std VGA's bochs-drm lacks the PRIME import wlroots 0.15
+# requires of a DRM device).
+EXTRA=${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1 systemd.setenv=WLR_RENDERER=pixman}
 start_qemu() {
   say "booting $(basename "$RAW") ($ACCEL, timeout ${TIMEOUT}s, serial console in $LOG)"
   : >"$LOG"
@@ -85,7 +88,7 @@ start_qemu() {
     -drive if=pflash,format=raw,file="$WORK/vars.fd" \
     -drive file="$DISK",format=raw,if=virtio,cache=unsafe \
     -smbios type=11,value="io.systemd.stub.kernel-cmdline-extra=$EXTRA" \
-    -vga std -display none -serial file:"$LOG" -monitor none \
+    -vga virtio -display none -serial file:"$LOG" -monitor none \
     -nic user,model=virtio-net-pci -no-reboot 2>"$WORK/qemu.err" &
   QEMU=$!
 }
