@@ -232,6 +232,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER slots_closure_changed AFTER UPDATE ON centre_closures BEGIN UPDATE slot_changes SET n = n + 1; END;
     CREATE TRIGGER slots_reopened AFTER DELETE ON centre_closures BEGIN UPDATE slot_changes SET n = n + 1; END;
     """,
+    # 11: which slot each new booking took, by its change number: a desk takes the slots booked since
+    # out of the list it keeps instead of listing every person's days again (the last 500 are kept)
+    """
+    CREATE TABLE slot_takes (
+        n           INTEGER PRIMARY KEY,    -- slot_changes.n once the booking was counted
+        person_id   TEXT NOT NULL,
+        start_ms    INTEGER NOT NULL,
+        end_ms      INTEGER NOT NULL
+    );
+    DROP TRIGGER slots_booked;
+    CREATE TRIGGER slots_booked AFTER INSERT ON appointments BEGIN
+        UPDATE slot_changes SET n = n + 1;
+        INSERT INTO slot_takes (n, person_id, start_ms, end_ms)
+            SELECT n, NEW.person_id, NEW.start_ms, NEW.end_ms FROM slot_changes WHERE NEW.state = 'booked';
+        DELETE FROM slot_takes WHERE n <= (SELECT n FROM slot_changes) - 500;
+    END;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
