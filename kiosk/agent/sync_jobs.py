@@ -6,19 +6,18 @@ The enrolment (server, device id, token) is kept in ``data_dir``: ``sync.json`` 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
 import shutil
 import time
-import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.core.catalogue import save_catalogue, saved_etag
 from kiosk.core.device_health import heartbeat_states, read_health
+from kiosk.core.setup import server_url as server_url  # kiosk enroll's rule, with the setup's
 from kiosk.core.stats.aggregate import DayAggregate
 from kiosk.core.stats.outgoing import day_figures
 from kiosk.core.stats.suppression import terminal_secret
@@ -38,34 +37,6 @@ class Enrolled:
     device_id: str
     token: str
     centre_name: str
-
-
-def server_url(text: str) -> str:
-    """The federation server's address as ``kiosk enroll`` takes it: https, or plain http to this
-    machine only (a test server). The address is parsed, never matched as a string prefix:
-    ``http://127.0.0.1.attacker.example`` names a host, not the loopback address.
-    Raises ValueError with the reason."""
-    parts = urllib.parse.urlsplit(text.strip())
-    try:
-        host, _port = parts.hostname, parts.port
-    except ValueError:
-        raise ValueError("the server address has an invalid port") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise ValueError("the server address must look like https://stats.federation.example")
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise ValueError("the server address must have no user name, password, query or fragment")
-    if parts.scheme == "http" and not _loopback(host):
-        raise ValueError("the server address must start with https:// (plain http only for 127.0.0.1, ::1, localhost)")
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _write_private(path: Path, text: str) -> None:

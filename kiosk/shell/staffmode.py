@@ -10,9 +10,7 @@ check (argon2) and every device call run off the GUI thread (:class:`Operation`)
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -25,6 +23,7 @@ from kiosk.core.ports import Clock
 from kiosk.core.session import EndReason, State, Transition
 from kiosk.core.settings import Config
 from kiosk.core.staff import PinGate, RememberingTicketPrinter, StaffPin, read_pin, status_words
+from kiosk.core.trialpage import not_printed, print_trial_page
 from kiosk.i18n import N_, translator
 from kiosk.shell.controller import SessionController
 from kiosk.shell.operations import Operation
@@ -283,19 +282,7 @@ class StaffMode(QObject):
 
     # -- device calls, on a worker thread: plain values in, a message id out ---------------------
     def _print_trial_page(self) -> str:
-        from kiosk.core.trialpage import text_pdf, trial_page_lines
-
-        if self.printer is None:
-            return N_("Pas d'imprimante sur cette borne.")
-        pdf = text_pdf(trial_page_lines(self.centre_name, self.clock.now(), self.zone))
-        with tempfile.TemporaryDirectory(prefix="borne-trial-") as directory:
-            path = Path(directory) / "page-essai.pdf"
-            path.write_bytes(pdf)
-            try:
-                self.printer.submit(path, title="Borne - page d'essai")
-            except DeviceFault as error:
-                return self._not_printed(error)
-        return N_("Page d'essai envoyée à l'imprimante.")
+        return print_trial_page(self.printer, self.centre_name, self.clock.now(), self.zone)
 
     def _print_trial_ticket(self) -> str:
         from kiosk.core.mediation.tickets import trial_ticket
@@ -306,7 +293,7 @@ class StaffMode(QObject):
             # To the printer itself: the resident's last ticket stays the one to reprint.
             self.tickets.printer.print_ticket(trial_ticket(self.centre_name, self.clock.now(), self.zone))
         except DeviceFault as error:
-            return self._not_printed(error)
+            return not_printed(error)
         return N_("Ticket d'essai imprimé.")
 
     def _reprint(self) -> str:
@@ -316,13 +303,8 @@ class StaffMode(QObject):
             if not self.tickets.reprint():
                 return N_("Aucun ticket imprimé depuis le démarrage de la borne.")
         except DeviceFault as error:
-            return self._not_printed(error)
+            return not_printed(error)
         return N_("Dernier ticket réimprimé.")
-
-    @staticmethod
-    def _not_printed(error: DeviceFault) -> str:
-        log.warning("staff.print_failed", extra={"reason": error.reason.value, "error": str(error)})
-        return N_("Rien n'est sorti : vérifiez l'appareil (papier, câble, capot).")
 
     # -- internals ------------------------------------------------------------------------------
     def _run(

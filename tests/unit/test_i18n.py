@@ -17,9 +17,12 @@ import kiosk.i18n as i18n
 from kiosk.core.catalogue import merge
 from kiosk.core.loading import ConfigError, load_config
 from kiosk.core.settings import ShellSettings
+from kiosk.core.setup import CODE_WORDS, NO_ANSWER_WORDS, PASSPHRASE_WORDS, SetupProblem, SetupView
+from kiosk.core.trialpage import TRIAL_SENT
 from kiosk.i18n import DEFAULT_LANGUAGE, SUPPORTED, catalogue_path, language, translator
 from kiosk.pages import PAGES, PageRenderer, home_groups
 from kiosk.pages.questions import QUESTIONS_PAGE
+from kiosk.pages.setup import setup_context
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
@@ -104,6 +107,18 @@ def test_a_damaged_catalogue_falls_back_to_french(tmp_path: Path, monkeypatch, c
         translator.cache_clear()
 
 
+SETUP_SAMPLE = SetupView(
+    values={"centre": "Centre", "ssid": "Salle_2", "server": "https://stats.example"},
+    problems=(
+        SetupProblem(key="wifi.passphrase", message=PASSPHRASE_WORDS),
+        SetupProblem(key="(borne)", message=NO_ANSWER_WORDS),
+    ),
+    usb=(SetupProblem(key="federation.code", message=CODE_WORDS),),
+    printer=TRIAL_SENT,
+    remembered=frozenset({"code"}),
+)
+
+
 SAMPLE_CONTEXT: dict[str, dict[str, object]] = {
     "blocked": {
         "site": "evil.example",
@@ -131,6 +146,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {
         "choose_url": "x",
         "token": "",
     },
+    "setup": setup_context(SETUP_SAMPLE),
 }
 
 
