@@ -40,7 +40,7 @@ REQUEST_FILE = "request.json"
 USB_FILE = "borne-setup.toml"
 USB_FILE_MAX_BYTES = 64 * 1024
 
-PASSPHRASE_WORDS = N_("Le mot de passe Wi-Fi a de 8 à 63 caractères sans accent (rien pour un réseau ouvert).")
+PASSPHRASE_WORDS = N_("Le mot de passe Wi-Fi compte de 8 à 63 caractères sans accent (rien pour un réseau ouvert).")
 CODE_WORDS = N_("Recopiez le code d'inscription tel qu'il est écrit, par exemple ABCD-EFGH-JKLM-NPQR.")
 NO_ANSWER_WORDS = N_("La mise en service ne répond pas. Redémarrez la borne et réessayez, ou utilisez une clé USB.")
 SYNTAX_WORDS = N_("Le fichier est mal écrit à cette ligne (guillemets, crochets, « = »).")
@@ -126,7 +126,7 @@ class WifiAnswers(_Strict):
     @classmethod
     def _ssid(cls, value: str) -> str:
         if not value or len(value.encode("utf-8")) > 32 or _CONTROL.search(value):
-            raise ValueError(N_("Le nom du réseau Wi-Fi a de 1 à 32 caractères."))
+            raise ValueError(N_("Le nom du réseau Wi-Fi compte de 1 à 32 caractères."))
         return value
 
     @field_validator("passphrase")

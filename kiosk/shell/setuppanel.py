@@ -70,6 +70,7 @@ class SetupPanel(QObject):
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._look)
         self._poll.start()
+        self.window.top_bar.hide()  # the residents' verbs mean nothing here (back with the restart)
         self.window.show_lobby(PAGE)
         log.info("setup.shown")
         self._look()
