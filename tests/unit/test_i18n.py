@@ -17,12 +17,11 @@ import kiosk.i18n as i18n
 from kiosk.core.catalogue import merge
 from kiosk.core.loading import ConfigError, load_config
 from kiosk.core.settings import ShellSettings
-from kiosk.core.setup import CODE_WORDS, NO_ANSWER_WORDS, PASSPHRASE_WORDS, SetupProblem, SetupView
-from kiosk.core.trialpage import TRIAL_SENT
 from kiosk.i18n import DEFAULT_LANGUAGE, SUPPORTED, catalogue_path, language, translator
 from kiosk.pages import PAGES, PageRenderer, home_groups
 from kiosk.pages.questions import QUESTIONS_PAGE
 from kiosk.pages.setup import setup_context
+from tests.unit.test_pages import SETUP_SAMPLE
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
@@ -105,18 +104,6 @@ def test_a_damaged_catalogue_falls_back_to_french(tmp_path: Path, monkeypatch, c
         assert any(r.message == "i18n.catalogue_unreadable" for r in caplog.records)
     finally:
         translator.cache_clear()
-
-
-SETUP_SAMPLE = SetupView(
-    values={"centre": "Centre", "ssid": "Salle_2", "server": "https://stats.example"},
-    problems=(
-        SetupProblem(key="wifi.passphrase", message=PASSPHRASE_WORDS),
-        SetupProblem(key="(borne)", message=NO_ANSWER_WORDS),
-    ),
-    usb=(SetupProblem(key="federation.code", message=CODE_WORDS),),
-    printer=TRIAL_SENT,
-    remembered=frozenset({"code"}),
-)
 
 
 SAMPLE_CONTEXT: dict[str, dict[str, object]] = {
