@@ -37,6 +37,7 @@ LOCAL_FILE = "local.toml"
 DONE_FILE = "done"
 RESULT_FILE = "result.json"
 REQUEST_FILE = "request.json"
+REOPEN_FILE = "reopen"  # in the inbox: the staff panel asks for the setup again
 USB_FILE = "borne-setup.toml"
 USB_FILE_MAX_BYTES = 64 * 1024
 
@@ -286,6 +287,20 @@ def request_path(data_dir: Path) -> Path:
 
 def write_request(data_dir: Path, request: SetupRequest) -> None:
     write_private(request_path(data_dir), request.model_dump_json())
+
+
+def ask_reopen(data_dir: Path) -> None:
+    """The staff panel's "Rouvrir la mise en service": a request only root's unit acts on."""
+    write_private(data_dir / INBOX_DIR / REOPEN_FILE, "reopen\n")
+
+
+def take_reopen(data_dir: Path) -> bool:
+    """Whether the staff panel asked to reopen the setup (the request is consumed)."""
+    try:
+        (data_dir / INBOX_DIR / REOPEN_FILE).unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def read_request(data_dir: Path) -> SetupRequest | None:

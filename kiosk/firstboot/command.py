@@ -27,7 +27,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], config_
     usb = steps.add_parser("usb", help="read borne-setup.toml from a USB key's partition (as root, while not done)")
     usb.add_argument("device", type=Path, help="the partition, e.g. /dev/sda1")
     steps.add_parser("status", help="say whether the setup is done, and its last result")
-    steps.add_parser("reset", help="open the setup again at the next start (as root)")
+    reset = steps.add_parser("reset", help="open the setup again at the next start (as root)")
+    reset.add_argument(
+        "--if-asked", action="store_true", help="only if the staff panel asked for it (kiosk-setup-reopen.service)"
+    )
 
 
 def run(data_dir: Path, args: argparse.Namespace) -> int:
@@ -58,6 +61,9 @@ def run(data_dir: Path, args: argparse.Namespace) -> int:
             _report(last)
         return 0 if done else 1
     if step == "reset":
+        if args.if_asked and not setup.take_reopen(data_dir):
+            print("kiosk setup reset: not asked; nothing changed.")
+            return 0
         return _reset(data_dir)
     return 2
 

@@ -70,6 +70,8 @@ class SetupPanel(QObject):
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._look)
         self._poll.start()
+        if setup.local_settings_path(data_dir).is_file():  # reopened: start from the name it had
+            board.view = SetupView(values={"centre": centre_name})
         self.window.top_bar.hide()  # the residents' verbs mean nothing here (back with the restart)
         self.window.show_lobby(PAGE)
         log.info("setup.shown")

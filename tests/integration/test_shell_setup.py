@@ -2,7 +2,8 @@
 problem shown and corrected, the printer checked), "Terminer" hands the answers to the
 privileged side — here ``kiosk setup apply``'s own code, which the path unit runs on the
 appliance — which joins the real federation server; the shell restarts, and the restarted shell
-shows the welcome screen with the new centre's name, never the setup again.
+shows the welcome screen with the new centre's name, never the setup again — until staff reopen
+it from their panel.
 
 Set ``BORNE_SETUP_SHOTS=<dir>`` to keep a PNG of the page at each step.
 """
@@ -15,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from kiosk.agent.sync_jobs import load_enrolment
+from kiosk.cli import main
 from kiosk.core import setup
 from kiosk.core.loading import load_for_process
 from kiosk.core.ports import ManualClock
+from kiosk.core.staff import StaffPin, write_pin
 from kiosk.devices.fakes import FakePrinter
 from kiosk.firstboot.apply import Applier
 from kiosk.shell.assembly import Kiosk, build_kiosk
@@ -25,6 +28,7 @@ from kiosk.shell.staffmode import EXIT_RESTART
 from kiosk.shell.web.scheme import page_name
 from sync.server import admin
 from tests.fedkit import Federation
+from tests.integration.test_shell_staff import PIN, open_panel
 from tests.shellkit import FakeSpeech, close_kiosk, run_js, write_test_config
 
 pytestmark = [pytest.mark.shell, pytest.mark.setup]
@@ -36,7 +40,11 @@ def appliance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KIOSK_LAST_GOOD_DIR", str(tmp_path / "last-good"))
     monkeypatch.setenv("KIOSK_SETUP_REQUIRED", "1")
-    return write_test_config(tmp_path / "config")
+    directory = write_test_config(tmp_path / "config")
+    with (directory / "kiosk.toml").open("a", encoding="utf-8") as kiosk_toml:
+        kiosk_toml.write("\n[staff]\nhold_s = 1\n")
+    write_pin(directory, StaffPin.make(PIN))
+    return directory
 
 
 def start(qtbot, tmp_path: Path, config_dir: Path, printer: FakePrinter) -> Kiosk:  # type: ignore[no-untyped-def]
@@ -143,8 +151,25 @@ def test_the_technician_sets_up_the_terminal_on_screen(  # type: ignore[no-untyp
         assert again.window.top_bar.centre.text() == "Maison des Habitants"
         again.controller.activity()  # a resident touches the screen: the home page, as always
         qtbot.waitUntil(lambda: again.controller.browser is not None, timeout=10_000)
+        again.controller.end_session()
+        qtbot.waitUntil(lambda: again.controller.browser is None, timeout=10_000)
+        # Staff reopen it from their panel; root's unit removes the lock; the shell restarts.
+        again.staff.exit_app = exits.append
+        open_panel(qtbot, again)
+        again.staff.panel.buttons["reopen_setup"].click()
+        qtbot.waitUntil(lambda: "redémarre" in again.staff.panel.outcome.text(), timeout=5_000)
+        assert main(["setup", "--config-dir", str(appliance), "reset", "--if-asked"]) == 0  # the path unit's
+        qtbot.waitUntil(lambda: exits == [EXIT_RESTART, EXIT_RESTART], timeout=10_000)
     finally:
         close_kiosk(qtbot, again)
+    reopened = start(qtbot, tmp_path, appliance, FakePrinter())
+    try:
+        assert reopened.setup is not None
+        wait_lobby(qtbot, reopened, "Mise en service de la borne")
+        page = reopened.window.lobby_view.page()
+        assert run_js(qtbot, page, "document.getElementById('centre').value") == "Maison des Habitants"
+    finally:
+        close_kiosk(qtbot, reopened)
 
 
 def test_a_usb_key_refused_is_shown_and_its_setup_applied_restarts(  # type: ignore[no-untyped-def]

@@ -194,3 +194,16 @@ def test_the_sample_config_still_checks(tmp_path: Path) -> None:
     target = tmp_path / "config"
     shutil.copytree(CONFIG, target)
     assert main(["config", "check", str(target)]) == 0
+
+
+def test_reset_if_asked_acts_only_on_the_staff_panels_request(data_dir: Path) -> None:
+    (data_dir / "setup").mkdir(parents=True)
+    (data_dir / "setup" / "done").write_text("screen\n")
+    command = ["setup", "--config-dir", str(CONFIG), "reset", "--if-asked"]
+    assert main(command) == 0
+    assert setup.is_done(data_dir)  # nobody asked: the lock stays
+    setup.ask_reopen(data_dir)
+    asked = data_dir / setup.INBOX_DIR / setup.REOPEN_FILE
+    assert asked.stat().st_mode & 0o777 == 0o600
+    assert main(command) == 0
+    assert not setup.is_done(data_dir) and not asked.exists()
