@@ -192,6 +192,8 @@ class SetupPanel(QObject):
 
     def _show(self, view: SetupView) -> None:
         if view.stage == "form":
+            for problem in view.problems:  # a secret refused is typed again, not kept
+                self._secrets.pop(setup.FIELDS.get(problem.key, ""), None)
             view = replace(view, remembered=frozenset(self._secrets))
         self.board.view = view
         self.window.show_lobby(PAGE)

@@ -124,6 +124,7 @@ def test_the_technician_sets_up_the_terminal_on_screen(  # type: ignore[no-untyp
         page = kiosk.window.lobby_view.page()
         assert run_js(qtbot, page, "document.getElementById('centre').value") == "Maison des Habitants"
         assert run_js(qtbot, page, "document.getElementById('code').placeholder").startswith("Déjà saisi")
+        assert run_js(qtbot, page, "document.getElementById('passphrase').placeholder") == ""  # refused: typed again
         assert code not in str(run_js(qtbot, page, "document.documentElement.outerHTML"))  # never in a page
         fill(qtbot, kiosk, passphrase="un bon mot de passe")
         shot(qtbot, kiosk, "filled")
