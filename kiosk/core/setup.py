@@ -20,6 +20,7 @@ import ipaddress
 import json
 import os
 import re
+import stat
 import tomllib
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -253,11 +254,16 @@ def _toml_string(value: str) -> str:
 
 
 def write_private(path: Path, text: str, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``text`` atomically, with ``mode`` from the first byte."""
+    """Replace ``path`` with ``text`` atomically, with ``mode`` from the first byte.
+
+    The temporary file is made anew (``O_EXCL``, no link followed): root's units write in
+    ``/var/lib/kiosk``, where the shell's user may write too, and a link left there in place of
+    the temporary file must not send root's write (a token) onto another file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    os.fchmod(fd, mode)
+    tmp.unlink(missing_ok=True)  # a stale one from a power cut, or a link
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    os.fchmod(fd, mode)  # whatever the umask
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
         out.flush()
@@ -306,13 +312,33 @@ def take_reopen(data_dir: Path) -> bool:
 def read_request(data_dir: Path) -> SetupRequest | None:
     """The request waiting in the inbox; ``None`` when none. Raises :class:`SetupInvalid`."""
     try:
-        text = request_path(data_dir).read_text(encoding="utf-8")
+        text = read_regular(request_path(data_dir), USB_FILE_MAX_BYTES)
     except FileNotFoundError:
         return None
+    except (OSError, ValueError):
+        raise SetupInvalid([SetupProblem(key="(borne)", message=NO_ANSWER_WORDS)]) from None
     try:
         return SetupRequest.model_validate_json(text)
     except ValidationError as error:
         raise SetupInvalid(_problems(error)) from None
+
+
+class TooLarge(ValueError):
+    pass
+
+
+def read_regular(path: Path, limit: int) -> str:
+    """A regular file's UTF-8 text, opened without following a link nor waiting on a FIFO.
+    Raises FileNotFoundError, OSError (a link: ELOOP), :class:`TooLarge`, UnicodeDecodeError or
+    ValueError (not a regular file)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as source:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        data = source.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{path.name} is larger than {limit} bytes")
+    return data.decode("utf-8")
 
 
 def write_result(data_dir: Path, result: SetupResult) -> None:

@@ -112,7 +112,7 @@ class Applier:
         if self.agent_user is not None:
             user = pwd.getpwnam(self.agent_user)
             for name in (TOKEN_FILE, SYNC_FILE):
-                os.chown(self.data_dir / name, user.pw_uid, user.pw_gid)
+                os.chown(self.data_dir / name, user.pw_uid, user.pw_gid, follow_symlinks=False)
         return enrolled.centre_name
 
 

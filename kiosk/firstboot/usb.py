@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
-import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -24,6 +22,7 @@ from kiosk.i18n import N_
 log = logging.getLogger(__name__)
 
 MOUNT_OPTIONS = "ro,nosuid,nodev,noexec,noatime"
+LINK_WORDS = N_("Le fichier borne-setup.toml est un lien : copiez le fichier lui-même sur la clé.")
 
 
 class NoSetupFile(Exception):
@@ -47,26 +46,25 @@ def read_setup_file(device: Path) -> str:
 
 
 def _read(path: Path) -> str:
+    def refused(message: str) -> SetupInvalid:
+        return SetupInvalid([SetupProblem(key="(fichier)", message=message)])
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        return setup.read_regular(path, setup.USB_FILE_MAX_BYTES)
     except FileNotFoundError:
         raise NoSetupFile(str(path)) from None
-    except OSError as error:
-        reason = N_("Le fichier borne-setup.toml est un lien : copiez le fichier lui-même sur la clé.")
-        if error.errno != errno.ELOOP:
-            reason = N_("Le fichier borne-setup.toml ne peut pas être lu sur cette clé.")
-        raise SetupInvalid([SetupProblem(key="(fichier)", message=reason)]) from None
-    with os.fdopen(fd, "rb") as source:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or a device would hang or flood
-            raise SetupInvalid([SetupProblem(key="(fichier)", message=N_("borne-setup.toml doit être un fichier."))])
-        data = source.read(setup.USB_FILE_MAX_BYTES + 1)
-    if len(data) > setup.USB_FILE_MAX_BYTES:
-        raise SetupInvalid([SetupProblem(key="(fichier)", message=N_("Le fichier borne-setup.toml est trop grand."))])
-    try:
-        return data.decode("utf-8")
+    except setup.TooLarge:
+        raise refused(N_("Le fichier borne-setup.toml est trop grand.")) from None
     except UnicodeDecodeError:
-        message = N_("Enregistrez borne-setup.toml en UTF-8 (texte brut).")
-        raise SetupInvalid([SetupProblem(key="(fichier)", message=message)]) from None
+        raise refused(N_("Enregistrez borne-setup.toml en UTF-8 (texte brut).")) from None
+    except ValueError:  # a FIFO or a device would hang or flood
+        raise refused(N_("borne-setup.toml doit être un fichier.")) from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise refused(
+                N_("Le fichier borne-setup.toml est un lien : copiez le fichier lui-même sur la clé.")
+            ) from None
+        raise refused(N_("Le fichier borne-setup.toml ne peut pas être lu sur cette clé.")) from None
 
 
 def import_from_usb(device: Path, applier: Applier) -> SetupResult | None:

@@ -151,3 +151,26 @@ def test_a_key_without_the_file_is_left_alone(tmp_path: Path) -> None:
     made = applier(tmp_path)
     assert import_from_usb(usb_key(tmp_path, {"photo.txt": "x"}), made) is None
     assert setup.read_result(made.data_dir) is None
+
+
+@pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
+def test_links_left_by_the_shell_do_not_steer_roots_writes(federation: Federation, tmp_path: Path) -> None:
+    """The shell's user may write in /var/lib/kiosk: a link planted where root writes the token's
+    temporary file, or in place of the request, reaches no other file."""
+    made = applier(tmp_path)
+    made.data_dir.mkdir(parents=True)
+    victim = made.data_dir / "kiosk.db"
+    victim.write_text("the statistics\n")
+    (made.data_dir / f".{TOKEN_FILE}.tmp").symlink_to(victim)
+    code = admin.create_terminal(federation.db, federation.centre(), "Borne").code
+    assert made.apply(answers(federation.url, code), "r1", "screen").ok
+    assert victim.read_text() == "the statistics\n"
+    assert not (made.data_dir / TOKEN_FILE).is_symlink()
+    # A request that is a link to a file of root's is not read.
+    secret = tmp_path / "root-only"
+    secret.write_text('{"request_id": "x"}')
+    setup.request_path(made.data_dir).parent.mkdir(parents=True, exist_ok=True)
+    setup.request_path(made.data_dir).symlink_to(secret)
+    result = applier(tmp_path).apply_pending()
+    assert result is not None and not result.ok
+    assert secret.exists() and not setup.request_path(made.data_dir).exists()
