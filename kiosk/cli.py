@@ -119,7 +119,11 @@ def cmd_config_check(path: Path | None) -> int:
 
     directory = _config_dir(path)
     kiosk_path, tiles_path = directory / "kiosk.toml", directory / "tiles.toml"
-    problems = check_config(kiosk_path, tiles_path) or _device_problems(kiosk_path, tiles_path)
+    problems = (
+        check_config(kiosk_path, tiles_path)
+        or _device_problems(kiosk_path, tiles_path)
+        or _local_problems(kiosk_path, tiles_path)
+    )
     if problems:
         print(format_problems(problems))
         return 1
@@ -145,6 +149,14 @@ def _device_problems(kiosk_path: Path, tiles_path: Path) -> list[Problem]:
         fix = "use the key's name as `evtest` prints it when the button is pressed, e.g. KEY_F13"
         return [Problem(kiosk_path, "devices.buttons.keys", str(error), fix)]
     return []
+
+
+def _local_problems(kiosk_path: Path, tiles_path: Path) -> list[Problem]:
+    """The first-boot setup's local.toml (under data_dir), merged over kiosk.toml at start."""
+    from kiosk.core.loading import load_config, with_env_overrides, with_local_settings
+
+    config = load_config(kiosk_path, tiles_path)
+    return with_local_settings(config, with_env_overrides(config.kiosk).paths.data_dir)[1]
 
 
 def _tile_ids(tiles_path: Path) -> set[str] | None:

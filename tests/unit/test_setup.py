@@ -207,3 +207,9 @@ def test_reset_if_asked_acts_only_on_the_staff_panels_request(data_dir: Path) ->
     assert asked.stat().st_mode & 0o777 == 0o600
     assert main(command) == 0
     assert not setup.is_done(data_dir) and not asked.exists()
+
+
+def test_config_check_reports_a_broken_local_file(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_local(data_dir, "[centre]\nname = 3\n")
+    assert main(["config", "check", str(CONFIG)]) == 1
+    assert f"{path}:2: centre.name" in capsys.readouterr().out
