@@ -151,6 +151,10 @@ class SetupPanel(QObject):
     # -- the oneshot's answers ---------------------------------------------------------------------
     def _look(self) -> None:
         result = setup.read_result(self.data_dir)
+        if setup.is_done(self.data_dir):  # this request's, or a USB key's applied by its own unit
+            self._waiting = None
+            self._done()
+            return
         if self._waiting is not None:
             self._waited += POLL_MS / 1000
             if result is not None and result.request_id == self._waiting:
@@ -161,9 +165,7 @@ class SetupPanel(QObject):
                 setup.request_path(self.data_dir).unlink(missing_ok=True)
                 self._back_to_form((SetupProblem(key="(borne)", message=NO_ANSWER_WORDS),))
             return
-        if setup.is_done(self.data_dir):  # a USB key's file, applied by its own unit
-            self._done()
-        elif result is not None and result.source == "usb" and not result.ok and result != self._usb_seen:
+        if result is not None and result.source == "usb" and not result.ok and result != self._usb_seen:
             self._usb_seen = result
             log.info("setup.usb_refused_shown", extra={"problems": len(result.problems)})
             self._show(replace(self.board.view, usb=result.problems))
