@@ -174,3 +174,18 @@ def test_links_left_by_the_shell_do_not_steer_roots_writes(federation: Federatio
     result = applier(tmp_path).apply_pending()
     assert result is not None and not result.ok
     assert secret.exists() and not setup.request_path(made.data_dir).exists()
+
+
+def test_the_usb_units_command_applies_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kiosk setup usb /dev/sdX1`, as kiosk-setup-usb@.service runs it (a key with only [centre]:
+    nothing written outside the data directory), then `kiosk setup status`."""
+    from kiosk.cli import main
+
+    monkeypatch.setenv("KIOSK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KIOSK_LAST_GOOD_DIR", str(tmp_path / "last-good"))
+    key = usb_key(tmp_path, {setup.USB_FILE: '[centre]\nname = "Espace Numérique"\n'})
+    config = ["setup", "--config-dir", str(REPO / "config")]
+    assert main([*config, "status"]) == 1
+    assert main([*config, "usb", str(key)]) == 0
+    assert main([*config, "status"]) == 0
+    assert 'name = "Espace Numérique"' in setup.local_settings_path(tmp_path / "data").read_text(encoding="utf-8")
