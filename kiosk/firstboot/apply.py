@@ -83,6 +83,10 @@ class Applier:
             return None
         try:
             result = self.apply(request.answers, request.request_id, "screen")
+        except OSError:  # a full or broken data partition: said on the page, not left to time out
+            log.exception("setup.apply_failed")
+            problem = SetupProblem(key="(borne)", message=setup.NO_ANSWER_WORDS)
+            result = SetupResult(request_id=request.request_id, source="screen", ok=False, problems=(problem,))
         finally:
             path.unlink(missing_ok=True)
         setup.write_result(self.data_dir, result)

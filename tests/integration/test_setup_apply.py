@@ -189,3 +189,13 @@ def test_the_usb_units_command_applies_a_key(tmp_path: Path, monkeypatch: pytest
     assert main([*config, "usb", str(key)]) == 0
     assert main([*config, "status"]) == 0
     assert 'name = "Espace Numérique"' in setup.local_settings_path(tmp_path / "data").read_text(encoding="utf-8")
+
+
+def test_a_step_that_cannot_write_is_said_not_left_to_time_out(tmp_path: Path) -> None:
+    made = applier(tmp_path)
+    setup.write_request(made.data_dir, SetupRequest(request_id="abc", answers=answers()))
+    (tmp_path / "iwd").write_text("a file where iwd's directory should be")
+    result = made.apply_pending()
+    assert result is not None and not result.ok and result.request_id == "abc"
+    assert [p.key for p in result.problems] == ["(borne)"]
+    assert not setup.request_path(made.data_dir).exists() and nothing_applied(made)
