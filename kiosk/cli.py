@@ -1,4 +1,5 @@
-"""``kiosk`` command line: shell, agent, config check, help check, stats report, enrolment, accounts, staff PIN."""
+"""``kiosk`` command line: shell, agent, config check, help check, stats report, enrolment, first-boot setup,
+accounts, staff PIN."""
 
 from __future__ import annotations
 
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--code", required=True, help="the code given by the federation (XXXX-XXXX-XXXX-XXXX)")
     enroll.add_argument("--config-dir", type=Path, default=None, help=f"default: {default_config_dir()}")
 
+    from kiosk.firstboot.command import add_parser as add_setup
+
+    add_setup(sub, f"default: {default_config_dir()}")
+
     stats = sub.add_parser("stats", help="usage statistics of this terminal")
     stats_sub = stats.add_subparsers(dest="stats_command", required=True)
     report = stats_sub.add_parser("report", help="figures of a fixed period, with small cells hidden")
@@ -114,7 +119,11 @@ def cmd_config_check(path: Path | None) -> int:
 
     directory = _config_dir(path)
     kiosk_path, tiles_path = directory / "kiosk.toml", directory / "tiles.toml"
-    problems = check_config(kiosk_path, tiles_path) or _device_problems(kiosk_path, tiles_path)
+    problems = (
+        check_config(kiosk_path, tiles_path)
+        or _device_problems(kiosk_path, tiles_path)
+        or _local_problems(kiosk_path, tiles_path)
+    )
     if problems:
         print(format_problems(problems))
         return 1
@@ -140,6 +149,14 @@ def _device_problems(kiosk_path: Path, tiles_path: Path) -> list[Problem]:
         fix = "use the key's name as `evtest` prints it when the button is pressed, e.g. KEY_F13"
         return [Problem(kiosk_path, "devices.buttons.keys", str(error), fix)]
     return []
+
+
+def _local_problems(kiosk_path: Path, tiles_path: Path) -> list[Problem]:
+    """The first-boot setup's local.toml (under data_dir), merged over kiosk.toml at start."""
+    from kiosk.core.loading import load_config, with_env_overrides, with_local_settings
+
+    config = load_config(kiosk_path, tiles_path)
+    return with_local_settings(config, with_env_overrides(config.kiosk).paths.data_dir)[1]
 
 
 def _tile_ids(tiles_path: Path) -> set[str] | None:
@@ -322,8 +339,9 @@ def cmd_staff_pin(config_dir: Path, from_stdin: bool, group: str | None) -> int:
 
 
 def cmd_enroll(config_dir: Path, server: str, code: str) -> int:
-    from kiosk.agent.sync_jobs import Enrolled, save_enrolment, server_url
+    from kiosk.agent.sync_jobs import Enrolled, save_enrolment
     from kiosk.agent.version import software_version
+    from kiosk.core.setup import server_url
     from sync.client import SyncClient, SyncError
 
     settings = _settings(config_dir)
@@ -351,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_enroll(_config_dir(args.config_dir), args.server, args.code)
     if args.command == "config":
         return cmd_config_check(args.path)
+    if args.command == "setup":
+        configure_logging(args.log_level)
+        settings = _settings(_config_dir(args.config_dir))
+        from kiosk.firstboot.command import run as run_setup
+
+        return 2 if settings is None else run_setup(settings.paths.data_dir, args)
     if args.command == "console-user":
         return cmd_console_user(_config_dir(args.config_dir), args.name, args.role, args.password_stdin)
     if args.command == "staff-pin":

@@ -88,6 +88,10 @@ class SyncError(Exception):
     """A request that could not be made or was refused; the message is for the technician."""
 
 
+class EnrolmentRefused(SyncError):
+    """The server answered, and refused the enrolment code (unknown, used, expired)."""
+
+
 class SyncClient:
     def __init__(
         self,
@@ -235,7 +239,7 @@ class SyncClient:
         except requests.RequestException as error:
             raise SyncError(f"cannot reach {self.server}: {error}") from error
         if answer.status_code != 200:
-            raise SyncError(f"the server refused the code ({answer.status_code}: {_detail(answer)})")
+            raise EnrolmentRefused(f"the server refused the code ({answer.status_code}: {_detail(answer)})")
         return EnrolmentAnswer.model_validate_json(answer.content)
 
 

@@ -64,6 +64,37 @@ def arabic_tour(kiosk, shot, wait_for, settle) -> None:  # type: ignore[no-untyp
     shot("attract-after-ar")
 
 
+def setup_page(config, directory: Path, size: tuple[int, int], save, wait_for) -> None:  # type: ignore[no-untyped-def]
+    """The first-boot setup page, as the appliance shows it at its first start (no session, no
+    top bar): empty, then with the centre's name typed and a problem said."""
+    from kiosk.core.settings import SetupSettings
+    from kiosk.devices.fakes import FakePrinter
+    from kiosk.shell.assembly import build_kiosk
+    from kiosk.shell.web.scheme import page_name
+
+    paths = config.kiosk.paths.model_copy(update={"data_dir": directory})
+    settings = config.kiosk.model_copy(update={"setup": SetupSettings(required=True), "paths": paths})
+    technician = build_kiosk(
+        type(config)(settings, config.tiles, config.kiosk_path, config.tiles_path),
+        directory / "sessions",
+        printer=FakePrinter(),
+        store=None,
+        template_cache=None,
+    )
+    technician.window.resize(*size)
+    technician.window.show()
+    wait_for(lambda: page_name(technician.window.lobby_view.page().url()) == "setup")
+    save(technician, "setup")
+    page = technician.window.lobby_view.page()
+    page.runJavaScript("document.getElementById('centre').value = 'Centre social des Tilleuls';")
+    page.runJavaScript("document.getElementById('ssid').value = 'Accueil-Public';")
+    page.runJavaScript("document.getElementById('passphrase').value = 'court';")
+    page.runJavaScript("document.querySelector('button[value=finish]').click();")
+    wait_for(lambda: technician.setup is not None and bool(technician.setup.board.view.problems))
+    save(technician, "setup-problem")
+    technician.close()
+
+
 def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     web = LoopbackWeb().start()
@@ -184,6 +215,11 @@ def main(out: Path) -> int:
                 shot("goodbye")
                 arabic_tour(kiosk, shot, wait_for, settle)
                 kiosk.close()
+
+                def save(w: Kiosk, name: str, size: int = width) -> None:
+                    shot(name, w, size)
+
+                setup_page(config, Path(tmp) / f"d{width}", (width, height), save, wait_for)
     finally:
         web.stop()
     return 0

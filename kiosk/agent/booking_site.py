@@ -26,6 +26,7 @@ from urllib.parse import quote_plus, urlencode
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kiosk.agent.site_workers import site_workers
 from kiosk.core.mediation.reservation import ReservationDesk, ReservationView, Step
 from kiosk.core.ports import Clock, SystemClock
 from kiosk.core.settings import Config
@@ -161,6 +162,7 @@ def add_booking_routes(
         guides=LibraryGuides(services.help),
     )
     limiter = RateLimiter(limits or RateLimits())
+    workers = site_workers(app)
     secret = secrets.token_bytes(32)
 
     def address(request: Request) -> str:
@@ -222,18 +224,22 @@ def add_booking_routes(
         return view if desk.enabled else ReservationView(Step.UNAVAILABLE)
 
     @app.get(PREFIX)
+    @workers
     def start(request: Request, lang: Lang = "") -> Response:
         return budget(request, lang) or page(request, lang, unavailable_or(ReservationView(Step.CATEGORY)))
 
     @app.get(PREFIX + "/creneaux")
+    @workers
     def slots(request: Request, demarche: Short = "", lang: Lang = "") -> Response:
         return budget(request, lang) or page(request, lang, desk.choose(demarche))
 
     @app.get(PREFIX + "/coordonnees")
+    @workers
     def contact(request: Request, demarche: Short = "", creneau: Short = "", lang: Lang = "") -> Response:
         return budget(request, lang) or page(request, lang, desk.pick(demarche, creneau))
 
     @app.post(PREFIX + "/coordonnees")
+    @workers
     def book(
         request: Request,
         category: Annotated[str, Form(max_length=100)] = "",
@@ -262,6 +268,7 @@ def add_booking_routes(
         return page(request, lang, view, status=status)
 
     @app.get(PREFIX + "/confirmation/{ref}")
+    @workers
     def confirmation(request: Request, ref: str, lang: Lang = "") -> Response:
         over = budget(request, lang)
         if over is not None:
@@ -272,6 +279,7 @@ def add_booking_routes(
         return page(request, lang, ReservationView(Step.CONFIRMED, found.appointment.category, confirmation=found))
 
     @app.get(PREFIX + "/confirmation/{ref}/rendez-vous.ics")
+    @workers
     def calendar(request: Request, ref: str) -> Response:
         if limiter.spend(address(request), "request") is not None:
             return Response(TOO_MANY, status_code=429, media_type="text/plain; charset=utf-8")

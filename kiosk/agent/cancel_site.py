@@ -24,6 +24,7 @@ from babel.dates import format_date, format_time
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
+from kiosk.agent.site_workers import site_workers
 from kiosk.core.mediation.booking import Appointment, AppointmentBook, AppointmentState, AppointmentStateError
 from kiosk.core.mediation.reminders import CANCEL_PATH
 from kiosk.core.mediation.wording import date_text, hour_text
@@ -93,6 +94,7 @@ def add_cancel_routes(
     desk = CancelDesk(config, clock or SystemClock())
     centre = config.kiosk.centre.name
     secure = config.kiosk.notifications.public_url.startswith("https://")
+    workers = site_workers(app)
 
     def page(lang: str, state: str, *, status: int = 200, **context: Any) -> HTMLResponse:
         code = renderer.offered_or_default(lang)
@@ -110,6 +112,7 @@ def add_cancel_routes(
         return "confirm"
 
     @app.get(CANCEL_PATH + "{ref}")
+    @workers
     def show(ref: str, lang: Lang = "") -> HTMLResponse:
         appointment = look(ref)
         if appointment is None:
@@ -125,6 +128,7 @@ def add_cancel_routes(
         return response
 
     @app.post(CANCEL_PATH + "{ref}")
+    @workers
     def cancel(
         request: Request, ref: str, csrf: Annotated[str, Form(max_length=200)] = "", lang: Lang = ""
     ) -> HTMLResponse:

@@ -74,6 +74,8 @@ def run_agent(
         return 2
     if result.from_last_good:
         log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
+    elif result.problems:  # the first-boot setup's local.toml, left out
+        log.error("config.local_settings_ignored", extra={"problems": format_problems(result.problems)})
     settings = result.config.kiosk
     db_path = settings.paths.data_dir / DB_NAME
     try:

@@ -6,19 +6,18 @@ The enrolment (server, device id, token) is kept in ``data_dir``: ``sync.json`` 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import os
 import shutil
 import time
-import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.core.catalogue import save_catalogue, saved_etag
 from kiosk.core.device_health import heartbeat_states, read_health
+from kiosk.core.setup import server_url as server_url  # kiosk enroll's rule, with the setup's
+from kiosk.core.setup import write_private
 from kiosk.core.stats.aggregate import DayAggregate
 from kiosk.core.stats.outgoing import day_figures
 from kiosk.core.stats.suppression import terminal_secret
@@ -40,51 +39,13 @@ class Enrolled:
     centre_name: str
 
 
-def server_url(text: str) -> str:
-    """The federation server's address as ``kiosk enroll`` takes it: https, or plain http to this
-    machine only (a test server). The address is parsed, never matched as a string prefix:
-    ``http://127.0.0.1.attacker.example`` names a host, not the loopback address.
-    Raises ValueError with the reason."""
-    parts = urllib.parse.urlsplit(text.strip())
-    try:
-        host, _port = parts.hostname, parts.port
-    except ValueError:
-        raise ValueError("the server address has an invalid port") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise ValueError("the server address must look like https://stats.federation.example")
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise ValueError("the server address must have no user name, password, query or fragment")
-    if parts.scheme == "http" and not _loopback(host):
-        raise ValueError("the server address must start with https:// (plain http only for 127.0.0.1, ::1, localhost)")
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``, readable by this user only (0600) from the first byte."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # also when a stale temporary file had another mode
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(tmp, path)
-
-
 def save_enrolment(data_dir: Path, enrolled: Enrolled) -> None:
     """``sync-token`` and ``sync.json``, both 0600: only the agent reads them (the shell never
     talks to the server), and the server's address and centre are nobody else's business."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    _write_private(data_dir / TOKEN_FILE, enrolled.token + "\n")
+    write_private(data_dir / TOKEN_FILE, enrolled.token + "\n")
     info = {"server": enrolled.server, "device_id": enrolled.device_id, "centre_name": enrolled.centre_name}
-    _write_private(data_dir / SYNC_FILE, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    write_private(data_dir / SYNC_FILE, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
 
 
 def load_enrolment(data_dir: Path) -> Enrolled | None:

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kiosk.agent.booking_site import add_booking_routes, warm_booking
 from kiosk.agent.cancel_site import add_cancel_routes
+from kiosk.agent.site_workers import site_workers
 from kiosk.core.settings import Config
 from kiosk.pages import PAGES, HelpLibrary, PageNotFound, PageRenderer, PageRequest, PageServices, WebsiteLinks
 
@@ -66,6 +67,7 @@ def create_help_site(config: Config, help_dir: Path | None = None, **booking: An
             gc.unfreeze()  # a process that goes on (a test's) collects it again
 
     app = FastAPI(title="Borne — aide", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    workers = site_workers(app)  # the handlers on a few threads (see site_workers)
 
     def page(name: str, params: dict[str, str], lang: str, status: int = 200, **extra: Any) -> HTMLResponse:
         code = renderer.offered_or_default(lang)  # per request: nothing is shared between visitors
@@ -76,20 +78,24 @@ def create_help_site(config: Config, help_dir: Path | None = None, **booking: An
         return HTMLResponse(rendered.body, status_code=status, headers=SECURITY_HEADERS)
 
     @app.get("/", include_in_schema=False)
+    @workers
     def root() -> RedirectResponse:
         return RedirectResponse(PREFIX, status_code=307)
 
     @app.get(PREFIX)
+    @workers
     def home(q: Annotated[str, Query(max_length=200)] = "", lang: Lang = "") -> HTMLResponse:
         return page("help", {"q": q} if q else {}, lang)
 
     @app.get(PREFIX + "/guides/{slug}")
+    @workers
     def article(slug: str, lang: Lang = "") -> HTMLResponse:
         centre = library.centre
         tile = centre.articles[slug].tile if centre and slug in centre.articles else None
         return page("article", {"slug": slug}, lang, tile_url=tile_urls.get(tile or "", ""))
 
     @app.get(PREFIX + "/glossaire")
+    @workers
     def glossary(lang: Lang = "") -> HTMLResponse:
         return page("glossary", {}, lang)
 
@@ -97,6 +103,7 @@ def create_help_site(config: Config, help_dir: Path | None = None, **booking: An
     add_cancel_routes(app, config, renderer, SECURITY_HEADERS)  # /rendez-vous/annuler/<ref>
 
     @app.get(PREFIX + "/static/{path:path}")
+    @workers
     def static(path: str) -> Response:
         try:
             rendered = renderer.static(path)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kiosk.core import places
+from kiosk.core import places, setup
 from kiosk.core.catalogue import with_national_catalogue
 from kiosk.core.policy import Verdict
 from kiosk.core.settings import Config, KioskSettings
@@ -298,11 +298,46 @@ def format_problems(problems: Sequence[Problem]) -> str:
 
 
 def with_env_overrides(settings: KioskSettings) -> KioskSettings:
-    """Apply KIOSK_DATA_DIR, KIOSK_SESSION_ROOT, KIOSK_LAST_GOOD_DIR when set."""
-    updates = {key: Path(os.environ[env]) for env, key in places.ENV_OVERRIDES.items() if os.environ.get(env)}
-    if not updates:
-        return settings
-    return settings.model_copy(update={"paths": settings.paths.model_copy(update=updates)})
+    """Apply KIOSK_DATA_DIR, KIOSK_SESSION_ROOT, KIOSK_LAST_GOOD_DIR and KIOSK_SETUP_REQUIRED when set."""
+    updates: dict[str, Any] = {}
+    paths = {key: Path(os.environ[env]) for env, key in places.ENV_OVERRIDES.items() if os.environ.get(env)}
+    if paths:
+        updates["paths"] = settings.paths.model_copy(update=paths)
+    required = os.environ.get("KIOSK_SETUP_REQUIRED", "")
+    if required in ("0", "1"):
+        updates["setup"] = settings.setup.model_copy(update={"required": required == "1"})
+    return settings.model_copy(update=updates) if updates else settings
+
+
+def _merged(base: dict[str, Any], local: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in local.items():
+        below = merged.get(key)
+        merged[key] = _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return merged
+
+
+def with_local_settings(config: Config, data_dir: Path) -> tuple[Config, list[Problem]]:
+    """``kiosk.toml`` with the first-boot setup's ``local.toml`` merged over it (the root file
+    system is read-only: the technician's answers live on the data partition). A broken
+    ``local.toml`` is reported and left out: the kiosk goes on with ``kiosk.toml`` alone."""
+    path = setup.local_settings_path(data_dir)
+    if not path.is_file():
+        return config, []
+    local, problems = _read_toml(path)
+    if local is None:
+        return config, problems
+    if "paths" in local:
+        fix = "remove [paths]: the local settings live under data_dir and cannot move it"
+        return config, [Problem(path, "paths", "[paths] cannot be set here", fix, _find_line(path, ["paths"]))]
+    base, problems = _read_toml(config.kiosk_path)
+    if base is None:
+        return config, problems
+    try:
+        settings = KioskSettings.model_validate(_merged(base, local))
+    except ValidationError as error:
+        return config, _validation_problems(path, local, error)
+    return Config(settings, config.tiles, config.kiosk_path, config.tiles_path), []
 
 
 def load_for_process(config_dir: Path) -> LoadResult:
@@ -312,7 +347,9 @@ def load_for_process(config_dir: Path) -> LoadResult:
     Raises :class:`ConfigError` when the config is invalid and no good copy exists.
     """
     result = load_with_last_good(config_dir / "kiosk.toml", config_dir / "tiles.toml", places.last_good_dir())
-    config = result.config
+    data_dir = with_env_overrides(result.config.kiosk).paths.data_dir
+    config, local_problems = with_local_settings(result.config, data_dir)
     settings = with_env_overrides(config.kiosk)
     fixed = Config(kiosk=settings, tiles=config.tiles, kiosk_path=config.kiosk_path, tiles_path=config.tiles_path)
-    return LoadResult(with_national_catalogue(fixed, settings.paths.data_dir), result.problems, result.from_last_good)
+    problems = result.problems + local_problems
+    return LoadResult(with_national_catalogue(fixed, settings.paths.data_dir), problems, result.from_last_good)

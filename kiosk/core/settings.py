@@ -257,6 +257,15 @@ class PrintingSettings(_Strict):
     held_keep_hours: int = Field(default=12, ge=1, le=168)  # a held job not released by then is purged
 
 
+class SetupSettings(_Strict):
+    """[setup]: the first-boot setup (README, "Première mise en service"). While ``required`` and
+    not yet done, the screen shows the technician's setup page instead of the welcome screen and a
+    USB key's ``borne-setup.toml`` is read. The appliance turns it on (``KIOSK_SETUP_REQUIRED=1``
+    in kiosk-shell.service); ``make run`` and tests leave it off."""
+
+    required: bool = False
+
+
 class KioskSettings(_Strict):
     centre: CentreSettings = Field(default_factory=CentreSettings)
     session: SessionSettings = Field(default_factory=SessionSettings)
@@ -272,6 +281,7 @@ class KioskSettings(_Strict):
     staff: StaffSettings = Field(default_factory=StaffSettings)
     printing: PrintingSettings = Field(default_factory=PrintingSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    setup: SetupSettings = Field(default_factory=SetupSettings)
 
 
 @dataclass(frozen=True)

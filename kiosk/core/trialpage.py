@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kiosk.core.devices import DeviceFault, Printer
 from kiosk.core.mediation.wording import date_text, hour_text
+from kiosk.i18n import N_
 
 
 def trial_page_lines(centre_name: str, now: datetime, zone: ZoneInfo) -> list[str]:
@@ -20,6 +25,32 @@ def trial_page_lines(centre_name: str, now: datetime, zone: ZoneInfo) -> list[st
         "Si vous lisez cette page, l'imprimante de la borne fonctionne.",
         "Accents : à â ç é è ê ë î ï ô ù û ü ÿ œ æ À Ç É È Ê Ô Œ € « »",
     ]
+
+
+log = logging.getLogger(__name__)
+
+TRIAL_SENT = N_("Page d'essai envoyée à l'imprimante.")
+
+
+def print_trial_page(printer: Printer | None, centre_name: str, now: datetime, zone: ZoneInfo) -> str:
+    """The test page sent to ``printer`` (blocking: call it off the GUI thread); the outcome's
+    words for staff or the technician, as a message id."""
+    if printer is None:
+        return N_("Pas d'imprimante sur cette borne.")
+    pdf = text_pdf(trial_page_lines(centre_name, now, zone))
+    with tempfile.TemporaryDirectory(prefix="borne-trial-") as directory:
+        path = Path(directory) / "page-essai.pdf"
+        path.write_bytes(pdf)
+        try:
+            printer.submit(path, title="Borne - page d'essai")
+        except DeviceFault as error:
+            return not_printed(error)
+    return TRIAL_SENT
+
+
+def not_printed(error: DeviceFault) -> str:
+    log.warning("staff.print_failed", extra={"reason": error.reason.value, "error": str(error)})
+    return N_("Rien n'est sorti : vérifiez l'appareil (papier, câble, capot).")
 
 
 def text_pdf(lines: Sequence[str], size: int = 14) -> bytes:

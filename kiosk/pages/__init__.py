@@ -72,6 +72,7 @@ def __getattr__(name: str) -> Any:
         importlib.import_module("kiosk.pages.handlers")
         importlib.import_module("kiosk.pages.mediator")
         importlib.import_module("kiosk.pages.booking")
+        importlib.import_module("kiosk.pages.setup")
     value = getattr(importlib.import_module(f"kiosk.pages.{home}"), name)
     globals()[name] = value
     return value

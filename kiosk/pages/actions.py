@@ -32,6 +32,7 @@ class Action(StrEnum):
     CONTRAST = "contrast"  # high contrast on or off
     LANGUAGE = "language"  # ?code=<language>
     SCAN = "scan"  # "Scanner un document" (the top bar): scan into the session's directory
+    SETUP = "setup"  # the first-boot setup page's form (?centre, ssid, passphrase, server, code, step)
 
 
 def action_url(action: Action | str, **params: str) -> str:

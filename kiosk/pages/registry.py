@@ -22,6 +22,7 @@ from kiosk.pages.library import HelpLibrary
 if TYPE_CHECKING:
     from kiosk.core.mediation.desk import MediationDesk
     from kiosk.core.mediation.reservation import ReservationDesk
+    from kiosk.core.setup import SetupBoard
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class PageServices:
     warning_s: float = 60.0
     mediation: MediationDesk | None = None
     booking: ReservationDesk | None = None  # the resident's appointment booking (its view)
+    setup: SetupBoard | None = None  # the first-boot setup page's view, while the setup is shown
 
 
 Handler = Callable[[PageRequest, PageServices], Mapping[str, Any]]

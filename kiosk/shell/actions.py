@@ -24,7 +24,7 @@ Handler = Callable[[Mapping[str, str]], None]
 SKIP_QUESTIONS = frozenset({Action.HOME, Action.BACK, Action.HELP, Action.MEDIATOR, Action.END, Action.SCAN})
 # Verbs that are not a touch of the session: the answers, and the goodbye's tap, whose touch
 # already brought the welcome screen (a second touch would open a session nobody asked for).
-NOT_A_TOUCH = frozenset({Action.ANSWERS, Action.QUESTION, Action.ATTRACT})
+NOT_A_TOUCH = frozenset({Action.ANSWERS, Action.QUESTION, Action.ATTRACT, Action.SETUP})
 
 
 class ActionTable:
@@ -58,6 +58,8 @@ class ActionTable:
             Action.CONTRAST: lambda p: c.set_high_contrast(not c.high_contrast),
             Action.LANGUAGE: self._choose_language,
             Action.SCAN: lambda p: s.scan() if s else None,
+            # The setup page's form is answered by kiosk.shell.setuppanel, only while it is shown.
+            Action.SETUP: lambda p: log.warning("action.setup_not_shown"),
         }
 
     def dispatch(self, verb: str, params: Mapping[str, str] | None = None) -> None:

@@ -85,6 +85,8 @@ def run_shell(options: ShellOptions) -> int:
 
         if result.from_last_good:
             log.error("config.invalid_using_last_good", extra={"problems": format_problems(result.problems)})
+        elif result.problems:  # the first-boot setup's local.toml, left out
+            log.error("config.local_settings_ignored", extra={"problems": format_problems(result.problems)})
         started.append(kiosk)
         from kiosk.shell.assembly import report_touchscreen
 

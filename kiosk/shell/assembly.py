@@ -15,6 +15,7 @@ from kiosk.core.mediation.reservation import ReservationDesk
 from kiosk.core.ports import ButtonSource, Clock, Printer, SystemClock
 from kiosk.core.printing import PrintQuota, QuotaPrinter
 from kiosk.core.settings import Config
+from kiosk.core.setup import SetupBoard, is_done
 from kiosk.core.staff import RememberingTicketPrinter
 from kiosk.core.stats.events import DeviceError
 from kiosk.core.stats.recorder import StatsRecorder
@@ -34,6 +35,7 @@ from kiosk.shell.readaloud import ReadAloud, SpeechEngine, default_engine
 from kiosk.shell.resident_pages import ResidentPages
 from kiosk.shell.scanner import ScanDesk
 from kiosk.shell.scanpanel import ScanPanel
+from kiosk.shell.setuppanel import SetupPanel
 from kiosk.shell.staffmode import StaffMode
 from kiosk.shell.watchdog import RendererWatchdog
 from kiosk.shell.web.profile import remove_session_dir
@@ -67,6 +69,7 @@ class Kiosk:
     buttons: ButtonSource | None = None  # [devices.buttons], read in a thread of their own
     booking: BookingPanel | None = None
     devices: DeviceWatch | None = None  # the devices' health, probed for the console and the heartbeat
+    setup: SetupPanel | None = None  # the first-boot setup, shown instead of the welcome screen
 
     def close(self) -> None:
         """Tear down (tests, tools): nothing ticks any more, then the window closes."""
@@ -75,6 +78,8 @@ class Kiosk:
         if self.devices is not None:
             self.devices.stop()
         self.watchdog.stop()
+        if self.setup is not None:
+            self.setup.stop()
         self.staff.stop()
         self.mediation.stop()
         self.controller.stop()
@@ -152,7 +157,10 @@ def build_kiosk(
     # The resident's appointment booking: its own connection too, off the GUI thread only.
     db_path = store.path if store is not None else None
     booking = ReservationDesk(db_path, settings, clock, "kiosk", guides=LibraryGuides(library), ticket_printer=tickets)
-    services = PageServices(config.tiles, library, settings.session.warning_s, desk, booking)
+    # The first-boot setup ([setup] required, not done yet): its page instead of the welcome.
+    in_setup = settings.setup.required and not is_done(settings.paths.data_dir)
+    board = SetupBoard() if in_setup else None
+    services = PageServices(config.tiles, library, settings.session.warning_s, desk, booking, board)
     pages = ResidentPages(renderer, services)
     if shown is None:
         scheme_handler = KioskSchemeHandler(pages)
@@ -200,8 +208,22 @@ def build_kiosk(
         hang_timeout_s=settings.shell.hang_timeout_s,
         memory_cap_mb=settings.shell.renderer_memory_cap_mb,
     )
-    window.actionRequested.connect(actions.dispatch)
-    window.activity.connect(controller.activity)
+    setup = None
+    if board is not None:  # no resident's session: the page's verbs go to the setup alone
+        zone = ZoneInfo(settings.centre.timezone)
+        setup = SetupPanel(
+            window,
+            board,
+            settings.paths.data_dir,
+            printer=printer,
+            centre_name=settings.centre.name,
+            clock=clock,
+            zone=zone,
+        )
+        window.actionRequested.connect(setup.dispatch)
+    else:
+        window.actionRequested.connect(actions.dispatch)
+        window.activity.connect(controller.activity)
     window.lobbyPageChanged.connect(read_aloud.stop)
     window.printed.connect(controller.record_printed)
     window.printHeld.connect(controller.record_print_held)
@@ -210,7 +232,7 @@ def build_kiosk(
     buttons = buttons if buttons is not None else build_buttons(settings.devices)
     if buttons is not None:  # a press comes in as the top bar's own: same queued path, same verbs
         buttons.start(window.top_bar.triggered.emit)
-    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons, actions.booking, watch)
+    return Kiosk(window, controller, actions, watchdog, mediation, staff, buttons, actions.booking, watch, setup)
 
 
 def report_touchscreen(kiosk: Kiosk, probe: Callable[[], DeviceStatus] = check_touchscreen) -> None:

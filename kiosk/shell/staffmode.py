@@ -10,9 +10,7 @@ check (argon2) and every device call run off the GUI thread (:class:`Operation`)
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -24,7 +22,9 @@ from kiosk.core.devices import DeviceFault, DeviceStatus, Printer
 from kiosk.core.ports import Clock
 from kiosk.core.session import EndReason, State, Transition
 from kiosk.core.settings import Config
+from kiosk.core.setup import ask_reopen, is_done
 from kiosk.core.staff import PinGate, RememberingTicketPrinter, StaffPin, read_pin, status_words
+from kiosk.core.trialpage import not_printed, print_trial_page
 from kiosk.i18n import N_, translator
 from kiosk.shell.controller import SessionController
 from kiosk.shell.operations import Operation
@@ -40,12 +40,14 @@ unit start the shell again on it (see HACKING, "Staff mode")."""
 
 MOVE_TOLERANCE_PX = 24  # a finger slides a little while it is held
 RESTART_DELAY_MS = 300  # the session's wipe on its way before the loop ends
+REOPEN_WAIT_S = 30  # kiosk-setup-reopen.service removes the setup's lock within this
 
 PIN_HINT = N_("Tapez le code du personnel.")
 PIN_WRONG = N_("Code incorrect. Réessayez.")
 PIN_LOCKED = N_("Trop d'essais. Réessayez dans %(seconds)s secondes.")
 NOT_CHECKED = N_("vérification impossible")
 NONE_HERE = N_("aucune sur cette borne")
+REOPEN_FAILED = N_("La mise en service ne s'est pas rouverte. Redémarrez la borne.")
 
 
 class HoldGesture(QObject):
@@ -122,6 +124,11 @@ class StaffMode(QObject):
         self.clock = clock
         self.gate = PinGate(clock)
         self.exit_app = exit_app
+        self.data_dir = settings.paths.data_dir
+        self._reopen = QTimer(self)
+        self._reopen.setInterval(500)
+        self._reopen.timeout.connect(self._reopen_looked)
+        self._reopen_waited = 0.0
         self._pin: StaffPin | None = None
         self._checking = False
         self._no_pin_logged = False
@@ -132,6 +139,7 @@ class StaffMode(QObject):
         for overlay in (self.pad, self.panel):
             overlay.set_translator(words)
             overlay.setLayoutDirection(direction)  # kept when a resident turns the window to Arabic
+        self.panel.buttons["reopen_setup"].setVisible(settings.setup.required)
         self.pad.submitted.connect(self._submitted)
         for key in self.pad.keys.values():
             key.clicked.connect(self._touched)
@@ -172,6 +180,7 @@ class StaffMode(QObject):
         self.panel.dismiss()
 
     def stop(self) -> None:
+        self._reopen.stop()
         self.close("shell_closing")
 
     @property
@@ -260,6 +269,8 @@ class StaffMode(QObject):
             self._end_session()
         elif name == "restart":
             self._restart()
+        elif name == "reopen_setup":
+            self._reopen_setup()
 
     def _told(self, outcome: str) -> None:
         """A print's outcome, and the devices' state again (a failure's cause shows there)."""
@@ -273,6 +284,33 @@ class StaffMode(QObject):
         log.info("staff.session_ended")
         self.controller.end_session(EndReason.STAFF)  # the wipe of "Terminer ma session"; the panel closes
 
+    def _reopen_setup(self) -> None:
+        """The setup page again (a terminal moved, a new Wi-Fi): the lock is root's, so ask its
+        unit, then restart once it is gone."""
+        if not is_done(self.data_dir) or self._reopen.isActive():
+            return
+        try:
+            ask_reopen(self.data_dir)
+        except OSError as error:
+            log.error("staff.setup_reopen_failed", extra={"error": str(error)})
+            self.panel.tell(REOPEN_FAILED)
+            return
+        log.warning("staff.setup_reopen_asked")
+        self.panel.tell(N_("La mise en service va s'ouvrir : la borne redémarre."))
+        self._reopen_waited = 0.0
+        self._reopen.start()
+
+    def _reopen_looked(self) -> None:
+        if not is_done(self.data_dir):
+            self._reopen.stop()
+            self._restart()
+            return
+        self._reopen_waited += self._reopen.interval() / 1000
+        if self._reopen_waited >= REOPEN_WAIT_S:
+            self._reopen.stop()
+            log.error("staff.setup_not_reopened")
+            self.panel.tell(REOPEN_FAILED)
+
     def _restart(self) -> None:
         log.warning("staff.restart", extra={"exit_status": EXIT_RESTART})
         self.close("restart")
@@ -283,19 +321,7 @@ class StaffMode(QObject):
 
     # -- device calls, on a worker thread: plain values in, a message id out ---------------------
     def _print_trial_page(self) -> str:
-        from kiosk.core.trialpage import text_pdf, trial_page_lines
-
-        if self.printer is None:
-            return N_("Pas d'imprimante sur cette borne.")
-        pdf = text_pdf(trial_page_lines(self.centre_name, self.clock.now(), self.zone))
-        with tempfile.TemporaryDirectory(prefix="borne-trial-") as directory:
-            path = Path(directory) / "page-essai.pdf"
-            path.write_bytes(pdf)
-            try:
-                self.printer.submit(path, title="Borne - page d'essai")
-            except DeviceFault as error:
-                return self._not_printed(error)
-        return N_("Page d'essai envoyée à l'imprimante.")
+        return print_trial_page(self.printer, self.centre_name, self.clock.now(), self.zone)
 
     def _print_trial_ticket(self) -> str:
         from kiosk.core.mediation.tickets import trial_ticket
@@ -306,7 +332,7 @@ class StaffMode(QObject):
             # To the printer itself: the resident's last ticket stays the one to reprint.
             self.tickets.printer.print_ticket(trial_ticket(self.centre_name, self.clock.now(), self.zone))
         except DeviceFault as error:
-            return self._not_printed(error)
+            return not_printed(error)
         return N_("Ticket d'essai imprimé.")
 
     def _reprint(self) -> str:
@@ -316,13 +342,8 @@ class StaffMode(QObject):
             if not self.tickets.reprint():
                 return N_("Aucun ticket imprimé depuis le démarrage de la borne.")
         except DeviceFault as error:
-            return self._not_printed(error)
+            return not_printed(error)
         return N_("Dernier ticket réimprimé.")
-
-    @staticmethod
-    def _not_printed(error: DeviceFault) -> str:
-        log.warning("staff.print_failed", extra={"reason": error.reason.value, "error": str(error)})
-        return N_("Rien n'est sorti : vérifiez l'appareil (papier, câble, capot).")
 
     # -- internals ------------------------------------------------------------------------------
     def _run(

@@ -24,6 +24,7 @@ PANEL_BUTTONS: tuple[tuple[str, str], ...] = (
     ("end_session", N_("Terminer la session en cours")),
     ("restart", N_("Redémarrer l'écran de la borne")),
     ("close", N_("Fermer")),
+    ("reopen_setup", N_("Rouvrir la mise en service")),  # shown only where the setup exists ([setup] required)
 )
 """(what the panel reports, the button's words), in the order shown."""
 

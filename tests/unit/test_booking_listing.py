@@ -60,8 +60,9 @@ class CountedListings:
 
 
 def test_the_slots_are_listed_again_only_when_something_that_moves_them_changed(tmp_path: Path) -> None:
-    """Usage events, the agent's beat and a contact purged do not list the slots again; an
-    appointment booked, cancelled or moved, a person or a closure changed by another connection do."""
+    """Usage events, the agent's beat and a contact purged do not list the slots again, nor does a
+    booking by another connection (its slot is taken out of the list kept); an appointment
+    cancelled or moved, a person or a closure changed by another connection do."""
     config = booking_config(tmp_path / "data")
     clock = ManualClock(MONDAY_8H)
     db = seed(config, clock)
@@ -82,30 +83,35 @@ def test_the_slots_are_listed_again_only_when_something_that_moves_them_changed(
         # Another terminal books the first slot: gone from the next page, in the same minute.
         booked = book.book(first, Category.LOGEMENT, Contact("Paul Roy", "+33612345678"), Channel.KIOSK)
         assert isinstance(booked, Booked)
-        assert first not in desk.choose("logement").slots and listings.count == 2
+        assert first not in desk.choose("logement").slots and listings.count == 1
+        assert desk.pick("logement", slot_value(first)).taken  # the form is refused from the same list
         with other.transaction() as conn:  # its contact wiped, as the purge does: no slot moves
             conn.execute("UPDATE appointments SET name = NULL, phone = NULL, purged = 1")
-        assert desk.choose("logement").slots and listings.count == 2
+        assert desk.choose("logement").slots and listings.count == 1
         book.cancel(booked.appointment.ref)  # free again
-        assert desk.choose("logement").slots[0] == first and listings.count == 3
+        assert desk.choose("logement").slots[0] == first and listings.count == 2
+        assert desk.pick("logement", slot_value(first)).step is Step.CONTACT
         # The centre closes today from the console: no slot today any more.
         add_closure(other, Closure(start=MONDAY_8H.date()), MONDAY_8H)
         assert all(slot.start.date() != MONDAY_8H.date() for slot in desk.choose("logement").slots)
-        assert listings.count == 4
+        assert listings.count == 3
         # The person's settings changed (console): listed again.
         person = book.persons()[0]
         book.save_person(person.model_copy(update={"slot_minutes": 60}))
         later = desk.choose("logement").slots
-        assert listings.count == 5 and later[1].start - later[0].start == timedelta(minutes=60)
+        assert listings.count == 4 and later[1].start - later[0].start == timedelta(minutes=60)
+        # The next minute: listed again (slots start no sooner than ``min_notice`` from now).
+        clock.advance(60)
+        assert desk.choose("logement").slots and listings.count == 5
     finally:
         other.close()
         desk.close()
 
 
-def test_a_booking_made_here_takes_its_slot_out_of_the_list_kept(tmp_path: Path) -> None:
-    """This desk's own booking is taken out of the list kept, without listing every slot again:
-    the list is the one a fresh desk computes. A booking by another connection in between makes
-    the desk list again."""
+def test_bookings_made_anywhere_are_taken_out_of_the_list_kept(tmp_path: Path) -> None:
+    """This desk's bookings and another connection's are taken out of the list kept, without
+    listing every slot again: the list is the one a fresh desk computes, persons of different
+    slot lengths included. A booking refused as taken lists nothing either."""
     config = booking_config(tmp_path / "data", *SIX_PERSONS)
     clock = ManualClock(MONDAY_8H)
     db = seed(config, clock)
@@ -125,12 +131,14 @@ def test_a_booking_made_here_takes_its_slot_out_of_the_list_kept(tmp_path: Path)
         fresh._listed.clear()
         assert kept == fresh.choose("logement").slots  # nine o'clock still shown: another person is free then
         assert listings.count == 1
-        # Another terminal books between this desk's list and its booking: listed again.
+        # Another terminal books between this desk's list and its booking.
         taken = book.book(kept[1], Category.LOGEMENT, Contact("Paul Roy", "+33612345678"), Channel.KIOSK)
         assert isinstance(taken, Booked)
         assert desk.book({"category": "logement", "slot": slot_value(kept[2]), **contact}).step is Step.CONFIRMED
+        refused = desk.book({"category": "logement", "slot": slot_value(kept[1]), **contact})
+        assert refused.step is Step.SLOTS and refused.taken and kept[1] not in refused.slots
         now = desk.choose("logement").slots
-        assert listings.count == 2 and kept[1] not in now and kept[2] not in now
+        assert listings.count == 1 and kept[1] not in now and kept[2] not in now
         fresh._listed.clear()
         assert now == fresh.choose("logement").slots
     finally:
@@ -156,4 +164,26 @@ def test_a_booking_waits_for_the_disk_whatever_the_statistics_durability(tmp_pat
         events = desk._open().store.conn.execute("SELECT kind, data FROM events").fetchall()  # type: ignore[union-attr]
         assert events == [("appointment", '{"action":"booked","category":"logement"}')]
     finally:
+        desk.close()
+
+
+def test_a_booking_from_a_list_kept_is_refused_when_a_closure_came_since(tmp_path: Path) -> None:
+    """The booking's transaction trusts the desk's list only for the bookings counted since it:
+    a closure added by the console in between makes it check the slot in full, and refuse it."""
+    config = booking_config(tmp_path / "data")
+    clock = ManualClock(MONDAY_8H)
+    db = seed(config, clock)
+    desk = ReservationDesk(db, config.kiosk, clock, "website")
+    other = open_store(db, Role.AGENT)
+    try:
+        today = desk.choose("logement").slots[0]
+        assert today.start.date() == MONDAY_8H.date()
+        add_closure(other, Closure(start=MONDAY_8H.date()), MONDAY_8H)
+        contact = {"name": "Marie Curie", "contact": "06 12 34 56 78"}
+        refused = desk.book({"category": "logement", "slot": slot_value(today), **contact})
+        assert refused.step is Step.SLOTS and refused.taken
+        assert all(slot.start.date() != MONDAY_8H.date() for slot in refused.slots)
+        assert other.conn.execute("SELECT COUNT(*) FROM appointments").fetchone()[0] == 0
+    finally:
+        other.close()
         desk.close()

@@ -20,6 +20,8 @@ from kiosk.core.settings import ShellSettings
 from kiosk.i18n import DEFAULT_LANGUAGE, SUPPORTED, catalogue_path, language, translator
 from kiosk.pages import PAGES, PageRenderer, home_groups
 from kiosk.pages.questions import QUESTIONS_PAGE
+from kiosk.pages.setup import setup_context
+from tests.unit.test_pages import SETUP_SAMPLE
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
@@ -131,6 +133,7 @@ SAMPLE_CONTEXT: dict[str, dict[str, object]] = {
         "choose_url": "x",
         "token": "",
     },
+    "setup": setup_context(SETUP_SAMPLE),
 }
 
 

@@ -11,15 +11,30 @@ from urllib.parse import urlsplit
 import pytest
 
 from kiosk.core.help import Article, GlossaryTerm, HelpCentre
+from kiosk.core.setup import CODE_WORDS, NO_ANSWER_WORDS, PASSPHRASE_WORDS, SetupProblem, SetupView
 from kiosk.core.stats.events import AgeBracket, Outcome, Satisfaction
+from kiosk.core.trialpage import TRIAL_SENT
 from kiosk.pages import PAGES, STATIC, TEMPLATES, Action, KioskLinks, PageNotFound, PageRegistry, PageRenderer
 from kiosk.pages.address import Kind, Place, place
 from kiosk.pages.guides import help_context, help_visit
 from kiosk.pages.questions import QUESTIONS_PAGE, parse_answers
+from kiosk.pages.setup import setup_context
 from sync.vocabulary import Category
 
 pytestmark = pytest.mark.unit
 ICONS = Path(__file__).resolve().parents[2] / "config" / "icons"
+
+SETUP_SAMPLE = SetupView(
+    values={"centre": "Centre", "ssid": "Salle_2", "server": "https://stats.example"},
+    problems=(
+        SetupProblem(key="wifi.passphrase", message=PASSPHRASE_WORDS),
+        SetupProblem(key="(borne)", message=NO_ANSWER_WORDS),
+    ),
+    usb=(SetupProblem(key="federation.code", message=CODE_WORDS),),
+    printer=TRIAL_SENT,
+    remembered=frozenset({"code"}),
+)
+
 
 SAMPLE = {
     "home": {
@@ -55,6 +70,7 @@ _HELP = HelpCentre({"guide": _GUIDE}, {"mot-de-passe": GlossaryTerm("mot-de-pass
 SAMPLE["help"] = help_context(_HELP, "help", {"q": "guide"})
 SAMPLE["article"] = help_context(_HELP, "article", {"slug": "guide"})
 SAMPLE["glossary"] = help_context(_HELP, "glossary", {})
+SAMPLE["setup"] = setup_context(SETUP_SAMPLE)
 
 
 @pytest.fixture

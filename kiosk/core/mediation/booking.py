@@ -28,7 +28,7 @@ from kiosk.core.mediation.contact import Contact
 from kiosk.core.mediation.hours import Interval, local_day
 from kiosk.core.mediation.ics import appointment_ics
 from kiosk.core.mediation.slots import Slot, free_slots, person_slots
-from kiosk.core.mediation.storage import from_ms, to_ms, write
+from kiosk.core.mediation.storage import from_ms, slot_changes, takes_overlap, takes_since, to_ms, write
 from kiosk.core.mediation_config import AppointmentSettings, PersonSettings, WeeklyHours
 from kiosk.core.ports import Clock
 from kiosk.core.stats.events import Appointment as AppointmentEvent
@@ -239,6 +239,14 @@ class AppointmentBook:
         )
         return slot in offered
 
+    def _still_free(self, conn: sqlite3.Connection, slot: Slot, seen: int, now: datetime) -> bool:
+        """``slot``, free at change ``seen``, still is: not too soon now, and no change since but
+        bookings of other times."""
+        if slot.start < now + timedelta(minutes=self.settings.min_notice_min):
+            return False
+        takes = takes_since(conn, seen, slot_changes(conn))
+        return takes is not None and not takes_overlap(takes, slot.person_id, slot.start, slot.end)
+
     # -- booking ------------------------------------------------------------------------------
     def book(
         self,
@@ -249,8 +257,16 @@ class AppointmentBook:
         *,
         guide: str | None = None,
         session: str | None = None,
+        list_free: bool = True,
+        free_as_of: int | None = None,
     ) -> BookingOutcome:
-        """Book ``slot`` if it is still free; otherwise :class:`SlotTaken` with the free slots now.
+        """Book ``slot`` if it is still free; otherwise :class:`SlotTaken` with the free slots now
+        (none with ``list_free=False``: a caller that keeps its own list of them).
+
+        ``free_as_of``: the caller's list of free slots for ``category``, made this minute when
+        the database had counted that many slot changes, holds ``slot``. The transaction then
+        checks only that no change counted since can have taken it (a booking of another time
+        does not), instead of working out the person's day again (see ``storage.takes_since``).
 
         ``contact`` comes checked (:meth:`Contact.checked`). May raise :class:`StoreBusy`.
         """
@@ -258,7 +274,8 @@ class AppointmentBook:
         ref = secrets.token_urlsafe(12)
 
         def attempt(conn: sqlite3.Connection) -> int | None:
-            if not self._offered(conn, slot, category, now):
+            seen_free = free_as_of is not None and self._still_free(conn, slot, free_as_of, now)
+            if not seen_free and not self._offered(conn, slot, category, now):
                 return None
             cursor = conn.execute(
                 "INSERT INTO appointments (ref, person_id, category, start_ms, end_ms, state, channel, guide, "
@@ -266,6 +283,8 @@ class AppointmentBook:
                 (ref, slot.person_id, category, to_ms(slot.start), to_ms(slot.end), channel, guide,
                  contact.name, contact.phone, contact.email, to_ms(now), to_ms(now)),
             )  # fmt: skip
+            if self.recorder is not None:  # counted with the booking, in its transaction
+                self.recorder.record_in(conn, AppointmentEvent(action="booked", category=category), session)
             return int(cursor.lastrowid or 0)
 
         try:
@@ -274,9 +293,8 @@ class AppointmentBook:
             booked = None  # the unique index: another writer got there first
         if booked is None:
             log.info("appointments.slot_taken", extra={"person": slot.person_id, "start": slot.start.isoformat()})
-            return SlotTaken(self.free_slots(category))
+            return SlotTaken(self.free_slots(category) if list_free else [])
         appointment = self._get("ref = ?", ref)
-        self._record("booked", category, session)
         log.info("appointments.booked", extra={"appointment": appointment.id, "channel": channel.value})
         return Booked(appointment)
 

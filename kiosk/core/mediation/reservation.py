@@ -27,11 +27,10 @@ from zoneinfo import ZoneInfo
 from kiosk.core.devices import TicketPrinter
 from kiosk.core.mediation.contact import NAME_MAX, Contact, ContactError, load_checkers
 from kiosk.core.mediation.slots import Slot, one_per_start
-from kiosk.core.mediation.storage import StoreBusy, from_ms, to_ms
+from kiosk.core.mediation.storage import StoreBusy, from_ms, slot_changes, takes_overlap, takes_since, to_ms
 from kiosk.core.mediation_config import PersonSettings
 from kiosk.core.ports import Clock
 from kiosk.core.settings import KioskSettings
-from kiosk.core.stats.events import Appointment as AppointmentEvent
 from kiosk.core.stats.recorder import StatsRecorder
 from kiosk.core.store import Durability, Role, Store, StoreError, open_store
 from sync.vocabulary import Category
@@ -160,8 +159,7 @@ class ReservationDesk:
         self._booking_store: Store | None = None
         self._booking: AppointmentBook | None = None
         self._closed = False
-        # (démarche, slot changes, minute) → every free slot, and those shown (one per start)
-        self._listed: dict[tuple[Category, int, int], tuple[tuple[Slot, ...], tuple[Slot, ...]]] = {}
+        self._listed: dict[Category, Listing] = {}  # the free slots kept, by démarche (see ``_listing``)
 
     @property
     def enabled(self) -> bool:
@@ -183,7 +181,7 @@ class ReservationDesk:
             if book is None:
                 return ReservationView(Step.UNAVAILABLE, chosen)
             try:
-                slots = self._free_slots(book, chosen)
+                slots = self._listing(book, chosen).shown
             except sqlite3.Error as error:
                 log.warning("booking.slots_unreadable", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, chosen)
@@ -201,8 +199,8 @@ class ReservationDesk:
                 book = self._open()
                 if book is None:
                     return ReservationView(Step.UNAVAILABLE, chosen)
-                try:
-                    if book.offers(picked, chosen):
+                try:  # the list kept is the free slots now (booking checks the slot again)
+                    if picked in self._listing(book, chosen).free:
                         return ReservationView(Step.CONTACT, chosen, slot=picked)
                 except sqlite3.Error as error:
                     log.warning("booking.slots_unreadable", extra={"error": str(error)})
@@ -229,31 +227,37 @@ class ReservationDesk:
         from kiosk.core.mediation.booking import Booked, Channel
 
         guide = self.guides.guide_for(category) if self.guides is not None else None
-        with self._lock:
-            book = self._open()
+        if self._booking is None:
+            with self._lock:
+                self._open()
         booking = self._booking
-        if book is None or booking is None:
+        if booking is None:
             return ReservationView(Step.UNAVAILABLE, category)
-        with self._booking_lock:  # held for the transaction alone: the bookings wait for the disk in turn
+        # The booking lock is held for the transaction (with its usage event) and the reading
+        # back: the bookings wait for the disk in turn, the slots pages do not wait for them.
+        # The list kept this minute holds the slot: the transaction checks only what changed since.
+        kept, minute = self._listed.get(category), int(self.clock.now().timestamp() // 60)
+        seen = kept.changes if kept is not None and kept.minute == minute and slot in kept.free else None
+        with self._booking_lock:
             try:  # (closed meanwhile: sqlite3.ProgrammingError)
-                outcome = booking.book(slot, category, contact, Channel(self.channel), guide=guide, session=session)
+                outcome = booking.book(
+                    slot, category, contact, Channel(self.channel), guide=guide, session=session,
+                    list_free=False, free_as_of=seen,
+                )  # fmt: skip
+                confirmation = self._confirmation(booking, outcome.appointment) if isinstance(outcome, Booked) else None
             except (StoreBusy, sqlite3.Error) as error:
                 log.warning("booking.not_booked", extra={"error": str(error)})
                 return ReservationView(Step.UNAVAILABLE, category)
-        if not isinstance(outcome, Booked):
-            return ReservationView(Step.SLOTS, category, tuple(one_per_start(outcome.slots)), taken=True)
-        # The rest on the reading connection: its usage event costs no second wait for the disk
-        # (should the next booking hold the database's write lock then, the event waits for it,
-        # or, on the shell's connection that never waits, stays in memory until the next write).
-        with self._lock:
-            if self._closed:  # the process is stopping: the appointment is made, this page is not
-                return ReservationView(Step.UNAVAILABLE, category)
-            self._follow(book, outcome.appointment)
-            confirmation = self._confirmation(book, outcome.appointment)
-            if book.recorder is not None:
-                book.recorder.record(AppointmentEvent(action="booked", category=category), session=session)
-            printed = self._print(book, confirmation, session)
-            self._flush(book)
+        if confirmation is None:  # the slots now, from the list kept (not under the booking lock)
+            return replace(self.choose(category), taken=True)
+        printed = True
+        if self.ticket_printer is not None:
+            with self._lock:  # its usage events on the reading connection
+                book = self._book
+                if self._closed or book is None:  # the process is stopping: the appointment is made, the ticket not
+                    return ReservationView(Step.CONFIRMED, category, confirmation=confirmation, ticket_failed=True)
+                printed = self._print(book, confirmation, session)
+                self._flush(book)
         return ReservationView(Step.CONFIRMED, category, confirmation=confirmation, ticket_failed=not printed)
 
     def confirmation(self, ref: str) -> Confirmation | None:
@@ -330,45 +334,29 @@ class ReservationDesk:
             self._book = AppointmentBook(
                 store, settings, opening, self.zone, self.clock, recorder=recorder, busy=calendars.busy
             )
-            # Its usage events are recorded on the reading connection (see ``book``).
+            # It records a booking's usage event in the booking's transaction, stamped by the
+            # reading connection's recorder (one clock for this process's events).
             self._booking = AppointmentBook(
-                booking_store, settings, opening, self.zone, self.clock, busy=calendars.busy
+                booking_store, settings, opening, self.zone, self.clock, recorder=recorder, busy=calendars.busy
             )
         return self._book
 
-    def _free_slots(self, book: AppointmentBook, category: Category) -> tuple[Slot, ...]:
-        """The slots to choose from, one per start time. The same list is kept while nothing
-        that moves a slot changed: no appointment, person or closure written by anyone (the
-        count of such changes the database's triggers keep, ``slot_changes``; usage events and
-        the rest do not count), and the same minute (``min_notice`` moves on; a person's
-        calendar is read again at the next minute). Twenty phones on the slots page then cost
-        one computation, not twenty. Booking checks the slot again in its own transaction."""
-        key = (category, _slot_changes(book), int(self.clock.now().timestamp() // 60))
-        listed = self._listed.get(key)
-        if listed is None:
-            if len(self._listed) > 64:
-                self._listed.clear()
-            every = tuple(book.free_slots(category))
-            listed = self._listed[key] = (every, tuple(one_per_start(every)))
-        return listed[1]
-
-    def _follow(self, book: AppointmentBook, booked: Appointment) -> None:
-        """After this desk's booking, the lists kept just before it, without its person's slots
-        that overlap it, when it was the only change since (the count went up by one: its own
-        insert). Every person's fourteen days are then not listed again at the next page."""
-        try:
-            now = _slot_changes(book)
-        except sqlite3.Error:
-            return
+    def _listing(self, book: AppointmentBook, category: Category) -> Listing:
+        """The free slots of a démarche, kept for the minute (``min_notice`` moves on; a person's
+        calendar is read again at the next minute) while nothing moved a slot (the database's
+        triggers count such changes in ``slot_changes``; usage events and the rest do not). The
+        bookings made since, by any process, are taken out of it (``slot_takes``); any other
+        change (a cancellation, a person, a closure) lists every slot again. Twenty phones on the
+        slots page then cost one computation, not one each, nor one per booking."""
         minute = int(self.clock.now().timestamp() // 60)
-        for (category, changes, at), (every, _shown) in list(self._listed.items()):
-            if changes == now - 1 and at == minute:
-                left = tuple(
-                    slot
-                    for slot in every
-                    if slot.person_id != booked.person_id or slot.end <= booked.start or booked.end <= slot.start
-                )
-                self._listed[(category, now, minute)] = (left, tuple(one_per_start(left)))
+        changes = slot_changes(book.store.conn)
+        kept = self._listed.get(category)
+        if kept is not None and kept.minute == minute and kept.changes != changes:
+            kept = _without_bookings_since(book, kept, changes)
+        if kept is None or kept.minute != minute:
+            kept = Listing.of(minute, changes, tuple(book.free_slots(category)))
+        self._listed[category] = kept
+        return kept
 
     def _confirmation(self, book: AppointmentBook, appointment: Appointment) -> Confirmation:
         person = next((p for p in book.persons() if p.id == appointment.person_id), None)
@@ -400,9 +388,30 @@ class ReservationDesk:
             book.recorder.flush()
 
 
-def _slot_changes(book: AppointmentBook) -> int:
-    """How many changes that can move a slot the database has seen (its triggers count them)."""
-    return int(book.store.conn.execute("SELECT n FROM slot_changes").fetchone()[0])
+@dataclass(frozen=True)
+class Listing:
+    """The free slots of a démarche at a minute, as of a count of slot changes."""
+
+    minute: int
+    changes: int
+    every: tuple[Slot, ...]  # every free slot, by start then person
+    shown: tuple[Slot, ...]  # one per start: what the resident picks from
+    free: frozenset[Slot]  # every one, to look one up
+
+    @classmethod
+    def of(cls, minute: int, changes: int, every: tuple[Slot, ...]) -> Listing:
+        return cls(minute, changes, every, tuple(one_per_start(every)), frozenset(every))
+
+
+def _without_bookings_since(book: AppointmentBook, kept: Listing, changes: int) -> Listing | None:
+    """``kept`` without the slots that the bookings counted since overlap, when bookings were
+    the only changes since (``None`` otherwise: the slots must be listed again). A booking
+    only takes slots: a person's slots are cut from fixed starts, whatever is booked."""
+    takes = takes_since(book.store.conn, kept.changes, changes)
+    if takes is None:
+        return None
+    left = tuple(slot for slot in kept.every if not takes_overlap(takes, slot.person_id, slot.start, slot.end))
+    return Listing.of(kept.minute, changes, left)
 
 
 def replace_error(view: ReservationView, error: str, error_field: str) -> ReservationView:

@@ -18,6 +18,8 @@ from kiosk.core.store import Store
 
 T = TypeVar("T")
 
+EPOCH = datetime.fromtimestamp(0, UTC)  # what a missing time reads as (never: the columns are NOT NULL)
+
 WRITE_WAIT_S = 3.0
 """How long a mediation write may wait for the other process before giving up."""
 
@@ -54,3 +56,33 @@ def to_ms(at: datetime) -> int:
 
 def from_ms(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+# -- what moved the free slots ----------------------------------------------------------------
+# The database's triggers count every change that can move a free slot (``slot_changes``) and
+# note which slot each new booking took (``slot_takes``, the last 500): a list of free slots made
+# at one count stays right at a later one if only bookings came in between, once their slots
+# are taken out of it.
+Take = tuple[str, datetime, datetime]  # the person booked, from, to
+
+
+def slot_changes(conn: sqlite3.Connection) -> int:
+    """How many changes that can move a free slot the database has counted."""
+    return int(conn.execute("SELECT n FROM slot_changes").fetchone()[0])
+
+
+def takes_since(conn: sqlite3.Connection, seen: int, now: int) -> list[Take] | None:
+    """The slots booked after change ``seen`` up to change ``now``; ``None`` when any other
+    change was counted in between (a cancellation, a move, a person, a closure)."""
+    if now < seen:
+        return None
+    rows = conn.execute(
+        "SELECT person_id, start_ms, end_ms FROM slot_takes WHERE n > ? AND n <= ?", (seen, now)
+    ).fetchall()
+    if len(rows) != now - seen:
+        return None
+    return [(person, from_ms(start) or EPOCH, from_ms(end) or EPOCH) for person, start, end in rows]
+
+
+def takes_overlap(takes: list[Take], person_id: str, start: datetime, end: datetime) -> bool:
+    return any(person == person_id and taken_from < end and start < taken_to for person, taken_from, taken_to in takes)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,7 @@ class EventClock:
         self._clock = clock
         self._boot = boot
         self._anchor: tuple[int, float] | None = None  # (ts_ms, mono) of the newest stamp of this boot
+        self._stamping = threading.Lock()  # a booking stamps its event on a thread of its own
         if last is not None and last[1] == boot:
             self._anchor = (last[0], last[2])
 
@@ -79,6 +81,10 @@ class EventClock:
 
     def stamp(self) -> tuple[int | None, float]:
         """``(utc_ms or None, mono)`` for an event happening now."""
+        with self._stamping:
+            return self._stamp()
+
+    def _stamp(self) -> tuple[int | None, float]:
         trusted = self.trusted_now()
         if trusted is not None:
             ms, mono = trusted
@@ -149,6 +155,14 @@ class StatsRecorder:
         except Exception:  # never let statistics break the resident's screen
             log.exception("stats.record_failed", extra={"kind": getattr(event, "kind", "?")})
             return False
+
+    def record_in(self, conn: sqlite3.Connection, event: Event, session: str | None = None) -> None:
+        """Add ``event`` to the transaction the caller holds open on ``conn``: committed with
+        what it counts (a booking and its usage event), or not at all. Errors go to the caller."""
+        ts, mono = self.clock.stamp()
+        if ts is None:
+            self._needs_dating = True
+        conn.execute(_INSERT, (ts, self.clock.boot, mono, session, event.kind, event.model_dump_json()))
 
     def flush(self) -> bool:
         """Write what waits in memory; ``True`` if nothing is left waiting."""
