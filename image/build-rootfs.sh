@@ -187,6 +187,19 @@ install -D -m 644 "$SRC/systemd/journald.conf.d/kiosk.conf" "$R/usr/lib/systemd/
 install -D -m 644 "$SRC/systemd/logind.conf.d/kiosk.conf" "$R/usr/lib/systemd/logind.conf.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/pam.d/kiosk-shell" "$R/etc/pam.d/kiosk-shell"
 install -D -m 644 "$SRC/systemd/polkit/50-kiosk-shell.rules" "$R/usr/share/polkit-1/rules.d/50-kiosk-shell.rules"
+# The first-boot setup: the shell shows it until done (drop-in), its privileged steps started by
+# path units and, for a USB key, by udev; iwd's networks on the data partition.
+install -m 644 "$SRC"/systemd/kiosk-*.path "$R/usr/lib/systemd/system/"
+install -D -m 644 "$SRC/systemd/kiosk-shell.service.d/setup.conf" "$R/usr/lib/systemd/system/kiosk-shell.service.d/setup.conf"
+install -D -m 644 "$SRC/systemd/iwd.service.d/kiosk.conf" "$R/usr/lib/systemd/system/iwd.service.d/kiosk.conf"
+install -D -m 644 "$SRC/systemd/tmpfiles.d/kiosk-setup.conf" "$R/usr/lib/tmpfiles.d/kiosk-setup.conf"
+install -D -m 644 "$SRC/systemd/udev/91-kiosk-setup-usb.rules" "$R/usr/lib/udev/rules.d/91-kiosk-setup-usb.rules"
+install -D -m 644 "$SRC/image/iwd-main.conf" "$R/etc/iwd/main.conf"
+install -d -m 700 "$R/var/lib/iwd" # where iwd.service.d binds /var/lib/kiosk/iwd on the read-only root
+# The network: DHCP on any cable, online with one link.
+install -D -m 644 "$SRC/image/network/80-kiosk-wired.network" "$R/usr/lib/systemd/network/80-kiosk-wired.network"
+install -D -m 644 "$SRC/image/network/wait-online-any.conf" \
+  "$R/usr/lib/systemd/system/systemd-networkd-wait-online.service.d/kiosk.conf"
 # Locked down: kernel settings (no SysRq, reboot on panic), no USB storage for udisks, read-only
 # root with tmpfs and the data partition, the firewall with the agent's ports from config/.
 install -D -m 644 "$SRC/systemd/sysctl.d/kiosk.conf" "$R/usr/lib/sysctl.d/kiosk.conf"
@@ -226,9 +239,12 @@ IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -
   if [ "$NIGHTLY_REBOOT" = 1 ]; then systemctl enable kiosk-nightly-reboot.timer 2>&1 | grep -v "^Created symlink" || true; fi
   systemd-sysusers
   # /run and /tmp are made at each boot; what persists is made now.
-  systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf
+  systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf \
+    /usr/lib/tmpfiles.d/kiosk-setup.conf
   systemctl set-default graphical.target >/dev/null
   systemctl enable kiosk-shell.service kiosk-agent.service kiosk-ready.service systemd-sysupdate.timer 2>&1 | grep -v "^Created symlink" || true
+  systemctl enable kiosk-setup-apply.path kiosk-setup-reopen.path systemd-networkd.service iwd.service \
+    systemd-resolved.service 2>&1 | grep -v "^Created symlink" || true
   # The kernel command line names the serial port as a console (make image-boot reads it):
   # no login prompt there either.
   systemctl mask serial-getty@ttyS0.service 2>&1 | grep -v "^Created symlink" || true

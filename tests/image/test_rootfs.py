@@ -24,6 +24,11 @@ UNITS = (
     "kiosk-nightly-reboot.service",
     "kiosk-nightly-reboot.timer",
     "kiosk-ready.service",
+    "kiosk-setup-apply.path",
+    "kiosk-setup-apply.service",
+    "kiosk-setup-reopen.path",
+    "kiosk-setup-reopen.service",
+    "kiosk-setup-usb@.service",  # a template: verified as an instance
     "nftables.service",  # Debian's, enabled by the build
 )
 
