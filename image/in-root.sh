@@ -42,7 +42,12 @@ shift 3
 binds=("${@:1:NBINDS}")
 shift "$NBINDS"
 MOUNTED=()
-undo() { local i; for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTED[i]}" 2>/dev/null || true; done; }
+LINK_ASIDE=0
+undo() {
+  local i
+  for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTED[i]}" 2>/dev/null || true; done
+  if [ "$LINK_ASIDE" = 1 ]; then rm -f "$ROOT/etc/resolv.conf"; mv "$ROOT/etc/resolv.conf.in-root" "$ROOT/etc/resolv.conf"; fi
+}
 trap undo EXIT
 mnt() { mount "$@"; MOUNTED+=("${@: -1}"); }
 mnt -t proc proc "$ROOT/proc"
@@ -52,6 +57,12 @@ mnt -t tmpfs -o mode=1777,nosuid,nodev shm "$ROOT/dev/shm"
 mnt -t tmpfs -o mode=755,nosuid,nodev run "$ROOT/run"
 mnt -t tmpfs -o mode=1777,nosuid,nodev tmp "$ROOT/tmp"
 if [ "$ONLINE" = 1 ]; then
+  # systemd-resolved makes it a link into /run, empty here: a plain file for the while, the link
+  # put back at the end.
+  if [ -L "$ROOT/etc/resolv.conf" ]; then
+    mv "$ROOT/etc/resolv.conf" "$ROOT/etc/resolv.conf.in-root"
+    LINK_ASIDE=1
+  fi
   [ -e "$ROOT/etc/resolv.conf" ] || : >"$ROOT/etc/resolv.conf"
   mnt --bind /etc/resolv.conf "$ROOT/etc/resolv.conf"
 else
