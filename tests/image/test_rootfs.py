@@ -60,7 +60,7 @@ def test_users_groups_and_the_data_directory_come_from_sysusers_and_tmpfiles(roo
     out = in_root(
         rootfs,
         "set -e; cd /var/lib/kiosk; setpriv --reuid=kiosk-agent --regid=kiosk-agent --init-groups --reset-env "
-        "/opt/kiosk/bin/python -c 'from kiosk.agent.sync_jobs import _write_private as w; "
+        "/opt/kiosk/bin/python -c 'from kiosk.core.setup import write_private as w; "
         'from pathlib import Path; w(Path("/var/lib/kiosk/secret-test"), "x")\'; '
         "stat -c '%U:%G %a' secret-test; "
         "setpriv --reuid=kiosk --regid=kiosk --init-groups cat secret-test 2>&1 || echo refused; rm secret-test",
