@@ -118,6 +118,7 @@ def test_the_disk_carries_at_most_its_size_budget(disk: Path) -> None:
     assert allocated <= SIZE_BUDGET, f"{allocated / 1e9:.2f} GB"
 
 
+@pytest.mark.boot
 def test_it_boots_to_the_kiosk_and_the_boot_is_blessed(disk: Path, rootfs: Path, tmp_path: Path) -> None:
     version = version_of(rootfs)
     copy, log = tmp_path / "vm.raw", tmp_path / "serial.log"
