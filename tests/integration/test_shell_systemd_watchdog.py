@@ -127,7 +127,8 @@ def test_a_lobby_renderer_that_no_longer_answers_stops_the_pings(qtbot, kiosk, n
 
 
 def test_kiosk_shell_under_systemd_says_ready_then_pings_then_stopping(tmp_path: Path, notify_socket) -> None:  # type: ignore[no-untyped-def]
-    """`kiosk shell` as kiosk-shell.service runs it (through cage, which passes the environment on)."""
+    """`kiosk shell` as kiosk-shell.service runs it: under the unit's main process, the relay of
+    its messages (kiosk.notify_relay), through cage, which passes the environment on."""
     config = write_test_config(tmp_path / "config")
     env = shell_process_env(
         tmp_path,
@@ -136,7 +137,8 @@ def test_kiosk_shell_under_systemd_says_ready_then_pings_then_stopping(tmp_path:
         WATCHDOG_PID="1",  # cage's pid, not the shell's: not a reason to stay silent
     )
     log = tmp_path / "shell.log"
-    command = [sys.executable, "-m", "kiosk.cli", "shell", "--windowed", "--size", "800x600", "--config-dir"]
+    relay = [sys.executable, "-m", "kiosk.notify_relay", "--"]
+    command = [*relay, sys.executable, "-m", "kiosk.cli", "shell", "--windowed", "--size", "800x600", "--config-dir"]
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen([*command, str(config)], env=env, cwd=REPO, stdout=out, stderr=out)
     try:
