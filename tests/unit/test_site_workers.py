@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
-import httpx
 import pytest
 from fastapi import FastAPI, Query
+from fastapi.testclient import TestClient
 
 from kiosk.agent.site_workers import WORKERS, site_workers
 
@@ -34,18 +34,9 @@ def test_at_most_the_site_s_workers_run_at_once_and_the_parameters_are_read() ->
             running -= 1
         return {"n": n, "thread": threading.get_ident() != threading.main_thread().ident}
 
-    async def twenty() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://site") as client:
-            return list(await asyncio.gather(*(client.get("/slow", params={"n": i}) for i in range(20))))
-
-    answers = asyncio.run(twenty())
+    with TestClient(app) as client, ThreadPoolExecutor(20) as visitors:  # twenty at once
+        answers = list(visitors.map(lambda i: client.get("/slow", params={"n": i}), range(20)))
+        refused = client.get("/slow", params={"n": 1000})
     assert [a.json() for a in answers] == [{"n": i, "thread": True} for i in range(20)]
-    assert most == WORKERS  # twenty at once, never more than the workers, and all of them used
-    refused = asyncio.run(_get(app, "/slow?n=1000"))
+    assert most == WORKERS  # never more than the workers, and all of them used
     assert refused.status_code == 422  # the handler's own parameters are still checked
-
-
-async def _get(app: FastAPI, path: str) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://site") as client:
-        return await client.get(path)
