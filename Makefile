@@ -28,7 +28,7 @@ APT_PACKAGES := \
   postgresql chromium curl espeak-ng ffmpeg speech-dispatcher-espeak-ng \
   cups printer-driver-cups-pdf poppler-utils gcc python3-dev libcups2-dev libusb-1.0-0 \
   linux-libc-dev libudev1 libsane-dev sane-utils mmdebstrap \
-  squashfs-tools dosfstools mtools fdisk binutils xz-utils qemu-system-x86 ovmf gpg
+  squashfs-tools dosfstools mtools fdisk binutils xz-utils qemu-system-x86 ovmf gpg gpg-agent
 # (pycups has no wheel on PyPI: pip builds it with gcc against Python's and libcups' headers;
 # python-evdev likewise, against the kernel's input headers from linux-libc-dev; python-sane
 # against libsane-dev (sane-utils: scanimage, and the test backend that tests and `make run` use).
@@ -37,7 +37,8 @@ APT_PACKAGES := \
 # by `make image-rootfs` and by the `image` tests. The bootable disk, `make image` and the `vm`
 # tests: squashfs-tools (the root slot), dosfstools and mtools (the ESP, made without mounting),
 # fdisk (sfdisk: the GPT), binutils (objcopy: the UKI), xz-utils (the download), qemu-system-x86
-# and ovmf (booting it under UEFI), gpg (signing releases).)
+# and ovmf (booting it under UEFI), gpg and gpg-agent (signing releases: without the agent,
+# which apt leaves out as a mere recommendation, gpg can neither make nor use a secret key).)
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo))
 
