@@ -216,10 +216,6 @@ class AppointmentBook:
             min_notice=timedelta(minutes=self.settings.min_notice_min),
         )
 
-    def offers(self, slot: Slot, category: Category) -> bool:
-        """Whether ``slot`` is free now for ``category`` (as :meth:`book` will check it again)."""
-        return self._offered(self.store.conn, slot, category, self.clock.now())
-
     def _offered(
         self, conn: sqlite3.Connection, slot: Slot, category: Category, now: datetime, *, except_ref: str = ""
     ) -> bool:

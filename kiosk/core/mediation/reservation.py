@@ -236,7 +236,7 @@ class ReservationDesk:
         # The booking lock is held for the transaction (with its usage event) and the reading
         # back: the bookings wait for the disk in turn, the slots pages do not wait for them.
         # The list kept this minute holds the slot: the transaction checks only what changed since.
-        kept, minute = self._listed.get(category), int(self.clock.now().timestamp() // 60)
+        kept, minute = self._listed.get(category), self._minute()
         seen = kept.changes if kept is not None and kept.minute == minute and slot in kept.free else None
         with self._booking_lock:
             try:  # (closed meanwhile: sqlite3.ProgrammingError)
@@ -341,6 +341,10 @@ class ReservationDesk:
             )
         return self._book
 
+    def _minute(self) -> int:
+        """The minute a list of free slots is kept for."""
+        return int(self.clock.now().timestamp() // 60)
+
     def _listing(self, book: AppointmentBook, category: Category) -> Listing:
         """The free slots of a démarche, kept for the minute (``min_notice`` moves on; a person's
         calendar is read again at the next minute) while nothing moved a slot (the database's
@@ -348,7 +352,7 @@ class ReservationDesk:
         bookings made since, by any process, are taken out of it (``slot_takes``); any other
         change (a cancellation, a person, a closure) lists every slot again. Twenty phones on the
         slots page then cost one computation, not one each, nor one per booking."""
-        minute = int(self.clock.now().timestamp() // 60)
+        minute = self._minute()
         changes = slot_changes(book.store.conn)
         kept = self._listed.get(category)
         if kept is not None and kept.minute == minute and kept.changes != changes:
