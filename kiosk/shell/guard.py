@@ -144,6 +144,7 @@ class InputGuard(QObject):
             event.accept()
             return True
         if isinstance(event, QWheelEvent) and event.modifiers() & M.ControlModifier:
+            self.blocked_count += 1
             return True  # Ctrl+wheel would zoom the page behind our zoom button's back
         if etype in self._ACTIVITY:
             self._on_activity()

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt, QUrl
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QUrl
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
 from pytestqt.exceptions import TimeoutError as QtWaitTimeout
 
@@ -669,7 +670,6 @@ WHEEL_PAGE = (
 
 def send_wheel(kiosk, modifiers: Qt.KeyboardModifier, delta: int) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtCore import QPointF
-    from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
 
     centre = QPointF(kiosk.window.width() / 2, kiosk.window.height() / 2)
@@ -704,45 +704,49 @@ def hover_page(kiosk) -> None:  # type: ignore[no-untyped-def]
     QApplication.sendEvent(kiosk.window.windowHandle(), move)
 
 
-# A plain wheel has reached the page: its listener saw it, or the page scrolled. Under load,
-# Chromium sometimes lets wheels reach one and not the other, so either proves delivery.
-WHEEL_DELIVERED = "window.wheels.length > 0 || window.scrollY > 0"
+class WheelSpy(QObject):
+    """Records the wheels that reach Chromium's input widget (the view's focus proxy, which
+    passes them on to the renderer): True for a Ctrl one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[bool] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QWheelEvent):
+            self.seen.append(bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier))
+        return False
 
 
-def plain_wheels_until_delivered(qtbot, kiosk, page, seconds: float) -> bool:  # type: ignore[no-untyped-def]
-    """Plain wheels sent the way the Ctrl one is, one every 100 ms, until one is delivered."""
-    for _ in range(int(seconds * 10)):
-        hover_page(kiosk)
-        send_wheel(kiosk, Qt.KeyboardModifier.NoModifier, -120)  # scrolls down
-        qtbot.wait(100)
-        if run_js(qtbot, page, WHEEL_DELIVERED):
-            return True
-    return False
-
-
-def page_taking_wheels(qtbot, kiosk, page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the page takes wheels. A loaded machine may leave a fresh renderer's wheel
-    handling stuck (seen on CI: no wheel delivered for 20 s): the page is then loaded again."""
-    from PySide6.QtWebEngineCore import QWebEnginePage
-
-    for _ in range(3):
-        if plain_wheels_until_delivered(qtbot, kiosk, page, seconds=8):
-            return
-        page.triggerAction(QWebEnginePage.WebAction.Reload)
-        wait_ready(qtbot, kiosk, "http://www.allowed.test/")
-    raise AssertionError("no plain wheel reached the page, loaded three times")
+def spy_behind_the_guard(kiosk) -> WheelSpy:  # type: ignore[no-untyped-def]
+    """A spy on Chromium's input widget that runs after the guard's own filter there (Qt runs the
+    filter installed last first), so it sees what the widget itself would get."""
+    target = kiosk.controller.session_view().focusProxy()
+    spy = WheelSpy()
+    target.removeEventFilter(kiosk.window.guard)
+    target.installEventFilter(spy)
+    target.installEventFilter(kiosk.window.guard)
+    return spy
 
 
 def test_ctrl_wheel_does_not_zoom(qtbot, kiosk, loopback_web) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+wheel never reaches Chromium, which would zoom the page behind the zoom button's back.
+    Checked where the kiosk controls it, at Chromium's input widget: whether a fresh renderer
+    takes a synthetic wheel at once is up to Chromium and the machine's load (three CI failures
+    when the page itself had to see one)."""
     open_vector(qtbot, kiosk, loopback_web, Vector("wheel", WHEEL_PAGE))
     page = kiosk.controller.session_page()
     before = kiosk.controller.session_view().zoomFactor()
-    page_taking_wheels(qtbot, kiosk, page)
-    assert run_js(qtbot, page, "window.wheels = []; window.scrollTo(0, 0); window.scrollY") == 0
+    spy = spy_behind_the_guard(kiosk)
+    blocked = kiosk.window.guard.blocked_count
+    hover_page(kiosk)
     send_wheel(kiosk, Qt.KeyboardModifier.ControlModifier, 120)  # would zoom in
-    # control: plain wheels sent the same way reach the page; once one sent after it has been
-    # delivered, the Ctrl+wheel had its chance
-    assert plain_wheels_until_delivered(qtbot, kiosk, page, seconds=20), "no plain wheel after the Ctrl one"
+    assert kiosk.window.guard.blocked_count == blocked + 1
+    # control: a plain wheel sent the same way reaches Chromium's input widget, not blocked
+    send_wheel(kiosk, Qt.KeyboardModifier.NoModifier, -120)
+    assert spy.seen == [False]
+    assert kiosk.window.guard.blocked_count == blocked + 1
+    qtbot.wait(300)
     assert "ctrl" not in str(run_js(qtbot, page, "window.wheels.join(',')")).split(",")
     assert kiosk.controller.session_view().zoomFactor() == before
     assert run_js(qtbot, page, "String(window.visualViewport.scale)") == "1"
