@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from kiosk.core.setup import write_private
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,8 @@ def ensure_self_signed(directory: Path, host: str, now: datetime | None = None) 
     pem_key = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_private(key_file, pem_key)
-    tmp = cert_file.with_suffix(".tmp")
-    tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tmp.replace(cert_file)
+    write_private(key_file, pem_key.decode("ascii"))
+    write_private(cert_file, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), mode=0o644)
     log.info("console.certificate_created", extra={"file": str(cert_file), "fingerprint": fingerprint(cert)})
     return ConsoleCertificate(cert_file, key_file, fingerprint(cert), created=True)
 
@@ -92,19 +91,6 @@ def _usable(cert_file: Path, key_file: Path, now: datetime) -> x509.Certificate 
     if cert.not_valid_after_utc - now < timedelta(days=RENEW_BEFORE_DAYS):
         return None
     return cert
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write with mode 0600 from the start (never readable by others, whatever the umask)."""
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
 
 
 def _names(host: str) -> list[x509.GeneralName]:
