@@ -116,8 +116,12 @@ test: deps
 bench: deps
 	@$(PY) -m bench $(if $(ONLY),--only $(ONLY))
 
+# The tour of tools/screenshots.py, then the screens the shell's tests walk through with a
+# database and devices (booking, mediator, staff mode, first-boot setup, scanning).
+SHOT_TESTS = $(addprefix tests/integration/test_shell_,booking.py mediator.py staff.py setup.py scanning.py)
 screenshots: deps
 	$(PY) tools/screenshots.py screenshots
+	BORNE_SHOTS=$(CURDIR)/screenshots $(VENV)/bin/pytest $(SHOT_TESTS)
 
 # After changing a resident-facing string: new strings appear empty (or "fuzzy" when close to an
 # old one) in each kiosk/i18n/<lang>/LC_MESSAGES/kiosk.po; translate them, and `make test` agrees.

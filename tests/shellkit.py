@@ -7,6 +7,7 @@ and its sessions wiped at the end even when the test fails.
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator
@@ -260,3 +261,13 @@ def print_whole_document(viewer) -> None:  # type: ignore[no-untyped-def]
     viewer.print_button.click()
     assert viewer.sheet.isVisible()
     viewer.sheet.start_button.click()
+
+
+def keep_shot(qtbot, kiosk, name: str) -> None:  # type: ignore[no-untyped-def]
+    """With ``BORNE_SHOTS=<dir>`` (``make screenshots`` sets it), a PNG of the whole kiosk window
+    as ``<dir>/<name>.png``, once painted: the screens a test walks through, to look at."""
+    folder = os.environ.get("BORNE_SHOTS")
+    if folder:
+        qtbot.wait(700)  # painted
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        kiosk.window.grab().save(str(Path(folder) / f"{name}.png"))

@@ -180,7 +180,7 @@ def main(out: Path) -> int:
                 wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "glossary")
                 shot("help-glossary")
                 # No database here: the mediator page sends residents to the reception desk (its
-                # other states: BORNE_MEDIATOR_SHOTS=<dir> pytest tests/integration/test_shell_mediator.py).
+                # other states: `make screenshots` also runs tests/integration/test_shell_mediator.py).
                 kiosk.actions.dispatch("mediator")
                 wait_for(lambda w=kiosk: page_name(w.controller.current_url()) == "mediator")
                 shot("mediator")

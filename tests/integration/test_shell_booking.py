@@ -2,14 +2,12 @@
 mediator can come, in one tap for the démarche of the tile they were in, then a time, a name and
 a phone number; the appointment is in the database, and what they typed is gone with the session.
 
-Set ``BORNE_BOOKING_SHOTS=<dir>`` to keep a PNG of each step.
+Set ``BORNE_SHOTS=<dir>`` to keep a PNG of each step.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,21 +19,13 @@ from kiosk.shell.web.scheme import page_name
 from tests.bookingkit import PERSON
 from tests.integration.test_shell import start_in_tile
 from tests.integration.test_shell_mediator import open_kiosk, press_mediator, stores, text, wait_text
-from tests.shellkit import run_js, wait_ready
+from tests.shellkit import keep_shot, run_js, wait_ready
 
 __all__ = ["stores"]
 pytestmark = [pytest.mark.shell, pytest.mark.appointments]
 
 SATURDAY = datetime(2026, 1, 10, 10, 0, tzinfo=UTC)  # the centre is closed: no mediator can come
 APPOINTMENT = "kiosk://borne/appointment"
-
-
-def shot(qtbot, kiosk, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = os.environ.get("BORNE_BOOKING_SHOTS")
-    if folder:
-        qtbot.wait(700)  # painted
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        kiosk.window.grab().save(str(Path(folder) / f"booking-{name}.png"))
 
 
 def click(qtbot, kiosk, selector: str) -> None:  # type: ignore[no-untyped-def]
@@ -52,14 +42,14 @@ def test_a_resident_books_from_the_mediator_page_in_the_real_shell(qtbot, make_k
     start_in_tile(qtbot, kiosk, loopback_web, "<h1>Ma démarche</h1>")  # the resident is in the tile
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "Ou prenez un rendez-vous avec une personne du centre")
-    shot(qtbot, kiosk, "mediator")
+    keep_shot(qtbot, kiosk, "booking-mediator")
     # One tap: the free slots of the tile's démarche.
     click(qtbot, kiosk, ".appointment-first")
     wait_text(qtbot, kiosk, "Choisissez un moment")
     assert page_name(kiosk.controller.current_url()) == "appointment"
     assert f"Démarche : {tile.category.label}." in text(qtbot, kiosk)
     assert "Lundi 12 janvier" in text(qtbot, kiosk)  # the next opening day
-    shot(qtbot, kiosk, "slots")
+    keep_shot(qtbot, kiosk, "booking-slots")
     click(qtbot, kiosk, ".slot-button")
     wait_text(qtbot, kiosk, "Vos coordonnées")
     assert "Lundi 12 janvier, 9 h" in text(qtbot, kiosk)
@@ -70,12 +60,12 @@ def test_a_resident_books_from_the_mediator_page_in_the_real_shell(qtbot, make_k
     wait_text(qtbot, kiosk, "ne semble pas complet")
     assert run_js(qtbot, page, "document.getElementById('name').value") == "Zoé Martin"  # kept to correct
     run_js(qtbot, page, "document.getElementById('contact').value = '06 12 34 56 78'; true")
-    shot(qtbot, kiosk, "contact")
+    keep_shot(qtbot, kiosk, "booking-contact")
     click(qtbot, kiosk, ".booking-form button[type=submit]")
     wait_text(qtbot, kiosk, "Votre rendez-vous est pris")
     wait_ready(qtbot, kiosk, APPOINTMENT)
     assert "Marie Dupont" in text(qtbot, kiosk) and "Lundi 12 janvier" in text(qtbot, kiosk)
-    shot(qtbot, kiosk, "confirmed")
+    keep_shot(qtbot, kiosk, "booking-confirmed")
     rows = agent.conn.execute("SELECT name, phone, channel, category FROM appointments").fetchall()
     assert rows == [("Zoé Martin", "+33612345678", "kiosk", tile.category.value)]
 

@@ -1,12 +1,11 @@
 """The resident calls a mediator from the real shell (offscreen); the console, a second
 connection to the same database as the agent's, takes the call; the resident's screen follows.
 
-Set ``BORNE_MEDIATOR_SHOTS=<dir>`` to keep a PNG of each state of the page.
+Set ``BORNE_SHOTS=<dir>`` to keep a PNG of each state of the page.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from kiosk.core.ports import ManualClock
 from kiosk.core.session import State
 from kiosk.core.store import Role, Store, open_store
 from kiosk.shell.web.scheme import page_name
-from tests.shellkit import run_js, wait_ready
+from tests.shellkit import keep_shot, run_js, wait_ready
 
 pytestmark = [pytest.mark.shell, pytest.mark.mediator]
 
@@ -71,14 +70,6 @@ def wait_text(qtbot, kiosk, words: str, timeout: int = 10_000) -> None:  # type:
     qtbot.waitUntil(lambda: words in text(qtbot, kiosk), timeout=timeout)
 
 
-def shot(qtbot, kiosk, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = os.environ.get("BORNE_MEDIATOR_SHOTS")
-    if folder:
-        qtbot.wait(700)  # painted
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        kiosk.window.grab().save(str(Path(folder) / f"mediator-{name}.png"))
-
-
 def press_mediator(qtbot, kiosk) -> None:  # type: ignore[no-untyped-def]
     kiosk.window.top_bar.buttons["mediator"].click()
     qtbot.waitUntil(lambda: page_name(kiosk.controller.current_url()) == "mediator", timeout=10_000)
@@ -97,13 +88,13 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     kiosk, agent, clock = open_kiosk(make_kiosk, stores)
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "C'est pour quelle démarche ?")
-    shot(qtbot, kiosk, "offer")
+    keep_shot(qtbot, kiosk, "mediator-offer")
     confirm_call(qtbot, kiosk, "social_sante", "Zoé")
     qtbot.waitUntil(lambda: calls(agent) == [("waiting", "social_sante", "Zoé")], timeout=5_000)
     wait_text(qtbot, kiosk, "Vous êtes le 1er dans la file.")
     assert "Attente : moins de 5 minutes." in text(qtbot, kiosk)  # nobody ahead, nobody being helped
     assert kiosk.window.top_bar.label("mediator") == "Médiateur : n° 1"
-    shot(qtbot, kiosk, "waiting")
+    keep_shot(qtbot, kiosk, "mediator-waiting")
 
     # The resident goes on with their démarche; the console takes the call.
     run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href$=\"action/back\"]').click(); true")
@@ -117,7 +108,7 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     # Pressing the button again shows the call, never a second one.
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "Un médiateur arrive vers vous", timeout=2_000)
-    shot(qtbot, kiosk, "taken")
+    keep_shot(qtbot, kiosk, "mediator-taken")
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "Un médiateur arrive vers vous")
     assert calls(agent) == [("taken", "social_sante", "Zoé")]
@@ -126,7 +117,7 @@ def test_a_resident_calls_and_the_console_takes_the_call(qtbot, make_kiosk, stor
     console.finish(console.today()[0].id)
     wait_text(qtbot, kiosk, "l'échange avec le médiateur est terminé", timeout=3_000)
     assert kiosk.window.top_bar.label("mediator") == "Contacter le médiateur"
-    shot(qtbot, kiosk, "done")
+    keep_shot(qtbot, kiosk, "mediator-done")
     # The page was shown again in place by the second press: one step back is the démarche.
     run_js(qtbot, kiosk.controller.session_page(), "document.querySelector('a[href$=\"action/back\"]').click(); true")
     qtbot.waitUntil(lambda: page_name(kiosk.controller.current_url()) == "home", timeout=5_000)
@@ -143,7 +134,7 @@ def test_the_page_follows_the_console_within_two_seconds_while_shown(qtbot, make
     wait_text(qtbot, kiosk, "Un médiateur arrive vers vous", timeout=2_000)
     console.cancel(console.today()[0].id)
     wait_text(qtbot, kiosk, "Votre appel est terminé", timeout=3_000)
-    shot(qtbot, kiosk, "cancelled")
+    keep_shot(qtbot, kiosk, "mediator-cancelled")
 
 
 def test_a_call_still_waiting_when_the_session_ends_is_missed(qtbot, make_kiosk, stores) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +162,7 @@ def test_with_the_agent_down_the_resident_is_sent_to_the_reception_desk(qtbot, m
     kiosk = make_kiosk(store=shell, clock=clock)
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "Adressez-vous à l'accueil de Centre de test : une personne peut vous aider.")
-    shot(qtbot, kiosk, "reception")
+    keep_shot(qtbot, kiosk, "mediator-reception")
     assert "C'est pour quelle démarche" not in text(qtbot, kiosk)
     # A call asked all the same (a page's verb) opens nothing.
     run_js(qtbot, kiosk.controller.session_page(), "location.href = 'kiosk://borne/action/call?category=logement'")
@@ -184,7 +175,7 @@ def test_closed_hours_say_when_the_next_mediator_is(qtbot, make_kiosk, stores) -
     press_mediator(qtbot, kiosk)
     wait_text(qtbot, kiosk, "L'espace est fermé en ce moment. Prochaine présence : Lundi de 9 h à 12 h.")
     assert "l'accueil de Centre de test" in text(qtbot, kiosk)
-    shot(qtbot, kiosk, "closed")
+    keep_shot(qtbot, kiosk, "mediator-closed")
     assert calls(agent) == []
 
 
@@ -203,7 +194,7 @@ def test_bad_call_requests_are_refused_without_a_call(qtbot, make_kiosk, stores,
     if shown:
         wait_text(qtbot, kiosk, shown)
         assert "<b>" not in text(qtbot, kiosk)
-        shot(qtbot, kiosk, "refused")
+        keep_shot(qtbot, kiosk, "mediator-refused")
     else:
         qtbot.wait(500)
     assert calls(agent) == []
@@ -223,7 +214,7 @@ def test_the_first_name_is_typed_with_the_keyboard_in_view(qtbot, make_kiosk, st
     run_js(qtbot, page, "document.getElementById('first_name').focus(); true")
     qtbot.waitUntil(lambda: kiosk.window.keyboard.shown, timeout=10_000)
     assert kiosk.window.keyboard.geometry().top() >= kiosk.window.content.geometry().bottom()
-    shot(qtbot, kiosk, "keyboard")
+    keep_shot(qtbot, kiosk, "mediator-keyboard")
     value = "document.getElementById('first_name').value"
     for _ in range(3):  # offscreen, the first key after focusing a field can be lost (HACKING)
         run_js(qtbot, page, "var f = document.getElementById('first_name'); f.value = ''; f.focus(); 1")

@@ -1,5 +1,7 @@
 """Scanning in the real shell (offscreen) with SANE's test backend: a site's file input gets
-a two-page PDF scanned from the file chooser, and nothing of it survives the session."""
+a two-page PDF scanned from the file chooser, and nothing of it survives the session.
+
+Set ``BORNE_SHOTS=<dir>`` to keep a PNG of the top bar's scan steps."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from tests.devicekit import page_count
 from tests.security.test_escape import touch_centre
 from tests.security.test_residue import new_session
-from tests.shellkit import wait_ready, write_test_config
+from tests.shellkit import keep_shot, wait_ready, write_test_config
 
 pytestmark = [pytest.mark.shell, pytest.mark.devices, pytest.mark.sane]
 
@@ -217,13 +219,16 @@ def test_the_top_bar_scans_two_pages_into_a_pdf_that_sites_are_offered_until_the
     def settled(n: int) -> Callable[[], bool]:
         return lambda: len(overlay._pages) == n and not overlay._busy and overlay.save.isEnabled()
 
+    keep_shot(qtbot, kiosk, "scan-ready")
     overlay.scan_button.click()
     qtbot.waitUntil(settled(1), timeout=30_000)
     assert overlay.save.text() == "Enregistrer en PDF" and overlay.save_jpeg.isVisible()
     overlay.add.click()
     qtbot.waitUntil(settled(2), timeout=30_000)
+    keep_shot(qtbot, kiosk, "scan-two-pages")
     overlay.save.click()
     qtbot.waitUntil(note.isVisible, timeout=30_000)
+    keep_shot(qtbot, kiosk, "scan-saved")
     saved = session_dir / "scans" / "scan-1.pdf"
     assert page_count(saved) == 2
     assert not list((session_dir / "pages").iterdir())  # the raw pages went once saved
@@ -281,6 +286,7 @@ def test_the_top_bar_says_when_the_scanner_is_missing_and_hides_without_one(  # 
     assert kiosk.devices is not None and kiosk.devices.last.get("scanner").state == "absent"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(note.isVisible, timeout=5_000)
+    keep_shot(qtbot, kiosk, "scan-missing")
     assert note.heading.text() == "Scanner indisponible"
     assert note.message.text() == "Le scanner a été débranché ou éteint. Un membre de l'accueil peut vous aider."
     assert not note.print_button.isVisible() and not kiosk.controller.scanning.overlay.isVisible()

@@ -5,12 +5,11 @@ appliance — which joins the real federation server; the shell restarts, and th
 shows the welcome screen with the new centre's name, never the setup again — until staff reopen
 it from their panel.
 
-Set ``BORNE_SETUP_SHOTS=<dir>`` to keep a PNG of the page at each step.
+Set ``BORNE_SHOTS=<dir>`` to keep a PNG of the page at each step.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from kiosk.shell.web.scheme import page_name
 from sync.server import admin
 from tests.fedkit import Federation
 from tests.integration.test_shell_staff import PIN, open_panel
-from tests.shellkit import FakeSpeech, close_kiosk, run_js, write_test_config
+from tests.shellkit import FakeSpeech, close_kiosk, keep_shot, run_js, write_test_config
 
 pytestmark = [pytest.mark.shell, pytest.mark.setup]
 
@@ -83,14 +82,6 @@ def press(qtbot, kiosk: Kiosk, step: str) -> None:  # type: ignore[no-untyped-de
     run_js(qtbot, kiosk.window.lobby_view.page(), script)
 
 
-def shot(qtbot, kiosk: Kiosk, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = os.environ.get("BORNE_SETUP_SHOTS")
-    if folder:
-        qtbot.wait(700)  # painted
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        kiosk.window.grab().save(str(Path(folder) / f"setup-{name}.png"))
-
-
 @pytest.mark.parametrize("federation_db", ["sqlite"], indirect=True)
 def test_the_technician_sets_up_the_terminal_on_screen(  # type: ignore[no-untyped-def]
     qtbot, kiosk_app, appliance: Path, tmp_path: Path, federation: Federation
@@ -105,7 +96,7 @@ def test_the_technician_sets_up_the_terminal_on_screen(  # type: ignore[no-untyp
         kiosk.setup.exit_app = exits.append
         qtbot.waitUntil(lambda: page_name(kiosk.window.lobby_view.page().url()) == "setup", timeout=10_000)
         wait_lobby(qtbot, kiosk, "Mise en service de la borne")
-        shot(qtbot, kiosk, "empty")
+        keep_shot(qtbot, kiosk, "setup-empty")
         # A touch of the page starts no resident's session.
         kiosk.window.activity.emit()
         assert kiosk.controller.browser is None
@@ -127,16 +118,16 @@ def test_the_technician_sets_up_the_terminal_on_screen(  # type: ignore[no-untyp
         assert run_js(qtbot, page, "document.getElementById('passphrase').placeholder") == ""  # refused: typed again
         assert code not in str(run_js(qtbot, page, "document.documentElement.outerHTML"))  # never in a page
         fill(qtbot, kiosk, passphrase="un bon mot de passe")
-        shot(qtbot, kiosk, "filled")
+        keep_shot(qtbot, kiosk, "setup-filled")
         press(qtbot, kiosk, "finish")  # the code typed before stands: same server
         wait_lobby(qtbot, kiosk, "Mise en service en cours")
-        shot(qtbot, kiosk, "applying")
+        keep_shot(qtbot, kiosk, "setup-applying")
         # The privileged side, as kiosk-setup-apply.path starts it on the appliance.
         qtbot.waitUntil(lambda: setup.request_path(data_dir).is_file(), timeout=5_000)
         result = Applier(data_dir, iwd_dir=tmp_path / "iwd", agent_user=None).apply_pending()
         assert result is not None and result.ok, result
         wait_lobby(qtbot, kiosk, "C'est prêt.")
-        shot(qtbot, kiosk, "done")
+        keep_shot(qtbot, kiosk, "setup-done")
         qtbot.waitUntil(lambda: exits == [EXIT_RESTART], timeout=10_000)
     finally:
         close_kiosk(qtbot, kiosk)
@@ -191,7 +182,7 @@ def test_a_usb_key_refused_is_shown_and_its_setup_applied_restarts(  # type: ign
         setup.write_result(data_dir, bad)
         wait_lobby(qtbot, kiosk, "La clé USB n'a rien changé")
         assert "federation.server" in lobby_text(qtbot, kiosk)
-        shot(qtbot, kiosk, "usb-refused")
+        keep_shot(qtbot, kiosk, "setup-usb-refused")
         good = setup.answers_from_toml('[centre]\nname = "Espace Clé USB"\n')
         assert Applier(data_dir, iwd_dir=tmp_path / "iwd", agent_user=None).apply(good, "usb", "usb").ok
         qtbot.waitUntil(lambda: exits == [EXIT_RESTART], timeout=10_000)

@@ -3,13 +3,12 @@ pad, wrong PINs held back, the panel's statuses, a test page through a real cups
 ticket again on the ESC/POS capture, the session's end, the panel closing itself, and no way
 in for a web page.
 
-Set ``BORNE_STAFF_SHOTS=<dir>`` to keep PNGs of the PIN pad and of the panel.
+Set ``BORNE_SHOTS=<dir>`` to keep PNGs of the PIN pad and of the panel.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from tests.escposkit import EscposCapture
 from tests.integration.test_shell import start_in_tile
 from tests.integration.test_shell_mediator import confirm_call, press_mediator, wait_text
 from tests.integration.test_ticket_printer_escpos import printed_text
-from tests.shellkit import FakeSpeech, close_kiosk, write_test_config
+from tests.shellkit import FakeSpeech, close_kiosk, keep_shot, write_test_config
 from tests.webserver import LoopbackWeb
 
 pytestmark = [pytest.mark.shell, pytest.mark.staff]
@@ -117,14 +116,6 @@ def press(qtbot, panel, button: str, outcome: str) -> None:  # type: ignore[no-u
     qtbot.waitUntil(lambda: panel.outcome.text() == outcome, timeout=10_000)
 
 
-def shot(qtbot, kiosk, name: str) -> None:  # type: ignore[no-untyped-def]
-    folder = os.environ.get("BORNE_STAFF_SHOTS")
-    if folder:
-        qtbot.wait(300)
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        kiosk.window.grab().save(str(Path(folder) / f"staff-{name}.png"))
-
-
 def test_a_long_press_opens_the_pin_pad_and_a_short_one_does_not(qtbot, made, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # A hold of 3 s, as shipped, against a 300 ms tap: a loaded machine stretching the tap's
     # wait must not make it a hold.
@@ -135,11 +126,11 @@ def test_a_long_press_opens_the_pin_pad_and_a_short_one_does_not(qtbot, made, tm
     open_pad(qtbot, kiosk, hold_s=3)
     pad = kiosk.staff.pad
     assert pad.hint.text() == "Tapez le code du personnel."
-    shot(qtbot, kiosk, "pin-pad")
+    keep_shot(qtbot, kiosk, "staff-pin-pad")
     for key in ("2", "4", "6", "erase", "8"):
         pad.keys[key].click()
     assert pad.typed == 3 and pad.dots.text() == "● ● ●"  # dots, never the digits
-    shot(qtbot, kiosk, "pin-typing")
+    keep_shot(qtbot, kiosk, "staff-pin-typing")
     kiosk.staff.pad.cancel.click()
     assert not kiosk.staff.pad.isVisible()
 
@@ -171,7 +162,7 @@ def test_wrong_pins_are_refused_then_held_back_and_never_logged(qtbot, made, tmp
         qtbot.waitUntil(lambda n=attempt + 1: kiosk.staff.gate.failures == n, timeout=5_000)
         assert pad.hint.text() == expected
     assert not pad.keys["ok"].isEnabled() and not pad.keys["2"].isEnabled()
-    shot(qtbot, kiosk, "pin-locked")
+    keep_shot(qtbot, kiosk, "staff-pin-locked")
     kiosk.staff._submitted(PIN)  # even the right PIN is not looked at while locked
     qtbot.wait(300)
     assert not kiosk.staff.panel.isVisible()
@@ -240,7 +231,7 @@ def test_end_session_wipes_the_resident_s_session_and_closes_the_panel(  # type:
     panel = kiosk.staff.panel
     assert panel.heading.text() == "Espace du personnel" and panel.buttons["close"].text() == "Fermer"
     assert panel.layoutDirection() == Qt.LayoutDirection.LeftToRight
-    shot(qtbot, kiosk, "panel")
+    keep_shot(qtbot, kiosk, "staff-panel")
     kiosk.staff.panel.buttons["end_session"].click()
     qtbot.waitUntil(lambda: kiosk.controller.browser is None, timeout=10_000)
     assert not session_dir.exists()
