@@ -217,6 +217,8 @@ sed -i -e 's|^AccessLog .*|AccessLog syslog|' -e 's|^ErrorLog .*|ErrorLog syslog
 printf '# Borne: the queues on the data partition (cups.service.d/kiosk.conf binds it here).\nServerRoot /var/lib/cups\n' \
   >>"$R/etc/cups/cups-files.conf"
 install -d -m 755 "$R/var/lib/cups"
+# cupsd reads raw printing's types from ServerRoot and /usr/share/cups/mime: the latter now.
+cp "$R"/etc/cups/raw.types "$R"/etc/cups/raw.convs "$R/usr/share/cups/mime/"
 ln -sfn /etc/machine-id "$R/var/lib/dbus/machine-id"
 install -D -m 755 "$SRC/image/initramfs-machine-id" "$R/etc/initramfs-tools/scripts/init-bottom/borne-machine-id"
 "$IN_ROOT" "$R" update-initramfs -u -k all >/dev/null 2>&1 || die "update-initramfs failed"
