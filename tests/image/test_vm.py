@@ -109,6 +109,7 @@ def test_the_uki_boots_its_own_slot_with_its_own_kernel(disk: Path, rootfs: Path
         run("objcopy", "-O", "binary", f"--only-section=.{name}", str(uki), str(tmp_path / name))
     cmdline = (tmp_path / "cmdline").read_bytes().rstrip(b"\0").decode().split()
     assert f"root=PARTLABEL=borne_{version}" in cmdline and "rootfstype=squashfs" in cmdline and "ro" in cmdline
+    assert "panic=10" in cmdline  # an initramfs that cannot mount the root reboots: the try is spent
     assert f"IMAGE_VERSION={version}" in (tmp_path / "osrel").read_bytes().decode()
     kernel = max((rootfs / "boot").glob("vmlinuz-*"))
     assert (tmp_path / "linux").read_bytes()[: kernel.stat().st_size] == kernel.read_bytes()
