@@ -2,7 +2,8 @@
 # Boots the appliance's raw disk image in qemu under UEFI (OVMF) and waits on the serial console
 # for the kiosk's ready line, "BORNE-READY <version> <uptime>s" (systemd/kiosk-ready.service):
 #
-#   image/boot-vm.sh [DISK_DIR | RAW] [--timeout S] [--log FILE] [--disk FILE] [--after S]
+#   image/boot-vm.sh [DISK_DIR | RAW] [--timeout S] [--log FILE] [--disk FILE] [--after S] [--reboots]
+#                    [--cmdline ARGS]
 #
 # DISK_DIR (default $BORNE_IMAGE_CACHE/disk) holds the borne_*.raw of image/build-disk.sh. The
 # image is never booted itself: a sparse copy is (--disk FILE: that copy, kept afterwards and
@@ -10,7 +11,11 @@
 # larger so the data partition has room to grow). KVM when /dev/kvm is usable, else software
 # emulation (TCG); BORNE_VM_ACCEL=tcg forces it. The serial console goes to --log FILE (default
 # a temporary file, printed when the boot fails). --after S: keep the machine running S seconds
-# after the ready line (boot assessment, automount idle time) before stopping it.
+# after the ready line (boot assessment, automount idle time) before stopping it. --reboots: a
+# reboot of the guest restarts the machine on the same disk, as a terminal would (by default qemu
+# stops instead): the ready line may then come after boots that failed and rebooted (the
+# fallback after a release's three tries; the boot counter lives in the ESP's file names).
+# --cmdline ARGS: more of the kernel's command line (below), e.g. systemd.run= for a test.
 #
 # Prints the accelerator, the time from qemu's start to the ready line ("boot to ready") and the
 # uptime the guest reported. Exits 0 on the ready line, 1 when the timeout (default 300 s with
@@ -18,13 +23,15 @@
 set -euo pipefail
 
 CACHE=${BORNE_IMAGE_CACHE:-/var/cache/borne-image}
-SOURCE=$CACHE/disk TIMEOUT="" LOG="" DISK="" AFTER=0
+SOURCE=$CACHE/disk TIMEOUT="" LOG="" DISK="" AFTER=0 REBOOT=-no-reboot MORE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --timeout) TIMEOUT=$2; shift 2 ;;
     --log) LOG=$2; shift 2 ;;
     --disk) DISK=$2; shift 2 ;;
     --after) AFTER=$2; shift 2 ;;
+    --reboots) REBOOT=""; shift ;;
+    --cmdline) MORE=$2; shift 2 ;;
     -*) echo "boot-vm.sh: unknown option $1" >&2; exit 2 ;;
     *) SOURCE=$1; shift ;;
   esac
@@ -77,7 +84,7 @@ cp "$VARS" "$WORK/vars.fd"
 # console too, for debugging, and wlroots draws with its software renderer (pixman): the VM has
 # no GPU, only virtio-gpu's 2D scan-out (std VGA's bochs-drm lacks the PRIME import wlroots 0.15
 # requires of a DRM device).
-EXTRA=${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1 systemd.setenv=WLR_RENDERER=pixman}
+EXTRA="${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1 systemd.setenv=WLR_RENDERER=pixman} $MORE"
 start_qemu() {
   say "booting $(basename "$RAW") ($ACCEL, timeout ${TIMEOUT}s, serial console in $LOG)"
   : >"$LOG"
@@ -89,7 +96,7 @@ start_qemu() {
     -drive file="$DISK",format=raw,if=virtio,cache=unsafe \
     -smbios type=11,value="io.systemd.stub.kernel-cmdline-extra=$EXTRA" \
     -vga virtio -display none -serial file:"$LOG" -monitor none \
-    -nic user,model=virtio-net-pci -no-reboot 2>"$WORK/qemu.err" &
+    -nic user,model=virtio-net-pci $REBOOT 2>"$WORK/qemu.err" &
   QEMU=$!
 }
 start_qemu

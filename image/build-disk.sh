@@ -8,12 +8,8 @@
 # device, no mount: every file system is made into a file and written at its offset.
 #
 # Made in OUT_DIR, for the version V of the root (IMAGE_VERSION in its /etc/os-release):
-#   borne_V.root.squashfs  the root slot's content: the root, read-only, squashfs (zstd). Made
-#                          again only when the root changed (its .inputs); the slowest step.
-#   borne_V.efi            the unified kernel image (UKI): systemd's EFI stub with the root's
-#                          kernel, initramfs, os-release and the command line
-#                          root=PARTLABEL=borne_V, so each root slot boots its own kernel, and
-#                          nobody edits the command line at the terminal.
+#   borne_V.root.squashfs  the root slot's content, and
+#   borne_V.efi            the unified kernel image (UKI): image/release-files.sh (below)
 #   borne_V.raw            the disk (GPT):
 #                            1 esp         vfat: systemd-boot as /EFI/BOOT/BOOTX64.EFI,
 #                                          loader.conf (no menu, no editor), the UKI as
@@ -57,62 +53,27 @@ size_of() { stat -c %s "$1"; }
 human() { numfmt --to=si --format=%.2f --suffix=B "$1"; }
 
 [ "$(id -u)" = 0 ] || die "run me as root (the root file system has files only root reads)"
-for tool in mksquashfs mkfs.vfat mcopy mmd sfdisk objcopy objdump; do
-  command -v "$tool" >/dev/null || die "$tool is missing: apt-get install squashfs-tools dosfstools mtools fdisk binutils"
+for tool in mkfs.vfat mcopy mmd sfdisk; do
+  command -v "$tool" >/dev/null || die "$tool is missing: apt-get install dosfstools mtools fdisk"
 done
 [ -x "$ROOTFS/opt/kiosk/bin/kiosk" ] || die "no root file system in $ROOTFS: make image-rootfs first"
 # shellcheck disable=SC1091
 VERSION=$(. "$ROOTFS/usr/lib/os-release" && echo "${IMAGE_VERSION:-}")
 [[ $VERSION =~ ^[0-9]+(\.[0-9]+)+$ ]] || die "$ROOTFS/usr/lib/os-release has no IMAGE_VERSION"
-STUB=$ROOTFS/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 BOOT_EFI=$ROOTFS/usr/lib/systemd/boot/efi/systemd-bootx64.efi
-KERNEL=$(find "$ROOTFS/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
-{ [ -f "$STUB" ] && [ -f "$BOOT_EFI" ]; } || die "no systemd-boot-efi in $ROOTFS"
-[ -n "$KERNEL" ] || die "no kernel in $ROOTFS/boot"
-INITRD=$ROOTFS/boot/initrd.img-${KERNEL##*/vmlinuz-}
-[ -f "$INITRD" ] || die "no initramfs for $KERNEL"
+[ -f "$BOOT_EFI" ] || die "no systemd-boot-efi in $ROOTFS"
 NAME=borne_$VERSION
 mkdir -p "$OUT"
 WORK=$(mktemp -d "$OUT/.work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# 1. The root slot's content. Keyed by the root's inputs (image/build-rootfs.sh writes them
-# next to it); the kernel and initramfs in /boot stay out: they are in the UKI.
+# 1. and 2. The root slot's content and the UKI: image/release-files.sh, which make-release.sh's
+# releases come from as well.
+"$(dirname "$0")/release-files.sh" "$ROOTFS" "$OUT" | sed 's/^\[release-files /[disk /'
 SQUASH=$OUT/$NAME.root.squashfs
-ROOT_INPUTS=$(cat "$ROOTFS.inputs" 2>/dev/null || echo "unknown-$(date +%s)")
-if [ -f "$SQUASH" ] && [ "$(cat "$SQUASH.inputs" 2>/dev/null)" = "$ROOT_INPUTS" ]; then
-  say "root slot image $SQUASH reused"
-else
-  say "root slot image: mksquashfs (zstd) -> $SQUASH"
-  rm -f "$SQUASH" "$SQUASH.inputs"
-  mksquashfs "$ROOTFS" "$WORK/root.squashfs" -noappend -quiet -no-progress -comp zstd -Xcompression-level 15 \
-    -b 256K -wildcards -e 'boot/vmlinuz-*' 'boot/initrd.img-*' 'boot/System.map-*' 'boot/config-*' >/dev/null
-  mv "$WORK/root.squashfs" "$SQUASH"
-  echo "$ROOT_INPUTS" >"$SQUASH.inputs"
-fi
 SQUASH_SIZE=$(size_of "$SQUASH")
 [ "$SQUASH_SIZE" -le $((SLOT_MB * 1024 * 1024)) ] \
   || die "the root ($(human "$SQUASH_SIZE")) does not fit its slot of $SLOT_MB MiB (BORNE_SLOT_MB)"
-
-# 2. The UKI, laid out as systemd's documentation does it by hand (ukify is not in Debian 12):
-# each section after the stub's last one, at the stub's section alignment; the kernel last.
-say "UKI: $(basename "$KERNEL") + initramfs -> $NAME.efi"
-printf 'root=PARTLABEL=%s rootfstype=squashfs ro quiet console=tty1 console=ttyS0 panic=10' "$NAME" >"$WORK/cmdline"
-cp "$ROOTFS/usr/lib/os-release" "$WORK/os-release"
-ALIGN=$((16#$(objdump -p "$STUB" | awk '$1 == "SectionAlignment" { print $2 }')))
-# The end of the stub's last section: its VMA plus its size (objdump -h, 7-field lines).
-END=$(objdump -h "$STUB" | awk 'NF == 7 && $1 ~ /^[0-9]+$/ { size = $3; vma = $4 } END { print vma, size }' \
-  | { read -r vma size; echo $((16#$vma + 16#$size)); })
-sections=()
-for part in .osrel:"$WORK/os-release" .cmdline:"$WORK/cmdline" .initrd:"$INITRD" .linux:"$KERNEL"; do
-  name=${part%%:*} file=${part#*:}
-  END=$(((END + ALIGN - 1) / ALIGN * ALIGN))
-  sections+=(--add-section "$name=$file" --change-section-vma "$name=$(printf 0x%x "$END")")
-  END=$((END + $(size_of "$file")))
-done
-objcopy "${sections[@]}" "$STUB" "$WORK/$NAME.efi"
-objdump -h "$WORK/$NAME.efi" | grep -q ' \.linux ' || die "objcopy made no .linux section"
-mv "$WORK/$NAME.efi" "$OUT/$NAME.efi"
 
 # 3. The EFI system partition: systemd-boot as the removable-media loader (no NVRAM entry needed),
 # no menu unless a key is held, no command line editor, no firmware entry; the UKI with 3 tries.

@@ -205,6 +205,23 @@ install -D -m 644 "$SRC/image/network/wait-online-any.conf" \
 install -D -m 644 "$SRC/systemd/sysctl.d/kiosk.conf" "$R/usr/lib/sysctl.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/udev/90-kiosk-usb-storage.rules" "$R/usr/lib/udev/rules.d/90-kiosk-usb-storage.rules"
 install -m 644 "$SRC/image/fstab" "$R/etc/fstab"
+# Nothing written at run time lands on the read-only root (README, "Where the terminal keeps its
+# state"): the journal, CUPS's queues and the machine id persist on the data partition
+# (kiosk-state.service, /etc/fstab, cups.service.d, the initramfs script that binds the kept
+# machine id); CUPS's spool and cache on its own tmpfs, its logs in the journal; dbus's machine
+# id a link made now (systemd-tmpfiles would try at each boot); apt's and dpkg's daily timers,
+# which write to the root, masked.
+install -D -m 644 "$SRC/systemd/cups.service.d/kiosk.conf" "$R/usr/lib/systemd/system/cups.service.d/kiosk.conf"
+sed -i -e 's|^AccessLog .*|AccessLog syslog|' -e 's|^ErrorLog .*|ErrorLog syslog|' -e 's|^PageLog .*|PageLog syslog|' \
+  -e '/^ServerRoot /d' "$R/etc/cups/cups-files.conf"
+printf '# Borne: the queues on the data partition (cups.service.d/kiosk.conf binds it here).\nServerRoot /var/lib/cups\n' \
+  >>"$R/etc/cups/cups-files.conf"
+install -d -m 755 "$R/var/lib/cups"
+# cupsd reads raw printing's types from ServerRoot and /usr/share/cups/mime: the latter now.
+cp "$R"/etc/cups/raw.types "$R"/etc/cups/raw.convs "$R/usr/share/cups/mime/"
+ln -sfn /etc/machine-id "$R/var/lib/dbus/machine-id"
+install -D -m 755 "$SRC/image/initramfs-machine-id" "$R/etc/initramfs-tools/scripts/init-bottom/borne-machine-id"
+"$IN_ROOT" "$R" update-initramfs -u -k all >/dev/null 2>&1 || die "update-initramfs failed"
 PORTS=$("$IN_ROOT" "$R" /opt/kiosk/bin/python -c 'from pathlib import Path
 from kiosk.core.loading import load_config
 k = load_config(Path("/etc/kiosk/kiosk.toml"), Path("/etc/kiosk/tiles.toml")).kiosk
@@ -242,7 +259,9 @@ IN_ROOT_ENV=NIGHTLY_REBOOT NIGHTLY_REBOOT=$NIGHTLY_REBOOT "$IN_ROOT" "$R" bash -
   systemd-tmpfiles --create --exclude-prefix=/run --exclude-prefix=/tmp /usr/lib/tmpfiles.d/kiosk.conf \
     /usr/lib/tmpfiles.d/kiosk-setup.conf
   systemctl set-default graphical.target >/dev/null
-  systemctl enable kiosk-shell.service kiosk-agent.service kiosk-ready.service systemd-sysupdate.timer 2>&1 | grep -v "^Created symlink" || true
+  systemctl enable kiosk-shell.service kiosk-agent.service kiosk-ready.service kiosk-state.service \
+    systemd-sysupdate.timer 2>&1 | grep -v "^Created symlink" || true
+  systemctl mask apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer 2>&1 | grep -v "^Created symlink" || true
   systemctl enable kiosk-setup-apply.path kiosk-setup-reopen.path systemd-networkd.service iwd.service \
     systemd-resolved.service 2>&1 | grep -v "^Created symlink" || true
   # The kernel command line names the serial port as a console (make image-boot reads it):

@@ -4,7 +4,8 @@
 #
 #   BORNE_SIGNING_KEY=KEYID image/make-release.sh [DISK_DIR] RELEASE_DIR
 #
-# DISK_DIR (default $BORNE_IMAGE_CACHE/disk) holds borne_V.root.squashfs and borne_V.efi.
+# DISK_DIR (default $BORNE_IMAGE_CACHE/disk) holds borne_V.root.squashfs and borne_V.efi, as
+# image/release-files.sh makes them (for `make image`, through image/build-disk.sh).
 # RELEASE_DIR is the directory the federation serves over HTTPS (the image's BORNE_UPDATE_URL);
 # the release's two files are copied into it next to the older ones, then
 #   SHA256SUMS      checksums of every borne_* file of the directory

@@ -24,6 +24,7 @@ UNITS = (
     "kiosk-nightly-reboot.service",
     "kiosk-nightly-reboot.timer",
     "kiosk-ready.service",
+    "kiosk-state.service",
     "kiosk-setup-apply.path",
     "kiosk-setup-apply.service",
     "kiosk-setup-reopen.path",
@@ -316,6 +317,40 @@ def test_the_root_is_read_only_with_tmpfs_and_the_data_partition(rootfs: Path) -
     # The ESP, for systemd-bless-boot and systemd-sysupdate, mounted on first use.
     assert "efi.automount" in out and (rootfs / "efi").is_dir()
     assert {entry[1]: entry[2] for entry in fstab}.items() >= {"/tmp": "tmpfs", "/var/tmp": "tmpfs"}.items()
+
+
+def test_what_the_terminal_writes_goes_to_the_data_partition_or_to_tmpfs(rootfs: Path) -> None:
+    # The journal: bound from the data partition on /var/log/journal, once kiosk-state.service has
+    # made its directory there; the rest of /var/log (wtmp and the like) on tmpfs.
+    out = in_root(
+        rootfs,
+        "set -e; mkdir -p /tmp/gen; cd /tmp/gen; /usr/lib/systemd/system-generators/systemd-fstab-generator . . .;"
+        " cat var-log-journal.mount var-log.mount; systemctl is-enabled kiosk-state.service;"
+        " systemd-analyze verify --man=no /usr/lib/systemd/system/cups.service 2>&1;"
+        " systemctl is-enabled apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer || true",
+    )
+    assert "What=/var/lib/kiosk/journal" in out and "Where=/var/log/journal" in out, out
+    assert "Requires=kiosk-state.service" in out and "After=kiosk-state.service" in out, out
+    assert "Where=/var/log\n" in out and "Type=tmpfs" in out, out
+    # apt's and dpkg's daily timers, which would write to the root, masked.
+    assert out.split()[-4:] == ["enabled", "masked", "masked", "masked"], out
+    tmpfiles = (rootfs / "usr/lib/tmpfiles.d/kiosk.conf").read_text()
+    assert re.search(r"^d /var/lib/kiosk/journal +2755 root +systemd-journal", tmpfiles, re.M)
+    # CUPS: its queues in a ServerRoot bound from the data partition, spool and cache on the
+    # service's own tmpfs, its logs to the journal.
+    files = (rootfs / "etc/cups/cups-files.conf").read_text()
+    assert re.findall(r"^(ServerRoot|AccessLog|ErrorLog|PageLog) (.*)$", files, re.M) == [
+        ("AccessLog", "syslog"), ("ErrorLog", "syslog"), ("PageLog", "syslog"), ("ServerRoot", "/var/lib/cups")
+    ]  # fmt: skip
+    dropin = (rootfs / "usr/lib/systemd/system/cups.service.d/kiosk.conf").read_text()
+    assert "BindPaths=/var/lib/kiosk/cups:/var/lib/cups" in dropin
+    assert re.search(r"^TemporaryFileSystem=/var/spool/cups:\S+ /var/cache/cups:\S+$", dropin, re.M)
+    assert (rootfs / "var/lib/cups").is_dir() and (rootfs / "usr/share/cups/mime/raw.types").is_file()
+    # The machine id kept on the data partition, bound on /etc/machine-id by the initramfs.
+    assert os.readlink(rootfs / "var/lib/dbus/machine-id") == "/etc/machine-id"
+    initrd = max((rootfs / "boot").glob("initrd.img-*"))
+    listing = in_root(rootfs, f"lsinitramfs /boot/{initrd.name}")
+    assert "scripts/init-bottom/borne-machine-id" in listing.split()
 
 
 def test_the_nightly_reboot_is_off_unless_asked_for(rootfs: Path) -> None:

@@ -56,6 +56,8 @@ def test_the_ready_unit_is_required_for_a_good_boot(rootfs: Path) -> None:
     unit = (rootfs / "usr/lib/systemd/system/kiosk-ready.service").read_text()
     assert "After=kiosk-shell.service" in unit and "Requires=kiosk-shell.service" in unit
     assert "Before=boot-complete.target" in unit and "BORNE-READY" in unit
+    # A boot whose shell never gets ready reboots (its try spent) instead of staying black.
+    assert "JobTimeoutSec=10min" in unit.split() and "JobTimeoutAction=reboot" in unit.split()
     out = in_root(
         rootfs,
         "systemctl is-enabled kiosk-ready.service systemd-sysupdate.timer serial-getty@ttyS0.service || true",

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,7 @@ def test_the_uki_boots_its_own_slot_with_its_own_kernel(disk: Path, rootfs: Path
         run("objcopy", "-O", "binary", f"--only-section=.{name}", str(uki), str(tmp_path / name))
     cmdline = (tmp_path / "cmdline").read_bytes().rstrip(b"\0").decode().split()
     assert f"root=PARTLABEL=borne_{version}" in cmdline and "rootfstype=squashfs" in cmdline and "ro" in cmdline
+    assert "panic=10" in cmdline  # an initramfs that cannot mount the root reboots: the try is spent
     assert f"IMAGE_VERSION={version}" in (tmp_path / "osrel").read_bytes().decode()
     kernel = max((rootfs / "boot").glob("vmlinuz-*"))
     assert (tmp_path / "linux").read_bytes()[: kernel.stat().st_size] == kernel.read_bytes()
@@ -118,23 +120,105 @@ def test_the_disk_carries_at_most_its_size_budget(disk: Path) -> None:
     assert allocated <= SIZE_BUDGET, f"{allocated / 1e9:.2f} GB"
 
 
-@pytest.mark.boot
-def test_it_boots_to_the_kiosk_and_the_boot_is_blessed(disk: Path, rootfs: Path, tmp_path: Path) -> None:
-    version = version_of(rootfs)
-    copy, log = tmp_path / "vm.raw", tmp_path / "serial.log"
-    # Kept running after the ready line until the ESP's automount has gone idle (60 s) and flushed.
-    boot = subprocess.run([str(REPO / "image/boot-vm.sh"), str(disk), "--disk", str(copy), "--log", str(log),
-                           "--after", "75"], capture_output=True, text=True, timeout=1800, check=False)  # fmt: skip
+@dataclass
+class Booted:
+    disk: Path  # the disk copy that booted, kept afterwards
+    out: str  # image/boot-vm.sh's output
+    serial: str  # the serial console (the journal forwarded to it)
+
+
+def boot(source: Path, copy: Path, *options: str, cmdline: str = "") -> Booted:
+    """``source`` booted by image/boot-vm.sh on ``copy`` (made from it, 1 GiB larger, if missing);
+    ``cmdline`` added to the kernel's command line. Fails the test when the ready line never came."""
+    log = copy.with_name(f"{copy.stem}.boot{len(list(copy.parent.glob(f'{copy.stem}.boot*')))}.serial.log")
+    result = subprocess.run([str(REPO / "image/boot-vm.sh"), str(source), "--disk", str(copy), "--log", str(log),
+                             "--cmdline", cmdline, *options], capture_output=True, text=True, timeout=1800,
+                            check=False)  # fmt: skip
     shutil.copy(log, DISK / "last-boot.log")  # for debugging, next to the image
-    print(boot.stdout[-800:])
-    assert boot.returncode == 0, boot.stdout[-4000:] + boot.stderr[-2000:]
-    assert re.search(rf"BORNE-READY {re.escape(version)} [0-9.]+s", boot.stdout), boot.stdout[-2000:]
+    print(result.stdout[-800:])
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    # The machine was stopped, not shut down: the data partition's ext4 journal is replayed, as
+    # the next mount would, so that debugfs sees what was written last.
+    if partitions(copy)[3]["name"] == "kiosk-data" and debugfs(copy, "stats").count("needs_recovery"):
+        run("debugfs", "-w", "-R", "journal_run", data_partition(copy))
+    return Booted(copy, result.stdout, log.read_text(errors="replace"))
+
+
+# A queue added as staff would, once booted, to see where CUPS keeps it: systemd-run-generator's
+# unit, wanted by the usual target (the generator would make its own target the default).
+ADD_QUEUE = ('systemd.run="lpadmin -p Borne-Test -E -v ipp://192.0.2.1/ipp/print" '
+             "systemd.run_success_action=none systemd.run_failure_action=none "
+             "systemd.unit=graphical.target systemd.wants=kernel-command-line.service")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def first_boot(disk: Path, tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    """The disk's first boot, kept running after the ready line until the ESP's automount has gone
+    idle (60 s) and flushed; the same disk copy is then updated and booted again."""
+    return boot(disk, tmp_path_factory.mktemp("first-boot") / "vm.raw", "--after", "75", cmdline=ADD_QUEUE)
+
+
+@pytest.mark.boot
+def test_it_boots_to_the_kiosk_and_the_boot_is_blessed(first_boot: Booted, rootfs: Path) -> None:
+    version = version_of(rootfs)
+    assert re.search(rf"BORNE-READY {re.escape(version)} [0-9.]+s", first_boot.out), first_boot.out[-2000:]
     # systemd-boot counted the try down (+2-1), then systemd-bless-boot, after kiosk-ready.service,
     # dropped the counter: the entry is good.
-    assert esp_files(copy, "/EFI/Linux") == [f"borne_{version}.efi"]
+    assert esp_files(first_boot.disk, "/EFI/Linux") == [f"borne_{version}.efi"]
     # The data partition grew to the end of the larger disk (systemd-repart at the first boot).
-    parts = partitions(copy)
+    parts = partitions(first_boot.disk)
     assert parts[3]["name"] == "kiosk-data" and int(parts[3]["size"]) * 512 > 1 << 30
+
+
+def data_partition(raw: Path) -> str:
+    """The data partition of ``raw`` as e2fsprogs opens it: at its offset, without mounting it."""
+    part = partitions(raw)[3]
+    assert part["name"] == "kiosk-data"
+    return f"{raw}?offset={int(part['start']) * 512}"
+
+
+def debugfs(raw: Path, command: str) -> str:
+    """``command`` of debugfs (e2fsprogs) on the data partition of ``raw``: its output, without
+    the banner debugfs writes on stderr."""
+    result = subprocess.run(["debugfs", "-R", command, data_partition(raw)], capture_output=True, text=True,
+                            timeout=300, check=False)  # fmt: skip
+    assert result.returncode == 0, f"debugfs {command}: {result.stderr[-2000:]}"
+    return result.stdout
+
+
+def data_names(raw: Path, folder: str) -> set[str]:
+    """The names in ``folder`` of the data partition (``ls -p``: /inode/mode/uid/gid/name/size/)."""
+    lines = debugfs(raw, f"ls -p {folder}").splitlines()
+    return {line.split("/")[5] for line in lines if line.startswith("/") and line.count("/") >= 6} - {".", ".."}
+
+
+def journal_boots(rootfs: Path, raw: Path, machine_id: str, tmp_path: Path) -> list[str]:
+    """The boots the data partition's journal holds, listed by the image's own journalctl."""
+    dump = tmp_path / "journal-dump"
+    dump.mkdir(exist_ok=True)
+    debugfs(raw, f"rdump /journal/{machine_id} {dump}")
+    out = in_root(rootfs, "journalctl --directory=/mnt/journal --list-boots --no-pager -q",
+                  binds=(f"{dump / machine_id}:/mnt/journal",))  # fmt: skip
+    return [line for line in out.splitlines() if re.match(r"\s*-?[0-9]+ [0-9a-f]{32} ", line)]
+
+
+@pytest.mark.boot
+def test_nothing_is_written_to_the_read_only_root_and_state_lands_on_the_data_partition(
+    first_boot: Booted, rootfs: Path, tmp_path: Path
+) -> None:
+    # No service met the read-only root (the journal is forwarded to the serial console).
+    assert not re.findall(r".*(?:Read-only file system|EROFS).*", first_boot.serial)
+    assert "Failed to start" not in first_boot.serial, re.findall(r".*Failed to start.*", first_boot.serial)
+    # The data partition holds the journal, under the machine id kept there, CUPS's state with the
+    # queue added once booted, and nothing of CUPS's spool.
+    assert {"journal", "cups", "machine-id"} <= data_names(first_boot.disk, "/")
+    machine_id = debugfs(first_boot.disk, "cat /machine-id").strip()
+    assert re.fullmatch(r"[0-9a-f]{32}", machine_id), machine_id
+    assert data_names(first_boot.disk, "/journal") == {machine_id}
+    assert "system.journal" in data_names(first_boot.disk, f"/journal/{machine_id}")
+    assert len(journal_boots(rootfs, first_boot.disk, machine_id, tmp_path)) == 1
+    assert {"printers.conf", "ppd"} <= data_names(first_boot.disk, "/cups")
+    assert "<Printer Borne-Test>" in debugfs(first_boot.disk, "cat /cups/printers.conf")
 
 
 # Signed updates -----------------------------------------------------------------------------
@@ -173,15 +257,25 @@ def gnupg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     subprocess.run(["gpgconf", "--kill", "all"], env=env, check=False)
 
 
-def newer_release(tmp_path: Path, version: str, gnupg: dict[str, str], key: str) -> tuple[Path, str]:
-    """A release newer than ``version`` made by image/make-release.sh, signed by ``key``."""
+def bumped(version: str) -> str:
     parts = version.split(".")
-    newer = ".".join([*parts[:-1], str(int(parts[-1]) + 1)])
+    return ".".join([*parts[:-1], str(int(parts[-1]) + 1)])
+
+
+def bare_root(tmp_path: Path, version: str) -> Path:
+    """A directory with a root slot image of ``version`` holding only its os-release: no init."""
     built, tree = tmp_path / "built", tmp_path / "tree"
     (tree / "usr/lib").mkdir(parents=True)
     built.mkdir()
-    (tree / "usr/lib/os-release").write_text(f"ID=debian\nIMAGE_ID=borne\nIMAGE_VERSION={newer}\n")
-    run("mksquashfs", str(tree), str(built / f"borne_{newer}.root.squashfs"), "-quiet", "-no-progress")
+    (tree / "usr/lib/os-release").write_text(f"ID=debian\nIMAGE_ID=borne\nIMAGE_VERSION={version}\n")
+    run("mksquashfs", str(tree), str(built / f"borne_{version}.root.squashfs"), "-quiet", "-no-progress")
+    return built
+
+
+def newer_release(tmp_path: Path, version: str, gnupg: dict[str, str], key: str) -> tuple[Path, str]:
+    """A release newer than ``version`` made by image/make-release.sh, signed by ``key``."""
+    newer = bumped(version)
+    built = bare_root(tmp_path, newer)
     (built / f"borne_{newer}.efi").write_bytes(b"MZ" + os.urandom(4096))
     env = {**os.environ, "GNUPGHOME": gnupg["GNUPGHOME"], "BORNE_SIGNING_KEY": key}
     run(str(REPO / "image/make-release.sh"), str(built), str(tmp_path / "release"), env=env)
@@ -255,3 +349,81 @@ def test_a_root_image_changed_after_signing_is_refused(
         f.write(b"tampered")
     out = assert_refused_and_unchanged(rootfs, disk_copy, release, gnupg, tmp_path)
     assert "file has been tampered with" in out, out[-3000:]
+
+
+# Booting updates --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def newer_files(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real newer release's two files: the same root with its version bumped, made by
+    image/release-files.sh as for a disk (a faster compression level: the squashfs is for one test)."""
+    built = tmp_path_factory.mktemp("newer")
+    started = time.monotonic()
+    run(str(REPO / "image/release-files.sh"), "--version", bumped(version_of(rootfs)), "--level", "3", str(rootfs),
+        str(built))  # fmt: skip
+    print(f"\nimage/release-files.sh (newer, zstd 3): {time.monotonic() - started:.0f} s")
+    return built
+
+
+def signed(built: Path, tmp_path: Path, gnupg: dict[str, str]) -> Path:
+    """``built``'s release signed by the federation's key into a release directory."""
+    env = {**os.environ, "GNUPGHOME": gnupg["GNUPGHOME"], "BORNE_SIGNING_KEY": "federation@borne.invalid"}
+    run(str(REPO / "image/make-release.sh"), str(built), str(tmp_path / "release"), env=env)
+    return tmp_path / "release"
+
+
+def update(rootfs: Path, raw: Path, release: Path, gnupg: dict[str, str], tmp_path: Path) -> list[str]:
+    """``release`` applied to ``raw`` by the image's systemd-sysupdate; the UKI it wrote put in
+    the disk's ESP (mtools), where it would have written it on a terminal. The ESP's UKIs after."""
+    out, esp = sysupdate(rootfs, raw, release, gnupg, tmp_path)
+    assert "sysupdate-exit 0" in out, out[-4000:]
+    for uki in esp.iterdir():
+        run("mcopy", "-o", "-i", f"{raw}@@{ESP_OFFSET}", str(uki), f"::/EFI/Linux/{uki.name}",
+            env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})  # fmt: skip
+    return esp_files(raw, "/EFI/Linux")
+
+
+@pytest.mark.boot
+def test_a_real_newer_release_applied_by_sysupdate_boots_and_is_blessed(
+    first_boot: Booted, newer_files: Path, rootfs: Path, gnupg: dict[str, str], tmp_path: Path
+) -> None:
+    """The terminal of the first boot updated: its disk boots the newer slot, which is blessed, and
+    its journal keeps both boots under one machine id."""
+    version, newer = version_of(rootfs), bumped(version_of(rootfs))
+    release = signed(newer_files, tmp_path, gnupg)
+    esp = update(rootfs, first_boot.disk, release, gnupg, tmp_path)
+    assert esp == sorted([f"borne_{version}.efi", f"borne_{newer}+3.efi"])
+    booted = boot(first_boot.disk, first_boot.disk, "--after", "75")
+    assert re.search(rf"BORNE-READY {re.escape(newer)} [0-9.]+s", booted.out), booted.out[-2000:]
+    # The newer entry blessed, the old one kept for the next update's fallback.
+    assert esp_files(first_boot.disk, "/EFI/Linux") == sorted([f"borne_{version}.efi", f"borne_{newer}.efi"])
+    assert not re.findall(r".*(?:Read-only file system|EROFS).*", booted.serial)
+    machine_id = debugfs(first_boot.disk, "cat /machine-id").strip()
+    assert data_names(first_boot.disk, "/journal") == {machine_id}
+    assert len(journal_boots(rootfs, first_boot.disk, machine_id, tmp_path)) == 2
+
+
+@pytest.mark.boot
+def test_a_release_that_cannot_boot_spends_its_three_tries_then_the_old_slot_boots(
+    disk: Path, newer_files: Path, rootfs: Path, gnupg: dict[str, str], tmp_path: Path
+) -> None:
+    """A signed release whose root has no init: its initramfs panics (panic=10 reboots), three
+    times, then systemd-boot boots the old entry, which reaches the kiosk."""
+    version, newer = version_of(rootfs), bumped(version_of(rootfs))
+    built = bare_root(tmp_path, newer)
+    shutil.copy(newer_files / f"borne_{newer}.efi", built)
+    raw = tmp_path / "vm.raw"
+    run("cp", "--sparse=always", str(disk), str(raw))
+    run("truncate", "-s", "+1G", str(raw))
+    assert update(rootfs, raw, signed(built, tmp_path, gnupg), gnupg, tmp_path) == sorted(
+        [f"borne_{version}+3.efi", f"borne_{newer}+3.efi"]
+    )
+    started = time.monotonic()
+    booted = boot(disk, raw, "--reboots")
+    print(f"three failed boots, then the old slot to ready: {time.monotonic() - started:.0f} s")
+    assert re.search(rf"BORNE-READY {re.escape(version)} [0-9.]+s", booted.out), booted.out[-2000:]
+    assert booted.serial.count("No init found") == 3, booted.serial[-3000:]
+    assert booted.serial.count("Rebooting automatically due to panic= boot argument") == 3
+    ukis = esp_files(raw, "/EFI/Linux")
+    assert f"borne_{newer}+0-3.efi" in ukis and len(ukis) == 2, ukis
