@@ -264,7 +264,7 @@ def test_a_usb_key_before_the_setup_is_read_by_the_setup_reader_only(vm: Machine
     # ... in its own mount namespace: the main one never saw a mount, and none is left anywhere.
     assert "/dev/sd" not in sh(vm, "cat /tmp/mounts-key1"), sh(vm, "cat /tmp/mounts-key1")
     sh(vm, NOWHERE_MOUNTED)
-    assert not sh(vm, "ls -A /media /run/media 2>/dev/null || true").strip()
+    assert not sh(vm, "find /media /run/media -mindepth 1 2>/dev/null || true").strip()
 
 
 def test_a_usb_key_after_the_setup_is_not_even_read(vm: Machine, tmp_path: Path) -> None:
@@ -326,11 +326,18 @@ def test_the_shell_killed_is_restarted_with_a_wiped_session(vm: Machine) -> None
 
 def test_the_shell_frozen_is_restarted_by_the_watchdog(vm: Machine) -> None:
     wait_shell_up(vm)
-    before = shell_unit(vm)
+    first = shell_unit(vm)
+
+    def pinged() -> dict[str, str] | None:  # control: the running shell feeds its watchdog
+        now = shell_unit(vm)
+        if now["MainPID"] != first["MainPID"]:  # restarted meanwhile: watch the new one
+            first.update(now)
+            return None
+        return now if now["WatchdogTimestampMonotonic"] != first["WatchdogTimestampMonotonic"] else None
+
+    before = wait_for("a watchdog ping from the running shell", pinged, 120, 2)
     cage, shell = shell_processes(vm)
-    # Control: the watchdog is being fed (its timestamp moves) before the freeze.
-    fed = before["WatchdogTimestampMonotonic"]
-    wait_for("a watchdog ping", lambda: shell_unit(vm)["WatchdogTimestampMonotonic"] != fed, 60)
+    cursor = journal_cursor(vm)
     started = time.monotonic()
     sh(vm, f"kill -STOP {shell}")
     try:
@@ -339,7 +346,7 @@ def test_the_shell_frozen_is_restarted_by_the_watchdog(vm: Machine) -> None:
         sh(vm, f"kill -CONT {shell}")
         raise
     print(f"\nshell frozen: ready again in {time.monotonic() - started:.0f} s")
-    log = sh(vm, "journalctl -b -u kiosk-shell.service --no-pager -o cat")
+    log = sh(vm, f"journalctl -u kiosk-shell.service --after-cursor='{cursor}' --no-pager -o cat")
     assert "Watchdog timeout" in log, log[-3000:]
     # The frozen shell and its cage are gone, not left behind in the closed session.
     wait_for("the frozen shell and its cage gone", lambda: gone(vm, cage, shell), 120, 3)
