@@ -4,6 +4,7 @@ through ``image/in-root.sh`` (private mount and PID namespaces: no mount or proc
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -38,3 +39,8 @@ def in_root(
     )
     assert result.returncode == 0, f"{script}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout + result.stderr
+
+
+def version_of(rootfs: Path) -> str:
+    """The image's version (``IMAGE_VERSION`` of its os-release)."""
+    return re.search(r"^IMAGE_VERSION=(\S+)$", (rootfs / "usr/lib/os-release").read_text(), re.M).group(1)  # type: ignore[union-attr]

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.image.imagekit import DISK, REPO, SIZE_BUDGET, in_root
+from tests.image.imagekit import DISK, REPO, SIZE_BUDGET, in_root, version_of
 
 pytestmark = [pytest.mark.vm, pytest.mark.timeout(3600)]
 ESP_OFFSET = 1024 * 1024  # image/build-disk.sh: the ESP starts at 1 MiB
@@ -31,18 +30,6 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: int = 1800) -> s
     result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout, check=False)
     assert result.returncode == 0, f"{args}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout + result.stderr
-
-
-def version_of(rootfs: Path) -> str:
-    return re.search(r"^IMAGE_VERSION=(\S+)$", (rootfs / "usr/lib/os-release").read_text(), re.M).group(1)  # type: ignore[union-attr]
-
-
-@pytest.fixture(scope="session")
-def disk(rootfs: Path) -> Path:
-    started = time.monotonic()
-    out = run(str(REPO / "image/build-disk.sh"), str(rootfs), str(DISK), env={**os.environ, "BORNE_IMAGE_XZ": "0"})
-    print(f"\nimage/build-disk.sh: {time.monotonic() - started:.0f} s\n{out[-900:]}")
-    return DISK / f"borne_{version_of(rootfs)}.raw"
 
 
 def partitions(raw: Path) -> list[dict[str, Any]]:
