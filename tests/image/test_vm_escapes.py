@@ -289,8 +289,11 @@ def test_a_usb_key_after_the_setup_is_not_even_read(vm: Machine, tmp_path: Path)
 
 
 def shell_processes(vm: Machine) -> tuple[int, int]:
-    """cage's PID and the shell's (cage's only child), as the kiosk user."""
-    cage = int(sh(vm, "pgrep -u kiosk -x cage").split()[0])
+    """cage's PID and the shell's (cage's only child), as the kiosk user: one cage, none left
+    from a previous run of the unit (logind.conf.d: the session's scope is killed with it)."""
+    cages = sh(vm, "pgrep -u kiosk -x cage || true").split()
+    assert len(cages) == 1, f"cage processes of the kiosk user: {cages}"
+    cage = int(cages[0])
     children = sh(vm, f"pgrep -P {cage} -f 'kiosk shell'").split()
     assert len(children) == 1, children
     return cage, int(children[0])
