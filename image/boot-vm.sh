@@ -79,8 +79,9 @@ if [ ! -f "$DISK" ]; then
 fi
 cp "$VARS" "$WORK/vars.fd"
 
-# Appended to the UKI's own command line (which the terminal cannot edit) through SMBIOS, as
-# systemd-stub does when Secure Boot is off, as in this VM: the journal goes to the serial
+# Appended to the UKI's own command line (which the terminal cannot edit) through SMBIOS, which
+# systemd-stub 254 reads (README, "What the image locks down": why that is no way in on a real
+# terminal, whose SMBIOS tables are its firmware's): the journal goes to the serial
 # console too, for debugging, and wlroots draws with its software renderer (pixman): the VM has
 # no GPU, only virtio-gpu's 2D scan-out (std VGA's bochs-drm lacks the PRIME import wlroots 0.15
 # requires of a DRM device).
