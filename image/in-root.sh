@@ -66,7 +66,10 @@ if [ "$ONLINE" = 1 ]; then
   [ -e "$ROOT/etc/resolv.conf" ] || : >"$ROOT/etc/resolv.conf"
   mnt --bind /etc/resolv.conf "$ROOT/etc/resolv.conf"
 else
-  ip link set lo up 2>/dev/null || true
+  # Loopback up in the new network namespace (the update tests serve a release on it): with the
+  # host's ip, or the root's own (a minimal host may have no iproute2).
+  ip link set lo up 2>/dev/null || chroot "$ROOT" ip link set lo up 2>/dev/null \
+    || echo "in-root.sh: loopback left down (no ip command on the host nor in $ROOT)" >&2
 fi
 for b in "${binds[@]}"; do
   src=${b%%:*} dst=$ROOT${b#*:}
