@@ -67,7 +67,8 @@ if [ "$ONLINE" = 1 ]; then
   mnt --bind /etc/resolv.conf "$ROOT/etc/resolv.conf"
 else
   # Loopback up in the new network namespace (the update tests serve a release on it): with the
-  # host's ip, or the root's own (a minimal host may have no iproute2).
+  # ip command of the host, or else of the root (a minimal host may have no iproute2). No
+  # apostrophe in this script: it is one single-quoted argument of bash -c.
   ip link set lo up 2>/dev/null || chroot "$ROOT" ip link set lo up 2>/dev/null \
     || echo "in-root.sh: loopback left down (no ip command on the host nor in $ROOT)" >&2
 fi
