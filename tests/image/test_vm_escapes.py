@@ -289,14 +289,23 @@ def test_a_usb_key_after_the_setup_is_not_even_read(vm: Machine, tmp_path: Path)
 
 
 def shell_processes(vm: Machine) -> tuple[int, int]:
-    """cage's PID and the shell's (cage's only child), as the kiosk user: one cage, none left
-    from a previous run of the unit (logind.conf.d: the session's scope is killed with it)."""
-    cages = sh(vm, "pgrep -u kiosk -x cage || true").split()
-    assert len(cages) == 1, f"cage processes of the kiosk user: {cages}"
-    cage = int(cages[0])
-    children = sh(vm, f"pgrep -P {cage} -f 'kiosk shell'").split()
-    assert len(children) == 1, children
-    return cage, int(children[0])
+    """cage's PID and the shell's (cage's only child), as the kiosk user, once both run (a cage
+    just started has no shell yet). One cage: none left from a previous run of the unit
+    (logind.conf.d: the session's scope is killed with it), else this times out, listing them."""
+    seen: list[str] = []
+
+    def found() -> tuple[int, int] | None:
+        cages = sh(vm, "pgrep -u kiosk -x cage || true").split()
+        seen[:] = cages
+        if len(cages) != 1:
+            return None
+        children = sh(vm, f"pgrep -P {cages[0]} -f 'kiosk shell' || true").split()
+        return (int(cages[0]), int(children[0])) if len(children) == 1 else None
+
+    try:
+        return wait_for("one cage of the kiosk user, with its shell", found, SHELL_START, 2)  # type: ignore[no-any-return]
+    except VmError as error:
+        raise VmError(f"{error}; cage processes: {seen}") from None
 
 
 def gone(vm: Machine, *pids: int) -> bool:
