@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.image.imagekit import DISK, REPO, SIZE_BUDGET, in_root, version_of
+from tests.image.vmkit import run_at_boot
 
 pytestmark = [pytest.mark.vm, pytest.mark.timeout(3600)]
 ESP_OFFSET = 1024 * 1024  # image/build-disk.sh: the ESP starts at 1 MiB
@@ -145,9 +146,7 @@ def check_data_partition(raw: Path) -> None:
 
 # A queue added as staff would, once booted, to see where CUPS keeps it: systemd-run-generator's
 # unit, wanted by the usual target (the generator would make its own target the default).
-ADD_QUEUE = ('systemd.run="lpadmin -p Borne-Test -E -v ipp://192.0.2.1/ipp/print" '
-             "systemd.run_success_action=none systemd.run_failure_action=none "
-             "systemd.unit=graphical.target systemd.wants=kernel-command-line.service")  # fmt: skip
+ADD_QUEUE = run_at_boot("lpadmin -p Borne-Test -E -v ipp://192.0.2.1/ipp/print")
 
 
 @pytest.fixture(scope="module")
@@ -274,9 +273,7 @@ def newer_release(tmp_path: Path, version: str, gnupg: dict[str, str], key: str)
     newer = bumped(version)
     built = bare_root(tmp_path, newer)
     (built / f"borne_{newer}.efi").write_bytes(b"MZ" + os.urandom(4096))
-    env = {**os.environ, "GNUPGHOME": gnupg["GNUPGHOME"], "BORNE_SIGNING_KEY": key}
-    run(str(REPO / "image/make-release.sh"), str(built), str(tmp_path / "release"), env=env)
-    return tmp_path / "release", newer
+    return signed(built, tmp_path, gnupg, key), newer
 
 
 def sysupdate(rootfs: Path, disk_copy: Path, release: Path, gnupg: dict[str, str], tmp_path: Path) -> tuple[str, Path]:
@@ -363,9 +360,10 @@ def newer_files(rootfs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def signed(built: Path, tmp_path: Path, gnupg: dict[str, str]) -> Path:
-    """``built``'s release signed by the federation's key into a release directory."""
-    env = {**os.environ, "GNUPGHOME": gnupg["GNUPGHOME"], "BORNE_SIGNING_KEY": "federation@borne.invalid"}
+def signed(built: Path, tmp_path: Path, gnupg: dict[str, str], key: str = "federation@borne.invalid") -> Path:
+    """``built``'s release signed by ``key`` (the federation's by default) into a release
+    directory, by image/make-release.sh."""
+    env = {**os.environ, "GNUPGHOME": gnupg["GNUPGHOME"], "BORNE_SIGNING_KEY": key}
     run(str(REPO / "image/make-release.sh"), str(built), str(tmp_path / "release"), env=env)
     return tmp_path / "release"
 

@@ -44,10 +44,19 @@ SHELL_COMMAND = (
     "/usr/bin/systemd-run --unit=borne-test-shell -p TTYPath=/dev/ttyS1 -p StandardInput=tty"
     " -p StandardOutput=tty -p StandardError=tty /bin/bash --norc --noprofile"
 )
-TEST_CMDLINE = (
-    f'systemd.unit=graphical.target systemd.wants=kernel-command-line.service systemd.run="{SHELL_COMMAND}"'
-    " systemd.run_success_action=none systemd.run_failure_action=none"
-)
+
+
+def run_at_boot(command: str) -> str:
+    """The kernel command line that runs ``command`` once (systemd-run-generator's
+    ``kernel-command-line.service``) beside the normal boot to the kiosk: the generator would make
+    its service's target the default, so the usual one is named and the service wanted."""
+    return (
+        f'systemd.run="{command}" systemd.run_success_action=none systemd.run_failure_action=none'
+        " systemd.unit=graphical.target systemd.wants=kernel-command-line.service"
+    )
+
+
+TEST_CMDLINE = run_at_boot(SHELL_COMMAND)
 READY = re.compile(rb"BORNE-READY (\S+) ([0-9.]+)s")
 DISPLAY = "video0"  # the GPU's id: its console takes a keyboard bound to it (usb-kbd,display=)
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")  # readline's bracketed-paste switches
