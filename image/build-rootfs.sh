@@ -205,6 +205,12 @@ install -D -m 644 "$SRC/image/network/wait-online-any.conf" \
 install -D -m 644 "$SRC/systemd/sysctl.d/kiosk.conf" "$R/usr/lib/sysctl.d/kiosk.conf"
 install -D -m 644 "$SRC/systemd/udev/90-kiosk-usb-storage.rules" "$R/usr/lib/udev/rules.d/90-kiosk-usb-storage.rules"
 install -m 644 "$SRC/image/fstab" "$R/etc/fstab"
+# A boot that stops in emergency (or rescue) mode says so on the screen and reboots (the root
+# account is locked: the shell there would refuse everyone).
+install -D -m 755 "$SRC/image/boot-failed" "$R/usr/libexec/borne/boot-failed"
+for unit in emergency rescue; do
+  install -D -m 644 "$SRC/systemd/emergency.service.d/kiosk.conf" "$R/usr/lib/systemd/system/$unit.service.d/kiosk.conf"
+done
 # Nothing written at run time lands on the read-only root (README, "Where the terminal keeps its
 # state"): the journal, CUPS's queues and the machine id persist on the data partition
 # (kiosk-state.service, /etc/fstab, cups.service.d, the initramfs script that binds the kept

@@ -5,9 +5,9 @@
 #   image/in-root.sh [--online] [--bind SRC:DST]... ROOT COMMAND [ARG]...
 #
 # /proc, /sys, /dev, /dev/shm, /run and /tmp are mounted for the command; --bind adds a bind
-# mount of the host's SRC on ROOT/DST (DST is created). Every mount is undone when the command
-# ends, fails or is killed: a trap unmounts them, and the mount namespace takes any leftover with
-# it. The command runs with a clean environment (PATH, HOME=/root, LANG=C.UTF-8) plus the
+# mount of the host's SRC on ROOT/DST (DST is created, and removed afterwards if it was not
+# there: the root keeps no empty mount point). Every mount is undone when the command ends,
+# fails or is killed: a trap unmounts them, and the mount namespace takes any leftover with it. The command runs with a clean environment (PATH, HOME=/root, LANG=C.UTF-8) plus the
 # variables named in IN_ROOT_ENV (space separated), taken from the caller's environment.
 set -euo pipefail
 
@@ -42,10 +42,15 @@ shift 3
 binds=("${@:1:NBINDS}")
 shift "$NBINDS"
 MOUNTED=()
+MADE=()
 LINK_ASIDE=0
 undo() {
   local i
   for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount -l "${MOUNTED[i]}" 2>/dev/null || true; done
+  # The mount points made for --bind, once unmounted: an empty directory or an empty file.
+  for ((i = ${#MADE[@]} - 1; i >= 0; i--)); do
+    rmdir "${MADE[i]}" 2>/dev/null || { [ -f "${MADE[i]}" ] && [ ! -s "${MADE[i]}" ] && rm -f "${MADE[i]}"; } || true
+  done
   if [ "$LINK_ASIDE" = 1 ]; then rm -f "$ROOT/etc/resolv.conf"; mv "$ROOT/etc/resolv.conf.in-root" "$ROOT/etc/resolv.conf"; fi
 }
 trap undo EXIT
@@ -74,6 +79,7 @@ else
 fi
 for b in "${binds[@]}"; do
   src=${b%%:*} dst=$ROOT${b#*:}
+  [ -e "$dst" ] || MADE+=("$dst")
   if [ -d "$src" ]; then mkdir -p "$dst"; else mkdir -p "$(dirname "$dst")"; [ -e "$dst" ] || : >"$dst"; fi
   mnt --bind "$src" "$dst"
 done

@@ -363,3 +363,21 @@ def test_the_nightly_reboot_is_off_unless_asked_for(rootfs: Path) -> None:
 def test_no_mount_is_left_in_the_root(rootfs: Path) -> None:
     mounts = Path("/proc/self/mounts").read_text().split("\n")
     assert not [m for m in mounts if f" {rootfs}" in m or f" {rootfs}.tmp" in m]
+    # Nor a mount point made for the build's bind mounts (image/in-root.sh removes what it made).
+    assert not list((rootfs / "mnt").iterdir())
+
+
+def test_emergency_and_rescue_mode_show_why_and_reboot_instead_of_a_shell(rootfs: Path) -> None:
+    for unit in ("emergency.service", "rescue.service"):
+        out = in_root(rootfs, f"systemd-analyze verify --man=no /usr/lib/systemd/system/{unit} 2>&1")
+        assert out.strip() == "", f"{unit}: {out}"
+        config = in_root(rootfs, f"systemd-analyze cat-config systemd/system/{unit}")
+        assert f"/usr/lib/systemd/system/{unit}.d/kiosk.conf" in config
+        # The last ExecStart= wins, after the reset; no sulogin left, nothing read from the console.
+        execs = re.findall(r"^ExecStart=(.*)$", config, re.M)
+        assert execs[-2:] == ["", "/usr/libexec/borne/boot-failed 60"], execs
+        assert re.findall(r"^StandardInput=(.*)$", config, re.M)[-1] == "null"
+        assert {"SuccessAction=reboot", "FailureAction=reboot"} <= set(config.splitlines())
+    script = rootfs / "usr/libexec/borne/boot-failed"
+    assert script.stat().st_mode & 0o777 == 0o755
+    assert in_root(rootfs, "sh -n /usr/libexec/borne/boot-failed && echo parsed").strip() == "parsed"

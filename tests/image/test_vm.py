@@ -99,6 +99,7 @@ def test_the_uki_boots_its_own_slot_with_its_own_kernel(disk: Path, rootfs: Path
     cmdline = (tmp_path / "cmdline").read_bytes().rstrip(b"\0").decode().split()
     assert f"root=PARTLABEL=borne_{version}" in cmdline and "rootfstype=squashfs" in cmdline and "ro" in cmdline
     assert "panic=10" in cmdline  # an initramfs that cannot mount the root reboots: the try is spent
+    assert "fsck.repair=yes" in cmdline  # a power cut's damage to the data partition is repaired at boot
     assert f"IMAGE_VERSION={version}" in (tmp_path / "osrel").read_bytes().decode()
     kernel = max((rootfs / "boot").glob("vmlinuz-*"))
     assert (tmp_path / "linux").read_bytes()[: kernel.stat().st_size] == kernel.read_bytes()
@@ -116,18 +117,25 @@ class Booted:
     serial: str  # the serial console (the journal forwarded to it)
 
 
-def boot(source: Path, copy: Path, *options: str, cmdline: str = "") -> Booted:
-    """``source`` booted by image/boot-vm.sh on ``copy`` (made from it, 1 GiB larger, if missing);
-    ``cmdline`` added to the kernel's command line. Fails the test when the ready line never came."""
+def boot_vm(source: Path, copy: Path, *options: str, cmdline: str = "") -> tuple[int, Booted]:
+    """``source`` booted by image/boot-vm.sh on ``copy`` (made from it, 1 GiB larger, if missing),
+    ``cmdline`` added to the kernel's command line: the script's exit status (0: the ready line
+    came) and what the boot left, its data partition checked."""
     log = copy.with_name(f"{copy.stem}.boot{len(list(copy.parent.glob(f'{copy.stem}.boot*')))}.serial.log")
     result = subprocess.run([str(REPO / "image/boot-vm.sh"), str(source), "--disk", str(copy), "--log", str(log),
                              "--cmdline", cmdline, *options], capture_output=True, text=True, timeout=1800,
                             check=False)  # fmt: skip
     shutil.copy(log, DISK / "last-boot.log")  # for debugging, next to the image
     print(result.stdout[-800:])
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     check_data_partition(copy)
-    return Booted(copy, result.stdout, log.read_text(errors="replace"))
+    return result.returncode, Booted(copy, result.stdout + result.stderr, log.read_text(errors="replace"))
+
+
+def boot(source: Path, copy: Path, *options: str, cmdline: str = "") -> Booted:
+    """:func:`boot_vm` that fails the test when the ready line never came."""
+    status, booted = boot_vm(source, copy, *options, cmdline=cmdline)
+    assert status == 0, booted.out[-6000:]
+    return booted
 
 
 def check_data_partition(raw: Path) -> None:
@@ -422,3 +430,34 @@ def test_a_release_that_cannot_boot_spends_its_three_tries_then_the_old_slot_boo
     assert booted.serial.count("Rebooting automatically due to panic= boot argument") == 3
     ukis = esp_files(raw, "/EFI/Linux")
     assert f"borne_{newer}+0-3.efi" in ukis and len(ukis) == 2, ukis
+
+
+# A file system of /etc/fstab that fails: one more line, added on the kernel's command line
+# (systemd-fstab-generator reads both alike), for a partition that never appears.
+MISSING_MOUNT = (
+    "systemd.mount-extra=/dev/disk/by-partlabel/borne-missing:/mnt/borne-missing:ext4:x-systemd.device-timeout=10s"
+)
+
+
+@pytest.mark.boot
+def test_a_boot_that_stops_in_emergency_mode_says_so_and_reboots(disk: Path, rootfs: Path, tmp_path: Path) -> None:
+    """local-fs.target fails, systemd isolates emergency.target: instead of a root shell nobody can
+    open (and a black screen), image/boot-failed says so in French and the terminal reboots,
+    spending one of the entry's tries, so a version that ends there falls back like any other."""
+    version = version_of(rootfs)
+    started = time.monotonic()
+    status, booted = boot_vm(disk, tmp_path / "vm.raw", cmdline=MISSING_MOUNT)
+    print(f"boot to emergency mode, then the reboot: {time.monotonic() - started:.0f} s")
+    # The guest rebooted by itself (qemu stops on a reboot here: boot-vm.sh's -no-reboot).
+    assert status == 1 and "qemu stopped before the kiosk was ready" in booted.out, booted.out[-4000:]
+    assert "BORNE-READY" not in booted.serial
+    assert "emergency.target" in booted.serial  # systemd's own line, forwarded to the console
+    assert "La borne n'a pas pu démarrer." in booted.serial, booted.serial[-4000:]
+    assert "Elle va redémarrer toute seule dans 60 secondes." in booted.serial
+    # For the technician: the job that timed out and what depended on it, as the script printed them.
+    assert re.search(r"^ +- Timed out waiting for device .*borne-missing", booted.serial, re.M), booted.serial[-4000:]
+    assert re.search(r"^ +- Dependency failed for .*borne-missing", booted.serial, re.M)
+    assert re.search(r"boot failed \(failed units: .*\); rebooting in 60s", booted.serial)
+    assert "Reached target reboot.target" in booted.serial or "System Reboot" in booted.serial, booted.serial[-3000:]
+    # systemd-boot counted the try down, and nothing blessed it.
+    assert esp_files(booted.disk, "/EFI/Linux") == [f"borne_{version}+2-1.efi"]
