@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.image.imagekit import DISK, REPO, SIZE_BUDGET, in_root, version_of
-from tests.image.vmkit import run_at_boot
+from tests.image.vmkit import Machine, run_at_boot, wait_for
 
 pytestmark = [pytest.mark.vm, pytest.mark.timeout(3600)]
 ESP_OFFSET = 1024 * 1024  # image/build-disk.sh: the ESP starts at 1 MiB
@@ -117,25 +117,18 @@ class Booted:
     serial: str  # the serial console (the journal forwarded to it)
 
 
-def boot_vm(source: Path, copy: Path, *options: str, cmdline: str = "") -> tuple[int, Booted]:
-    """``source`` booted by image/boot-vm.sh on ``copy`` (made from it, 1 GiB larger, if missing),
-    ``cmdline`` added to the kernel's command line: the script's exit status (0: the ready line
-    came) and what the boot left, its data partition checked."""
+def boot(source: Path, copy: Path, *options: str, cmdline: str = "") -> Booted:
+    """``source`` booted by image/boot-vm.sh on ``copy`` (made from it, 1 GiB larger, if missing);
+    ``cmdline`` added to the kernel's command line. Fails the test when the ready line never came."""
     log = copy.with_name(f"{copy.stem}.boot{len(list(copy.parent.glob(f'{copy.stem}.boot*')))}.serial.log")
     result = subprocess.run([str(REPO / "image/boot-vm.sh"), str(source), "--disk", str(copy), "--log", str(log),
                              "--cmdline", cmdline, *options], capture_output=True, text=True, timeout=1800,
                             check=False)  # fmt: skip
     shutil.copy(log, DISK / "last-boot.log")  # for debugging, next to the image
     print(result.stdout[-800:])
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     check_data_partition(copy)
-    return result.returncode, Booted(copy, result.stdout + result.stderr, log.read_text(errors="replace"))
-
-
-def boot(source: Path, copy: Path, *options: str, cmdline: str = "") -> Booted:
-    """:func:`boot_vm` that fails the test when the ready line never came."""
-    status, booted = boot_vm(source, copy, *options, cmdline=cmdline)
-    assert status == 0, booted.out[-6000:]
-    return booted
+    return Booted(copy, result.stdout, log.read_text(errors="replace"))
 
 
 def check_data_partition(raw: Path) -> None:
@@ -437,27 +430,53 @@ def test_a_release_that_cannot_boot_spends_its_three_tries_then_the_old_slot_boo
 MISSING_MOUNT = (
     "systemd.mount-extra=/dev/disk/by-partlabel/borne-missing:/mnt/borne-missing:ext4:x-systemd.device-timeout=10s"
 )
+BOOT_FAILED = "La borne n'a pas pu démarrer."
+
+
+def lit_share(ppm: bytes) -> float:
+    """The share of a binary PPM screen dump's pixels that are not black."""
+    magic, width, height, _, pixels = ppm.split(maxsplit=4)
+    assert magic == b"P6"
+    count = int(width) * int(height)
+    dark = sum(1 for i in range(0, 3 * count, 3) if pixels[i] + pixels[i + 1] + pixels[i + 2] < 48)
+    return 1 - dark / count
 
 
 @pytest.mark.boot
-def test_a_boot_that_stops_in_emergency_mode_says_so_and_reboots(disk: Path, rootfs: Path, tmp_path: Path) -> None:
-    """local-fs.target fails, systemd isolates emergency.target: instead of a root shell nobody can
-    open (and a black screen), image/boot-failed says so in French and the terminal reboots,
-    spending one of the entry's tries, so a version that ends there falls back like any other."""
+def test_a_boot_that_stops_in_emergency_mode_says_so_on_screen_and_reboots(
+    disk: Path, rootfs: Path, tmp_path: Path
+) -> None:
+    """local-fs.target fails and systemd enters emergency mode: instead of a root shell nobody can
+    open on a black screen, image/boot-failed says so in French and the terminal reboots, spending
+    one of the entry's tries, so a version that ends there falls back like any other."""
     version = version_of(rootfs)
-    started = time.monotonic()
-    status, booted = boot_vm(disk, tmp_path / "vm.raw", cmdline=MISSING_MOUNT)
-    print(f"boot to emergency mode, then the reboot: {time.monotonic() - started:.0f} s")
-    # The guest rebooted by itself (qemu stops on a reboot here: boot-vm.sh's -no-reboot).
-    assert status == 1 and "qemu stopped before the kiosk was ready" in booted.out, booted.out[-4000:]
-    assert "BORNE-READY" not in booted.serial
-    assert "emergency.target" in booted.serial  # systemd's own line, forwarded to the console
-    assert "La borne n'a pas pu démarrer." in booted.serial, booted.serial[-4000:]
-    assert "Elle va redémarrer toute seule dans 60 secondes." in booted.serial
-    # For the technician: the job that timed out and what depended on it, as the script printed them.
-    assert re.search(r"^ +- Timed out waiting for device .*borne-missing", booted.serial, re.M), booted.serial[-4000:]
-    assert re.search(r"^ +- Dependency failed for .*borne-missing", booted.serial, re.M)
-    assert re.search(r"boot failed \(failed units: .*\); rebooting in 60s", booted.serial)
-    assert "Reached target reboot.target" in booted.serial or "System Reboot" in booted.serial, booted.serial[-3000:]
-    # systemd-boot counted the try down, and nothing blessed it.
-    assert esp_files(booted.disk, "/EFI/Linux") == [f"borne_{version}+2-1.efi"]
+    with Machine(disk, tmp_path, extra_cmdline=MISSING_MOUNT) as vm:
+
+        def message() -> bool:
+            if not vm.running():
+                raise AssertionError(f"qemu stopped before the message:\n{vm.console_text()[-4000:]}")
+            return BOOT_FAILED in vm.console_text()
+
+        wait_for("the boot-failed message on the console", message, 900)
+        shown = time.monotonic()
+        print(f"boot to the emergency message: {shown - vm.started:.0f} s")
+        time.sleep(3)  # the same text drawn on tty1
+        assert vm.qmp is not None
+        vm.qmp.command("screendump", filename=str(tmp_path / "screen.ppm"))
+        shutil.copy(tmp_path / "screen.ppm", DISK / "emergency-screen.ppm")  # to look at, next to the image
+        # Text on the screen (a few percent of its pixels lit), not the black screen of before.
+        assert 0.002 < lit_share((tmp_path / "screen.ppm").read_bytes()) < 0.3
+        console = vm.console_text()
+        assert "Elle va redémarrer toute seule dans 60 secondes." in console
+        # For the technician: the job that timed out and what depended on it, as the script printed them.
+        assert re.search(r"^ +- Timed out waiting for device .*borne-missing", console, re.M), console[-4000:]
+        assert re.search(r"^ +- Dependency failed for .*borne-missing", console, re.M), console[-4000:]
+        # Then the guest reboots by itself (qemu stops on a reboot here: -no-reboot).
+        wait_for("the reboot", lambda: not vm.running(), 240)
+        print(f"the message, then the reboot: {time.monotonic() - shown:.0f} s")
+        assert time.monotonic() - shown > 50  # the message stays up its 60 s
+        console = vm.console_text()
+        assert "BORNE-READY" not in console
+        assert re.search(r"reboot\.target|System Reboot", console), console[-3000:]
+        # systemd-boot counted the try down, and nothing blessed it.
+        assert esp_files(vm.workdir / "disk.raw", "/EFI/Linux") == [f"borne_{version}+2-1.efi"]
