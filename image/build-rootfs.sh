@@ -226,6 +226,13 @@ install -d -m 755 "$R/var/lib/cups"
 # cupsd reads raw printing's types from ServerRoot and /usr/share/cups/mime: the latter now.
 cp "$R"/etc/cups/raw.types "$R"/etc/cups/raw.convs "$R/usr/share/cups/mime/"
 ln -sfn /etc/machine-id "$R/var/lib/dbus/machine-id"
+# /var/log/journal is only a mount point (the data partition's journal is bound there, and
+# systemd-tmpfiles gives that one its ACLs at boot); the ACLs systemd's install put on it here
+# are dropped, since squashfs cannot hold POSIX ACLs (mksquashfs would warn about them).
+python3 -c 'import os, sys
+for name in os.listxattr(sys.argv[1]):
+    if name.startswith("system.posix_acl_"):
+        os.removexattr(sys.argv[1], name)' "$R/var/log/journal"
 install -D -m 755 "$SRC/image/initramfs-machine-id" "$R/etc/initramfs-tools/scripts/init-bottom/borne-machine-id"
 "$IN_ROOT" "$R" update-initramfs -u -k all >/dev/null 2>&1 || die "update-initramfs failed"
 PORTS=$("$IN_ROOT" "$R" /opt/kiosk/bin/python -c 'from pathlib import Path

@@ -9,6 +9,7 @@ namespaces, so no mount or process outlives it, even when a check fails (the las
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -365,6 +366,17 @@ def test_no_mount_is_left_in_the_root(rootfs: Path) -> None:
     assert not [m for m in mounts if f" {rootfs}" in m or f" {rootfs}.tmp" in m]
     # Nor a mount point made for the build's bind mounts (image/in-root.sh removes what it made).
     assert not list((rootfs / "mnt").iterdir())
+
+
+def test_nothing_in_the_root_carries_a_posix_acl_squashfs_would_drop(rootfs: Path) -> None:
+    carrying = []
+    for folder, dirs, files in os.walk(rootfs):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(OSError):
+                if any(x.startswith("system.posix_acl_") for x in os.listxattr(path, follow_symlinks=False)):
+                    carrying.append(path)
+    assert carrying == []
 
 
 def test_emergency_and_rescue_mode_show_why_and_reboot_instead_of_a_shell(rootfs: Path) -> None:
