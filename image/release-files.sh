@@ -80,8 +80,10 @@ fi
 # fsck.repair=yes: the data partition's check at boot (systemd-fsck) repairs what a power cut
 # left, answering yes where a person would be asked (the default, preen, only does what is safe
 # without one and otherwise fails the mount: emergency mode, a reboot, the same again).
+# fbcon=font:TER16x32: the kernel's large font on the screen's text console, where the only
+# text a resident may read is image/boot-failed's message (the shell covers it otherwise).
 say "UKI: $(basename "$KERNEL") + initramfs -> $NAME.efi"
-printf 'root=PARTLABEL=%s rootfstype=squashfs ro quiet console=tty1 console=ttyS0 panic=10 fsck.repair=yes' "$NAME" >"$WORK/cmdline"
+printf 'root=PARTLABEL=%s rootfstype=squashfs ro quiet console=tty1 console=ttyS0 panic=10 fsck.repair=yes fbcon=font:TER16x32' "$NAME" >"$WORK/cmdline"
 ALIGN=$((16#$(objdump -p "$STUB" | awk '$1 == "SectionAlignment" { print $2 }')))
 # The end of the stub's last section: its VMA plus its size (objdump -h, 7-field lines).
 END=$(objdump -h "$STUB" | awk 'NF == 7 && $1 ~ /^[0-9]+$/ { size = $3; vma = $4 } END { print vma, size }' \
