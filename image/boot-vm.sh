@@ -4,6 +4,7 @@
 #
 #   image/boot-vm.sh [DISK_DIR | RAW] [--timeout S] [--log FILE] [--disk FILE] [--after S] [--reboots]
 #                    [--cmdline ARGS]
+#   image/boot-vm.sh --print-machine --disk FILE --vars FILE [--accel kvm|tcg] [--cmdline ARGS]
 #
 # DISK_DIR (default $BORNE_IMAGE_CACHE/disk) holds the borne_*.raw of image/build-disk.sh. The
 # image is never booted itself: a sparse copy is (--disk FILE: that copy, kept afterwards and
@@ -16,6 +17,10 @@
 # stops instead): the ready line may then come after boots that failed and rebooted (the
 # fallback after a release's three tries; the boot counter lives in the ESP's file names).
 # --cmdline ARGS: more of the kernel's command line (below), e.g. systemd.run= for a test.
+# --print-machine: start nothing; print the qemu command of this machine, one argument after
+# another, each ended by a NUL byte, for the disk FILE as it is and the firmware's variables in
+# --vars FILE (copied from OVMF's when missing): what tests/image/vmkit.py starts, adding its
+# own serial ports, QMP socket and USB controller. --accel: KVM or TCG instead of choosing.
 #
 # Prints the accelerator, the time from qemu's start to the ready line ("boot to ready") and the
 # uptime the guest reported. Exits 0 on the ready line, 1 when the timeout (default 300 s with
@@ -23,7 +28,8 @@
 set -euo pipefail
 
 CACHE=${BORNE_IMAGE_CACHE:-/var/cache/borne-image}
-SOURCE=$CACHE/disk TIMEOUT="" LOG="" DISK="" AFTER=0 REBOOT=-no-reboot MORE=""
+SOURCE=$CACHE/disk TIMEOUT="" LOG="" DISK="" AFTER=0 REBOOT=-no-reboot MORE="" PRINT=0 VARS_FILE=""
+ACCEL=${BORNE_VM_ACCEL:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --timeout) TIMEOUT=$2; shift 2 ;;
@@ -32,6 +38,9 @@ while [ $# -gt 0 ]; do
     --after) AFTER=$2; shift 2 ;;
     --reboots) REBOOT=""; shift ;;
     --cmdline) MORE=$2; shift 2 ;;
+    --print-machine) PRINT=1; shift ;;
+    --vars) VARS_FILE=$2; shift 2 ;;
+    --accel) ACCEL=$2; shift 2 ;;
     -*) echo "boot-vm.sh: unknown option $1" >&2; exit 2 ;;
     *) SOURCE=$1; shift ;;
   esac
@@ -39,18 +48,19 @@ done
 say() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { say "$*" >&2; exit 2; }
 
-if [ -d "$SOURCE" ]; then
-  RAW=$(find "$SOURCE" -maxdepth 1 -name 'borne_*.raw' | sort -V | tail -n 1)
-else
-  RAW=$SOURCE
+if [ "$PRINT" = 0 ]; then
+  if [ -d "$SOURCE" ]; then
+    RAW=$(find "$SOURCE" -maxdepth 1 -name 'borne_*.raw' | sort -V | tail -n 1)
+  else
+    RAW=$SOURCE
+  fi
+  { [ -n "$RAW" ] && [ -f "$RAW" ]; } || die "no raw disk image in $SOURCE: make image first"
 fi
-{ [ -n "$RAW" ] && [ -f "$RAW" ]; } || die "no raw disk image in $SOURCE: make image first"
 CODE=/usr/share/OVMF/OVMF_CODE_4M.fd VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 [ -f "$CODE" ] || die "no OVMF firmware: apt-get install ovmf"
 command -v qemu-system-x86_64 >/dev/null || die "no qemu: apt-get install qemu-system-x86"
 
 # KVM when the device opens for reading and writing, else TCG.
-ACCEL=${BORNE_VM_ACCEL:-}
 if [ -z "$ACCEL" ]; then
   if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
 fi
@@ -58,6 +68,33 @@ fi
 if [ "$ACCEL" = kvm ]; then CPU=host,-arch-capabilities; else CPU=max; fi
 if [ -z "$TIMEOUT" ]; then
   if [ "$ACCEL" = kvm ]; then TIMEOUT=300; else TIMEOUT=1200; fi
+fi
+
+# Appended to the UKI's own command line (which the terminal cannot edit) through SMBIOS, which
+# systemd-stub 254 reads (README, "What the image locks down": why that is no way in on a real
+# terminal, whose SMBIOS tables are its firmware's): the journal goes to the serial
+# console too, for debugging, and wlroots draws with its software renderer (pixman): the VM has
+# no GPU, only virtio-gpu's 2D scan-out (std VGA's bochs-drm lacks the PRIME import wlroots 0.15
+# requires of a DRM device).
+EXTRA="${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1 systemd.setenv=WLR_RENDERER=pixman} $MORE"
+# The machine: UEFI, q35, 2 CPUs, 3 GiB, the disk and a network card on virtio, virtio's GPU
+# (id video0: a USB keyboard can be bound to its console), no window. A comma in the command line
+# is doubled: it separates qemu's options.
+machine() {
+  MACHINE=(qemu-system-x86_64 -machine "q35,accel=$ACCEL" -cpu "$CPU" -smp 2 -m 3072
+    -drive "if=pflash,format=raw,readonly=on,file=$CODE"
+    -drive "if=pflash,format=raw,file=$VARS_FILE"
+    -drive "file=$DISK,format=raw,if=virtio,cache=unsafe"
+    -smbios "type=11,value=io.systemd.stub.kernel-cmdline-extra=${EXTRA//,/,,}"
+    -device virtio-vga,id=video0 -display none
+    -nic user,model=virtio-net-pci)
+}
+if [ "$PRINT" = 1 ]; then
+  { [ -n "$DISK" ] && [ -f "$DISK" ] && [ -n "$VARS_FILE" ]; } || die "--print-machine needs --disk FILE and --vars FILE"
+  [ -f "$VARS_FILE" ] || cp "$VARS" "$VARS_FILE"
+  machine
+  printf '%s\0' "${MACHINE[@]}"
+  exit 0
 fi
 
 WORK=$(mktemp -d)
@@ -77,27 +114,16 @@ if [ ! -f "$DISK" ]; then
   cp --sparse=always "$RAW" "$DISK"
   truncate -s +1G "$DISK" # a bigger disk than the image: the data partition grows at first boot
 fi
-cp "$VARS" "$WORK/vars.fd"
+VARS_FILE=$WORK/vars.fd
+cp "$VARS" "$VARS_FILE"
 
-# Appended to the UKI's own command line (which the terminal cannot edit) through SMBIOS, which
-# systemd-stub 254 reads (README, "What the image locks down": why that is no way in on a real
-# terminal, whose SMBIOS tables are its firmware's): the journal goes to the serial
-# console too, for debugging, and wlroots draws with its software renderer (pixman): the VM has
-# no GPU, only virtio-gpu's 2D scan-out (std VGA's bochs-drm lacks the PRIME import wlroots 0.15
-# requires of a DRM device).
-EXTRA="${BORNE_VM_CMDLINE-systemd.journald.forward_to_console=1 systemd.setenv=WLR_RENDERER=pixman} $MORE"
 start_qemu() {
   say "booting $(basename "$RAW") ($ACCEL, timeout ${TIMEOUT}s, serial console in $LOG)"
   : >"$LOG"
   STARTED=$EPOCHREALTIME
   SECONDS=0
-  qemu-system-x86_64 -name borne-vm -machine q35,accel="$ACCEL" -cpu "$CPU" -smp 2 -m 3072 \
-    -drive if=pflash,format=raw,readonly=on,file="$CODE" \
-    -drive if=pflash,format=raw,file="$WORK/vars.fd" \
-    -drive file="$DISK",format=raw,if=virtio,cache=unsafe \
-    -smbios type=11,value="io.systemd.stub.kernel-cmdline-extra=$EXTRA" \
-    -vga virtio -display none -serial file:"$LOG" -monitor none \
-    -nic user,model=virtio-net-pci $REBOOT 2>"$WORK/qemu.err" &
+  machine
+  "${MACHINE[@]}" -name borne-vm -serial file:"$LOG" -monitor none $REBOOT 2>"$WORK/qemu.err" &
   QEMU=$!
 }
 start_qemu
@@ -114,7 +140,7 @@ while :; do
     kill "$QEMU" 2>/dev/null || true
     wait "$QEMU" 2>/dev/null || true
     ACCEL=tcg CPU=max TIMEOUT=1200
-    cp "$VARS" "$WORK/vars.fd"
+    cp "$VARS" "$VARS_FILE"
     start_qemu
     continue
   fi

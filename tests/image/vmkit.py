@@ -1,5 +1,5 @@
-"""A booted appliance for tests: the raw disk image in qemu (the machine of ``image/boot-vm.sh``),
-driven from outside as a person at the terminal could not.
+"""A booted appliance for tests: the raw disk image in qemu (the machine of ``image/boot-vm.sh``,
+which prints it: ``--print-machine``), driven from outside as a person at the terminal could not.
 
 - :class:`Machine` starts qemu on a sparse copy of the disk and always kills it (``with``).
 - :class:`Qmp`: qemu's machine protocol (stdlib ``json`` + ``socket``): keys pressed on a
@@ -26,7 +26,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -36,10 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
-OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
-# image/boot-vm.sh's additions: the journal on the serial console, wlroots' software renderer.
-BASE_CMDLINE = "systemd.journald.forward_to_console=1 systemd.setenv=WLR_RENDERER=pixman"
+BOOT_VM = Path(__file__).resolve().parents[2] / "image/boot-vm.sh"
 SHELL_COMMAND = (
     "/usr/bin/systemd-run --unit=borne-test-shell -p TTYPath=/dev/ttyS1 -p StandardInput=tty"
     " -p StandardOutput=tty -p StandardError=tty /bin/bash --norc --noprofile"
@@ -64,14 +60,6 @@ ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")  # readline's bracketed-paste swit
 
 class VmError(AssertionError):
     """The machine did not do what the test waited for (a test failure, with its context)."""
-
-
-def kvm_usable() -> bool:
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError:
-        return False
-    return True
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
@@ -210,15 +198,16 @@ class GuestShell:
 
 class Machine:
     """The appliance booted in qemu from a copy of ``raw`` (``with Machine(...) as vm``): UEFI
-    (OVMF), q35, virtio disk and GPU, a USB (xHCI) controller for devices plugged in later, the
-    console on ``console.log``, the test shell, QMP. KVM when usable, else TCG (also when KVM
-    cannot run the firmware, as with nested virtualisation; ``BORNE_VM_ACCEL`` forces one)."""
+    (OVMF), q35, virtio disk and GPU as ``image/boot-vm.sh`` defines them, ``extra_cmdline`` added
+    to the kernel's; then a USB (xHCI) controller for devices plugged in later, the console on
+    ``console.log``, the test shell, QMP. KVM when usable, else TCG (also when KVM cannot run the
+    firmware, as with nested virtualisation; ``BORNE_VM_ACCEL`` forces one)."""
 
     def __init__(self, raw: Path, workdir: Path, extra_cmdline: str = TEST_CMDLINE) -> None:
         self.raw, self.workdir = raw, workdir
-        self.cmdline = f"{BASE_CMDLINE} {extra_cmdline}".strip()
+        self.cmdline = extra_cmdline
         self.console = workdir / "console.log"
-        self.accel = os.environ.get("BORNE_VM_ACCEL") or ("kvm" if kvm_usable() else "tcg")
+        self.accel = os.environ.get("BORNE_VM_ACCEL", "")  # boot-vm.sh chooses when empty
         self.process: subprocess.Popen[bytes] | None = None
         self.qmp: Qmp | None = None
         self.shell: GuestShell | None = None
@@ -236,8 +225,6 @@ class Machine:
         self.stop()
 
     def start(self) -> None:
-        assert OVMF_CODE.exists(), "no OVMF firmware: apt-get install ovmf"
-        assert shutil.which("qemu-system-x86_64"), "no qemu: apt-get install qemu-system-x86"
         disk = self.workdir / "disk.raw"
         subprocess.run(["cp", "--sparse=always", str(self.raw), str(disk)], check=True)
         with disk.open("ab") as f:  # room for the data partition to grow, as boot-vm.sh gives it
@@ -257,17 +244,19 @@ class Machine:
     def _launch(self) -> None:
         for name in ("qmp.sock", "shell.sock"):
             (self.workdir / name).unlink(missing_ok=True)
-        shutil.copy(OVMF_VARS, self.workdir / "vars.fd")
-        cpu = "host,-arch-capabilities" if self.accel == "kvm" else "max"
-        extra = self.cmdline.replace(",", ",,")  # qemu's option separator
+        (self.workdir / "vars.fd").unlink(missing_ok=True)  # the firmware's variables, fresh
+        printed = subprocess.run(
+            [str(BOOT_VM), "--print-machine", "--disk", str(self.workdir / "disk.raw"),
+             "--vars", str(self.workdir / "vars.fd"), "--cmdline", self.cmdline,
+             *(["--accel", self.accel] if self.accel else [])],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert printed.returncode == 0, printed.stderr
+        machine = printed.stdout.split("\0")[:-1]
+        assert f"virtio-vga,id={DISPLAY}" in machine, machine
+        self.accel = re.findall(r"accel=(\w+)", machine[machine.index("-machine") + 1])[0]
         args = [
-            "qemu-system-x86_64", "-name", "borne-vm-test", "-machine", f"q35,accel={self.accel}",
-            "-cpu", cpu, "-smp", "2", "-m", "3072",
-            "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
-            "-drive", f"if=pflash,format=raw,file={self.workdir / 'vars.fd'}",
-            "-drive", f"file={self.workdir / 'disk.raw'},format=raw,if=virtio,cache=unsafe",
-            "-smbios", f"type=11,value=io.systemd.stub.kernel-cmdline-extra={extra}",
-            "-device", f"virtio-vga,id={DISPLAY}", "-display", "none", "-monitor", "none",
+            *machine, "-name", "borne-vm-test", "-monitor", "none",
             "-serial", f"file:{self.console}",
             "-serial", f"unix:{self.workdir / 'shell.sock'},server=on,wait=off",
             "-qmp", f"unix:{self.workdir / 'qmp.sock'},server=on,wait=off",
