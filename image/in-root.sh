@@ -7,8 +7,9 @@
 # /proc, /sys, /dev, /dev/shm, /run and /tmp are mounted for the command; --bind adds a bind
 # mount of the host's SRC on ROOT/DST (DST is created, and removed afterwards if it was not
 # there: the root keeps no empty mount point). Every mount is undone when the command ends,
-# fails or is killed: a trap unmounts them, and the mount namespace takes any leftover with it. The command runs with a clean environment (PATH, HOME=/root, LANG=C.UTF-8) plus the
-# variables named in IN_ROOT_ENV (space separated), taken from the caller's environment.
+# fails or is killed: a trap unmounts them, and the mount namespace takes any leftover with it.
+# The command runs with a clean environment (PATH, HOME=/root, LANG=C.UTF-8) plus the variables
+# named in IN_ROOT_ENV (space separated), taken from the caller's environment.
 set -euo pipefail
 
 online=0
