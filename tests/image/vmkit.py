@@ -207,7 +207,7 @@ class Machine:
         self.raw, self.workdir = raw, workdir
         self.cmdline = extra_cmdline
         self.console = workdir / "console.log"
-        self.accel = os.environ.get("BORNE_VM_ACCEL", "")  # boot-vm.sh chooses when empty
+        self.accel = ""  # boot-vm.sh chooses (BORNE_VM_ACCEL, else KVM when usable); read back at launch
         self.process: subprocess.Popen[bytes] | None = None
         self.qmp: Qmp | None = None
         self.shell: GuestShell | None = None
